@@ -1,0 +1,31 @@
+//! `GET /api/v1/events`: the owner's live events as server-sent events (fetch streaming with the
+//! `Authorization` header; each event's SSE `id` resumes with `Last-Event-ID`).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    ShareOpened,
+    RecordEdited,
+    ShareEnded,
+    AccessFailures,
+}
+
+/// The SSE `data` of one event; the SSE `event` field carries `kind` too.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Event {
+    pub id: i64,
+    pub kind: EventKind,
+    #[serde(default)]
+    pub share: Option<Uuid>,
+    #[serde(default)]
+    pub record: Option<Uuid>,
+    /// The new version for `record_edited`; the failure count for `access_failures`.
+    #[serde(default)]
+    pub number: Option<i64>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}

@@ -1,0 +1,21 @@
+//! `GET /api/v1/policy`: what this server allows, public so clients can adapt before asking.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Policy {
+    /// One-time shares may be created.
+    pub one_time_share: bool,
+    /// Longest expiry a share may have, in seconds.
+    pub max_expiry_secs: u64,
+    /// Editable (bidirectional) shares may be created.
+    pub editable_shares: bool,
+    /// New accounts may register.
+    pub signups: bool,
+    /// Largest record envelope in bytes.
+    pub max_envelope_bytes: u64,
+    /// Largest file (encrypted stream) in bytes.
+    pub max_file_bytes: u64,
+    /// Largest upload part in bytes.
+    pub max_part_bytes: u64,
+}

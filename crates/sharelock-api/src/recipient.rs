@@ -1,0 +1,78 @@
+//! `/api/v1/recipient/*`: the link holder's side. The share is named by the `Sharelock-Share` header,
+//! never in a path or query.
+
+use crate::B64;
+use crate::shares::ShareState;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// `GET /api/v1/recipient/status` (with `Sharelock-Share` and `Sharelock-Access`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    pub state: ShareState,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub editable: bool,
+    /// A device has bound the share (this one or another).
+    pub bound: bool,
+    #[serde(default)]
+    pub burn_after_secs: Option<u64>,
+}
+
+/// `POST /api/v1/recipient/bind` (signed by the new device key).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindRequest {
+    /// T.
+    pub access: B64,
+    /// SEC1 uncompressed P-256 point.
+    pub device_key: B64,
+    /// HMAC(BK, share id ‖ device key).
+    pub bind_tag: B64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BindResponse {
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub fingerprint: String,
+}
+
+/// A file attached to the shared record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileInfo {
+    pub file_id: Uuid,
+    /// Encrypted blob size in bytes.
+    pub size: u64,
+}
+
+/// `GET /api/v1/recipient/share` (signed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShareView {
+    pub record_id: Uuid,
+    pub version: u64,
+    pub key_gen: u64,
+    pub envelope: B64,
+    /// RK for `key_gen` wrapped by SK.
+    pub wrapped_key: B64,
+    pub editable: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub files: Vec<FileInfo>,
+}
+
+/// `POST /api/v1/recipient/edit` (signed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditRequest {
+    pub base_version: u64,
+    pub envelope: B64,
+    /// The device's signature over "sharelock/v1/edit" ‖ H(envelope).
+    pub signature: B64,
+}
+
+/// `POST /api/v1/recipient/end` (signed): "I have it, delete it".
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndRequest {}

@@ -1,0 +1,114 @@
+//! `/api/v1/shares*` and `POST /api/v1/records/{id}/shares`: the owner's side of one-time shares.
+
+use crate::B64;
+use crate::records::Rotation;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A share's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareState {
+    /// Live, not opened yet.
+    Active,
+    /// Live and bound to a device.
+    Opened,
+    /// Ended by time (expiry or burn after open).
+    Expired,
+    /// Ended by the owner, the recipient or the record's deletion.
+    Deleted,
+}
+
+/// When a share expires: either a duration from now or an absolute time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expiry {
+    /// Seconds from now (> 0).
+    InSeconds(u64),
+    /// An absolute time in the future.
+    #[serde(with = "time::serde::rfc3339")]
+    At(OffsetDateTime),
+}
+
+/// `POST /api/v1/records/{id}/shares`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateShare {
+    /// The key rotation that must precede every new share.
+    pub rotation: Rotation,
+    /// HKDF(S, "sharelock/v1/share-id")[0..16].
+    pub share_id: B64,
+    /// H(T).
+    pub access_hash: B64,
+    /// RK_{k+1} wrapped by SK.
+    pub wrapped_key: B64,
+    /// AEAD(DK, S ‖ S′).
+    pub owner_secret: B64,
+    /// AEAD(DK, label), optional.
+    #[serde(default)]
+    pub label: Option<B64>,
+    pub expires: Expiry,
+    #[serde(default)]
+    pub editable: bool,
+    /// End the share this many seconds after it is opened.
+    #[serde(default)]
+    pub burn_after_secs: Option<u64>,
+    /// The link needs a passphrase (shown to the owner; the server cannot check it).
+    #[serde(default)]
+    pub passphrase: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShareCreated {
+    pub handle: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The record's version after the rotation.
+    pub version: u64,
+    pub key_gen: u64,
+}
+
+/// A share as its owner sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShareInfo {
+    pub handle: Uuid,
+    pub record_id: Uuid,
+    pub state: ShareState,
+    pub editable: bool,
+    pub passphrase: bool,
+    #[serde(default)]
+    pub burn_after_secs: Option<u64>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub opened_at: Option<OffsetDateTime>,
+    /// Fingerprint of the device that opened it (docs/protocol.md §4.3).
+    #[serde(default)]
+    pub device_fingerprint: Option<String>,
+    /// The bound device's SEC1 point and bind_tag, for the owner's client to verify.
+    #[serde(default)]
+    pub device_key: Option<B64>,
+    #[serde(default)]
+    pub bind_tag: Option<B64>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+    /// deleted | recipient_done | record_deleted | expired
+    #[serde(default)]
+    pub end_reason: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_access_at: Option<OffsetDateTime>,
+    pub edit_count: u64,
+    /// Key generation the share can read.
+    pub key_gen: u64,
+    pub owner_secret: B64,
+    #[serde(default)]
+    pub label: Option<B64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShareList {
+    pub shares: Vec<ShareInfo>,
+}

@@ -1,0 +1,42 @@
+use thiserror::Error;
+
+/// Every way a protocol operation can fail. Messages never contain key material or plaintext.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A sealed box or stream chunk did not authenticate: wrong key, wrong associated data or tampering.
+    #[error("decryption failed: wrong key or the data was altered")]
+    Decrypt,
+    /// Input bytes do not have the expected structure.
+    #[error("malformed {what}: {why}")]
+    Malformed { what: &'static str, why: String },
+    /// Input exceeds a protocol size limit.
+    #[error("{what} is too large ({size} bytes, limit {limit})")]
+    TooLarge { what: &'static str, size: usize, limit: usize },
+    /// A record body failed validation.
+    #[error("invalid record: {0}")]
+    Record(String),
+    /// Key derivation parameters are outside what clients accept.
+    #[error("unacceptable key derivation parameters: {0}")]
+    KdfParams(String),
+    /// A signature, MAC or commitment did not verify.
+    #[error("{0} did not verify")]
+    Verify(&'static str),
+    /// A signed request is outside the accepted time window.
+    #[error("signature time is outside the accepted window")]
+    Stale,
+    /// The file stream ended before its final chunk.
+    #[error("file stream is truncated")]
+    Truncated,
+    /// The operating system's random source failed.
+    #[error("random number generator failed")]
+    Random,
+}
+
+impl Error {
+    pub(crate) fn malformed(what: &'static str, why: impl Into<String>) -> Self {
+        Error::Malformed { what, why: why.into() }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

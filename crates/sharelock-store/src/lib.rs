@@ -1,0 +1,154 @@
+//! Sharelock's storage: the [`Store`] trait, one implementation per database backend, and [`BlobStore`]
+//! for encrypted file streams.
+//!
+//! All SQL lives in this crate, next to the method it serves. The store never reads a clock (`now` is a
+//! parameter) and judges expiry on every read, so behaviour over time is testable without waiting.
+//! Every conditional change (binding, versioned updates, replay nonces) is one statement or one
+//! transaction, so racing requests on any number of server nodes resolve the same way.
+#![forbid(unsafe_code)]
+
+pub mod blob;
+pub mod model;
+pub mod sqlite;
+
+use async_trait::async_trait;
+pub use blob::BlobStore;
+pub use model::*;
+
+/// Why a store operation failed. The HTTP layer maps each variant to one status.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The addressed object does not exist (or belongs to another account).
+    #[error("not found")]
+    NotFound,
+    /// A unique key already exists (email, record id, share id).
+    #[error("already exists")]
+    AlreadyExists,
+    /// A versioned write was based on an old version.
+    #[error("version conflict: the current version is {current_version}")]
+    VersionConflict { current_version: u64, current_key_gen: u64 },
+    /// A write used a record key generation that is no longer current.
+    #[error("stale record key: the current key generation is {current_key_gen}")]
+    StaleKey { current_version: u64, current_key_gen: u64 },
+    /// A rotation did not rewrap the key for exactly the record's live shares.
+    #[error("the rotation does not cover exactly the record's live shares")]
+    ShareSetMismatch,
+    /// The share has ended (deleted or expired).
+    #[error("share has ended")]
+    ShareEnded,
+    /// The share is not editable, or not bound to a device.
+    #[error("operation not allowed on this share")]
+    NotAllowed,
+    /// A signed request's nonce was already used.
+    #[error("replayed request")]
+    Replay,
+    /// The database failed; the message is for logs and carries no secrets.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The service's database. Implementations: [`sqlite::SqliteStore`] (single node, the default) and
+/// a PostgreSQL implementation (many stateless nodes).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A cheap query proving the database answers (readiness).
+    async fn ping(&self) -> Result<()>;
+
+    // --- accounts and sessions ---
+
+    /// `AlreadyExists` if the email is taken.
+    async fn create_account(&self, account: NewAccount) -> Result<()>;
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>>;
+    async fn account_by_id(&self, id: Id) -> Result<Option<Account>>;
+    /// Counts a failed login; returns the new count.
+    async fn note_login_failure(&self, account: Id, now: UnixTime) -> Result<u32>;
+    async fn clear_login_failures(&self, account: Id) -> Result<()>;
+    async fn create_session(&self, session: NewSession) -> Result<()>;
+    /// The live session for a token hash at `now`, or `None` (unknown or expired).
+    async fn session(&self, token_hash: &[u8; 32], now: UnixTime) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()>;
+    async fn delete_sessions(&self, account: Id) -> Result<()>;
+
+    // --- records (owner) ---
+
+    /// `AlreadyExists` if the record id is taken.
+    async fn create_record(&self, account: Id, record: NewRecord) -> Result<()>;
+    async fn list_records(&self, account: Id) -> Result<Vec<RecordHead>>;
+    async fn record(&self, account: Id, record: Id) -> Result<Option<RecordCurrent>>;
+    /// Appends an owner version if the current version is `base_version` and the key generation is
+    /// unchanged (`VersionConflict` / `StaleKey` otherwise).
+    async fn update_record(&self, account: Id, record: Id, base_version: u64, version: NewVersion) -> Result<()>;
+    /// Rotates the record key (see [`Rotation`]); clears `rotate_pending`.
+    async fn rotate_record(&self, account: Id, record: Id, rotation: Rotation) -> Result<()>;
+    /// Deletes the record, its versions and keys, and ends its shares (`RecordDeleted`).
+    /// Returns the file ids whose blobs the caller should delete.
+    async fn delete_record(&self, account: Id, record: Id, now: UnixTime) -> Result<Vec<Id>>;
+    async fn history(&self, account: Id, record: Id) -> Result<Option<History>>;
+
+    // --- shares (owner) ---
+
+    /// Rotates the record's key and inserts the share in one transaction.
+    async fn create_share(&self, account: Id, record: Id, rotation: Rotation, share: NewShare) -> Result<()>;
+    /// The account's shares, newest first, optionally for one record. Ended shares are included until purged.
+    async fn list_shares(&self, account: Id, record: Option<Id>) -> Result<Vec<ShareRow>>;
+    async fn share(&self, account: Id, handle: Id) -> Result<Option<ShareRow>>;
+    /// Ends a share at once (idempotent: ending an ended share changes nothing), drops its wrapped key,
+    /// marks its record `rotate_pending` and raises a `ShareEnded` event.
+    async fn end_share(&self, account: Id, handle: Id, now: UnixTime) -> Result<ShareRow>;
+
+    // --- recipients ---
+
+    /// Looks a share up by its S-derived id (ended shares included until purged).
+    async fn share_by_id(&self, share_id: &ShareId) -> Result<Option<ShareRow>>;
+    /// Counts a wrong access token; returns the new count. Raises an `AccessFailures` event when a burst
+    /// starts (the 5th failure, then every further power of two).
+    async fn note_access_failure(&self, share_id: &ShareId, now: UnixTime) -> Result<u32>;
+    /// The conditional bind of docs/protocol.md §5.3, then a re-read on zero rows. On `Bound`, lowers
+    /// `expires_at` to `now + burn_after` and raises `ShareOpened`.
+    async fn bind(
+        &self,
+        share_id: &ShareId,
+        token_hash: &[u8; 32],
+        device_key: &[u8],
+        bind_tag: &[u8],
+        now: UnixTime,
+    ) -> Result<BindOutcome>;
+    /// The share and its record's current version, or `None` if unknown.
+    async fn recipient_view(&self, share_id: &ShareId) -> Result<Option<RecipientView>>;
+    /// Records a read's time. Fire-and-forget: the caller need not wait for durability.
+    async fn touch_share(&self, share_id: &ShareId, now: UnixTime) -> Result<()>;
+    /// A recipient's edit: checks the share is live, bound and editable, inserts the nonce, appends the
+    /// version against `base_version` and the current key generation, counts the edit and raises
+    /// `RecordEdited`, all in one transaction.
+    async fn recipient_edit(&self, change: SignedChange, base_version: u64, version: NewVersion) -> Result<()>;
+    /// The bound recipient ends the share (`RecipientDone`), with the nonce, in one transaction.
+    async fn recipient_end(&self, change: SignedChange) -> Result<ShareRow>;
+    /// Inserts a nonce for a state-changing request that has no other effect in this store (file parts).
+    async fn use_nonce(&self, change: SignedChange) -> Result<()>;
+
+    // --- files ---
+
+    /// Registers an upload in progress (idempotent for the same uploader).
+    async fn begin_file(&self, record: Id, file: Id, by: Author, now: UnixTime) -> Result<()>;
+    /// Marks an upload complete with its part count and total encrypted size.
+    async fn complete_file(&self, record: Id, file: Id, parts: u32, size: u64) -> Result<()>;
+    async fn file(&self, record: Id, file: Id) -> Result<Option<FileRow>>;
+    async fn files(&self, record: Id) -> Result<Vec<FileRow>>;
+
+    // --- events ---
+
+    /// Events for an account after `after`, oldest first, at most `limit`.
+    async fn events_since(&self, account: Id, after: i64, limit: u32) -> Result<Vec<Event>>;
+    /// The newest event id for an account (0 if none), where a new stream starts.
+    async fn last_event_id(&self, account: Id) -> Result<i64>;
+
+    // --- maintenance ---
+
+    /// Ends shares whose time has passed (raising `ShareEnded`), drops wrapped keys of ended shares,
+    /// purges shares ended more than `retention` seconds ago, forgets nonces older than `nonce_ttl`
+    /// seconds, expired sessions, and events older than `event_ttl` seconds.
+    async fn sweep(&self, now: UnixTime, retention: i64, nonce_ttl: i64, event_ttl: i64) -> Result<SweepReport>;
+}

@@ -1,0 +1,399 @@
+//! What the store keeps. Everything here is ciphertext or metadata: no field of these types ever holds a
+//! password, key, link secret or plaintext record content.
+
+use uuid::Uuid;
+
+/// Unix time in seconds. The store never reads a clock: every operation that depends on time takes `now`.
+pub type UnixTime = i64;
+
+/// A 16-byte id (account, record, share handle, file), written as UUID text on the wire.
+pub type Id = Uuid;
+
+/// The S-derived share id recipients use (16 bytes). Never an owner-side handle.
+pub type ShareId = [u8; 16];
+
+/// Argon2id parameters stored per account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub m: u32,
+    /// Passes.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub id: Id,
+    /// Normalised email (NFC, ASCII lower case); unique.
+    pub email: String,
+    pub kdf: KdfParams,
+    /// The 16 random bytes of the account's KDF salt.
+    pub kdf_salt: Vec<u8>,
+    /// SHA-256 of the client's auth key.
+    pub auth_hash: [u8; 32],
+    /// The data key sealed under the wrapping key.
+    pub wrapped_data_key: Vec<u8>,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: Id,
+    pub email: String,
+    pub kdf: KdfParams,
+    pub kdf_salt: Vec<u8>,
+    pub auth_hash: [u8; 32],
+    pub wrapped_data_key: Vec<u8>,
+    pub created_at: UnixTime,
+    /// Failed logins since the last success.
+    pub failed_logins: u32,
+    pub last_failed_login: Option<UnixTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// SHA-256 of the bearer token; the token itself is never stored.
+    pub token_hash: [u8; 32],
+    pub account_id: Id,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub account_id: Id,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// Who wrote a record version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    Owner,
+    /// A recipient, through the share with this owner-side handle.
+    Share(Id),
+}
+
+/// A version to append. The server has already parsed the envelope and checked what it can see
+/// (ids, numbers, `prev`, sizes, and for recipients the device signature).
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    pub version: u64,
+    pub key_gen: u64,
+    /// The whole envelope bytes (docs/protocol.md §3.2).
+    pub envelope: Vec<u8>,
+    /// The sealed summary, copied out of the envelope for the list view.
+    pub summary: Vec<u8>,
+    /// Owner tag (32 bytes) or device signature (64 bytes).
+    pub proof: Vec<u8>,
+    pub author: Author,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub id: Id,
+    /// RK_1 wrapped by the data key.
+    pub wrapped_key: Vec<u8>,
+    /// Version 1 under key generation 1.
+    pub first: NewVersion,
+}
+
+/// One row of the owner's record list.
+#[derive(Debug, Clone)]
+pub struct RecordHead {
+    pub id: Id,
+    pub version: u64,
+    pub key_gen: u64,
+    /// RK for `key_gen`, wrapped by the data key.
+    pub wrapped_key: Vec<u8>,
+    pub summary: Vec<u8>,
+    pub author: Author,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+    /// A share of this record ended since the key was last rotated; the owner's client should rotate.
+    pub rotate_pending: bool,
+}
+
+/// A record's current version in full.
+#[derive(Debug, Clone)]
+pub struct RecordCurrent {
+    pub head: RecordHead,
+    pub envelope: Vec<u8>,
+    pub proof: Vec<u8>,
+}
+
+/// A stored version, for history.
+#[derive(Debug, Clone)]
+pub struct VersionRow {
+    pub version: u64,
+    pub key_gen: u64,
+    pub envelope: Vec<u8>,
+    pub proof: Vec<u8>,
+    pub author: Author,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct History {
+    pub versions: Vec<VersionRow>,
+    /// Every key generation's RK wrapped by the data key, oldest first.
+    pub keys: Vec<(u64, Vec<u8>)>,
+}
+
+/// A key rotation: the current body resealed under `RK_{k+1}` as a new version, the new key wrapped by
+/// the data key, and wrapped again for every share of the record that has not ended.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub base_version: u64,
+    /// Must be the current key generation + 1 (carried in `version.key_gen`).
+    pub version: NewVersion,
+    pub wrapped_key: Vec<u8>,
+    /// (share handle, RK_{k+1} wrapped by that share's SK) for exactly the record's live shares.
+    pub share_keys: Vec<(Id, Vec<u8>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewShare {
+    pub handle: Id,
+    pub share_id: ShareId,
+    /// SHA-256 of the access token T.
+    pub token_hash: [u8; 32],
+    /// RK for the rotation's new key generation, wrapped by SK.
+    pub wrapped_key: Vec<u8>,
+    /// AEAD(DK, S ‖ S′).
+    pub owner_secret: Vec<u8>,
+    /// AEAD(DK, label), if any.
+    pub label: Option<Vec<u8>>,
+    pub editable: bool,
+    /// Seconds after binding at which the share ends ("burn after open").
+    pub burn_after: Option<i64>,
+    /// The link needs a passphrase (display only; the server cannot check it).
+    pub passphrase: bool,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// Why a share ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The owner deleted it.
+    Deleted,
+    /// The bound recipient ended it ("I have it, delete it").
+    RecipientDone,
+    /// Its record was deleted.
+    RecordDeleted,
+    /// Its expiry time passed (including burn-after-open).
+    Expired,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Deleted => "deleted",
+            EndReason::RecipientDone => "recipient_done",
+            EndReason::RecordDeleted => "record_deleted",
+            EndReason::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "deleted" => EndReason::Deleted,
+            "recipient_done" => EndReason::RecipientDone,
+            "record_deleted" => EndReason::RecordDeleted,
+            "expired" => EndReason::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// A share's state at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareState {
+    /// Live, no device bound yet.
+    Active,
+    /// Live and bound to a device.
+    Opened,
+    /// Ended by time (expiry or burn-after-open).
+    Expired,
+    /// Ended by the owner, the recipient, or the record's deletion.
+    Deleted,
+}
+
+impl ShareState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShareState::Active => "active",
+            ShareState::Opened => "opened",
+            ShareState::Expired => "expired",
+            ShareState::Deleted => "deleted",
+        }
+    }
+
+    pub fn is_live(self) -> bool {
+        matches!(self, ShareState::Active | ShareState::Opened)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ShareRow {
+    pub handle: Id,
+    pub share_id: ShareId,
+    pub account_id: Id,
+    pub record_id: Id,
+    pub token_hash: [u8; 32],
+    /// RK wrapped by SK; `None` once crypto-shredded after the share ended.
+    pub wrapped_key: Option<Vec<u8>>,
+    /// The key generation `wrapped_key` is for.
+    pub key_gen: u64,
+    pub owner_secret: Vec<u8>,
+    pub label: Option<Vec<u8>>,
+    pub editable: bool,
+    pub burn_after: Option<i64>,
+    pub passphrase: bool,
+    pub created_at: UnixTime,
+    /// Already lowered to `bound_at + burn_after` once bound.
+    pub expires_at: UnixTime,
+    pub bound_at: Option<UnixTime>,
+    /// SEC1 point of the bound device.
+    pub device_key: Option<Vec<u8>>,
+    pub bind_tag: Option<Vec<u8>>,
+    pub ended_at: Option<UnixTime>,
+    pub end_reason: Option<EndReason>,
+    pub last_access_at: Option<UnixTime>,
+    pub edit_count: u64,
+    pub failed_attempts: u32,
+    pub last_failed_at: Option<UnixTime>,
+}
+
+impl ShareRow {
+    /// The state at `now`: expiry is judged here on every read, not only by the sweeper.
+    pub fn state(&self, now: UnixTime) -> ShareState {
+        match self.end_reason {
+            Some(EndReason::Expired) => ShareState::Expired,
+            Some(_) => ShareState::Deleted,
+            None if self.ended_at.is_some() || self.expires_at <= now => ShareState::Expired,
+            None if self.device_key.is_some() => ShareState::Opened,
+            None => ShareState::Active,
+        }
+    }
+
+    /// When it ended, or would have by time.
+    pub fn ended_at(&self, now: UnixTime) -> Option<UnixTime> {
+        self.ended_at.or((self.expires_at <= now).then_some(self.expires_at))
+    }
+}
+
+/// The outcome of a bind attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindOutcome {
+    /// This device is now bound (it won).
+    Bound,
+    /// The same device key was already bound: fine, idempotent.
+    AlreadyBound,
+    /// Another device holds the share.
+    OtherDevice,
+    /// The share has ended (deleted or expired).
+    Ended,
+    /// No share with this id and access token hash.
+    NotFound,
+}
+
+/// The recipient's view: the share and its record's current version.
+#[derive(Debug, Clone)]
+pub struct RecipientView {
+    pub share: ShareRow,
+    pub version: u64,
+    pub key_gen: u64,
+    pub envelope: Vec<u8>,
+    pub proof: Vec<u8>,
+}
+
+/// A recipient's signed, state-changing request: the nonce goes in under a unique key in the same
+/// transaction as the change.
+#[derive(Debug, Clone)]
+pub struct SignedChange {
+    pub share_id: ShareId,
+    pub nonce: [u8; 16],
+    pub now: UnixTime,
+}
+
+/// A live event for an owner, kept in the database so every node can stream it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Increasing per store; clients resume with `Last-Event-ID`.
+    pub id: i64,
+    pub account_id: Id,
+    pub kind: EventKind,
+    pub share: Option<Id>,
+    pub record: Option<Id>,
+    /// Record version for edits; failure count for access failures.
+    pub number: Option<i64>,
+    pub at: UnixTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A device bound the share.
+    ShareOpened,
+    /// A recipient wrote a new version.
+    RecordEdited,
+    /// The share ended (any reason).
+    ShareEnded,
+    /// Wrong access tokens (e.g. passphrases) are being tried.
+    AccessFailures,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::ShareOpened => "share_opened",
+            EventKind::RecordEdited => "record_edited",
+            EventKind::ShareEnded => "share_ended",
+            EventKind::AccessFailures => "access_failures",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "share_opened" => EventKind::ShareOpened,
+            "record_edited" => EventKind::RecordEdited,
+            "share_ended" => EventKind::ShareEnded,
+            "access_failures" => EventKind::AccessFailures,
+            _ => return None,
+        })
+    }
+}
+
+/// A stored, encrypted file stream attached to a record.
+#[derive(Debug, Clone)]
+pub struct FileRow {
+    pub record_id: Id,
+    pub file_id: Id,
+    /// Bytes of the encrypted blob.
+    pub size: u64,
+    pub parts: u32,
+    pub uploaded_by: Author,
+    pub complete: bool,
+    pub created_at: UnixTime,
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Shares newly marked ended by time.
+    pub expired: u64,
+    /// Wrapped keys dropped.
+    pub shredded: u64,
+    /// Ended shares removed after the retention time.
+    pub purged: u64,
+    /// Replay nonces forgotten.
+    pub nonces: u64,
+    /// Expired sessions removed.
+    pub sessions: u64,
+    /// Old events removed.
+    pub events: u64,
+}
