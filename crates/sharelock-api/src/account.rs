@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Argon2id parameters (docs/protocol.md §2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KdfParams {
     /// Always `"argon2id"`.
@@ -19,14 +19,14 @@ pub struct KdfParams {
     pub p: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum KdfAlg {
     Argon2id,
 }
 
 /// `POST /api/v1/accounts/prelogin`
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreloginRequest {
     pub email: String,
@@ -34,7 +34,7 @@ pub struct PreloginRequest {
 
 /// The salt and parameters to derive the master key. An unknown email gets stable made-up values, so
 /// the answer does not reveal whether an account exists.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PreloginResponse {
     pub kdf: KdfParams,
     /// The account's 16 random salt bytes (r16).
@@ -42,7 +42,7 @@ pub struct PreloginResponse {
 }
 
 /// `POST /api/v1/accounts`
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     pub email: String,
@@ -55,20 +55,20 @@ pub struct RegisterRequest {
     pub wrapped_data_key: B64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegisterResponse {
     pub account_id: Uuid,
 }
 
 /// `POST /api/v1/sessions`
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
     pub auth_key: B64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LoginResponse {
     /// Bearer token for `Authorization: Bearer <token>`.
     pub token: String,

@@ -1,12 +1,12 @@
 use serde::{Deserialize, Serialize};
 
 /// The body of every failed response: `{"error": {"code": "...", "message": "..."}}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// A stable code from [`ErrorCode`]; clients branch on this, never on the message.
     pub code: String,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_PART_BYTES: usize = 16 * 1024 * 1024;
 
 /// `POST …/files/{file}/complete`
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteFile {
     /// Number of parts uploaded (numbered 0..parts).

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// `GET /api/v1/recipient/status` (with `Sharelock-Share` and `Sharelock-Access`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Status {
     pub state: ShareState,
     #[serde(with = "time::serde::rfc3339")]
@@ -21,7 +21,7 @@ pub struct Status {
 }
 
 /// `POST /api/v1/recipient/bind` (signed by the new device key).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindRequest {
     /// T.
@@ -32,7 +32,7 @@ pub struct BindRequest {
     pub bind_tag: B64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BindResponse {
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
@@ -40,7 +40,7 @@ pub struct BindResponse {
 }
 
 /// A file attached to the shared record.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FileInfo {
     pub file_id: Uuid,
     /// Encrypted blob size in bytes.
@@ -48,7 +48,7 @@ pub struct FileInfo {
 }
 
 /// `GET /api/v1/recipient/share` (signed).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShareView {
     pub record_id: Uuid,
     pub version: u64,
@@ -63,7 +63,7 @@ pub struct ShareView {
 }
 
 /// `POST /api/v1/recipient/edit` (signed).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditRequest {
     pub base_version: u64,
@@ -73,6 +73,6 @@ pub struct EditRequest {
 }
 
 /// `POST /api/v1/recipient/end` (signed): "I have it, delete it".
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndRequest {}

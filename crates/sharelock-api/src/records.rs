@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Who wrote a version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Author {
     Owner,
@@ -15,7 +15,7 @@ pub enum Author {
 }
 
 /// `POST /api/v1/records`: version 1 under key generation 1.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRecord {
     /// Chosen by the client (it is bound into the envelope's associated data).
@@ -28,7 +28,7 @@ pub struct CreateRecord {
 }
 
 /// One entry of `GET /api/v1/records`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecordHead {
     pub id: Uuid,
     pub version: u64,
@@ -46,13 +46,13 @@ pub struct RecordHead {
     pub rotate_pending: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecordList {
     pub records: Vec<RecordHead>,
 }
 
 /// `GET /api/v1/records/{id}`
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Record {
     #[serde(flatten)]
     pub head: RecordHead,
@@ -61,7 +61,7 @@ pub struct Record {
 }
 
 /// `PUT /api/v1/records/{id}`: a new owner version under the current key generation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRecord {
     pub base_version: u64,
@@ -70,14 +70,14 @@ pub struct UpdateRecord {
 }
 
 /// A new version's number, returned by writes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VersionWritten {
     pub version: u64,
     pub key_gen: u64,
 }
 
 /// RK_{k+1} for one live share.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShareKey {
     pub share: Uuid,
@@ -86,7 +86,7 @@ pub struct ShareKey {
 
 /// `POST /api/v1/records/{id}/rotate`, and part of share creation: the current body resealed under a new
 /// record key as version `base_version + 1`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rotation {
     pub base_version: u64,
@@ -99,7 +99,7 @@ pub struct Rotation {
 }
 
 /// One version in `GET /api/v1/records/{id}/history`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VersionEntry {
     pub version: u64,
     pub key_gen: u64,
@@ -110,13 +110,13 @@ pub struct VersionEntry {
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KeyEntry {
     pub key_gen: u64,
     pub wrapped_key: B64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct History {
     /// Oldest first.
     pub versions: Vec<VersionEntry>,

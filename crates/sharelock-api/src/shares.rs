@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// A share's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShareState {
     /// Live, not opened yet.
@@ -21,7 +21,7 @@ pub enum ShareState {
 }
 
 /// When a share expires: either a duration from now or an absolute time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Expiry {
     /// Seconds from now (> 0).
@@ -32,7 +32,7 @@ pub enum Expiry {
 }
 
 /// `POST /api/v1/records/{id}/shares`
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateShare {
     /// The key rotation that must precede every new share.
@@ -59,7 +59,7 @@ pub struct CreateShare {
     pub passphrase: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShareCreated {
     pub handle: Uuid,
     #[serde(with = "time::serde::rfc3339")]
@@ -70,7 +70,7 @@ pub struct ShareCreated {
 }
 
 /// A share as its owner sees it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShareInfo {
     pub handle: Uuid,
     pub record_id: Uuid,
@@ -108,7 +108,7 @@ pub struct ShareInfo {
     pub label: Option<B64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShareList {
     pub shares: Vec<ShareInfo>,
 }

@@ -1,1 +1,0 @@
-//! SQLite backend (placeholder during bootstrap).
