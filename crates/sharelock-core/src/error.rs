@@ -28,6 +28,9 @@ pub enum Error {
     /// The file stream ended before its final chunk.
     #[error("file stream is truncated")]
     Truncated,
+    /// Reading or writing failed (only `stream`'s std::io helpers do I/O).
+    #[error("i/o error: {0}")]
+    Io(std::io::ErrorKind),
     /// The operating system's random source failed.
     #[error("random number generator failed")]
     Random,

@@ -14,5 +14,8 @@ pub mod crypto;
 pub mod device;
 pub mod encoding;
 mod error;
+pub mod httpsig;
+pub mod stream;
+pub mod totp;
 
 pub use error::Error;
