@@ -13,9 +13,15 @@ pub enum Error {
     /// Input exceeds a protocol size limit.
     #[error("{what} is too large ({size} bytes, limit {limit})")]
     TooLarge { what: &'static str, size: usize, limit: usize },
-    /// A record body failed validation.
+    /// A record body or summary failed validation (docs/protocol.md §3.3).
     #[error("invalid record: {0}")]
-    Record(String),
+    Record(#[from] crate::record::RecordError),
+    /// A version envelope is malformed or is not the version expected (docs/protocol.md §3.2).
+    #[error("invalid version envelope: {0}")]
+    Envelope(#[from] crate::envelope::EnvelopeError),
+    /// A share link is malformed (docs/protocol.md §4.2).
+    #[error("invalid share link: {0}")]
+    Link(#[from] crate::share::LinkError),
     /// Key derivation parameters are outside what clients accept.
     #[error("unacceptable key derivation parameters: {0}")]
     KdfParams(String),

@@ -10,10 +10,14 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod account;
 pub mod crypto;
 pub mod device;
 pub mod encoding;
+pub mod envelope;
 mod error;
+pub mod record;
+pub mod share;
 pub mod httpsig;
 pub mod stream;
 pub mod totp;
