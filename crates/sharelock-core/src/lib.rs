@@ -16,9 +16,9 @@ pub mod device;
 pub mod encoding;
 pub mod envelope;
 mod error;
+pub mod httpsig;
 pub mod record;
 pub mod share;
-pub mod httpsig;
 pub mod stream;
 pub mod totp;
 
