@@ -464,6 +464,23 @@ mod tests {
         assert_ne!(dk.owner_key().expose(), dk.expose());
     }
 
+    proptest::proptest! {
+        /// Any single-bit change of a wrapped key (nonce, ciphertext or tag) is refused.
+        #[test]
+        fn wrapped_keys_refuse_any_bit_flip(bit in 0usize..60 * 8, key in proptest::prelude::any::<[u8; 32]>()) {
+            let wk = WrapKey::from_bytes([1; 32]);
+            let dk = DataKey::from_bytes(key);
+            let mut wrapped = wk.wrap_data_key(&dk, &[7; 16]).unwrap();
+            wrapped[bit / 8] ^= 1 << (bit % 8);
+            proptest::prop_assert_eq!(wk.unwrap_data_key(&wrapped, &[7; 16]).unwrap_err(), Error::Decrypt);
+
+            let id = Id::from_bytes([3; 16]);
+            let mut w = RecordKey::from_bytes(key).wrap_for_owner(&dk, &id, 1).unwrap();
+            w[bit / 8] ^= 1 << (bit % 8);
+            proptest::prop_assert_eq!(RecordKey::unwrap_for_owner(&dk, &w, &id, 1).unwrap_err(), Error::Decrypt);
+        }
+    }
+
     #[test]
     fn master_key_derivation_is_deterministic_and_normalised() {
         let a = MasterKey::derive(

@@ -399,13 +399,14 @@ pub enum LinkError {
     /// No `.` separates the flags from the secret.
     #[error("the link has no '.' before its secret")]
     MissingDot,
-    /// The secret is not canonical base64url without padding.
+    /// The secret is not canonical base64url without padding (padding, `+`, `/`, spaces, non-zero unused
+    /// bits, an impossible length).
     #[error("the link's secret is not canonical base64url")]
     SecretEncoding,
     /// The secret does not decode to exactly 32 bytes.
     #[error("the link's secret is not 32 bytes")]
     SecretLength,
-    /// Something follows the secret (such as a second `#`, a `?` or a `&`).
+    /// Something follows the secret: the fragment contains a second `#`, a `?` or a `&` after the `.`.
     #[error("the link has data after its secret")]
     TrailingData,
 }
@@ -543,11 +544,8 @@ impl Link {
                 _ => return Err(LinkError::UnknownFlag),
             }
         }
-        let alphabet_len = secret_text
-            .bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
-            .count();
-        if alphabet_len != secret_text.len() {
+        // The secret runs to the end of the fragment; a '#', '?' or '&' means something follows it.
+        if secret_text.contains(['#', '?', '&']) {
             return Err(LinkError::TrailingData);
         }
         let bytes = data_encoding::BASE64URL_NOPAD
@@ -704,6 +702,35 @@ mod tests {
         assert!(bk.verify_bind_tag(&id, &point, &tag[..31]).is_err());
     }
 
+    proptest::proptest! {
+        /// Any single-bit change of the owner's secret box, a label box or a share's record-key wrap is refused.
+        #[test]
+        fn sealed_share_boxes_refuse_any_bit_flip(bit in 0usize..(64 + 28) * 8) {
+            let dk = DataKey::from_bytes([9; 32]);
+            let keys = ShareKeys::derive(LinkSecret::from_bytes(S), None).unwrap();
+            let mut sealed = keys.seal_owner_secret(&dk).unwrap();
+            sealed[bit / 8] ^= 1 << (bit % 8);
+            proptest::prop_assert_eq!(
+                ShareKeys::open_owner_secret(&dk, &sealed, &keys.share_id()).unwrap_err(),
+                Error::Decrypt
+            );
+
+            let mut label = seal_label(&dk, &keys.share_id(), "a label that is long enough for every bit").unwrap();
+            let i = bit % (label.len() * 8);
+            label[i / 8] ^= 1 << (i % 8);
+            proptest::prop_assert_eq!(open_label(&dk, &keys.share_id(), &label).unwrap_err(), Error::Decrypt);
+
+            let rid = Id::from_bytes([5; 16]);
+            let mut w = RecordKey::from_bytes([4; 32]).wrap_for_share(keys.share_key(), &keys.share_id(), &rid, 1).unwrap();
+            let i = bit % (w.len() * 8);
+            w[i / 8] ^= 1 << (i % 8);
+            proptest::prop_assert_eq!(
+                RecordKey::unwrap_for_share(keys.share_key(), &w, &keys.share_id(), &rid, 1).unwrap_err(),
+                Error::Decrypt
+            );
+        }
+    }
+
     #[test]
     fn link_round_trip_and_display() {
         let secret_text = b64u(&S);
@@ -794,7 +821,15 @@ mod tests {
             ),
             (
                 format!("https://x.example/s#1.{s}="),
-                LinkError::TrailingData,
+                LinkError::SecretEncoding,
+            ),
+            (
+                format!("https://x.example/s#1.{s} "),
+                LinkError::SecretEncoding,
+            ),
+            (
+                format!("https://x.example/s#1.{}+A", &s[..41]),
+                LinkError::SecretEncoding,
             ),
             (
                 format!("https://x.example/s#1.{}B", &s[..42]),
