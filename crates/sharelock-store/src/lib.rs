@@ -10,9 +10,12 @@
 pub mod blob;
 pub mod model;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+#[allow(clippy::expect_used, clippy::unwrap_used)]
+pub mod testing;
 
 use async_trait::async_trait;
-pub use blob::BlobStore;
+pub use blob::{BlobStore, S3Config};
 pub use model::*;
 
 /// Why a store operation failed. The HTTP layer maps each variant to one status.
@@ -27,10 +30,16 @@ pub enum StoreError {
     AlreadyExists,
     /// A versioned write was based on an old version.
     #[error("version conflict: the current version is {current_version}")]
-    VersionConflict { current_version: u64, current_key_gen: u64 },
+    VersionConflict {
+        current_version: u64,
+        current_key_gen: u64,
+    },
     /// A write used a record key generation that is no longer current.
     #[error("stale record key: the current key generation is {current_key_gen}")]
-    StaleKey { current_version: u64, current_key_gen: u64 },
+    StaleKey {
+        current_version: u64,
+        current_key_gen: u64,
+    },
     /// A rotation did not rewrap the key for exactly the record's live shares.
     #[error("the rotation does not cover exactly the record's live shares")]
     ShareSetMismatch,
@@ -80,7 +89,13 @@ pub trait Store: Send + Sync + 'static {
     async fn record(&self, account: Id, record: Id) -> Result<Option<RecordCurrent>>;
     /// Appends an owner version if the current version is `base_version` and the key generation is
     /// unchanged (`VersionConflict` / `StaleKey` otherwise).
-    async fn update_record(&self, account: Id, record: Id, base_version: u64, version: NewVersion) -> Result<()>;
+    async fn update_record(
+        &self,
+        account: Id,
+        record: Id,
+        base_version: u64,
+        version: NewVersion,
+    ) -> Result<()>;
     /// Rotates the record key (see [`Rotation`]); clears `rotate_pending`.
     async fn rotate_record(&self, account: Id, record: Id, rotation: Rotation) -> Result<()>;
     /// Deletes the record, its versions and keys, and ends its shares (`RecordDeleted`).
@@ -91,7 +106,13 @@ pub trait Store: Send + Sync + 'static {
     // --- shares (owner) ---
 
     /// Rotates the record's key and inserts the share in one transaction.
-    async fn create_share(&self, account: Id, record: Id, rotation: Rotation, share: NewShare) -> Result<()>;
+    async fn create_share(
+        &self,
+        account: Id,
+        record: Id,
+        rotation: Rotation,
+        share: NewShare,
+    ) -> Result<()>;
     /// The account's shares, newest first, optionally for one record. Ended shares are included until purged.
     async fn list_shares(&self, account: Id, record: Option<Id>) -> Result<Vec<ShareRow>>;
     async fn share(&self, account: Id, handle: Id) -> Result<Option<ShareRow>>;
@@ -116,14 +137,24 @@ pub trait Store: Send + Sync + 'static {
         bind_tag: &[u8],
         now: UnixTime,
     ) -> Result<BindOutcome>;
-    /// The share and its record's current version, or `None` if unknown.
-    async fn recipient_view(&self, share_id: &ShareId) -> Result<Option<RecipientView>>;
+    /// The share and its record's current version, or `None` if unknown; `ShareEnded` if the share is
+    /// not live at `now` (nothing of an ended share is served, even before the sweeper has run).
+    async fn recipient_view(
+        &self,
+        share_id: &ShareId,
+        now: UnixTime,
+    ) -> Result<Option<RecipientView>>;
     /// Records a read's time. Fire-and-forget: the caller need not wait for durability.
     async fn touch_share(&self, share_id: &ShareId, now: UnixTime) -> Result<()>;
     /// A recipient's edit: checks the share is live, bound and editable, inserts the nonce, appends the
     /// version against `base_version` and the current key generation, counts the edit and raises
     /// `RecordEdited`, all in one transaction.
-    async fn recipient_edit(&self, change: SignedChange, base_version: u64, version: NewVersion) -> Result<()>;
+    async fn recipient_edit(
+        &self,
+        change: SignedChange,
+        base_version: u64,
+        version: NewVersion,
+    ) -> Result<()>;
     /// The bound recipient ends the share (`RecipientDone`), with the nonce, in one transaction.
     async fn recipient_end(&self, change: SignedChange) -> Result<ShareRow>;
     /// Inserts a nonce for a state-changing request that has no other effect in this store (file parts).
@@ -150,5 +181,11 @@ pub trait Store: Send + Sync + 'static {
     /// Ends shares whose time has passed (raising `ShareEnded`), drops wrapped keys of ended shares,
     /// purges shares ended more than `retention` seconds ago, forgets nonces older than `nonce_ttl`
     /// seconds, expired sessions, and events older than `event_ttl` seconds.
-    async fn sweep(&self, now: UnixTime, retention: i64, nonce_ttl: i64, event_ttl: i64) -> Result<SweepReport>;
+    async fn sweep(
+        &self,
+        now: UnixTime,
+        retention: i64,
+        nonce_ttl: i64,
+        event_ttl: i64,
+    ) -> Result<SweepReport>;
 }

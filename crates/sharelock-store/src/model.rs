@@ -283,8 +283,17 @@ impl ShareRow {
 
     /// When it ended, or would have by time.
     pub fn ended_at(&self, now: UnixTime) -> Option<UnixTime> {
-        self.ended_at.or((self.expires_at <= now).then_some(self.expires_at))
+        self.ended_at
+            .or((self.expires_at <= now).then_some(self.expires_at))
     }
+}
+
+/// Whether the `count`-th wrong access token of a share raises an [`EventKind::AccessFailures`] event:
+/// at the 5th (the last free attempt) and then at every power of two (8, 16, 32, …). Past the 5th,
+/// attempts are spaced out (docs/protocol.md §5.4), so these events come ever more rarely and never
+/// flood the owner, yet a guesser who keeps going is reported again. Every backend follows this rule.
+pub fn failures_raise_event(count: u32) -> bool {
+    count == 5 || (count > 5 && count.is_power_of_two())
 }
 
 /// The outcome of a bind attempt.

@@ -1,0 +1,51 @@
+//! Owner events: rows written in the same transaction as their cause, read back by id.
+
+use rusqlite::{Connection, Transaction, params};
+
+use super::rows::parse_text;
+use crate::Result;
+use crate::model::*;
+
+pub(super) fn insert(
+    tx: &Transaction<'_>,
+    account: Id,
+    kind: EventKind,
+    share: Option<Id>,
+    record: Option<Id>,
+    number: Option<i64>,
+    at: UnixTime,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO events (account_id, kind, share, record, number, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![account, kind.as_str(), share, record, number, at])?;
+    Ok(())
+}
+
+pub(super) fn since(conn: &Connection, account: Id, after: i64, limit: u32) -> Result<Vec<Event>> {
+    let events = conn
+        .prepare_cached(
+            "SELECT id, account_id, kind, share, record, number, at FROM events
+             WHERE account_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        )?
+        .query_map(params![account, after, limit], |row| {
+            Ok(Event {
+                id: row.get(0)?,
+                account_id: row.get(1)?,
+                kind: parse_text(row, 2, EventKind::parse)?,
+                share: row.get(3)?,
+                record: row.get(4)?,
+                number: row.get(5)?,
+                at: row.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(events)
+}
+
+pub(super) fn last_id(conn: &Connection, account: Id) -> Result<i64> {
+    let id = conn
+        .prepare_cached("SELECT coalesce(max(id), 0) FROM events WHERE account_id = ?1")?
+        .query_row([account], |row| row.get(0))?;
+    Ok(id)
+}

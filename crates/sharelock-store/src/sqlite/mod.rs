@@ -1,0 +1,546 @@
+//! The SQLite backend: one process, one database file, durable at `synchronous=FULL`.
+//!
+//! One writer thread owns the only write connection and commits whatever is queued as one
+//! transaction (group commit: one fsync covers many requests), running each job in its own savepoint
+//! so a failing job rolls back only itself; a caller hears back only after the commit, so an answer
+//! always means durable. Reads go to a small pool of read-only connections on their own threads. WAL
+//! checkpoints run on a third connection, off the commit path.
+
+mod accounts;
+mod engine;
+mod events;
+mod files;
+mod records;
+mod rows;
+mod shares;
+mod sweep;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, Transaction};
+use rusqlite_migration::{M, Migrations};
+
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+use engine::{Checkpointer, Readers, Writer};
+
+/// The schema, one embedded SQL file per step, applied in order at open.
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!(
+    "../../migrations/sqlite/0001_initial.sql"
+))];
+
+/// Tuning knobs. The defaults suit the embedded single-node deployment.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Read-only connections, each on its own thread (at least 1).
+    pub readers: usize,
+    /// How long a connection waits on a lock held by another process before failing.
+    pub busy_timeout: Duration,
+    /// Page cache of the writer, in KiB (readers get a quarter each).
+    pub cache_kib: u32,
+    /// The most jobs one group commit takes.
+    pub batch_limit: usize,
+    /// `Some(interval)`: checkpoint the WAL from a separate thread at most this often, with the
+    /// writer's automatic checkpoints off. `None`: SQLite's automatic checkpoint on the writer's commit
+    /// path (every 1000 pages). See docs/benchmarks.md for the measurement behind the default.
+    pub checkpoint_interval: Option<Duration>,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            readers: 2,
+            busy_timeout: Duration::from_secs(5),
+            cache_kib: 16 * 1024,
+            batch_limit: 256,
+            checkpoint_interval: Some(Duration::from_millis(500)),
+        }
+    }
+}
+
+/// Once the WAL has been checkpointed and restarted, SQLite truncates the file back to this size.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// The SQLite [`Store`]. Dropping it finishes the queued writes, then closes every connection.
+pub struct SqliteStore {
+    // Field order is drop order: the writer drains its queue before the other connections close.
+    writer: Writer,
+    readers: Readers,
+    _checkpointer: Option<Checkpointer>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore")
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Blocks while it migrates: call it at startup, not on a request path.
+    pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let mut writer = open_writer(path, &options).map_err(|e| opening("the writer", &e))?;
+        Migrations::from_slice(MIGRATIONS)
+            .to_latest(&mut writer)
+            .map_err(|e| StoreError::Backend(format!("migrating the schema: {e}")))?;
+
+        let readers = (0..options.readers.max(1))
+            .map(|_| open_reader(path, &options).map_err(|e| opening("a reader", &e)))
+            .collect::<Result<Vec<_>>>()?;
+        let commits = Arc::new(AtomicU64::new(0));
+        let checkpointer = match options.checkpoint_interval {
+            Some(interval) => {
+                let conn = open_checkpointer(path, &options)
+                    .map_err(|e| opening("the checkpointer", &e))?;
+                Some(Checkpointer::spawn(conn, interval, Arc::clone(&commits))?)
+            }
+            None => None,
+        };
+        Ok(Self {
+            writer: Writer::spawn(writer, options.batch_limit, commits)?,
+            readers: Readers::spawn(readers)?,
+            _checkpointer: checkpointer,
+        })
+    }
+
+    async fn write<T, F>(&self, op: &'static str, work: F) -> Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.writer.run(op, work).await
+    }
+
+    async fn read<T, F>(&self, op: &'static str, work: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.readers.run(op, work).await
+    }
+
+    /// Repeats a bounded sweep step until it comes back short, so no single commit holds the writer
+    /// long. Returns the rows it handled.
+    async fn repeat_step<F>(&self, op: &'static str, step: F) -> Result<u64>
+    where
+        F: Fn(&Transaction<'_>, u64) -> Result<u64> + Clone + Send + 'static,
+    {
+        let mut total = 0;
+        loop {
+            let step = step.clone();
+            let rows = self.write(op, move |tx| step(tx, sweep::BATCH)).await?;
+            total += rows;
+            if rows < sweep::BATCH {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+fn opening(what: &str, e: &rusqlite::Error) -> StoreError {
+    StoreError::Backend(format!("opening {what}: {}", describe(e)))
+}
+
+fn open_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(options.busy_timeout)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::InvalidQuery);
+    }
+    // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power loss.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "cache_size", -i64::from(options.cache_kib))?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+    let auto_checkpoint_pages = if options.checkpoint_interval.is_some() {
+        0
+    } else {
+        1000
+    };
+    conn.pragma_update(None, "wal_autocheckpoint", auto_checkpoint_pages)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+fn open_reader(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(options.busy_timeout)?;
+    conn.pragma_update(None, "cache_size", -i64::from(options.cache_kib / 4))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn open_checkpointer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(options.busy_timeout)?;
+    // A checkpoint fsyncs the database file before the WAL may be reused.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+    Ok(conn)
+}
+
+/// Describes a SQLite error for the logs. SQLite's own messages name tables, columns and constraints
+/// (every value in our SQL is a bound parameter, so none can appear); rusqlite's conversion errors
+/// carry the offending value, so those are described by column only.
+pub(crate) fn describe(e: &rusqlite::Error) -> String {
+    use rusqlite::Error as E;
+    match e {
+        E::SqliteFailure(code, Some(message)) => format!("{code} ({message})"),
+        E::SqliteFailure(code, None) => code.to_string(),
+        E::FromSqlConversionFailure(column, kind, _) => {
+            format!("column {column}: cannot read {kind}")
+        }
+        E::IntegralValueOutOfRange(column, _) => format!("column {column}: integer out of range"),
+        E::ToSqlConversionFailure(_) => "a parameter is out of range".into(),
+        E::InvalidColumnType(column, name, kind) => {
+            format!("column {column} ({name}): unexpected {kind}")
+        }
+        other => other.to_string(),
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// Unique-key violations become `AlreadyExists` and foreign-key violations `NotFound` (the row
+    /// referred to is missing); statements that expect them map them sooner (nonces: `Replay`).
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        match e.sqlite_error().map(|f| f.extended_code) {
+            Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
+                StoreError::AlreadyExists
+            }
+            Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => StoreError::NotFound,
+            _ => StoreError::Backend(describe(&e)),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        self.read("ping", |conn| {
+            conn.prepare_cached("SELECT 1")?.query_row([], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_account(&self, account: NewAccount) -> Result<()> {
+        self.write("create_account", move |tx| accounts::create(tx, &account))
+            .await
+    }
+
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>> {
+        let email = email.to_owned();
+        self.read("account_by_email", move |conn| {
+            accounts::by_email(conn, &email)
+        })
+        .await
+    }
+
+    async fn account_by_id(&self, id: Id) -> Result<Option<Account>> {
+        self.read("account_by_id", move |conn| accounts::by_id(conn, id))
+            .await
+    }
+
+    async fn note_login_failure(&self, account: Id, now: UnixTime) -> Result<u32> {
+        self.write("note_login_failure", move |tx| {
+            accounts::note_login_failure(tx, account, now)
+        })
+        .await
+    }
+
+    async fn clear_login_failures(&self, account: Id) -> Result<()> {
+        self.write("clear_login_failures", move |tx| {
+            accounts::clear_login_failures(tx, account)
+        })
+        .await
+    }
+
+    async fn create_session(&self, session: NewSession) -> Result<()> {
+        self.write("create_session", move |tx| {
+            accounts::create_session(tx, &session)
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: &[u8; 32], now: UnixTime) -> Result<Option<Session>> {
+        let token_hash = *token_hash;
+        self.read("session", move |conn| {
+            accounts::session(conn, &token_hash, now)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()> {
+        let token_hash = *token_hash;
+        self.write("delete_session", move |tx| {
+            accounts::delete_session(tx, &token_hash)
+        })
+        .await
+    }
+
+    async fn delete_sessions(&self, account: Id) -> Result<()> {
+        self.write("delete_sessions", move |tx| {
+            accounts::delete_sessions(tx, account)
+        })
+        .await
+    }
+
+    async fn create_record(&self, account: Id, record: NewRecord) -> Result<()> {
+        self.write("create_record", move |tx| {
+            records::create(tx, account, &record)
+        })
+        .await
+    }
+
+    async fn list_records(&self, account: Id) -> Result<Vec<RecordHead>> {
+        self.read("list_records", move |conn| records::list(conn, account))
+            .await
+    }
+
+    async fn record(&self, account: Id, record: Id) -> Result<Option<RecordCurrent>> {
+        self.read("record", move |conn| {
+            records::current(conn, account, record)
+        })
+        .await
+    }
+
+    async fn update_record(
+        &self,
+        account: Id,
+        record: Id,
+        base_version: u64,
+        version: NewVersion,
+    ) -> Result<()> {
+        self.write("update_record", move |tx| {
+            records::update(tx, account, record, base_version, &version)
+        })
+        .await
+    }
+
+    async fn rotate_record(&self, account: Id, record: Id, rotation: Rotation) -> Result<()> {
+        self.write("rotate_record", move |tx| {
+            records::rotate(tx, account, record, &rotation)
+        })
+        .await
+    }
+
+    async fn delete_record(&self, account: Id, record: Id, now: UnixTime) -> Result<Vec<Id>> {
+        self.write("delete_record", move |tx| {
+            records::delete(tx, account, record, now)
+        })
+        .await
+    }
+
+    async fn history(&self, account: Id, record: Id) -> Result<Option<History>> {
+        self.read("history", move |conn| {
+            records::history(conn, account, record)
+        })
+        .await
+    }
+
+    async fn create_share(
+        &self,
+        account: Id,
+        record: Id,
+        rotation: Rotation,
+        share: NewShare,
+    ) -> Result<()> {
+        self.write("create_share", move |tx| {
+            shares::create(tx, account, record, &rotation, &share)
+        })
+        .await
+    }
+
+    async fn list_shares(&self, account: Id, record: Option<Id>) -> Result<Vec<ShareRow>> {
+        self.read("list_shares", move |conn| {
+            shares::list(conn, account, record)
+        })
+        .await
+    }
+
+    async fn share(&self, account: Id, handle: Id) -> Result<Option<ShareRow>> {
+        self.read("share", move |conn| shares::owned(conn, account, handle))
+            .await
+    }
+
+    async fn end_share(&self, account: Id, handle: Id, now: UnixTime) -> Result<ShareRow> {
+        self.write("end_share", move |tx| {
+            shares::end_by_owner(tx, account, handle, now)
+        })
+        .await
+    }
+
+    async fn share_by_id(&self, share_id: &ShareId) -> Result<Option<ShareRow>> {
+        let share_id = *share_id;
+        self.read("share_by_id", move |conn| {
+            shares::by_share_id(conn, &share_id)
+        })
+        .await
+    }
+
+    async fn note_access_failure(&self, share_id: &ShareId, now: UnixTime) -> Result<u32> {
+        let share_id = *share_id;
+        self.write("note_access_failure", move |tx| {
+            shares::note_access_failure(tx, &share_id, now)
+        })
+        .await
+    }
+
+    async fn bind(
+        &self,
+        share_id: &ShareId,
+        token_hash: &[u8; 32],
+        device_key: &[u8],
+        bind_tag: &[u8],
+        now: UnixTime,
+    ) -> Result<BindOutcome> {
+        let bind = shares::Bind {
+            share_id: *share_id,
+            token_hash: *token_hash,
+            device_key: device_key.to_vec(),
+            bind_tag: bind_tag.to_vec(),
+            now,
+        };
+        self.write("bind", move |tx| shares::bind(tx, &bind)).await
+    }
+
+    async fn recipient_view(
+        &self,
+        share_id: &ShareId,
+        now: UnixTime,
+    ) -> Result<Option<RecipientView>> {
+        let share_id = *share_id;
+        self.read("recipient_view", move |conn| {
+            shares::recipient_view(conn, &share_id, now)
+        })
+        .await
+    }
+
+    async fn touch_share(&self, share_id: &ShareId, now: UnixTime) -> Result<()> {
+        let share_id = *share_id;
+        self.writer
+            .detach("touch_share", move |tx| shares::touch(tx, &share_id, now))
+            .await
+    }
+
+    async fn recipient_edit(
+        &self,
+        change: SignedChange,
+        base_version: u64,
+        version: NewVersion,
+    ) -> Result<()> {
+        self.write("recipient_edit", move |tx| {
+            shares::recipient_edit(tx, &change, base_version, &version)
+        })
+        .await
+    }
+
+    async fn recipient_end(&self, change: SignedChange) -> Result<ShareRow> {
+        self.write("recipient_end", move |tx| {
+            shares::recipient_end(tx, &change)
+        })
+        .await
+    }
+
+    async fn use_nonce(&self, change: SignedChange) -> Result<()> {
+        self.write("use_nonce", move |tx| shares::use_nonce(tx, &change))
+            .await
+    }
+
+    async fn begin_file(&self, record: Id, file: Id, by: Author, now: UnixTime) -> Result<()> {
+        self.write("begin_file", move |tx| {
+            files::begin(tx, record, file, by, now)
+        })
+        .await
+    }
+
+    async fn complete_file(&self, record: Id, file: Id, parts: u32, size: u64) -> Result<()> {
+        self.write("complete_file", move |tx| {
+            files::complete(tx, record, file, parts, size)
+        })
+        .await
+    }
+
+    async fn file(&self, record: Id, file: Id) -> Result<Option<FileRow>> {
+        self.read("file", move |conn| files::one(conn, record, file))
+            .await
+    }
+
+    async fn files(&self, record: Id) -> Result<Vec<FileRow>> {
+        self.read("files", move |conn| files::of_record(conn, record))
+            .await
+    }
+
+    async fn events_since(&self, account: Id, after: i64, limit: u32) -> Result<Vec<Event>> {
+        self.read("events_since", move |conn| {
+            events::since(conn, account, after, limit)
+        })
+        .await
+    }
+
+    async fn last_event_id(&self, account: Id) -> Result<i64> {
+        self.read("last_event_id", move |conn| events::last_id(conn, account))
+            .await
+    }
+
+    async fn sweep(
+        &self,
+        now: UnixTime,
+        retention: i64,
+        nonce_ttl: i64,
+        event_ttl: i64,
+    ) -> Result<SweepReport> {
+        let expired = self
+            .repeat_step("sweep_expire", move |tx, limit| {
+                sweep::expire(tx, now, limit)
+            })
+            .await?;
+        let shredded = self.repeat_step("sweep_shred", sweep::shred).await?;
+        let purge_before = now.saturating_sub(retention);
+        let purged = self
+            .repeat_step("sweep_purge", move |tx, limit| {
+                sweep::purge(tx, purge_before, limit)
+            })
+            .await?;
+        let nonces_before = now.saturating_sub(nonce_ttl);
+        let nonces = self
+            .repeat_step("sweep_nonces", move |tx, limit| {
+                sweep::nonces(tx, nonces_before, limit)
+            })
+            .await?;
+        let sessions = self
+            .repeat_step("sweep_sessions", move |tx, limit| {
+                sweep::sessions(tx, now, limit)
+            })
+            .await?;
+        let events_before = now.saturating_sub(event_ttl);
+        let events = self
+            .repeat_step("sweep_events", move |tx, limit| {
+                sweep::events(tx, events_before, limit)
+            })
+            .await?;
+        Ok(SweepReport {
+            expired,
+            // Expiring a share drops its key too.
+            shredded: expired + shredded,
+            purged,
+            nonces,
+            sessions,
+            events,
+        })
+    }
+}

@@ -1,0 +1,407 @@
+//! Shares: the owner's side (create, list, end) and the recipient's (bind, view, edit, end).
+//!
+//! A share is live while `ended_at IS NULL AND expires_at > now`; every statement that needs a live
+//! share says so itself, so expiry holds on every request whether or not the sweeper has run.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::events;
+use super::records;
+use super::rows::{SHARE_COLUMN_COUNT, share_columns, share_from_row};
+use crate::model::*;
+use crate::{Result, StoreError};
+
+/// Rotates the record's key and inserts the share under the new generation, in one transaction.
+pub(super) fn create(
+    tx: &Transaction<'_>,
+    account: Id,
+    record: Id,
+    rotation: &Rotation,
+    share: &NewShare,
+) -> Result<()> {
+    records::rotate(tx, account, record, rotation)?;
+    tx.prepare_cached(
+        "INSERT INTO shares (handle, share_id, account_id, record_id, token_hash, wrapped_key, key_gen,
+                             owner_secret, label, editable, burn_after, passphrase, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        share.handle,
+        share.share_id,
+        account,
+        record,
+        share.token_hash,
+        share.wrapped_key,
+        rotation.version.key_gen,
+        share.owner_secret,
+        share.label,
+        share.editable,
+        share.burn_after,
+        share.passphrase,
+        share.created_at,
+        share.expires_at
+    ])?;
+    Ok(())
+}
+
+/// Handles of the record's shares live at `now`.
+pub(super) fn live_handles(conn: &Connection, record: Id, now: UnixTime) -> Result<Vec<Id>> {
+    let handles = conn
+        .prepare_cached(
+            "SELECT handle FROM shares WHERE record_id = ?1 AND ended_at IS NULL AND expires_at > ?2",
+        )?
+        .query_map(params![record, now], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(handles)
+}
+
+/// Gives a live share the record's new key generation (rotation).
+pub(super) fn rewrap(
+    tx: &Transaction<'_>,
+    handle: Id,
+    key_gen: u64,
+    wrapped_key: &[u8],
+) -> Result<()> {
+    tx.prepare_cached("UPDATE shares SET wrapped_key = ?2, key_gen = ?3 WHERE handle = ?1")?
+        .execute(params![handle, wrapped_key, key_gen])?;
+    Ok(())
+}
+
+pub(super) fn list(conn: &Connection, account: Id, record: Option<Id>) -> Result<Vec<ShareRow>> {
+    let shares = conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            share_columns!(),
+            " FROM shares s WHERE s.account_id = ?1 AND (?2 IS NULL OR s.record_id = ?2)
+              ORDER BY s.created_at DESC, s.rowid DESC"
+        ))?
+        .query_map(params![account, record], share_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(shares)
+}
+
+pub(super) fn owned(conn: &Connection, account: Id, handle: Id) -> Result<Option<ShareRow>> {
+    let share = conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            share_columns!(),
+            " FROM shares s WHERE s.handle = ?1 AND s.account_id = ?2"
+        ))?
+        .query_row(params![handle, account], share_from_row)
+        .optional()?;
+    Ok(share)
+}
+
+pub(super) fn by_share_id(conn: &Connection, share_id: &ShareId) -> Result<Option<ShareRow>> {
+    let share = conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            share_columns!(),
+            " FROM shares s WHERE s.share_id = ?1"
+        ))?
+        .query_row([share_id], share_from_row)
+        .optional()?;
+    Ok(share)
+}
+
+fn is_live(share: &ShareRow, now: UnixTime) -> bool {
+    share.ended_at.is_none() && share.expires_at > now
+}
+
+/// Ends a share that has not ended yet: records when and why, drops its wrapped key at once
+/// (crypto-shredding), flags its record for rotation and raises `ShareEnded`, all in the caller's
+/// transaction. Returns whether it ended it (false: it had already ended).
+pub(super) fn end(
+    tx: &Transaction<'_>,
+    handle: Id,
+    reason: EndReason,
+    at: UnixTime,
+) -> Result<bool> {
+    let ended = tx
+        .prepare_cached(
+            "UPDATE shares SET ended_at = ?2, end_reason = ?3, wrapped_key = NULL
+             WHERE handle = ?1 AND ended_at IS NULL
+             RETURNING account_id, record_id",
+        )?
+        .query_row(params![handle, at, reason.as_str()], |row| {
+            Ok((row.get::<_, Id>(0)?, row.get::<_, Id>(1)?))
+        })
+        .optional()?;
+    let Some((account, record)) = ended else {
+        return Ok(false);
+    };
+    tx.prepare_cached("UPDATE records SET rotate_pending = 1 WHERE id = ?1")?
+        .execute([record])?;
+    events::insert(
+        tx,
+        account,
+        EventKind::ShareEnded,
+        Some(handle),
+        Some(record),
+        None,
+        at,
+    )?;
+    Ok(true)
+}
+
+/// Ends a share whose time has not been recorded yet: as `Expired` at its expiry if that has
+/// passed (what the sweeper would record), otherwise with `reason` at `now`.
+fn end_at(
+    tx: &Transaction<'_>,
+    share: &ShareRow,
+    reason: EndReason,
+    now: UnixTime,
+) -> Result<bool> {
+    if share.expires_at <= now {
+        end(tx, share.handle, EndReason::Expired, share.expires_at)
+    } else {
+        end(tx, share.handle, reason, now)
+    }
+}
+
+/// The owner deletes a share; ending an ended share changes nothing.
+pub(super) fn end_by_owner(
+    tx: &Transaction<'_>,
+    account: Id,
+    handle: Id,
+    now: UnixTime,
+) -> Result<ShareRow> {
+    let share = owned(tx, account, handle)?.ok_or(StoreError::NotFound)?;
+    if share.ended_at.is_some() {
+        return Ok(share);
+    }
+    end_at(tx, &share, EndReason::Deleted, now)?;
+    owned(tx, account, handle)?.ok_or(StoreError::NotFound)
+}
+
+/// Ends every not-yet-ended share of a record that is being deleted, and drops every wrapped key.
+pub(super) fn end_all_of_record(tx: &Transaction<'_>, record: Id, now: UnixTime) -> Result<()> {
+    let open: Vec<ShareRow> = tx
+        .prepare_cached(concat!(
+            "SELECT ",
+            share_columns!(),
+            " FROM shares s WHERE s.record_id = ?1 AND s.ended_at IS NULL"
+        ))?
+        .query_map([record], share_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    for share in &open {
+        end_at(tx, share, EndReason::RecordDeleted, now)?;
+    }
+    tx.prepare_cached(
+        "UPDATE shares SET wrapped_key = NULL WHERE record_id = ?1 AND wrapped_key IS NOT NULL",
+    )?
+    .execute([record])?;
+    Ok(())
+}
+
+pub(super) fn note_access_failure(
+    tx: &Transaction<'_>,
+    share_id: &ShareId,
+    now: UnixTime,
+) -> Result<u32> {
+    let (count, account, handle, record) = tx
+        .prepare_cached(
+            "UPDATE shares SET failed_attempts = failed_attempts + 1, last_failed_at = ?2
+             WHERE share_id = ?1 RETURNING failed_attempts, account_id, handle, record_id",
+        )?
+        .query_row(params![share_id, now], |row| {
+            Ok((row.get::<_, u32>(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    if failures_raise_event(count) {
+        let number = Some(i64::from(count));
+        events::insert(
+            tx,
+            account,
+            EventKind::AccessFailures,
+            Some(handle),
+            Some(record),
+            number,
+            now,
+        )?;
+    }
+    Ok(count)
+}
+
+pub(super) struct Bind {
+    pub share_id: ShareId,
+    pub token_hash: [u8; 32],
+    pub device_key: Vec<u8>,
+    pub bind_tag: Vec<u8>,
+    pub now: UnixTime,
+}
+
+/// The conditional bind of docs/protocol.md §5.3: one statement decides the winner, and only a
+/// loser reads the share again to learn why.
+pub(super) fn bind(tx: &Transaction<'_>, b: &Bind) -> Result<BindOutcome> {
+    let won = tx
+        .prepare_cached(
+            "UPDATE shares SET device_key = ?3, bind_tag = ?4, bound_at = ?5,
+                 expires_at = CASE WHEN burn_after IS NULL THEN expires_at
+                                   ELSE min(expires_at, ?5 + burn_after) END
+             WHERE share_id = ?1 AND token_hash = ?2 AND device_key IS NULL
+               AND ended_at IS NULL AND expires_at > ?5
+             RETURNING account_id, handle, record_id",
+        )?
+        .query_row(
+            params![b.share_id, b.token_hash, b.device_key, b.bind_tag, b.now],
+            |row| {
+                Ok((
+                    row.get::<_, Id>(0)?,
+                    row.get::<_, Id>(1)?,
+                    row.get::<_, Id>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    if let Some((account, handle, record)) = won {
+        events::insert(
+            tx,
+            account,
+            EventKind::ShareOpened,
+            Some(handle),
+            Some(record),
+            None,
+            b.now,
+        )?;
+        return Ok(BindOutcome::Bound);
+    }
+    why_not_bound(tx, b)
+}
+
+fn why_not_bound(conn: &Connection, b: &Bind) -> Result<BindOutcome> {
+    let Some(share) = by_share_id(conn, &b.share_id)? else {
+        return Ok(BindOutcome::NotFound);
+    };
+    if share.token_hash != b.token_hash {
+        return Ok(BindOutcome::NotFound);
+    }
+    if !is_live(&share, b.now) {
+        return Ok(BindOutcome::Ended);
+    }
+    match share.device_key {
+        Some(bound) if bound == b.device_key => Ok(BindOutcome::AlreadyBound),
+        Some(_) => Ok(BindOutcome::OtherDevice),
+        // Unreachable while this transaction is the only writer: the conditional update would
+        // have bound it.
+        None => Err(StoreError::Backend(
+            "bind: an unbound live share refused the bind".into(),
+        )),
+    }
+}
+
+/// The share and its record's current version. `ShareEnded` if the share is not live at `now`:
+/// nothing of an ended share is served, even before the sweeper shreds it.
+pub(super) fn recipient_view(
+    conn: &Connection,
+    share_id: &ShareId,
+    now: UnixTime,
+) -> Result<Option<RecipientView>> {
+    let view = conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            share_columns!(),
+            ", v.version, v.key_gen, v.envelope, v.proof
+             FROM shares s
+             LEFT JOIN records r ON r.id = s.record_id
+             LEFT JOIN versions v ON v.record_id = r.id AND v.version = r.version
+             WHERE s.share_id = ?1"
+        ))?
+        .query_row([share_id], |row| {
+            let share = share_from_row(row)?;
+            let n = SHARE_COLUMN_COUNT;
+            let version: Option<u64> = row.get(n)?;
+            let current = match version {
+                Some(version) => Some((version, row.get(n + 1)?, row.get(n + 2)?, row.get(n + 3)?)),
+                None => None,
+            };
+            Ok((share, current))
+        })
+        .optional()?;
+    let Some((share, current)) = view else {
+        return Ok(None);
+    };
+    // A live share's record always exists: deleting a record ends its shares in the same transaction.
+    match current {
+        Some((version, key_gen, envelope, proof)) if is_live(&share, now) => {
+            Ok(Some(RecipientView {
+                share,
+                version,
+                key_gen,
+                envelope,
+                proof,
+            }))
+        }
+        _ => Err(StoreError::ShareEnded),
+    }
+}
+
+/// Records a read's time; never moves it back.
+pub(super) fn touch(tx: &Transaction<'_>, share_id: &ShareId, now: UnixTime) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE shares SET last_access_at = max(coalesce(last_access_at, ?2), ?2) WHERE share_id = ?1",
+    )?
+    .execute(params![share_id, now])?;
+    Ok(())
+}
+
+/// The share a signed request names, if it is live and bound (only a bound device can sign), with
+/// the request's nonce inserted: a second use of the nonce is `Replay`.
+fn signed_share(tx: &Transaction<'_>, change: &SignedChange) -> Result<ShareRow> {
+    let share = by_share_id(tx, &change.share_id)?.ok_or(StoreError::NotFound)?;
+    if !is_live(&share, change.now) {
+        return Err(StoreError::ShareEnded);
+    }
+    if share.device_key.is_none() {
+        return Err(StoreError::NotAllowed);
+    }
+    insert_nonce(tx, change)?;
+    Ok(share)
+}
+
+fn insert_nonce(tx: &Transaction<'_>, change: &SignedChange) -> Result<()> {
+    let inserted = tx
+        .prepare_cached("INSERT INTO nonces (share_id, nonce, at) VALUES (?1, ?2, ?3)")?
+        .execute(params![change.share_id, change.nonce, change.now]);
+    match inserted.map_err(StoreError::from) {
+        Ok(_) => Ok(()),
+        Err(StoreError::AlreadyExists) => Err(StoreError::Replay),
+        Err(other) => Err(other),
+    }
+}
+
+pub(super) fn recipient_edit(
+    tx: &Transaction<'_>,
+    change: &SignedChange,
+    base_version: u64,
+    version: &NewVersion,
+) -> Result<()> {
+    let share = signed_share(tx, change)?;
+    if !share.editable || version.author != Author::Share(share.handle) {
+        return Err(StoreError::NotAllowed);
+    }
+    records::append(tx, share.record_id, base_version, version)?;
+    tx.prepare_cached("UPDATE shares SET edit_count = edit_count + 1 WHERE handle = ?1")?
+        .execute([share.handle])?;
+    let number = i64::try_from(version.version).ok();
+    events::insert(
+        tx,
+        share.account_id,
+        EventKind::RecordEdited,
+        Some(share.handle),
+        Some(share.record_id),
+        number,
+        change.now,
+    )
+}
+
+pub(super) fn recipient_end(tx: &Transaction<'_>, change: &SignedChange) -> Result<ShareRow> {
+    let share = signed_share(tx, change)?;
+    end(tx, share.handle, EndReason::RecipientDone, change.now)?;
+    by_share_id(tx, &change.share_id)?.ok_or(StoreError::NotFound)
+}
+
+pub(super) fn use_nonce(tx: &Transaction<'_>, change: &SignedChange) -> Result<()> {
+    signed_share(tx, change).map(drop)
+}
