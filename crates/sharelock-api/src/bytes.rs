@@ -60,6 +60,19 @@ impl<'de> Deserialize<'de> for B64 {
     }
 }
 
+impl utoipa::PartialSchema for B64 {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .content_encoding("base64url")
+            .pattern(Some("^[A-Za-z0-9_-]*$"))
+            .description(Some("bytes as base64url without padding (canonical)"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for B64 {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,16 +87,3 @@ mod tests {
         assert!(serde_json::from_str::<B64>("\"_wA=\"").is_err());
     }
 }
-
-impl utoipa::PartialSchema for B64 {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .content_encoding("base64url")
-            .pattern(Some("^[A-Za-z0-9_-]*$"))
-            .description(Some("bytes as base64url without padding (canonical)"))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for B64 {}

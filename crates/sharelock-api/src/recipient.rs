@@ -39,15 +39,8 @@ pub struct BindResponse {
     pub fingerprint: String,
 }
 
-/// A file attached to the shared record.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct FileInfo {
-    pub file_id: Uuid,
-    /// Encrypted blob size in bytes.
-    pub size: u64,
-}
-
-/// `GET /api/v1/recipient/share` (signed).
+/// `GET /api/v1/recipient/share` (signed). File references are inside the sealed body; files are fetched
+/// by id from `/api/v1/recipient/files/{file}`.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShareView {
     pub record_id: Uuid,
@@ -59,7 +52,6 @@ pub struct ShareView {
     pub editable: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
-    pub files: Vec<FileInfo>,
 }
 
 /// `POST /api/v1/recipient/edit` (signed).

@@ -11,7 +11,9 @@ use uuid::Uuid;
 pub enum Author {
     Owner,
     /// A recipient, through the share with this handle.
-    Share { share: Uuid },
+    Share {
+        share: Uuid,
+    },
 }
 
 /// `POST /api/v1/records`: version 1 under key generation 1.

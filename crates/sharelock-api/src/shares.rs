@@ -73,6 +73,9 @@ pub struct ShareCreated {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShareInfo {
     pub handle: Uuid,
+    /// HKDF(S, "sharelock/v1/share-id")[0..16]: the associated data of `owner_secret` and `label`, which the
+    /// owner's client needs to open them (and to rewrap the record key for this share at rotation).
+    pub share_id: B64,
     pub record_id: Uuid,
     pub state: ShareState,
     pub editable: bool,

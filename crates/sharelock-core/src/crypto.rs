@@ -28,9 +28,9 @@ impl Key32 {
 
     /// Decodes from a slice of exactly 32 bytes.
     pub fn from_slice(what: &'static str, bytes: &[u8]) -> Result<Self> {
-        let arr: [u8; KEY_LEN] = bytes
-            .try_into()
-            .map_err(|_| Error::malformed(what, format!("expected 32 bytes, got {}", bytes.len())))?;
+        let arr: [u8; KEY_LEN] = bytes.try_into().map_err(|_| {
+            Error::malformed(what, format!("expected 32 bytes, got {}", bytes.len()))
+        })?;
         Ok(Key32(arr))
     }
 
@@ -200,7 +200,8 @@ pub fn aad(kind: AadKind, fields: &[&[u8]]) -> Vec<u8> {
 }
 
 fn gcm_key(key: &Key32) -> Result<aead::LessSafeKey> {
-    let unbound = aead::UnboundKey::new(&aead::AES_256_GCM, key.expose()).map_err(|_| Error::Decrypt)?;
+    let unbound =
+        aead::UnboundKey::new(&aead::AES_256_GCM, key.expose()).map_err(|_| Error::Decrypt)?;
     Ok(aead::LessSafeKey::new(unbound))
 }
 
@@ -211,7 +212,12 @@ pub fn seal(key: &Key32, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
 
 /// Sealing with a caller-chosen nonce; only for reproducible test vectors.
 #[doc(hidden)]
-pub fn seal_with_nonce(key: &Key32, nonce: [u8; NONCE_LEN], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+pub fn seal_with_nonce(
+    key: &Key32,
+    nonce: [u8; NONCE_LEN],
+    plaintext: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>> {
     let k = gcm_key(key)?;
     let mut out = Vec::with_capacity(SEALED_OVERHEAD + plaintext.len());
     out.extend_from_slice(&nonce);
@@ -238,7 +244,11 @@ pub fn open(key: &Key32, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
     let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| Error::Decrypt)?;
     let mut buf = rest.to_vec();
     let plain_len = k
-        .open_in_place(aead::Nonce::assume_unique_for_key(nonce), aead::Aad::from(aad), &mut buf)
+        .open_in_place(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(aad),
+            &mut buf,
+        )
         .map_err(|_| Error::Decrypt)?
         .len();
     buf.truncate(plain_len);
@@ -263,7 +273,9 @@ mod tests {
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {
-        data_encoding::HEXLOWER_PERMISSIVE.decode(s.as_bytes()).unwrap_or_default()
+        data_encoding::HEXLOWER_PERMISSIVE
+            .decode(s.as_bytes())
+            .unwrap_or_default()
     }
 
     /// RFC 5869 appendix A.1 (HKDF-SHA256, 42 bytes; our expand is 32, a prefix of it).
@@ -302,12 +314,18 @@ mod tests {
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
         assert_eq!(open(&key, &flipped, &ad), Err(Error::Decrypt));
-        assert_eq!(open(&Key32::from_bytes([8; 32]), &boxed, &ad), Err(Error::Decrypt));
+        assert_eq!(
+            open(&Key32::from_bytes([8; 32]), &boxed, &ad),
+            Err(Error::Decrypt)
+        );
         assert_eq!(open(&key, &boxed[..20], &ad), Err(Error::Decrypt));
     }
 
     #[test]
     fn aad_layout() {
-        assert_eq!(aad(AadKind::RecordKey, &[b"ab", b"c"]), b"sharelock/v1/record-key\0abc".to_vec());
+        assert_eq!(
+            aad(AadKind::RecordKey, &[b"ab", b"c"]),
+            b"sharelock/v1/record-key\0abc".to_vec()
+        );
     }
 }

@@ -6,7 +6,8 @@ use crate::encoding::b64u;
 use crate::error::{Error, Result};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, ParsedPublicKey,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
+    ParsedPublicKey,
 };
 use data_encoding::BASE32_NOPAD;
 
@@ -30,7 +31,8 @@ impl std::fmt::Debug for DeviceKey {
 impl DeviceKey {
     /// A fresh key pair, made at "Click to Open".
     pub fn generate() -> Result<Self> {
-        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| Error::Random)?;
+        let pair =
+            EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| Error::Random)?;
         Self::from_pair(pair)
     }
 
@@ -42,11 +44,9 @@ impl DeviceKey {
     }
 
     fn from_pair(pair: EcdsaKeyPair) -> Result<Self> {
-        let public: [u8; PUBLIC_KEY_LEN] = pair
-            .public_key()
-            .as_ref()
-            .try_into()
-            .map_err(|_| Error::malformed("device key", "public key is not an uncompressed point"))?;
+        let public: [u8; PUBLIC_KEY_LEN] = pair.public_key().as_ref().try_into().map_err(|_| {
+            Error::malformed("device key", "public key is not an uncompressed point")
+        })?;
         Ok(DeviceKey { pair, public })
     }
 
@@ -70,7 +70,10 @@ impl DeviceKey {
 
     /// Signs `message`, returning `r ‖ s`.
     pub fn sign(&self, message: &[u8]) -> Result<[u8; SIGNATURE_LEN]> {
-        let sig = self.pair.sign(&SystemRandom::new(), message).map_err(|_| Error::Random)?;
+        let sig = self
+            .pair
+            .sign(&SystemRandom::new(), message)
+            .map_err(|_| Error::Random)?;
         sig.as_ref()
             .try_into()
             .map_err(|_| Error::malformed("signature", "unexpected length"))
@@ -93,11 +96,17 @@ impl std::fmt::Debug for DevicePublicKey {
 impl DevicePublicKey {
     /// Parses and validates an uncompressed P-256 point (on the curve, not the identity).
     pub fn from_sec1(bytes: &[u8]) -> Result<Self> {
-        let arr: [u8; PUBLIC_KEY_LEN] = bytes
-            .try_into()
-            .map_err(|_| Error::malformed("device public key", format!("expected 65 bytes, got {}", bytes.len())))?;
+        let arr: [u8; PUBLIC_KEY_LEN] = bytes.try_into().map_err(|_| {
+            Error::malformed(
+                "device public key",
+                format!("expected 65 bytes, got {}", bytes.len()),
+            )
+        })?;
         if arr[0] != 0x04 {
-            return Err(Error::malformed("device public key", "not an uncompressed point"));
+            return Err(Error::malformed(
+                "device public key",
+                "not an uncompressed point",
+            ));
         }
         let parsed = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, arr)
             .map_err(|_| Error::malformed("device public key", "not a valid P-256 point"))?;

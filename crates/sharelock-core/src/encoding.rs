@@ -56,9 +56,15 @@ mod tests {
     fn b64u_refuses_non_canonical_and_padding() {
         assert_eq!(b64u(&[0xff]), "_w");
         assert_eq!(b64u_decode("x", "_w").ok(), Some(vec![0xff]));
-        assert!(b64u_decode("x", "_x").is_err(), "non-zero trailing bits must be refused");
+        assert!(
+            b64u_decode("x", "_x").is_err(),
+            "non-zero trailing bits must be refused"
+        );
         assert!(b64u_decode("x", "_w==").is_err(), "padding must be refused");
-        assert!(b64u_decode("x", "/w").is_err(), "standard alphabet must be refused");
+        assert!(
+            b64u_decode("x", "/w").is_err(),
+            "standard alphabet must be refused"
+        );
         assert!(b64u_decode_array::<2>("x", "_w").is_err());
     }
 }

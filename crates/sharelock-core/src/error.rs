@@ -12,7 +12,11 @@ pub enum Error {
     Malformed { what: &'static str, why: String },
     /// Input exceeds a protocol size limit.
     #[error("{what} is too large ({size} bytes, limit {limit})")]
-    TooLarge { what: &'static str, size: usize, limit: usize },
+    TooLarge {
+        what: &'static str,
+        size: usize,
+        limit: usize,
+    },
     /// A record body or summary failed validation (docs/protocol.md §3.3).
     #[error("invalid record: {0}")]
     Record(#[from] crate::record::RecordError),
@@ -44,7 +48,10 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn malformed(what: &'static str, why: impl Into<String>) -> Self {
-        Error::Malformed { what, why: why.into() }
+        Error::Malformed {
+            what,
+            why: why.into(),
+        }
     }
 }
 

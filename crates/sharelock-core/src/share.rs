@@ -507,20 +507,20 @@ impl Link {
         })
     }
 
-    /// Parses a link strictly (docs/protocol.md §4.2), in this order: fragment, scheme, base, path, version,
-    /// flags, dot, trailing data, secret encoding, secret length.
+    /// Parses a link strictly, in the order of docs/protocol.md §4.2: fragment, scheme, query, path, base,
+    /// version, dot, flags, trailing data, secret encoding, secret length.
     pub fn parse(text: &str) -> Result<Self, LinkError> {
         let (before, fragment) = text.split_once('#').ok_or(LinkError::MissingFragment)?;
         if !(before.starts_with("https://") || before.starts_with("http://")) {
             return Err(LinkError::Scheme);
         }
+        if before.contains('?') {
+            return Err(LinkError::Base);
+        }
         let scheme_len = if before.starts_with("https://") { 8 } else { 7 };
         // The path starts at the first '/' after the authority; it must end in "/s".
         let after_scheme = &before[scheme_len..];
         let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
-        if path.contains('?') {
-            return Err(LinkError::Base);
-        }
         if !path.ends_with("/s") {
             return Err(LinkError::Path);
         }

@@ -1,1 +1,308 @@
-//! placeholder during bootstrap
+//! The Sharelock HTTP server: accounts, the encrypted vault, and device-locked one-time shares.
+//!
+//! Request flow: [`middleware`] (security headers, access log, metrics) → a handler in [`handlers`] →
+//! checks that need no keys ([`versions`], [`signed`]) → one [`sharelock_store::Store`] call → a JSON
+//! answer or an [`error::ApiError`]. Handlers read the clock once and pass `now` down.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod middleware;
+pub mod openapi;
+pub mod ratelimit;
+pub mod signed;
+pub mod state;
+pub mod versions;
+
+use crate::config::{BlobBackend, Config};
+use crate::error::ApiError;
+use crate::handlers::{accounts, events, files, health, recipient, records, shares};
+use crate::state::{AppState, Inner};
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post, put};
+use sharelock_api::ErrorCode;
+use sharelock_store::sqlite::SqliteStore;
+use sharelock_store::{BlobStore, Store};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+
+/// Body limit of routes that take no more than a small JSON object.
+const SMALL_BODY: usize = 64 * 1024;
+/// Replay nonces are kept a little longer than the signature window (60 s back, 10 s ahead).
+const NONCE_TTL_SECS: i64 = 120;
+/// Events are kept a week for streams that reconnect with `Last-Event-ID`.
+const EVENT_TTL_SECS: i64 = 7 * 86_400;
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let envelope_body = (state.config.max_envelope_bytes as usize) * 4 / 3 + 16 * 1024;
+    let part_body = sharelock_api::files::MAX_PART_BYTES + 64 * 1024;
+    let big = |limit: usize| DefaultBodyLimit::max(limit);
+    let api = Router::new()
+        .route("/accounts/prelogin", post(accounts::prelogin))
+        .route("/accounts", post(accounts::register))
+        .route(
+            "/sessions",
+            post(accounts::login).delete(accounts::logout_everywhere),
+        )
+        .route("/sessions/current", delete(accounts::logout))
+        .route(
+            "/records",
+            get(records::list)
+                .post(records::create)
+                .layer(big(envelope_body)),
+        )
+        .route(
+            "/records/{id}",
+            get(records::get)
+                .put(records::update)
+                .delete(records::delete)
+                .layer(big(envelope_body)),
+        )
+        .route(
+            "/records/{id}/rotate",
+            post(records::rotate).layer(big(envelope_body)),
+        )
+        .route("/records/{id}/history", get(records::history))
+        .route(
+            "/records/{id}/shares",
+            post(shares::create).layer(big(envelope_body)),
+        )
+        .route("/records/{id}/files/{file}", get(files::owner_get))
+        .route(
+            "/records/{id}/files/{file}/parts/{part}",
+            put(files::owner_put_part).layer(big(part_body)),
+        )
+        .route(
+            "/records/{id}/files/{file}/complete",
+            post(files::owner_complete),
+        )
+        .route("/shares", get(shares::list))
+        .route("/shares/{handle}", get(shares::get).delete(shares::delete))
+        .route("/recipient/status", get(recipient::status))
+        .route("/recipient/bind", post(recipient::bind))
+        .route("/recipient/share", get(recipient::fetch))
+        .route(
+            "/recipient/edit",
+            post(recipient::edit).layer(big(envelope_body)),
+        )
+        .route("/recipient/end", post(recipient::end))
+        .route("/recipient/files/{file}", get(files::recipient_get))
+        .route(
+            "/recipient/files/{file}/parts/{part}",
+            put(files::recipient_put_part).layer(big(part_body)),
+        )
+        .route(
+            "/recipient/files/{file}/complete",
+            post(files::recipient_complete),
+        )
+        .route("/events", get(events::stream))
+        .route("/policy", get(health::policy))
+        .route("/openapi.json", get(openapi::document));
+    Router::new()
+        .nest(sharelock_api::API_PREFIX, api)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::malformed("this route does not accept that method")
+        })
+        .layer(DefaultBodyLimit::max(SMALL_BODY))
+        .layer(axum::middleware::from_fn(middleware::access_log))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::internal())
+        }))
+        .with_state(state)
+}
+
+/// Opens the database named by `database_url`.
+pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(path) = database_url.strip_prefix("sqlite://") {
+        let path = Path::new(path);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let store = SqliteStore::open(path, sharelock_store::sqlite::SqliteOptions::default())
+            .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
+        return Ok(Arc::new(store));
+    }
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        bail!("PostgreSQL is not supported by this build yet; use sqlite://PATH");
+    }
+    bail!("database_url must start with sqlite://")
+}
+
+fn open_blobs(config: &Config) -> anyhow::Result<BlobStore> {
+    match config.blob_backend {
+        BlobBackend::Local => {
+            let dir = config.data_dir.join("blobs");
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            BlobStore::local(&dir).context("cannot open the blob directory")
+        }
+        BlobBackend::S3 => BlobStore::s3(sharelock_store::blob::S3Config {
+            endpoint: config.s3_endpoint.clone(),
+            bucket: config.s3_bucket.clone().unwrap_or_default(),
+            region: config
+                .s3_region
+                .clone()
+                .unwrap_or_else(|| "us-east-1".to_owned()),
+            access_key_id: config.s3_access_key_id.clone(),
+            secret_access_key: config.s3_secret_access_key.clone(),
+            allow_http: config
+                .s3_endpoint
+                .as_deref()
+                .is_some_and(|e| e.starts_with("http://")),
+        })
+        .context("cannot configure S3 blob storage"),
+    }
+}
+
+/// The key of made-up pre-login salts: from the configuration, or a random key kept in the data directory.
+fn prelogin_secret(config: &Config) -> anyhow::Result<[u8; 32]> {
+    if let Some(secret) = &config.prelogin_secret {
+        return Ok(sharelock_core::crypto::sha256(secret.as_bytes()));
+    }
+    let path = config.data_dir.join("prelogin.key");
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() == 32 => {
+            let mut key = [0u8; 32];
+            key.copy_from_slice(&bytes);
+            Ok(key)
+        }
+        Ok(_) => bail!("{} is damaged (expected 32 bytes)", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key: [u8; 32] = sharelock_core::crypto::random_array().context("no randomness")?;
+            write_private_file(&path, &key)?;
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn write_private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            metrics_exporter_prometheus::PrometheusBuilder::new()
+                .install_recorder()
+                .ok()
+        })
+        .clone()
+}
+
+/// Runs the server until SIGINT or SIGTERM, then finishes requests in flight and returns.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let store = open_store(&config.database_url()).await?;
+    let blobs = open_blobs(&config)?;
+    let prelogin_secret = prelogin_secret(&config)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    let public_url = match &config.public_url {
+        Some(_) => config.public_url(),
+        None => format!("http://{local}"),
+    };
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (events, _) = broadcast::channel(1024);
+    let state = AppState::new(Inner {
+        store,
+        blobs,
+        limiter: ratelimit::RateLimiter::per_minute(config.rate_limit_per_minute),
+        config,
+        public_url: public_url.clone(),
+        events,
+        prelogin_secret,
+        shutdown: shutdown_rx,
+        metrics: install_metrics(),
+    });
+    let sweeper = tokio::spawn(sweep_forever(state.clone()));
+    tracing::info!(%local, %public_url, "sharelock listening");
+    // A machine-readable line on stdout, so whoever started us (tests, scripts) learns the bound port.
+    println!("sharelock listening on http://{local}");
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            let _ = shutdown_tx.send(true);
+        })
+        .await
+        .context("server error")?;
+    sweeper.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+/// Ends shares whose time has passed, drops their keys, purges old rows. Expiry is also checked on every
+/// request, so the sweeper's pace only affects housekeeping, never access.
+async fn sweep_forever(state: AppState) {
+    let mut tick = tokio::time::interval(state.config.sweep_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let retention = state.config.retention.as_secs() as i64;
+        match state
+            .store
+            .sweep(state.now(), retention, NONCE_TTL_SECS, EVENT_TTL_SECS)
+            .await
+        {
+            Ok(report) => {
+                if report != sharelock_store::SweepReport::default() {
+                    tracing::info!(?report, "sweep");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "sweep failed"),
+        }
+        state.limiter.shrink();
+    }
+}

@@ -136,6 +136,27 @@ impl BlobStore {
             .boxed()
     }
 
+    /// The stored parts of a file as `(part number, size)`, sorted by part number. A name that is not a
+    /// part number is ignored (it was not written by [`Self::put_part`]).
+    pub async fn part_sizes(&self, record: Id, file: Id) -> Result<Vec<(u32, u64)>> {
+        let prefix = file_prefix(record, file);
+        let mut parts: Vec<(u32, u64)> = self
+            .store
+            .list(Some(&prefix))
+            .map_err(blob_error)
+            .try_filter_map(|meta| async move {
+                let part = meta
+                    .location
+                    .filename()
+                    .and_then(|name| name.parse::<u32>().ok());
+                Ok(part.map(|n| (n, meta.size)))
+            })
+            .try_collect()
+            .await?;
+        parts.sort_unstable();
+        Ok(parts)
+    }
+
     /// Deletes every stored part of a file (none is fine).
     pub async fn delete_file(&self, record: Id, file: Id) -> Result<()> {
         let prefix = file_prefix(record, file);
@@ -167,5 +188,136 @@ fn blob_error(e: object_store::Error) -> StoreError {
     match e {
         object_store::Error::NotFound { .. } => StoreError::NotFound,
         other => StoreError::Backend(format!("blob store: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    async fn read_all(blobs: &BlobStore, record: Id, file: Id, parts: u32) -> Result<Vec<u8>> {
+        let chunks: Vec<Bytes> = blobs.open(record, file, parts).try_collect().await?;
+        Ok(chunks.concat())
+    }
+
+    /// Parts written in any order come back in order, one stream; delete removes only that file.
+    async fn round_trip(blobs: &BlobStore) {
+        let (record, file, other) = (Id::new_v4(), Id::new_v4(), Id::new_v4());
+        let part = |n: u8| Bytes::from(vec![n; 3000 + usize::from(n)]);
+        for n in [2u8, 0, 1] {
+            blobs
+                .put_part(record, file, u32::from(n), part(n))
+                .await
+                .expect("put");
+        }
+        blobs
+            .put_part(record, other, 0, part(7))
+            .await
+            .expect("put");
+        // A retried part overwrites.
+        blobs
+            .put_part(record, file, 1, part(1))
+            .await
+            .expect("put again");
+
+        let expected = [part(0), part(1), part(2)].concat();
+        assert_eq!(
+            read_all(blobs, record, file, 3).await.expect("read"),
+            expected
+        );
+        assert!(matches!(
+            read_all(blobs, record, file, 4).await,
+            Err(StoreError::NotFound)
+        ));
+
+        let sizes = blobs.part_sizes(record, file).await.expect("list");
+        assert_eq!(sizes, vec![(0, 3000), (1, 3001), (2, 3002)]);
+        blobs.delete_file(record, file).await.expect("delete");
+        assert!(
+            blobs
+                .part_sizes(record, file)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        assert!(matches!(
+            read_all(blobs, record, file, 1).await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(
+            read_all(blobs, record, other, 1).await.expect("read"),
+            part(7).to_vec()
+        );
+        blobs
+            .delete_file(record, file)
+            .await
+            .expect("deleting nothing is fine");
+    }
+
+    #[tokio::test]
+    async fn memory_round_trip() {
+        round_trip(&BlobStore::memory()).await;
+    }
+
+    #[tokio::test]
+    async fn local_round_trip_and_layout() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("blobs");
+        let blobs = BlobStore::local(&root).expect("local");
+        round_trip(&blobs).await;
+
+        let (record, file) = (Id::new_v4(), Id::new_v4());
+        blobs
+            .put_part(record, file, 12, Bytes::from_static(b"x"))
+            .await
+            .expect("put");
+        let on_disk = root.join(format!("files/{record}/{file}/00000012"));
+        assert_eq!(std::fs::read(&on_disk).expect("part file"), b"x");
+        blobs.delete_file(record, file).await.expect("delete");
+        assert!(!on_disk.exists());
+        assert!(
+            !root.join(format!("files/{record}/{file}")).exists(),
+            "empty directories go too"
+        );
+    }
+
+    /// The stream asks for a part only when the previous one has been read.
+    #[tokio::test]
+    async fn parts_are_fetched_lazily() {
+        let blobs = BlobStore::memory();
+        let (record, file) = (Id::new_v4(), Id::new_v4());
+        blobs
+            .put_part(record, file, 0, Bytes::from_static(b"first"))
+            .await
+            .expect("put");
+        let mut stream = blobs.open(record, file, 2);
+        let first = stream.next().await.expect("a chunk").expect("part 0");
+        assert_eq!(&first[..], b"first");
+        // Part 1 did not exist when the stream was opened, nor when part 0 was read.
+        blobs
+            .put_part(record, file, 1, Bytes::from_static(b"second"))
+            .await
+            .expect("put");
+        let second = stream.next().await.expect("a chunk").expect("part 1");
+        assert_eq!(&second[..], b"second");
+        assert!(stream.next().await.is_none());
+    }
+
+    #[test]
+    fn s3_config_debug_hides_the_secret() {
+        let config = S3Config {
+            endpoint: Some("http://127.0.0.1:9000".into()),
+            bucket: "sharelock".into(),
+            region: "us-east-1".into(),
+            access_key_id: Some("access".into()),
+            secret_access_key: Some("very-secret".into()),
+            allow_http: true,
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("very-secret"));
+        assert!(shown.contains("<redacted>"));
+        BlobStore::s3(config).expect("an S3 client builds without contacting the endpoint");
     }
 }

@@ -1,1 +1,11 @@
-fn main() {}
+//! `sharelock`: one binary for the server (`sharelock serve`) and for senders and recipients.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod serve;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

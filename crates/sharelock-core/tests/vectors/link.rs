@@ -54,6 +54,11 @@ fn generate() -> Vec<Value> {
             "bad_base",
         ),
         bad(
+            "question mark in the host part",
+            format!("https://share.example?/s#1.{t}"),
+            "bad_base",
+        ),
+        bad(
             "empty path segment before /s",
             format!("https://share.example//s#1.{t}"),
             "bad_base",

@@ -7,12 +7,16 @@
 mod common;
 
 mod aad;
+mod digest;
 mod envelope;
 mod kdf;
 mod keys;
 mod link;
 mod record;
 mod share;
+mod signature;
+mod stream;
+mod totp;
 
 /// Every vector file is listed in MANIFEST with its SHA-256, and every listed file exists with that hash,
 /// so no vector changes without a deliberate regeneration.

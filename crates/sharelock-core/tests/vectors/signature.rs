@@ -9,7 +9,7 @@
 //! ECDSA signatures are randomised, so the two valid signatures below were made once with the fixed device key
 //! ([`common::FIXED_DEVICE_PKCS8`](crate::common::FIXED_DEVICE_PKCS8)) and are verify-only.
 
-use crate::common::{Case, error_kind, fixed_device, hex, run_area, unhex, FIXED_DEVICE_PUBLIC};
+use crate::common::{Case, FIXED_DEVICE_PUBLIC, error_kind, fixed_device, hex, run_area, unhex};
 use serde_json::{Value, json};
 use sharelock_core::Error;
 use sharelock_core::device::DevicePublicKey;
@@ -24,9 +24,11 @@ const BODY: &str = r#"{"base_version":1,"envelope":"U0xWMQ","signature":"AAAA"}"
 const POST_NONCE: u8 = 0x70;
 const GET_NONCE: u8 = 0x90;
 /// Made once by `httpsig::sign` with the fixed device key over the POST request below.
-const POST_SIG: &str = "i0Q4m/HPAchvcbFEmuuPCnWhiiDLq5cjZIpr71R43g6Mx0nqf2lfAnJBA+gOA4LuDcbBR66MnbukzzriAc9DXg==";
+const POST_SIG: &str =
+    "i0Q4m/HPAchvcbFEmuuPCnWhiiDLq5cjZIpr71R43g6Mx0nqf2lfAnJBA+gOA4LuDcbBR66MnbukzzriAc9DXg==";
 /// Made once by `httpsig::sign` with the fixed device key over the GET request below.
-const GET_SIG: &str = "R5J3ofidXVo3nAzeT1EsnhhQYVJNhWzpgDH3HNa0AfGE/lW+37HVesiK5eMAN4m8mie8te8oBPo4TnWSZVyuAg==";
+const GET_SIG: &str =
+    "R5J3ofidXVo3nAzeT1EsnhhQYVJNhWzpgDH3HNa0AfGE/lW+37HVesiK5eMAN4m8mie8te8oBPo4TnWSZVyuAg==";
 /// RFC 9421 B.1.3 `test-key-ecc-p256` (SubjectPublicKeyInfo, base64), standing in for "another device's key".
 const OTHER_SPKI: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqIVYZVLCrPZHGHjP17CTW0/+D9Lfw0EkjqF7xB4FivAxzic30tMM4GF+hR6Dxh71Z50VGGdldkkDXZCnTNnoXQ==";
 /// The order of the P-256 group.
@@ -38,7 +40,9 @@ fn nonce(start: u8) -> [u8; 16] {
 
 /// The Signature-Input the fixed key produces for a request (deterministic; only the signature is random).
 fn input_for(parts: &RequestParts, nonce: [u8; 16]) -> String {
-    httpsig::sign(&fixed_device(), parts, CREATED, nonce).unwrap().signature_input
+    httpsig::sign(&fixed_device(), parts, CREATED, nonce)
+        .unwrap()
+        .signature_input
 }
 
 /// `r ‖ (n − s)`: the other valid encoding of the same ECDSA signature.
@@ -60,8 +64,16 @@ struct Req {
     body: Option<&'static str>,
 }
 
-const POST: Req = Req { method: "POST", uri: POST_URI, body: Some(BODY) };
-const GET: Req = Req { method: "GET", uri: GET_URI, body: None };
+const POST: Req = Req {
+    method: "POST",
+    uri: POST_URI,
+    body: Some(BODY),
+};
+const GET: Req = Req {
+    method: "GET",
+    uri: GET_URI,
+    body: None,
+};
 
 fn generate() -> Vec<Value> {
     let digest = httpsig::content_digest(BODY.as_bytes());
@@ -106,9 +118,14 @@ fn generate() -> Vec<Value> {
     };
     let ok = |name: &str, req: &Req, input: &str, sig: &str, now: i64, nonce_start: u8| {
         let mut c = case(name, req, input, sig, now);
-        let parts = if req.body.is_some() { &post_parts } else { &get_parts };
+        let parts = if req.body.is_some() {
+            &post_parts
+        } else {
+            &get_parts
+        };
         let parsed = ParsedSignature::parse(input, sig).unwrap();
-        c["signature_base"] = json!(httpsig::signature_base(parts, parsed.signature_params()).unwrap());
+        c["signature_base"] =
+            json!(httpsig::signature_base(parts, parsed.signature_params()).unwrap());
         c["created"] = json!(CREATED);
         c["nonce"] = json!(hex(nonce(nonce_start)));
         c["keyid"] = json!(keyid);
@@ -126,15 +143,46 @@ fn generate() -> Vec<Value> {
         s[10] ^= 0x01;
         format!("sl=:{}:", b64(&s))
     };
-    let malleated = format!("sl=:{}:", b64(&malleate(&b64_decode("sig", GET_SIG).unwrap())));
+    let malleated = format!(
+        "sl=:{}:",
+        b64(&malleate(&b64_decode("sig", GET_SIG).unwrap()))
+    );
     let post = |input: &str, sig: &str, now: i64| case("", &POST, input, sig, now);
     let get = |input: &str, sig: &str, now: i64| case("", &GET, input, sig, now);
 
     vec![
-        ok("request with a body", &POST, &post_in, &post_sig, CREATED, POST_NONCE),
-        ok("request without a body", &GET, &get_in, &get_sig, CREATED, GET_NONCE),
-        ok("created 60 s ago (oldest accepted)", &GET, &get_in, &get_sig, CREATED + 60, GET_NONCE),
-        ok("created 10 s ahead (latest accepted)", &GET, &get_in, &get_sig, CREATED - 10, GET_NONCE),
+        ok(
+            "request with a body",
+            &POST,
+            &post_in,
+            &post_sig,
+            CREATED,
+            POST_NONCE,
+        ),
+        ok(
+            "request without a body",
+            &GET,
+            &get_in,
+            &get_sig,
+            CREATED,
+            GET_NONCE,
+        ),
+        ok(
+            "created 60 s ago (oldest accepted)",
+            &GET,
+            &get_in,
+            &get_sig,
+            CREATED + 60,
+            GET_NONCE,
+        ),
+        ok(
+            "created 10 s ahead (latest accepted)",
+            &GET,
+            &get_in,
+            &get_sig,
+            CREATED - 10,
+            GET_NONCE,
+        ),
         ok(
             "malleated signature r || n-s also verifies (nothing is keyed on signature bytes)",
             &GET,
@@ -143,10 +191,26 @@ fn generate() -> Vec<Value> {
             CREATED,
             GET_NONCE,
         ),
-        bad("stale: created 61 s ago", "stale", get(&get_in, &get_sig, CREATED + 61)),
-        bad("future: created 11 s ahead", "stale", get(&get_in, &get_sig, CREATED - 11)),
-        bad("bad signature (one bit)", "verify", post(&post_in, &flipped, CREATED)),
-        bad("signature of another request", "verify", post(&post_in, &get_sig, CREATED)),
+        bad(
+            "stale: created 61 s ago",
+            "stale",
+            get(&get_in, &get_sig, CREATED + 61),
+        ),
+        bad(
+            "future: created 11 s ahead",
+            "stale",
+            get(&get_in, &get_sig, CREATED - 11),
+        ),
+        bad(
+            "bad signature (one bit)",
+            "verify",
+            post(&post_in, &flipped, CREATED),
+        ),
+        bad(
+            "signature of another request",
+            "verify",
+            post(&post_in, &get_sig, CREATED),
+        ),
         bad("keyid does not name the bound key", "verify", {
             let mut c = post(&post_in, &post_sig, CREATED);
             let spki = b64_decode("spki", OTHER_SPKI).unwrap();
@@ -177,55 +241,115 @@ fn generate() -> Vec<Value> {
         bad(
             "extra component",
             "malformed",
-            post(&post_in.replace("\"content-type\")", "\"content-type\" \"date\")"), &post_sig, CREATED),
+            post(
+                &post_in.replace("\"content-type\")", "\"content-type\" \"date\")"),
+                &post_sig,
+                CREATED,
+            ),
         ),
         bad(
             "missing component",
             "malformed",
-            get(&get_in.replace(" \"sharelock-share\"", ""), &get_sig, CREATED),
+            get(
+                &get_in.replace(" \"sharelock-share\"", ""),
+                &get_sig,
+                CREATED,
+            ),
         ),
         bad(
             "components out of order",
             "malformed",
-            get(&get_in.replace("\"@method\" \"@target-uri\"", "\"@target-uri\" \"@method\""), &get_sig, CREATED),
+            get(
+                &get_in.replace("\"@method\" \"@target-uri\"", "\"@target-uri\" \"@method\""),
+                &get_sig,
+                CREATED,
+            ),
         ),
         bad(
             "body signed without content-type and content-digest",
             "malformed",
             post(&get_in, &get_sig, CREATED),
         ),
-        bad("other alg", "malformed", get(&get_in.replace("ecdsa-p256-sha256", "ed25519"), &get_sig, CREATED)),
-        bad("other tag", "malformed", get(&get_in.replace("sharelock/v1", "sharelock/v2"), &get_sig, CREATED)),
+        bad(
+            "other alg",
+            "malformed",
+            get(
+                &get_in.replace("ecdsa-p256-sha256", "ed25519"),
+                &get_sig,
+                CREATED,
+            ),
+        ),
+        bad(
+            "other tag",
+            "malformed",
+            get(
+                &get_in.replace("sharelock/v1", "sharelock/v2"),
+                &get_sig,
+                CREATED,
+            ),
+        ),
         bad(
             "unknown parameter",
             "malformed",
-            get(&format!("{get_in};expires={}", CREATED + 60), &get_sig, CREATED),
+            get(
+                &format!("{get_in};expires={}", CREATED + 60),
+                &get_sig,
+                CREATED,
+            ),
         ),
         bad(
             "missing nonce",
             "malformed",
-            get(&get_in.replace(&format!(";nonce=\"{}\"", b64u(&nonce(GET_NONCE))), ""), &get_sig, CREATED),
+            get(
+                &get_in.replace(&format!(";nonce=\"{}\"", b64u(&nonce(GET_NONCE))), ""),
+                &get_sig,
+                CREATED,
+            ),
         ),
         bad(
             "nonce of 15 bytes",
             "malformed",
-            get(&get_in.replace(&b64u(&nonce(GET_NONCE)), &b64u(&nonce(GET_NONCE)[..15])), &get_sig, CREATED),
+            get(
+                &get_in.replace(&b64u(&nonce(GET_NONCE)), &b64u(&nonce(GET_NONCE)[..15])),
+                &get_sig,
+                CREATED,
+            ),
         ),
-        bad("other label", "malformed", get(&get_in.replacen("sl=", "sig1=", 1), &get_sig.replacen("sl=", "sig1=", 1), CREATED)),
+        bad(
+            "other label",
+            "malformed",
+            get(
+                &get_in.replacen("sl=", "sig1=", 1),
+                &get_sig.replacen("sl=", "sig1=", 1),
+                CREATED,
+            ),
+        ),
         bad(
             "a second signature",
             "malformed",
-            get(&format!("{get_in}, sig2={}", &get_in[3..]), &format!("{get_sig}, sig2={}", &get_sig[3..]), CREATED),
+            get(
+                &format!("{get_in}, sig2={}", &get_in[3..]),
+                &format!("{get_sig}, sig2={}", &get_sig[3..]),
+                CREATED,
+            ),
         ),
         bad(
             "not canonical (extra space)",
             "malformed",
-            get(&get_in.replace("\"@method\" ", "\"@method\"  "), &get_sig, CREATED),
+            get(
+                &get_in.replace("\"@method\" ", "\"@method\"  "),
+                &get_sig,
+                CREATED,
+            ),
         ),
         bad(
             "signature of 63 bytes",
             "malformed",
-            get(&get_in, &format!("sl=:{}:", b64(&b64_decode("sig", GET_SIG).unwrap()[..63])), CREATED),
+            get(
+                &get_in,
+                &format!("sl=:{}:", b64(&b64_decode("sig", GET_SIG).unwrap()[..63])),
+                CREATED,
+            ),
         ),
     ]
 }
@@ -246,7 +370,10 @@ fn run(case: &Case) -> Result<(), Error> {
         assert_eq!(parsed.created(), case.u64("created") as i64);
         assert_eq!(hex(parsed.nonce()), case.str("nonce"));
         assert_eq!(parsed.keyid(), case.str("keyid"));
-        assert_eq!(format!("sl={}", parsed.signature_params()), case.str("signature_input"));
+        assert_eq!(
+            format!("sl={}", parsed.signature_params()),
+            case.str("signature_input")
+        );
         let base = httpsig::signature_base(&parts, parsed.signature_params())?;
         assert_eq!(base, case.str("signature_base"));
     }
@@ -256,7 +383,11 @@ fn run(case: &Case) -> Result<(), Error> {
 
 fn check(case: &Case) {
     match run(case) {
-        Ok(()) => assert!(case.valid(), "expected {:?}, verified", case.opt_str("error")),
+        Ok(()) => assert!(
+            case.valid(),
+            "expected {:?}, verified",
+            case.opt_str("error")
+        ),
         Err(e) => {
             assert!(!case.valid(), "valid request refused: {e}");
             assert_eq!(error_kind(&e), case.error(), "{e}");

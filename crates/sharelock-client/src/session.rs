@@ -1,0 +1,282 @@
+//! The owner's account: register, log in, the unlocked session, log out (docs/protocol.md §2).
+//!
+//! An [`OwnerSession`] holds the session token **and the vault's data key DK**: whoever holds it can read
+//! every record. Saved with [`OwnerSession::to_bytes`] it is the unlocked vault, like a logged-in password
+//! manager; the CLI keeps it in a file readable by its owner only and deletes it at logout.
+
+use crate::error::{ClientError, Result};
+use crate::http::Transport;
+use crate::versions::VersionMemory;
+use reqwest::{Method, RequestBuilder};
+use serde::{Deserialize, Serialize};
+use sharelock_api::account::{
+    KdfAlg, KdfParams as ApiKdf, LoginRequest, LoginResponse, PreloginRequest, PreloginResponse,
+    RegisterRequest, RegisterResponse,
+};
+use sharelock_core::account::{
+    AuthKey, DataKey, KdfParams, MasterKey, OwnerKey, WrapKey, normalize_email,
+};
+use sharelock_core::crypto::random_array;
+use sharelock_core::encoding::{b64u, b64u_decode_array};
+use time::OffsetDateTime;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+/// A logged-in owner: the server, the bearer token and the unlocked data key.
+pub struct OwnerSession {
+    pub(crate) api: Transport,
+    token: Zeroizing<String>,
+    account_id: Uuid,
+    email: String,
+    expires_at: OffsetDateTime,
+    pub(crate) dk: DataKey,
+    pub(crate) k_own: OwnerKey,
+    pub(crate) versions: VersionMemory,
+}
+
+impl std::fmt::Debug for OwnerSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnerSession")
+            .field("server", &self.api.base())
+            .field("account_id", &self.account_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The saved form. `data_key` is the vault's key in b64u: the file is as sensitive as the vault.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Saved {
+    format: u32,
+    server: String,
+    email: String,
+    account_id: Uuid,
+    token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    data_key: String,
+}
+
+impl Drop for Saved {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.token);
+        zeroize::Zeroize::zeroize(&mut self.data_key);
+    }
+}
+
+fn api_kdf(p: &KdfParams) -> ApiKdf {
+    ApiKdf {
+        alg: KdfAlg::Argon2id,
+        m: p.m,
+        t: p.t,
+        p: p.p,
+    }
+}
+
+fn core_kdf(p: &ApiKdf) -> KdfParams {
+    KdfParams {
+        m: p.m,
+        t: p.t,
+        p: p.p,
+    }
+}
+
+/// Runs Argon2id off the async threads (about 0.2 s and 64 MiB by default) and splits MK into AK and WK.
+async fn derive_keys(
+    password: &str,
+    email: &str,
+    r16: [u8; 16],
+    params: KdfParams,
+) -> Result<(AuthKey, WrapKey)> {
+    let password = Zeroizing::new(password.to_owned());
+    let email = email.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mk = MasterKey::derive(&password, &email, &r16, &params)?;
+        Ok((mk.auth_key(), mk.wrap_key()))
+    })
+    .await
+    .map_err(|e| ClientError::State(format!("the key derivation task failed: {e}")))?
+}
+
+/// Creates an account on `server` and logs in to it. Costs one Argon2id run.
+pub async fn register(server: &str, email: &str, password: &str) -> Result<OwnerSession> {
+    if password.is_empty() {
+        return Err(ClientError::Invalid(
+            "the password must not be empty".into(),
+        ));
+    }
+    let api = Transport::new(server)?;
+    let params = KdfParams::DEFAULT;
+    let r16: [u8; 16] = random_array()?;
+    let (ak, wk) = derive_keys(password, email, r16, params).await?;
+    let dk = DataKey::generate()?;
+    let wrapped = wk.wrap_data_key(&dk, &r16)?;
+    let request = RegisterRequest {
+        email: email.to_owned(),
+        kdf: api_kdf(&params),
+        kdf_salt: r16.to_vec().into(),
+        auth_key: ak.expose().to_vec().into(),
+        wrapped_data_key: wrapped.into(),
+    };
+    let _: RegisterResponse = api.post_json(Method::POST, "/accounts", &request).await?;
+    open_session(api, email, &ak, &wk, &r16).await
+}
+
+/// Logs in: pre-login (salt and parameters, refused if weaker than the protocol allows), Argon2id, the
+/// login proof AK, then the data key unwrapped with WK. Costs one Argon2id run.
+pub async fn login(server: &str, email: &str, password: &str) -> Result<OwnerSession> {
+    let api = Transport::new(server)?;
+    let pre: PreloginResponse = api
+        .post_json(
+            Method::POST,
+            "/accounts/prelogin",
+            &PreloginRequest {
+                email: email.to_owned(),
+            },
+        )
+        .await?;
+    let params = core_kdf(&pre.kdf);
+    params.check_for_client()?;
+    let r16 = pre
+        .kdf_salt
+        .to_array::<16>()
+        .ok_or_else(|| ClientError::Unexpected("the account's salt is not 16 bytes".into()))?;
+    let (ak, wk) = derive_keys(password, email, r16, params).await?;
+    open_session(api, email, &ak, &wk, &r16).await
+}
+
+async fn open_session(
+    api: Transport,
+    email: &str,
+    ak: &AuthKey,
+    wk: &WrapKey,
+    r16: &[u8; 16],
+) -> Result<OwnerSession> {
+    let request = LoginRequest {
+        email: email.to_owned(),
+        auth_key: ak.expose().to_vec().into(),
+    };
+    let response: LoginResponse = api.post_json(Method::POST, "/sessions", &request).await?;
+    if response.kdf_salt.as_slice() != r16 {
+        return Err(ClientError::Unexpected(
+            "the server changed the account's salt during login".into(),
+        ));
+    }
+    let dk = wk
+        .unwrap_data_key(response.wrapped_data_key.as_slice(), r16)
+        .map_err(|_| {
+            ClientError::Unexpected(
+                "the account's data key does not open with this password".into(),
+            )
+        })?;
+    Ok(OwnerSession {
+        api,
+        token: Zeroizing::new(response.token),
+        account_id: response.account_id,
+        email: normalize_email(email),
+        expires_at: response.expires_at,
+        k_own: dk.owner_key(),
+        dk,
+        versions: VersionMemory::new(),
+    })
+}
+
+impl OwnerSession {
+    /// The server's base URL.
+    pub fn server(&self) -> &str {
+        self.api.base()
+    }
+
+    /// The account's email (normalised).
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    /// The account id.
+    pub fn account_id(&self) -> Uuid {
+        self.account_id
+    }
+
+    /// When the server's session ends.
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.expires_at
+    }
+
+    /// The server's time as best known (for one-time codes).
+    pub fn server_now(&self) -> i64 {
+        self.api.server_now()
+    }
+
+    /// The anti-rollback memory in use.
+    pub fn versions(&self) -> &VersionMemory {
+        &self.versions
+    }
+
+    /// Replaces the anti-rollback memory (load it from where it was saved before using the session).
+    pub fn set_versions(&mut self, versions: VersionMemory) {
+        self.versions = versions;
+    }
+
+    /// An authenticated request to an owner endpoint.
+    pub(crate) fn authed(&self, method: Method, path: &str) -> RequestBuilder {
+        self.api
+            .request(method, path)
+            .bearer_auth(self.token.as_str())
+    }
+
+    pub(crate) fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The session as bytes, **including the data key**: store them where only the owner can read.
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let saved = Saved {
+            format: 1,
+            server: self.api.base().to_owned(),
+            email: self.email.clone(),
+            account_id: self.account_id,
+            token: self.token.to_string(),
+            expires_at: self.expires_at,
+            data_key: b64u(self.dk.expose()),
+        };
+        serde_json::to_vec_pretty(&saved)
+            .map(Zeroizing::new)
+            .map_err(|e| ClientError::State(format!("cannot encode the session: {e}")))
+    }
+
+    /// Restores a session saved with [`OwnerSession::to_bytes`]. The anti-rollback memory starts empty;
+    /// set the saved one with [`OwnerSession::set_versions`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let damaged =
+            |why: String| ClientError::State(format!("the saved session is damaged: {why}"));
+        let mut saved: Saved = serde_json::from_slice(bytes).map_err(|e| damaged(e.to_string()))?;
+        if saved.format != 1 {
+            return Err(damaged(format!("unknown format {}", saved.format)));
+        }
+        let mut dk_bytes = Zeroizing::new(
+            b64u_decode_array::<32>("data key", &saved.data_key)
+                .map_err(|e| damaged(e.to_string()))?,
+        );
+        let dk = DataKey::from_bytes(*dk_bytes);
+        zeroize::Zeroize::zeroize(&mut *dk_bytes);
+        Ok(OwnerSession {
+            api: Transport::new(&saved.server)?,
+            token: Zeroizing::new(std::mem::take(&mut saved.token)),
+            account_id: saved.account_id,
+            email: std::mem::take(&mut saved.email),
+            expires_at: saved.expires_at,
+            k_own: dk.owner_key(),
+            dk,
+            versions: VersionMemory::new(),
+        })
+    }
+
+    /// Ends this session on the server.
+    pub async fn logout(self) -> Result<()> {
+        self.api
+            .send(self.authed(Method::DELETE, "/sessions/current"))
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,371 @@
+//! The owner's side of one-time shares (docs/protocol.md §4): create (a key rotation, a fresh link secret
+//! and everything derived from it), list, delete, and the live events.
+
+use crate::error::{ClientError, Result};
+use crate::http::Transport;
+use crate::records::{is_live, share_id_of};
+use crate::session::OwnerSession;
+use eventsource_stream::Eventsource;
+use futures::stream::{BoxStream, Stream, StreamExt};
+use reqwest::Method;
+use sharelock_api::events::Event;
+use sharelock_api::shares::{CreateShare, Expiry, ShareCreated, ShareInfo, ShareState};
+use sharelock_core::device::fingerprint;
+use sharelock_core::share::{Link, LinkSecret, ShareKeys, open_label, seal_label};
+use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+/// What a new share allows.
+pub struct ShareOptions {
+    /// When it expires.
+    pub expires: Expiry,
+    /// Whether the recipient may edit the record.
+    pub editable: bool,
+    /// End the share this many seconds after it is opened.
+    pub burn_after_secs: Option<u64>,
+    /// A label only the owner can read (at most 256 bytes).
+    pub label: Option<String>,
+    /// A passphrase the recipient must also know (sent by another channel).
+    pub passphrase: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for ShareOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShareOptions")
+            .field("expires", &self.expires)
+            .field("editable", &self.editable)
+            .field("burn_after_secs", &self.burn_after_secs)
+            .field("passphrase", &self.passphrase.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A share just created.
+#[derive(Debug)]
+pub struct CreatedShare {
+    /// The link: its fragment is the only key; give it to the recipient only.
+    pub link: Link,
+    /// The owner's handle of the share.
+    pub handle: Uuid,
+    /// When it expires.
+    pub expires_at: OffsetDateTime,
+    /// The record's version after the rotation that preceded the share.
+    pub version: u64,
+}
+
+/// A share as its owner sees it, with its label decrypted and its device checked.
+#[derive(Debug)]
+pub struct ShareEntry {
+    /// The owner's handle.
+    pub handle: Uuid,
+    /// The shared record.
+    pub record_id: Uuid,
+    /// Active, opened, expired or deleted.
+    pub state: ShareState,
+    /// Whether the recipient may edit.
+    pub editable: bool,
+    /// Whether the link needs a passphrase.
+    pub passphrase: bool,
+    /// The owner's label, if any (or why it could not be read).
+    pub label: Option<std::result::Result<String, String>>,
+    /// The link again (the owner keeps the secret sealed under the data key).
+    pub link: Option<Link>,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When it expires (or expired).
+    pub expires_at: OffsetDateTime,
+    /// Burn after open, in seconds.
+    pub burn_after_secs: Option<u64>,
+    /// When a device opened it.
+    pub opened_at: Option<OffsetDateTime>,
+    /// The opening device's fingerprint, computed here from its public key.
+    pub device_fingerprint: Option<String>,
+    /// Whether that device's bind tag verifies under the share's secrets (None: not opened).
+    pub device_verified: Option<bool>,
+    /// When it ended.
+    pub ended_at: Option<OffsetDateTime>,
+    /// Why it ended: deleted, recipient_done, record_deleted, expired.
+    pub end_reason: Option<String>,
+    /// The recipient's last access.
+    pub last_access_at: Option<OffsetDateTime>,
+    /// Versions the recipient wrote.
+    pub edit_count: u64,
+    /// Why the share's secrets could not be opened, if they could not.
+    pub problem: Option<String>,
+}
+
+impl ShareEntry {
+    /// Whether the share can still be opened or used.
+    pub fn is_live(&self) -> bool {
+        matches!(self.state, ShareState::Active | ShareState::Opened)
+    }
+}
+
+/// Derives the share keys off the async threads (one Argon2id run with a passphrase).
+async fn derive_share_keys(
+    secret: LinkSecret,
+    passphrase: Option<Zeroizing<String>>,
+) -> Result<ShareKeys> {
+    tokio::task::spawn_blocking(move || {
+        ShareKeys::derive(secret, passphrase.as_deref().map(String::as_str))
+    })
+    .await
+    .map_err(|e| ClientError::State(format!("the key derivation task failed: {e}")))?
+    .map_err(ClientError::from)
+}
+
+impl OwnerSession {
+    /// Creates a one-time share of a record: the record key is rotated first (so the recipient cannot read
+    /// older versions), then a fresh link secret S gives the share id, the access token, the share key
+    /// wrapping the new record key, and the owner's sealed copy of the secrets.
+    pub async fn create_share(
+        &mut self,
+        record: Uuid,
+        options: ShareOptions,
+    ) -> Result<CreatedShare> {
+        if let Some(label) = &options.label
+            && label.len() > sharelock_core::share::MAX_LABEL_LEN
+        {
+            return Err(ClientError::Invalid(
+                "the label is longer than 256 bytes".into(),
+            ));
+        }
+        if options.passphrase.as_ref().is_some_and(|p| p.is_empty()) {
+            return Err(ClientError::Invalid(
+                "the passphrase must not be empty".into(),
+            ));
+        }
+        let keys = derive_share_keys(LinkSecret::generate()?, options.passphrase).await?;
+        let share_id = keys.share_id();
+        let current = self.current_verified(record).await?;
+        let mut attempt = 0;
+        loop {
+            let shares = self.fetch_shares(Some(record)).await?;
+            let (rotation, envelope, rk) = self.build_rotation(&current, &shares)?;
+            let k = current.key_gen() + 1;
+            let request = CreateShare {
+                rotation,
+                share_id: share_id.as_bytes().to_vec().into(),
+                access_hash: keys.access_token().access_hash().to_vec().into(),
+                wrapped_key: rk
+                    .wrap_for_share(keys.share_key(), &share_id, &record, k)?
+                    .into(),
+                owner_secret: keys.seal_owner_secret(&self.dk)?.into(),
+                label: match &options.label {
+                    Some(label) if !label.is_empty() => {
+                        Some(seal_label(&self.dk, &share_id, label)?.into())
+                    }
+                    _ => None,
+                },
+                expires: options.expires,
+                editable: options.editable,
+                burn_after_secs: options.burn_after_secs,
+                passphrase: keys.has_passphrase(),
+            };
+            let path = format!("/records/{record}/shares");
+            let result: Result<ShareCreated> = self
+                .api
+                .json(self.authed(Method::POST, &path).json(&request))
+                .await;
+            match result {
+                Err(e) if e.is(sharelock_api::ErrorCode::ShareSetMismatch) && attempt < 2 => {
+                    attempt += 1
+                }
+                Err(e) => return Err(e),
+                Ok(created) => {
+                    self.versions.accept(&envelope)?;
+                    let link = keys
+                        .link(self.api.base())
+                        .map_err(sharelock_core::Error::from)?;
+                    return Ok(CreatedShare {
+                        link,
+                        handle: created.handle,
+                        expires_at: created.expires_at,
+                        version: created.version,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Lists the shares of one record, or of all records, with labels decrypted and devices checked.
+    pub async fn list_shares(&self, record: Option<Uuid>) -> Result<Vec<ShareEntry>> {
+        let shares = self.fetch_shares(record).await?;
+        Ok(shares.into_iter().map(|s| self.share_entry(s)).collect())
+    }
+
+    /// The handles of every share (nothing is decrypted).
+    pub async fn share_handles(&self) -> Result<Vec<Uuid>> {
+        Ok(self
+            .fetch_shares(None)
+            .await?
+            .into_iter()
+            .map(|s| s.handle)
+            .collect())
+    }
+
+    fn share_entry(&self, share: ShareInfo) -> ShareEntry {
+        let mut problem = None;
+        let opened =
+            share_id_of(&share).and_then(|id| self.share_keys(&share, &id).map(|keys| (id, keys)));
+        let (label, link, device_verified) = match opened {
+            Err(e) => {
+                problem = Some(format!("the share's secrets do not open: {e}"));
+                (None, None, None)
+            }
+            Ok((share_id, keys)) => {
+                let label = share.label.as_ref().map(|l| {
+                    open_label(&self.dk, &share_id, l.as_slice()).map_err(|e| e.to_string())
+                });
+                let link = keys.link(self.api.base()).ok();
+                let verified = match (&share.device_key, &share.bind_tag) {
+                    (Some(key), Some(tag)) => Some(
+                        keys.bind_key()
+                            .verify_bind_tag(&share_id, key.as_slice(), tag.as_slice())
+                            .is_ok(),
+                    ),
+                    (Some(_), None) => Some(false),
+                    _ => None,
+                };
+                (label, link, verified)
+            }
+        };
+        ShareEntry {
+            handle: share.handle,
+            record_id: share.record_id,
+            state: share.state,
+            editable: share.editable,
+            passphrase: share.passphrase,
+            label,
+            link,
+            created_at: share.created_at,
+            expires_at: share.expires_at,
+            burn_after_secs: share.burn_after_secs,
+            opened_at: share.opened_at,
+            device_fingerprint: share.device_key.as_ref().map(|k| fingerprint(k.as_slice())),
+            device_verified,
+            ended_at: share.ended_at,
+            end_reason: share.end_reason,
+            last_access_at: share.last_access_at,
+            edit_count: share.edit_count,
+            problem,
+        }
+    }
+
+    /// Ends a share at once. Its record is marked for a key rotation, which the next write performs.
+    pub async fn delete_share(&self, handle: Uuid) -> Result<ShareEntry> {
+        let info: ShareInfo = self
+            .api
+            .json(self.authed(Method::DELETE, &format!("/shares/{handle}")))
+            .await?;
+        Ok(self.share_entry(info))
+    }
+
+    /// Whether any live share of `record` exists (so callers can explain a rotation).
+    pub async fn has_live_shares(&self, record: Uuid) -> Result<bool> {
+        Ok(self.fetch_shares(Some(record)).await?.iter().any(is_live))
+    }
+
+    /// The owner's live events (share opened, record edited, share ended, access failures), resuming after
+    /// `after` (an event id) if given, else from now. A dropped connection is re-established with
+    /// `Last-Event-ID`, so no event is lost or repeated. Connection failures are yielded as
+    /// [`ClientError::Http`] and retried with a growing pause; any other error ends the stream.
+    pub fn events(&self, after: Option<i64>) -> impl Stream<Item = Result<Event>> + Send + 'static {
+        let state = EventState {
+            api: self.api.clone(),
+            token: Zeroizing::new(self.token().to_owned()),
+            last_id: after,
+            inner: None,
+            failures: 0,
+            done: false,
+        };
+        futures::stream::unfold(state, |mut state| async move {
+            let item = state.next().await?;
+            Some((item, state))
+        })
+    }
+}
+
+type RawEvents = BoxStream<'static, std::result::Result<eventsource_stream::Event, String>>;
+
+struct EventState {
+    api: Transport,
+    token: Zeroizing<String>,
+    last_id: Option<i64>,
+    inner: Option<RawEvents>,
+    failures: u32,
+    done: bool,
+}
+
+impl EventState {
+    fn pause(&self) -> Duration {
+        Duration::from_secs(1u64 << self.failures.min(5)).min(Duration::from_secs(30))
+    }
+
+    async fn connect(&mut self) -> Result<()> {
+        let mut request = self
+            .api
+            .request(Method::GET, "/events")
+            .bearer_auth(self.token.as_str());
+        request = request.header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(id) = self.last_id {
+            request = request.header("last-event-id", id.to_string());
+        }
+        let response = self.api.send(request).await?;
+        let events = response
+            .bytes_stream()
+            .eventsource()
+            .map(|r| r.map_err(|e| e.to_string()));
+        self.inner = Some(events.boxed());
+        Ok(())
+    }
+
+    async fn next(&mut self) -> Option<Result<Event>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let Some(inner) = self.inner.as_mut() else {
+                if self.failures > 0 {
+                    tokio::time::sleep(self.pause()).await;
+                }
+                match self.connect().await {
+                    Ok(()) => continue,
+                    Err(e @ ClientError::Http(_)) => {
+                        self.failures += 1;
+                        return Some(Err(e));
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                }
+            };
+            match inner.next().await {
+                Some(Ok(raw)) => {
+                    self.failures = 0;
+                    if raw.data.trim().is_empty() {
+                        continue;
+                    }
+                    let event: Event = match serde_json::from_str(&raw.data) {
+                        Ok(e) => e,
+                        Err(e) => {
+                            return Some(Err(ClientError::Unexpected(format!(
+                                "an event is not valid: {e}"
+                            ))));
+                        }
+                    };
+                    self.last_id = Some(event.id);
+                    return Some(Ok(event));
+                }
+                // The connection dropped or ended: resume after the last event seen.
+                Some(Err(_)) | None => {
+                    self.inner = None;
+                    self.failures = self.failures.max(1);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! Server configuration: embedded defaults, then a TOML file, then `SHARELOCK_*` environment variables,
+//! then command-line flags (each overriding the one before).
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Every setting. Field names are the TOML keys; the environment variable is `SHARELOCK_` + the upper-cased
+/// name (for example `SHARELOCK_MAX_EXPIRY=30d`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database and local blobs.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` (default: `sqlite://<data_dir>/sharelock.db`).
+    pub database_url: Option<String>,
+    /// The URL clients use to reach this server (links are built on it and signatures cover it).
+    /// Default: `http://<listen>`.
+    pub public_url: Option<String>,
+
+    /// Blob storage: `local` (default, `<data_dir>/blobs`) or `s3`.
+    pub blob_backend: BlobBackend,
+    pub s3_endpoint: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+
+    /// New accounts may register.
+    pub signups: bool,
+    /// One-time shares may be created at all.
+    pub one_time_shares: bool,
+    /// Editable (bidirectional) shares may be created.
+    pub editable_shares: bool,
+    /// Longest expiry a share may have.
+    #[serde(with = "humantime_serde_compat")]
+    pub max_expiry: Duration,
+    /// Largest record envelope, in bytes.
+    pub max_envelope_bytes: u64,
+    /// Largest file (encrypted stream), in bytes.
+    pub max_file_bytes: u64,
+
+    /// How long a login session lasts.
+    #[serde(with = "humantime_serde_compat")]
+    pub session_ttl: Duration,
+    /// How long ended shares stay listed for their owner before they are purged.
+    #[serde(with = "humantime_serde_compat")]
+    pub retention: Duration,
+    /// How often the sweeper runs.
+    #[serde(with = "humantime_serde_compat")]
+    pub sweep_interval: Duration,
+    /// Requests per minute per client address on unauthenticated endpoints (login, register, status, bind).
+    pub rate_limit_per_minute: u32,
+    /// Secret mixed into the made-up KDF salts answered for unknown emails. Empty: derived from a file in
+    /// the data directory (set it explicitly when several nodes serve one database).
+    pub prelogin_secret: Option<String>,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobBackend {
+    Local,
+    S3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./sharelock-data"),
+            database_url: None,
+            public_url: None,
+            blob_backend: BlobBackend::Local,
+            s3_endpoint: None,
+            s3_bucket: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            signups: true,
+            one_time_shares: true,
+            editable_shares: true,
+            max_expiry: Duration::from_secs(180 * 86_400),
+            max_envelope_bytes: 600 * 1024,
+            max_file_bytes: 1024 * 1024 * 1024,
+            session_ttl: Duration::from_secs(12 * 3600),
+            retention: Duration::from_secs(30 * 86_400),
+            sweep_interval: Duration::from_secs(30),
+            rate_limit_per_minute: 120,
+            prelogin_secret: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Settings given on the command line; `None` leaves the file/environment value.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+}
+
+/// Keys that may come from the environment, with their TOML type (so `SHARELOCK_SIGNUPS=false` becomes a
+/// boolean and `SHARELOCK_PUBLIC_URL=…` a string).
+const ENV_KEYS: &[(&str, EnvKind)] = &[
+    ("listen", EnvKind::Str),
+    ("data_dir", EnvKind::Str),
+    ("database_url", EnvKind::Str),
+    ("public_url", EnvKind::Str),
+    ("blob_backend", EnvKind::Str),
+    ("s3_endpoint", EnvKind::Str),
+    ("s3_bucket", EnvKind::Str),
+    ("s3_region", EnvKind::Str),
+    ("s3_access_key_id", EnvKind::Str),
+    ("s3_secret_access_key", EnvKind::Str),
+    ("signups", EnvKind::Bool),
+    ("one_time_shares", EnvKind::Bool),
+    ("editable_shares", EnvKind::Bool),
+    ("max_expiry", EnvKind::Str),
+    ("max_envelope_bytes", EnvKind::Int),
+    ("max_file_bytes", EnvKind::Int),
+    ("session_ttl", EnvKind::Str),
+    ("retention", EnvKind::Str),
+    ("sweep_interval", EnvKind::Str),
+    ("rate_limit_per_minute", EnvKind::Int),
+    ("prelogin_secret", EnvKind::Str),
+    ("log_format", EnvKind::Str),
+];
+
+#[derive(Clone, Copy)]
+enum EnvKind {
+    Str,
+    Bool,
+    Int,
+}
+
+impl Config {
+    /// Defaults, then `file` (if any), then the process environment, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Config> {
+        Self::load_from(file, overrides, |k| std::env::var(k).ok())
+    }
+
+    /// As [`Config::load`], with the environment given as a lookup function (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        overrides: Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Config> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                text.parse::<toml::Table>()
+                    .with_context(|| format!("config file {} is not valid TOML", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        for (key, kind) in ENV_KEYS {
+            let var = format!("SHARELOCK_{}", key.to_ascii_uppercase());
+            let Some(raw) = env(&var) else { continue };
+            let value = match kind {
+                EnvKind::Str => toml::Value::String(raw),
+                EnvKind::Bool => match raw.to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" | "on" => toml::Value::Boolean(true),
+                    "0" | "false" | "no" | "off" => toml::Value::Boolean(false),
+                    _ => bail!("{var} must be true or false"),
+                },
+                EnvKind::Int => toml::Value::Integer(
+                    raw.parse()
+                        .with_context(|| format!("{var} must be a whole number"))?,
+                ),
+            };
+            table.insert((*key).to_string(), value);
+        }
+        let mut config: Config = table.try_into().context("invalid configuration")?;
+        if let Some(v) = overrides.listen {
+            config.listen = v;
+        }
+        if let Some(v) = overrides.data_dir {
+            config.data_dir = v;
+        }
+        if let Some(v) = overrides.database_url {
+            config.database_url = Some(v);
+        }
+        if let Some(v) = overrides.public_url {
+            config.public_url = Some(v);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&mut self) -> anyhow::Result<()> {
+        if self.max_expiry.as_secs() == 0 {
+            bail!("max_expiry must be positive");
+        }
+        if self.session_ttl.as_secs() < 60 {
+            bail!("session_ttl must be at least one minute");
+        }
+        if self.sweep_interval.as_secs() == 0 {
+            bail!("sweep_interval must be positive");
+        }
+        if self.max_envelope_bytes < 4096 || self.max_envelope_bytes > 16 * 1024 * 1024 {
+            bail!("max_envelope_bytes must be between 4 KiB and 16 MiB");
+        }
+        if self.rate_limit_per_minute == 0 {
+            bail!("rate_limit_per_minute must be positive");
+        }
+        let public = self.public_url();
+        let parsed = public
+            .parse::<axum::http::Uri>()
+            .context("public_url is not a URL")?;
+        match parsed.scheme_str() {
+            Some("http") | Some("https") => {}
+            _ => bail!("public_url must start with http:// or https://"),
+        }
+        if parsed.query().is_some() || public.contains('#') {
+            bail!("public_url must not have a query or fragment");
+        }
+        if self.blob_backend == BlobBackend::S3 && self.s3_bucket.is_none() {
+            bail!("blob_backend = \"s3\" needs s3_bucket");
+        }
+        Ok(())
+    }
+
+    /// The public URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        let url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen));
+        url.trim_end_matches('/').to_string()
+    }
+
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("sharelock.db").display()))
+    }
+}
+
+/// Durations in TOML and the environment are humantime strings (`90s`, `15m`, `12h`, `180d`).
+mod humantime_serde_compat {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text)
+            .map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir =
+            std::env::temp_dir().join(format!("sharelock-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("config.toml");
+        std::fs::write(
+            &file,
+            "max_expiry = \"30d\"\nsignups = false\npublic_url = \"https://a.example\"\n",
+        )
+        .unwrap();
+        let env: HashMap<&str, &str> = [
+            ("SHARELOCK_SIGNUPS", "true"),
+            ("SHARELOCK_PUBLIC_URL", "https://b.example/"),
+        ]
+        .into();
+        let overrides = Overrides {
+            public_url: Some("https://c.example".into()),
+            ..Default::default()
+        };
+        let config = Config::load_from(Some(&file), overrides, |k| {
+            env.get(k).map(|v| v.to_string())
+        })
+        .unwrap();
+        assert_eq!(config.max_expiry, Duration::from_secs(30 * 86_400));
+        assert!(config.signups, "environment overrides the file");
+        assert_eq!(
+            config.public_url(),
+            "https://c.example",
+            "flags override the environment"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        let env = |k: &str| (k == "SHARELOCK_SIGNUPS").then(|| "maybe".to_string());
+        assert!(Config::load_from(None, Overrides::default(), env).is_err());
+        let env = |k: &str| (k == "SHARELOCK_PUBLIC_URL").then(|| "ftp://x".to_string());
+        assert!(Config::load_from(None, Overrides::default(), env).is_err());
+        let env = |k: &str| (k == "SHARELOCK_MAX_EXPIRY").then(|| "soon".to_string());
+        assert!(Config::load_from(None, Overrides::default(), env).is_err());
+    }
+
+    #[test]
+    fn defaults() {
+        let config = Config::load_from(None, Overrides::default(), |_| None).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.public_url(), "http://127.0.0.1:8080");
+        assert!(config.database_url().starts_with("sqlite://"));
+        assert_eq!(config.max_expiry.as_secs(), 180 * 86_400);
+    }
+}

@@ -1,0 +1,121 @@
+//! Request extractors: strict JSON bodies and the owner's session.
+
+use crate::error::{ApiError, redact_values};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use serde::de::DeserializeOwned;
+use sharelock_api::ErrorCode;
+use sharelock_core::crypto::sha256;
+use uuid::Uuid;
+
+/// A JSON body parsed strictly, with errors that name the offending field but never echo its value.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::malformed(
+                "expected Content-Type: application/json",
+            ));
+        }
+        let bytes = body_bytes(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Reads a body under the route's limit, mapping an oversize body to 413.
+pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+        } else {
+            ApiError::malformed("the request body could not be read")
+        }
+    })
+}
+
+/// Parses JSON bytes strictly.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = redact_values(&e.inner().to_string());
+        if e.inner().is_syntax() || e.inner().is_eof() {
+            ApiError::malformed(format!("the body is not valid JSON: {inner}"))
+        } else if path == "." {
+            ApiError::malformed(format!("invalid request body: {inner}"))
+        } else {
+            ApiError::malformed(format!("invalid request body at `{path}`: {inner}"))
+        }
+    })?;
+    de.end()
+        .map_err(|_| ApiError::malformed("the body has trailing data after the JSON value"))?;
+    Ok(value)
+}
+
+/// The authenticated owner of a request (`Authorization: Bearer <token>`).
+#[derive(Debug, Clone, Copy)]
+pub struct Owner {
+    pub account_id: Uuid,
+}
+
+impl<S> FromRequestParts<S> for Owner
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
+        let token = bearer_token(&parts.headers).ok_or_else(ApiError::unauthorized)?;
+        let hash = sha256(token.as_bytes());
+        let session = state
+            .store
+            .session(&hash, state.now())
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        Ok(Owner {
+            account_id: session.account_id,
+        })
+    }
+}
+
+/// The bearer token, if the header is well-formed. Tokens are 43 base64url characters.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ")?.trim();
+    (token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then(|| token.to_string())
+}
+
+/// Path parameters, with a JSON error naming what is wrong instead of axum's plain-text rejection.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|_| {
+                ApiError::malformed(
+                    "a path parameter is not valid (ids are UUIDs, part numbers integers)",
+                )
+            })
+    }
+}

@@ -1,0 +1,267 @@
+//! Accounts and sessions: pre-login, register, login, logout.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, Owner, bearer_token};
+use crate::handlers::rate_limit;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::http::StatusCode;
+use sharelock_api::ErrorCode;
+use sharelock_api::account::{
+    KdfAlg, KdfParams, LoginRequest, LoginResponse, PreloginRequest, PreloginResponse,
+    RegisterRequest, RegisterResponse,
+};
+use sharelock_core::account::{KdfParams as CoreKdf, normalize_email, verify_auth_key};
+use sharelock_core::crypto::{ct_eq, hmac_sha256, random_array, sha256};
+use sharelock_core::encoding::b64u;
+use sharelock_store::{NewAccount, NewSession};
+use std::net::SocketAddr;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Failed logins allowed before each further attempt must wait.
+const FREE_LOGIN_FAILURES: u32 = 5;
+/// The longest wait between login attempts: never a permanent lock.
+const MAX_LOGIN_WAIT_SECS: i64 = 15 * 60;
+
+fn api_kdf(p: &sharelock_store::KdfParams) -> KdfParams {
+    KdfParams {
+        alg: KdfAlg::Argon2id,
+        m: p.m,
+        t: p.t,
+        p: p.p,
+    }
+}
+
+/// Emails are identifiers here, not mailboxes we write to: a sane length, one `@`, no spaces or controls.
+fn checked_email(raw: &str) -> ApiResult<String> {
+    let email = normalize_email(raw);
+    let ok = (3..=254).contains(&email.len())
+        && email.matches('@').count() == 1
+        && !email.starts_with('@')
+        && !email.ends_with('@')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(email)
+    } else {
+        Err(ApiError::malformed("email is not a valid address"))
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts/prelogin", tag = "accounts",
+    request_body = PreloginRequest,
+    responses((status = 200, body = PreloginResponse), (status = 429, body = sharelock_api::ErrorBody)))]
+pub async fn prelogin(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<PreloginRequest>,
+) -> ApiResult<Json<PreloginResponse>> {
+    rate_limit(&state, peer.ip())?;
+    let email = checked_email(&req.email)?;
+    let response = match state.store.account_by_email(&email).await? {
+        Some(account) => PreloginResponse {
+            kdf: api_kdf(&account.kdf),
+            kdf_salt: account.kdf_salt.into(),
+        },
+        None => {
+            // Stable made-up values, so the answer does not tell whether the account exists.
+            let salt = hmac_sha256(
+                &state.prelogin_secret,
+                &[b"sharelock/v1/fake-salt", email.as_bytes()],
+            );
+            let d = CoreKdf::DEFAULT;
+            PreloginResponse {
+                kdf: KdfParams {
+                    alg: KdfAlg::Argon2id,
+                    m: d.m,
+                    t: d.t,
+                    p: d.p,
+                },
+                kdf_salt: salt[..16].to_vec().into(),
+            }
+        }
+    };
+    Ok(Json(response))
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts",
+    request_body = RegisterRequest,
+    responses((status = 201, body = RegisterResponse), (status = 403, body = sharelock_api::ErrorBody),
+              (status = 409, body = sharelock_api::ErrorBody)))]
+pub async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
+    rate_limit(&state, peer.ip())?;
+    if !state.config.signups {
+        return Err(ApiError::new(
+            ErrorCode::SignupsClosed,
+            "sign-ups are closed on this server",
+        ));
+    }
+    let email = checked_email(&req.email)?;
+    let kdf = CoreKdf {
+        m: req.kdf.m,
+        t: req.kdf.t,
+        p: req.kdf.p,
+    };
+    kdf.check_for_client()
+        .map_err(|e| ApiError::malformed(e.to_string()))?;
+    let kdf_salt = req
+        .kdf_salt
+        .to_array::<16>()
+        .ok_or_else(|| ApiError::malformed("kdf_salt must be 16 bytes"))?;
+    let auth_key = req
+        .auth_key
+        .to_array::<32>()
+        .ok_or_else(|| ApiError::malformed("auth_key must be 32 bytes"))?;
+    if req.wrapped_data_key.len() != 60 {
+        return Err(ApiError::malformed(
+            "wrapped_data_key must be a 60-byte sealed key",
+        ));
+    }
+    let id = Uuid::new_v4();
+    let account = NewAccount {
+        id,
+        email,
+        kdf: sharelock_store::KdfParams {
+            m: kdf.m,
+            t: kdf.t,
+            p: kdf.p,
+        },
+        kdf_salt: kdf_salt.to_vec(),
+        auth_hash: sha256(&auth_key),
+        wrapped_data_key: req.wrapped_data_key.into_vec(),
+        created_at: state.now(),
+    };
+    match state.store.create_account(account).await {
+        Ok(()) => Ok((
+            StatusCode::CREATED,
+            Json(RegisterResponse { account_id: id }),
+        )),
+        Err(sharelock_store::StoreError::AlreadyExists) => Err(ApiError::new(
+            ErrorCode::EmailTaken,
+            "an account with this email already exists",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn login_wait(failures: u32, last_failed: Option<i64>, now: i64) -> Option<i64> {
+    if failures < FREE_LOGIN_FAILURES {
+        return None;
+    }
+    let exp = (failures - FREE_LOGIN_FAILURES).min(20);
+    let wait = (1i64 << exp).min(MAX_LOGIN_WAIT_SECS);
+    let until = last_failed.unwrap_or(now) + wait;
+    (until > now).then_some(until - now)
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts",
+    request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = sharelock_api::ErrorBody),
+              (status = 429, body = sharelock_api::ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    rate_limit(&state, peer.ip())?;
+    let email = checked_email(&req.email)?;
+    let auth_key = req
+        .auth_key
+        .to_array::<32>()
+        .ok_or_else(|| ApiError::malformed("auth_key must be 32 bytes"))?;
+    let now = state.now();
+    let denied = || ApiError::new(ErrorCode::InvalidCredentials, "wrong email or password");
+    let Some(account) = state.store.account_by_email(&email).await? else {
+        // Same work as a real check, so timing does not tell whether the account exists.
+        let _ = ct_eq(&sha256(&auth_key), &[0u8; 32]);
+        return Err(denied());
+    };
+    if let Some(wait) = login_wait(account.failed_logins, account.last_failed_login, now) {
+        return Err(ApiError::too_many(wait as u64));
+    }
+    if !verify_auth_key(&auth_key, &account.auth_hash) {
+        state.store.note_login_failure(account.id, now).await?;
+        return Err(denied());
+    }
+    if account.failed_logins > 0 {
+        state.store.clear_login_failures(account.id).await?;
+    }
+    let token = b64u(&random_array::<32>().map_err(|_| ApiError::internal())?);
+    let expires_at = now + state.config.session_ttl.as_secs() as i64;
+    state
+        .store
+        .create_session(NewSession {
+            token_hash: sha256(token.as_bytes()),
+            account_id: account.id,
+            created_at: now,
+            expires_at,
+        })
+        .await?;
+    Ok(Json(LoginResponse {
+        token,
+        expires_at: OffsetDateTime::from_unix_timestamp(expires_at)
+            .map_err(|_| ApiError::internal())?,
+        account_id: account.id,
+        kdf: api_kdf(&account.kdf),
+        kdf_salt: account.kdf_salt.into(),
+        wrapped_data_key: account.wrapped_data_key.into(),
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "accounts",
+    responses((status = 204), (status = 401, body = sharelock_api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn logout(
+    State(state): State<AppState>,
+    _owner: Owner,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let token = bearer_token(&headers).ok_or_else(ApiError::unauthorized)?;
+    state
+        .store
+        .delete_session(&sha256(token.as_bytes()))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "accounts",
+    responses((status = 204), (status = 401, body = sharelock_api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    owner: Owner,
+) -> ApiResult<StatusCode> {
+    state.store.delete_sessions(owner.account_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_backoff_grows_and_is_capped() {
+        assert_eq!(login_wait(4, Some(100), 100), None);
+        assert_eq!(login_wait(5, Some(100), 100), Some(1));
+        assert_eq!(login_wait(8, Some(100), 100), Some(8));
+        assert_eq!(login_wait(8, Some(100), 108), None);
+        assert_eq!(login_wait(40, Some(100), 100), Some(MAX_LOGIN_WAIT_SECS));
+    }
+
+    #[test]
+    fn email_checks() {
+        assert_eq!(
+            checked_email("Ada@Example.org").ok().as_deref(),
+            Some("ada@example.org")
+        );
+        assert!(checked_email("no-at-sign").is_err());
+        assert!(checked_email("a b@c").is_err());
+        assert!(checked_email("@x").is_err());
+    }
+}

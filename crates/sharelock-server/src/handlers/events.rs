@@ -1,0 +1,110 @@
+//! The owner's live events as server-sent events.
+//!
+//! Events are rows written in the same transaction as their cause, so every node can stream every event:
+//! a stream wakes at once when this node announces a write for the account, and polls the database every
+//! few seconds for writes made by other nodes. Clients resume with `Last-Event-ID`.
+
+use crate::error::ApiResult;
+use crate::extract::Owner;
+use crate::handlers::to_time;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures::Stream;
+use sharelock_api::events::{Event, EventKind as ApiKind};
+use sharelock_store::EventKind;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// How often a stream looks for events written by other nodes.
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
+const BATCH: u32 = 100;
+
+fn api_kind(kind: EventKind) -> ApiKind {
+    match kind {
+        EventKind::ShareOpened => ApiKind::ShareOpened,
+        EventKind::RecordEdited => ApiKind::RecordEdited,
+        EventKind::ShareEnded => ApiKind::ShareEnded,
+        EventKind::AccessFailures => ApiKind::AccessFailures,
+    }
+}
+
+fn sse_event(e: sharelock_store::Event) -> SseEvent {
+    let kind = api_kind(e.kind);
+    let data = Event {
+        id: e.id,
+        kind,
+        share: e.share,
+        record: e.record,
+        number: e.number,
+        at: to_time(e.at),
+    };
+    let event = SseEvent::default()
+        .id(e.id.to_string())
+        .event(e.kind.as_str());
+    event
+        .json_data(&data)
+        .unwrap_or_else(|_| SseEvent::default().comment("unserialisable event"))
+}
+
+#[utoipa::path(get, path = "/api/v1/events", tag = "events",
+    params(("last-event-id" = Option<String>, Header, description = "resume after this event id")),
+    responses((status = 200, description = "text/event-stream of share_opened, record_edited, share_ended and access_failures events"),
+              (status = 401, body = sharelock_api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn stream(
+    State(state): State<AppState>,
+    owner: Owner,
+    headers: HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let account = owner.account_id;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|id| *id >= 0);
+    let start = match resume {
+        Some(id) => id,
+        None => state.store.last_event_id(account).await?,
+    };
+    let mut wake = state.events.subscribe();
+    let mut shutdown = state.shutdown.clone();
+    let stream = async_stream::stream! {
+        let mut after = start;
+        loop {
+            match state.store.events_since(account, after, BATCH).await {
+                Ok(events) => {
+                    let full = events.len() as u32 == BATCH;
+                    for e in events {
+                        after = e.id;
+                        yield Ok(sse_event(e));
+                    }
+                    if full {
+                        continue;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "event stream could not read events"),
+            }
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                woke = async {
+                    loop {
+                        match wake.recv().await {
+                            Ok(id) if id == account => return true,
+                            Ok(_) => continue,
+                            Err(RecvError::Lagged(_)) => return true,
+                            Err(RecvError::Closed) => return false,
+                        }
+                    }
+                } => if !woke { break },
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

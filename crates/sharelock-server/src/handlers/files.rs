@@ -1,0 +1,320 @@
+//! Encrypted file streams attached to records: uploaded in numbered parts (at most 16 MiB each, so any
+//! node can take any part), completed with the part count and size, downloaded as one stream.
+//! The owner uploads through the vault routes; a recipient of an editable share through signed requests.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, Owner, body_bytes, parse_json};
+use crate::signed::SignedRequest;
+use crate::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::TryStreamExt;
+use sharelock_api::ErrorCode;
+use sharelock_api::files::{CompleteFile, MAX_PART_BYTES};
+use sharelock_store::{Author, ShareRow, SignedChange};
+use uuid::Uuid;
+
+/// Parts per file: with 16 MiB parts this allows files far beyond any configured limit.
+const MAX_PARTS: u32 = 65_536;
+
+fn check_part(state: &AppState, part: u32, bytes: &Bytes) -> ApiResult<()> {
+    if part >= MAX_PARTS {
+        return Err(ApiError::malformed(format!(
+            "part numbers run from 0 to {}",
+            MAX_PARTS - 1
+        )));
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::malformed("a part must not be empty"));
+    }
+    if bytes.len() > MAX_PART_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "a part may hold at most 16 MiB",
+        ));
+    }
+    if (part as u64) * (MAX_PART_BYTES as u64) >= state.config.max_file_bytes {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the file exceeds this server's size limit",
+        ));
+    }
+    Ok(())
+}
+
+fn check_complete(state: &AppState, done: &CompleteFile) -> ApiResult<()> {
+    if done.parts == 0 || done.parts > MAX_PARTS {
+        return Err(ApiError::malformed("parts must be between 1 and 65536"));
+    }
+    if done.size > state.config.max_file_bytes {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the file exceeds this server's size limit",
+        ));
+    }
+    Ok(())
+}
+
+async fn upload_part(
+    state: &AppState,
+    record: Uuid,
+    file: Uuid,
+    part: u32,
+    by: Author,
+    bytes: Bytes,
+) -> ApiResult<()> {
+    check_part(state, part, &bytes)?;
+    if let Some(existing) = state.store.file(record, file).await?
+        && (existing.complete || existing.uploaded_by != by)
+    {
+        return Err(ApiError::new(
+            ErrorCode::AlreadyExists,
+            "this file id is already in use",
+        ));
+    }
+    state
+        .store
+        .begin_file(record, file, by, state.now())
+        .await?;
+    state
+        .blobs
+        .put_part(record, file, part, bytes)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "blob write failed");
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "file storage is unavailable; try again",
+            )
+        })?;
+    Ok(())
+}
+
+async fn complete(
+    state: &AppState,
+    record: Uuid,
+    file: Uuid,
+    by: Author,
+    done: CompleteFile,
+) -> ApiResult<()> {
+    check_complete(state, &done)?;
+    let row = state
+        .store
+        .file(record, file)
+        .await?
+        .ok_or_else(|| ApiError::not_found("file upload"))?;
+    if row.uploaded_by != by {
+        return Err(ApiError::not_found("file upload"));
+    }
+    let stored = state.blobs.part_sizes(record, file).await.map_err(|e| {
+        tracing::error!(error = %e, "blob listing failed");
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "file storage is unavailable; try again",
+        )
+    })?;
+    let expected: Vec<u32> = (0..done.parts).collect();
+    let got: Vec<u32> = stored.iter().map(|(n, _)| *n).collect();
+    if got != expected {
+        return Err(ApiError::malformed(
+            "the uploaded parts do not match `parts` (missing or extra parts)",
+        ));
+    }
+    let total: u64 = stored.iter().map(|(_, size)| *size).sum();
+    if total != done.size {
+        return Err(ApiError::malformed(
+            "the uploaded parts do not add up to `size`",
+        ));
+    }
+    state
+        .store
+        .complete_file(record, file, done.parts, done.size)
+        .await?;
+    Ok(())
+}
+
+async fn download(state: &AppState, record: Uuid, file: Uuid) -> ApiResult<Response> {
+    let row = state
+        .store
+        .file(record, file)
+        .await?
+        .filter(|f| f.complete)
+        .ok_or_else(|| ApiError::not_found("file"))?;
+    let stream = state
+        .blobs
+        .open(record, file, row.parts)
+        .map_err(std::io::Error::other);
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_LENGTH, row.size.to_string()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+async fn owned_record(state: &AppState, owner: &Owner, record: Uuid) -> ApiResult<()> {
+    state
+        .store
+        .record(owner.account_id, record)
+        .await?
+        .ok_or_else(|| ApiError::not_found("record"))?;
+    Ok(())
+}
+
+#[utoipa::path(put, path = "/api/v1/records/{id}/files/{file}/parts/{part}", tag = "files",
+    params(("id" = Uuid, Path), ("file" = Uuid, Path), ("part" = u32, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 204), (status = 413, body = sharelock_api::ErrorBody)), security(("bearer" = [])))]
+pub async fn owner_put_part(
+    State(state): State<AppState>,
+    owner: Owner,
+    ApiPath((record, file, part)): ApiPath<(Uuid, Uuid, u32)>,
+    req: Request,
+) -> ApiResult<StatusCode> {
+    owned_record(&state, &owner, record).await?;
+    let bytes = body_bytes(req, &state).await?;
+    upload_part(&state, record, file, part, Author::Owner, bytes).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/records/{id}/files/{file}/complete", tag = "files",
+    params(("id" = Uuid, Path), ("file" = Uuid, Path)), request_body = CompleteFile,
+    responses((status = 204), (status = 400, body = sharelock_api::ErrorBody)), security(("bearer" = [])))]
+pub async fn owner_complete(
+    State(state): State<AppState>,
+    owner: Owner,
+    ApiPath((record, file)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(done): ApiJson<CompleteFile>,
+) -> ApiResult<StatusCode> {
+    owned_record(&state, &owner, record).await?;
+    complete(&state, record, file, Author::Owner, done).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/records/{id}/files/{file}", tag = "files",
+    params(("id" = Uuid, Path), ("file" = Uuid, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = sharelock_api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn owner_get(
+    State(state): State<AppState>,
+    owner: Owner,
+    ApiPath((record, file)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Response> {
+    owned_record(&state, &owner, record).await?;
+    download(&state, record, file).await
+}
+
+/// A recipient's signed request on a live share bound to the signing device.
+async fn recipient_share(
+    state: &AppState,
+    signed: &SignedRequest,
+    now: i64,
+) -> ApiResult<ShareRow> {
+    let share = state
+        .store
+        .share_by_id(signed.share_id.as_bytes())
+        .await?
+        .ok_or_else(|| ApiError::not_found("share"))?;
+    if !share.state(now).is_live() {
+        return Err(ApiError::share_ended());
+    }
+    signed.verify_bound(share.device_key.as_deref(), now)?;
+    Ok(share)
+}
+
+fn require_editable(share: &ShareRow) -> ApiResult<()> {
+    if share.editable {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::ShareNotEditable,
+            "this share is read-only",
+        ))
+    }
+}
+
+#[utoipa::path(put, path = "/api/v1/recipient/files/{file}/parts/{part}", tag = "recipient",
+    params(("file" = Uuid, Path), ("part" = u32, Path), ("sharelock-share" = String, Header)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 204), (status = 403, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody)))]
+pub async fn recipient_put_part(
+    State(state): State<AppState>,
+    ApiPath((file, part)): ApiPath<(Uuid, u32)>,
+    req: Request,
+) -> ApiResult<StatusCode> {
+    let signed = SignedRequest::read(&state, req).await?;
+    let now = state.now();
+    let share = recipient_share(&state, &signed, now).await?;
+    require_editable(&share)?;
+    check_part(&state, part, &signed.body)?;
+    state
+        .store
+        .use_nonce(SignedChange {
+            share_id: share.share_id,
+            nonce: signed.nonce(),
+            now,
+        })
+        .await?;
+    upload_part(
+        &state,
+        share.record_id,
+        file,
+        part,
+        Author::Share(share.handle),
+        signed.body.clone(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/recipient/files/{file}/complete", tag = "recipient",
+    params(("file" = Uuid, Path), ("sharelock-share" = String, Header)), request_body = CompleteFile,
+    responses((status = 204), (status = 403, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody)))]
+pub async fn recipient_complete(
+    State(state): State<AppState>,
+    ApiPath(file): ApiPath<Uuid>,
+    req: Request,
+) -> ApiResult<StatusCode> {
+    let signed = SignedRequest::read(&state, req).await?;
+    let now = state.now();
+    let share = recipient_share(&state, &signed, now).await?;
+    require_editable(&share)?;
+    let done: CompleteFile = parse_json(&signed.body)?;
+    state
+        .store
+        .use_nonce(SignedChange {
+            share_id: share.share_id,
+            nonce: signed.nonce(),
+            now,
+        })
+        .await?;
+    complete(
+        &state,
+        share.record_id,
+        file,
+        Author::Share(share.handle),
+        done,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/recipient/files/{file}", tag = "recipient",
+    params(("file" = Uuid, Path), ("sharelock-share" = String, Header)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = sharelock_api::ErrorBody),
+              (status = 410, body = sharelock_api::ErrorBody)))]
+pub async fn recipient_get(
+    State(state): State<AppState>,
+    ApiPath(file): ApiPath<Uuid>,
+    req: Request,
+) -> ApiResult<Response> {
+    let signed = SignedRequest::read(&state, req).await?;
+    let now = state.now();
+    let share = recipient_share(&state, &signed, now).await?;
+    download(&state, share.record_id, file).await
+}

@@ -1,0 +1,61 @@
+//! Liveness, readiness, metrics, policy and the OpenAPI document.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use sharelock_api::ErrorCode;
+use sharelock_api::files::MAX_PART_BYTES;
+use sharelock_api::policy::Policy;
+
+/// The process is up.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The process can serve: the database answers and the server is not shutting down.
+pub async fn readyz(State(state): State<AppState>) -> ApiResult<&'static str> {
+    if *state.shutdown.borrow() {
+        return Err(ApiError::new(ErrorCode::Unavailable, "shutting down"));
+    }
+    state
+        .store
+        .ping()
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the database does not answer"))?;
+    Ok("ready")
+}
+
+/// Prometheus text exposition.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    match &state.metrics {
+        Some(handle) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => ApiError::new(
+            ErrorCode::Unavailable,
+            "metrics are not enabled in this process",
+        )
+        .into_response(),
+    }
+}
+
+/// What this server allows; public, so clients can adapt before asking.
+#[utoipa::path(get, path = "/api/v1/policy", tag = "server", responses((status = 200, body = Policy)))]
+pub async fn policy(State(state): State<AppState>) -> Json<Policy> {
+    let c = &state.config;
+    Json(Policy {
+        one_time_share: c.one_time_shares,
+        max_expiry_secs: c.max_expiry.as_secs(),
+        editable_shares: c.editable_shares,
+        signups: c.signups,
+        max_envelope_bytes: c.max_envelope_bytes,
+        max_file_bytes: c.max_file_bytes,
+        max_part_bytes: MAX_PART_BYTES as u64,
+    })
+}

@@ -1,0 +1,359 @@
+//! The link holder's side: status, bind (Click to Open), fetch, edit and end. The share is named by the
+//! `Sharelock-Share` header only, never by a path or query, so it cannot reach a log line.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::parse_json;
+use crate::handlers::{rate_limit, to_time};
+use crate::signed::{SignedRequest, share_header};
+use crate::state::AppState;
+use crate::versions::{self, Expected, conflict, new_version};
+use axum::Json;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use sharelock_api::recipient::{
+    BindRequest, BindResponse, EditRequest, EndRequest, ShareView, Status,
+};
+use sharelock_api::records::VersionWritten;
+use sharelock_api::{ACCESS_HEADER, ErrorCode};
+use sharelock_core::device::{DevicePublicKey, SIGNATURE_LEN, fingerprint};
+use sharelock_core::envelope::Author as EnvelopeAuthor;
+use sharelock_core::share::verify_access_token;
+use sharelock_store::{Author, BindOutcome, ShareRow, ShareState, SignedChange, StoreError};
+use std::net::SocketAddr;
+
+/// Wrong access tokens allowed before each further attempt must wait.
+const FREE_ACCESS_FAILURES: u32 = 5;
+/// Waits double per failure past the free ones, up to one attempt per hour; never a hard lock, so a link
+/// holder guessing passphrases cannot lock the real recipient out.
+const MAX_ACCESS_WAIT_SECS: i64 = 3600;
+
+/// Seconds until the next access-token attempt is allowed, if it must wait.
+pub fn access_wait(failures: u32, last_failed: Option<i64>, now: i64) -> Option<i64> {
+    if failures < FREE_ACCESS_FAILURES {
+        return None;
+    }
+    let exp = (failures - FREE_ACCESS_FAILURES).min(12);
+    let wait = ((1i64 << exp) * 60).min(MAX_ACCESS_WAIT_SECS);
+    let until = last_failed.unwrap_or(now) + wait;
+    (until > now).then_some(until - now)
+}
+
+fn unknown_share() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        "no such share: the link is wrong or the share was removed",
+    )
+}
+
+fn wrong_passphrase() -> ApiError {
+    ApiError::new(
+        ErrorCode::WrongPassphrase,
+        "wrong passphrase (or a damaged link)",
+    )
+}
+
+fn ended_or_live(share: &ShareRow, now: i64) -> ApiResult<ShareState> {
+    let state = share.state(now);
+    if state.is_live() {
+        Ok(state)
+    } else {
+        Err(ApiError::share_ended())
+    }
+}
+
+/// Throttles, then checks T in constant time, counting failures in the database.
+async fn check_access(state: &AppState, share: &ShareRow, token: &[u8], now: i64) -> ApiResult<()> {
+    if let Some(wait) = access_wait(share.failed_attempts, share.last_failed_at, now) {
+        return Err(ApiError::too_many(wait as u64));
+    }
+    if verify_access_token(token, &share.token_hash) {
+        return Ok(());
+    }
+    state
+        .store
+        .note_access_failure(&share.share_id, now)
+        .await?;
+    state.announce(share.account_id);
+    Err(wrong_passphrase())
+}
+
+fn access_header(headers: &HeaderMap) -> ApiResult<Vec<u8>> {
+    let text = headers
+        .get(ACCESS_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::malformed("the Sharelock-Access header is required"))?;
+    sharelock_core::encoding::b64u_decode_array::<32>("access token", text.trim())
+        .map(|t| t.to_vec())
+        .map_err(|_| ApiError::malformed("the Sharelock-Access header is not an access token"))
+}
+
+#[utoipa::path(get, path = "/api/v1/recipient/status", tag = "recipient",
+    params(("sharelock-share" = String, Header, description = "b64u share id"),
+           ("sharelock-access" = String, Header, description = "b64u access token T")),
+    responses((status = 200, body = Status), (status = 401, body = sharelock_api::ErrorBody),
+              (status = 404, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody),
+              (status = 429, body = sharelock_api::ErrorBody)))]
+pub async fn status(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Status>> {
+    rate_limit(&state, peer.ip())?;
+    let (share_id, _) = share_header(&headers)?;
+    let token = access_header(&headers)?;
+    let now = state.now();
+    let share = state
+        .store
+        .share_by_id(share_id.as_bytes())
+        .await?
+        .ok_or_else(unknown_share)?;
+    let live = ended_or_live(&share, now)?;
+    check_access(&state, &share, &token, now).await?;
+    Ok(Json(Status {
+        state: crate::handlers::shares::api_state(live),
+        expires_at: to_time(share.expires_at),
+        editable: share.editable,
+        bound: share.device_key.is_some(),
+        burn_after_secs: share.burn_after.map(|s| s.max(0) as u64),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/recipient/bind", tag = "recipient", request_body = BindRequest,
+    params(("sharelock-share" = String, Header, description = "b64u share id")),
+    responses((status = 200, body = BindResponse), (status = 401, body = sharelock_api::ErrorBody),
+              (status = 403, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody)))]
+pub async fn bind(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> ApiResult<Json<BindResponse>> {
+    rate_limit(&state, peer.ip())?;
+    let signed = SignedRequest::read(&state, req).await?;
+    let body: BindRequest = parse_json(&signed.body)?;
+    let now = state.now();
+    let device_key = DevicePublicKey::from_sec1(body.device_key.as_slice())
+        .map_err(|_| ApiError::malformed("device_key must be an uncompressed P-256 point"))?;
+    // The new key signs its own bind, proving possession of the private key.
+    signed.verify(&device_key, now)?;
+    if body.bind_tag.len() != 32 {
+        return Err(ApiError::malformed("bind_tag must be 32 bytes"));
+    }
+    let share_id = signed.share_id;
+    let share = state
+        .store
+        .share_by_id(share_id.as_bytes())
+        .await?
+        .ok_or_else(unknown_share)?;
+    ended_or_live(&share, now)?;
+    check_access(&state, &share, body.access.as_slice(), now).await?;
+    let outcome = state
+        .store
+        .bind(
+            share_id.as_bytes(),
+            &share.token_hash,
+            device_key.as_bytes(),
+            body.bind_tag.as_slice(),
+            now,
+        )
+        .await?;
+    match outcome {
+        BindOutcome::Bound | BindOutcome::AlreadyBound => {
+            if outcome == BindOutcome::Bound {
+                state.announce(share.account_id);
+                metrics::counter!("sharelock_shares_opened_total").increment(1);
+            }
+            let bound = state
+                .store
+                .share_by_id(share_id.as_bytes())
+                .await?
+                .ok_or_else(unknown_share)?;
+            Ok(Json(BindResponse {
+                expires_at: to_time(bound.expires_at),
+                fingerprint: fingerprint(device_key.as_bytes()),
+            }))
+        }
+        BindOutcome::OtherDevice => Err(ApiError::new(
+            ErrorCode::ShareBoundToOtherDevice,
+            "this share was already opened on another device and can only be opened there",
+        )),
+        BindOutcome::Ended => Err(ApiError::share_ended()),
+        BindOutcome::NotFound => Err(wrong_passphrase()),
+    }
+}
+
+/// Loads the share's view and checks it is live and the request is signed by its bound device.
+async fn verified_view(
+    state: &AppState,
+    signed: &SignedRequest,
+    now: i64,
+) -> ApiResult<sharelock_store::RecipientView> {
+    let view = state
+        .store
+        .recipient_view(signed.share_id.as_bytes(), now)
+        .await?
+        .ok_or_else(unknown_share)?;
+    ended_or_live(&view.share, now)?;
+    signed.verify_bound(view.share.device_key.as_deref(), now)?;
+    Ok(view)
+}
+
+#[utoipa::path(get, path = "/api/v1/recipient/share", tag = "recipient",
+    params(("sharelock-share" = String, Header, description = "b64u share id")),
+    responses((status = 200, body = ShareView), (status = 401, body = sharelock_api::ErrorBody),
+              (status = 403, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody)))]
+pub async fn fetch(State(state): State<AppState>, req: Request) -> ApiResult<Json<ShareView>> {
+    let signed = SignedRequest::read(&state, req).await?;
+    let now = state.now();
+    let view = verified_view(&state, &signed, now).await?;
+    let wrapped_key = view
+        .share
+        .wrapped_key
+        .clone()
+        .ok_or_else(ApiError::share_ended)?;
+    let store = state.store.clone();
+    let share_id = *signed.share_id.as_bytes();
+    // Last-access time is bookkeeping: the reader does not wait for it.
+    tokio::spawn(async move {
+        if let Err(e) = store.touch_share(&share_id, now).await {
+            tracing::warn!(error = %e, "could not record a share's last access");
+        }
+    });
+    Ok(Json(ShareView {
+        record_id: view.share.record_id,
+        version: view.version,
+        key_gen: view.key_gen,
+        envelope: view.envelope.into(),
+        wrapped_key: wrapped_key.into(),
+        editable: view.share.editable,
+        expires_at: to_time(view.share.expires_at),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/recipient/edit", tag = "recipient", request_body = EditRequest,
+    params(("sharelock-share" = String, Header, description = "b64u share id")),
+    responses((status = 200, body = VersionWritten), (status = 400, body = sharelock_api::ErrorBody),
+              (status = 401, body = sharelock_api::ErrorBody), (status = 403, body = sharelock_api::ErrorBody),
+              (status = 409, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody)))]
+pub async fn edit(State(state): State<AppState>, req: Request) -> ApiResult<Json<VersionWritten>> {
+    let signed = SignedRequest::read(&state, req).await?;
+    let now = state.now();
+    let view = verified_view(&state, &signed, now).await?;
+    let body: EditRequest = parse_json(&signed.body)?;
+    if !view.share.editable {
+        return Err(ApiError::new(
+            ErrorCode::ShareNotEditable,
+            "this share is read-only",
+        ));
+    }
+    let envelope = versions::parse(body.envelope.as_slice(), state.config.max_envelope_bytes)?;
+    if let Some(e) = conflict(
+        body.base_version,
+        envelope.header.k,
+        view.version,
+        view.key_gen,
+    ) {
+        return Err(e);
+    }
+    let expected = Expected {
+        record_id: view.share.record_id,
+        key_gen: view.key_gen,
+        version: view.version + 1,
+        prev_envelope: &view.envelope,
+        author: EnvelopeAuthor::Share(signed.share_id),
+    };
+    let checked = versions::check(
+        body.envelope.into_vec(),
+        &expected,
+        state.config.max_envelope_bytes,
+    )?;
+    if body.signature.len() != SIGNATURE_LEN {
+        return Err(ApiError::malformed("signature must be 64 bytes"));
+    }
+    let device_key = view
+        .share
+        .device_key
+        .as_deref()
+        .ok_or_else(ApiError::internal)?;
+    let device_key = DevicePublicKey::from_sec1(device_key).map_err(|_| ApiError::internal())?;
+    checked
+        .envelope
+        .verify_edit(&device_key, body.signature.as_slice())
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::InvalidSignature,
+                "the edit signature does not verify",
+            )
+        })?;
+    let version = new_version(
+        checked,
+        body.signature.into_vec(),
+        Author::Share(view.share.handle),
+        now,
+    );
+    let written = VersionWritten {
+        version: version.version,
+        key_gen: version.key_gen,
+    };
+    let change = SignedChange {
+        share_id: *signed.share_id.as_bytes(),
+        nonce: signed.nonce(),
+        now,
+    };
+    state
+        .store
+        .recipient_edit(change, body.base_version, version)
+        .await
+        .map_err(ended_as_410)?;
+    state.announce(view.share.account_id);
+    metrics::counter!("sharelock_recipient_edits_total").increment(1);
+    Ok(Json(written))
+}
+
+fn ended_as_410(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => unknown_share(),
+        other => other.into(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/recipient/end", tag = "recipient", request_body = EndRequest,
+    params(("sharelock-share" = String, Header, description = "b64u share id")),
+    responses((status = 204), (status = 401, body = sharelock_api::ErrorBody),
+              (status = 403, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody)))]
+pub async fn end(State(state): State<AppState>, req: Request) -> ApiResult<StatusCode> {
+    let signed = SignedRequest::read(&state, req).await?;
+    let now = state.now();
+    let view = verified_view(&state, &signed, now).await?;
+    let _: EndRequest = parse_json(&signed.body)?;
+    let change = SignedChange {
+        share_id: *signed.share_id.as_bytes(),
+        nonce: signed.nonce(),
+        now,
+    };
+    state
+        .store
+        .recipient_end(change)
+        .await
+        .map_err(ended_as_410)?;
+    state.announce(view.share.account_id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_backoff_is_never_a_lock() {
+        assert_eq!(access_wait(4, Some(0), 0), None);
+        assert_eq!(access_wait(5, Some(0), 0), Some(60));
+        assert_eq!(access_wait(6, Some(0), 0), Some(120));
+        assert_eq!(access_wait(6, Some(0), 120), None);
+        assert_eq!(access_wait(100, Some(0), 0), Some(3600));
+        assert_eq!(
+            access_wait(100, Some(0), 3600),
+            None,
+            "one attempt per hour stays possible"
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! Layers every response passes through: security headers, the access log and request metrics.
+//!
+//! The access log carries method, route template, status and latency only: never a body, query string,
+//! `Sharelock-Share`, `Signature*`, `Authorization` or cookie.
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::time::Instant;
+
+/// The API serves no documents, so its policy allows nothing at all.
+pub const API_CSP: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// Adds the security headers to every response (handlers may set a stricter or page-specific CSP first).
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    let mut set_default = |name: HeaderName, value: &'static str| {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    };
+    set_default(header::CONTENT_SECURITY_POLICY, API_CSP);
+    set_default(header::REFERRER_POLICY, "no-referrer");
+    set_default(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set_default(header::X_FRAME_OPTIONS, "DENY");
+    set_default(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set_default(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
+    set_default(
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+    );
+    if is_api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    } else {
+        set_default(header::CACHE_CONTROL, "no-store");
+    }
+    response
+}
+
+/// One log line and two metrics per request, labelled by route template (never the concrete path).
+pub async fn access_log(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let response = next.run(req).await;
+    let status = response.status().as_u16();
+    let elapsed = start.elapsed();
+    tracing::info!(
+        target: "sharelock::access",
+        method = %method,
+        route = %route,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+    );
+    let labels = [
+        ("method", method.to_string()),
+        ("route", route),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("sharelock_http_requests_total", &labels).increment(1);
+    metrics::histogram!("sharelock_http_request_duration_seconds", &labels[..2])
+        .record(elapsed.as_secs_f64());
+    response
+}

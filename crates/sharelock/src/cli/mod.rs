@@ -1,0 +1,246 @@
+//! The command line: global options, the command tree, and the one place where failures become an error
+//! line on stderr and an exit code (the exit codes are a stable contract, see [`ExitStatus`]).
+
+mod account;
+mod home;
+mod open;
+mod output;
+mod record;
+mod share;
+
+use crate::serve;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use sharelock_client::ClientError;
+use sharelock_client::api::ErrorCode;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sharelock",
+    version,
+    about = "Zero-knowledge, device-locked one-time shares",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every client command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// The server's URL (remembered after login).
+    #[arg(long, global = true, value_name = "URL", env = "SHARELOCK_SERVER")]
+    pub server: Option<String>,
+    /// Directory holding the session, the device keys and settings [default: the platform's config
+    /// directory]/sharelock. Its files are readable by their owner only.
+    #[arg(long, global = true, value_name = "DIR", env = "SHARELOCK_HOME")]
+    pub home: Option<PathBuf>,
+    /// Machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Read the master password from the first line of standard input (else SHARELOCK_PASSWORD, else a
+    /// prompt).
+    #[arg(long, global = true)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (SQLite and local blobs in a data directory unless configured otherwise).
+    Serve(serve::ServeArgs),
+    /// Create an account on the server and log in.
+    Register(account::RegisterArgs),
+    /// Log in: unlocks the vault on this machine until `logout`.
+    Login(account::LoginArgs),
+    /// End the session and forget the unlocked vault on this machine.
+    Logout,
+    /// The records in your vault.
+    #[command(subcommand)]
+    Record(record::RecordCommand),
+    /// One-time shares of your records.
+    #[command(subcommand)]
+    Share(share::ShareCommand),
+    /// Open a share link: binds this device on first use and prints the record.
+    Open(open::OpenArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The failure exit codes scripts can rely on (success is 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Other = 1,
+    Usage = 2,
+    ShareEnded = 3,
+    OtherDevice = 4,
+    Auth = 5,
+    Conflict = 6,
+}
+
+/// A failed command: what to say, and how to exit.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: ExitStatus,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(status: ExitStatus, message: impl Into<String>) -> Self {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(ExitStatus::Usage, message)
+    }
+
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::new(ExitStatus::Other, message)
+    }
+
+    pub fn auth(message: impl Into<String>) -> Self {
+        Self::new(ExitStatus::Auth, message)
+    }
+}
+
+/// The exit status an API error code stands for.
+pub fn status_of_code(code: ErrorCode) -> ExitStatus {
+    match code {
+        ErrorCode::ShareEnded => ExitStatus::ShareEnded,
+        ErrorCode::ShareBoundToOtherDevice => ExitStatus::OtherDevice,
+        ErrorCode::InvalidCredentials | ErrorCode::Unauthorized | ErrorCode::WrongPassphrase => {
+            ExitStatus::Auth
+        }
+        ErrorCode::VersionConflict | ErrorCode::StaleRecordKey => ExitStatus::Conflict,
+        _ => ExitStatus::Other,
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        let status = match &e {
+            ClientError::PassphraseRequired => ExitStatus::Auth,
+            other => other.code().map_or(ExitStatus::Other, status_of_code),
+        };
+        let message = match &e {
+            ClientError::Api {
+                code: ErrorCode::Unauthorized,
+                ..
+            } => "the session has expired or was ended: log in again (sharelock login --email …)"
+                .to_owned(),
+            ClientError::Api {
+                code: ErrorCode::TooManyAttempts,
+                retry_after: Some(secs),
+                message,
+                ..
+            } => {
+                format!("{message} (retry in {secs} s)")
+            }
+            ClientError::Api {
+                code: ErrorCode::StaleRecordKey,
+                message,
+                ..
+            } => {
+                format!("{message}; run the command again")
+            }
+            other => other.to_string(),
+        };
+        Failure::new(status, message)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::other(e.to_string())
+    }
+}
+
+pub type CliResult<T = ()> = Result<T, Failure>;
+
+/// Parses the command line, runs the command, prints a failure as one line, and exits with its code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let global = cli.global;
+    let command = match cli.command {
+        Command::Serve(args) => return serve::run(args),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "sharelock", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        other => other,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(&Failure::other(format!(
+                "cannot start the async runtime: {e}"
+            )));
+        }
+    };
+    match runtime.block_on(run(global, command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => fail(&failure),
+    }
+}
+
+fn fail(failure: &Failure) -> ExitCode {
+    let line: String = failure
+        .message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    eprintln!("sharelock: {line}");
+    ExitCode::from(failure.status as u8)
+}
+
+async fn run(global: Global, command: Command) -> CliResult {
+    let ctx = home::Context::new(global)?;
+    match command {
+        Command::Register(args) => account::register(&ctx, args).await,
+        Command::Login(args) => account::login(&ctx, args).await,
+        Command::Logout => account::logout(&ctx).await,
+        Command::Record(cmd) => record::run(&ctx, cmd).await,
+        Command::Share(cmd) => share::run(&ctx, cmd).await,
+        Command::Open(args) => open::run(&ctx, args).await,
+        Command::Serve(_) | Command::Completions { .. } => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn error_codes_map_to_the_documented_exit_codes() {
+        assert_eq!(status_of_code(ErrorCode::ShareEnded) as u8, 3);
+        assert_eq!(status_of_code(ErrorCode::ShareBoundToOtherDevice) as u8, 4);
+        assert_eq!(status_of_code(ErrorCode::WrongPassphrase) as u8, 5);
+        assert_eq!(status_of_code(ErrorCode::InvalidCredentials) as u8, 5);
+        assert_eq!(status_of_code(ErrorCode::Unauthorized) as u8, 5);
+        assert_eq!(status_of_code(ErrorCode::VersionConflict) as u8, 6);
+        assert_eq!(status_of_code(ErrorCode::StaleRecordKey) as u8, 6);
+        assert_eq!(status_of_code(ErrorCode::NotFound) as u8, 1);
+        let conflict: Failure = ClientError::Conflict { current_version: 4 }.into();
+        assert_eq!(conflict.status, ExitStatus::Conflict);
+    }
+}

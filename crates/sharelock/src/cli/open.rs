@@ -1,0 +1,160 @@
+//! `sharelock open LINK`: the recipient's side. The first open binds this device (its key is kept in the
+//! home directory); later opens on this device read the record again; any other device is refused.
+
+use super::account::secret_from_env_or_prompt;
+use super::home::Context;
+use super::output::{
+    Bar, human_time, parse_assignment, print_json, print_record, record_json, relative, rfc3339,
+};
+use super::{CliResult, ExitStatus, Failure};
+use clap::Args;
+use serde_json::json;
+use sharelock_client::api::ErrorCode;
+use sharelock_client::{ClientError, DeviceStore, Recipient};
+use sharelock_core::share::Link;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// The share link (quote it: it contains `#`).
+    link: String,
+    /// Change fields of an editable share (as one new version).
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_assignment, num_args = 1..)]
+    set: Vec<(String, String)>,
+    /// Attach a file to an editable share.
+    #[arg(long = "attach", value_name = "PATH")]
+    attach: Vec<PathBuf>,
+    /// Save the record's files into this directory.
+    #[arg(long, value_name = "DIR")]
+    save_files: Option<PathBuf>,
+    /// End the share ("I have it, delete it") after reading it.
+    #[arg(long)]
+    done: bool,
+}
+
+fn open_failure(e: ClientError) -> Failure {
+    match e {
+        ClientError::Api {
+            code: ErrorCode::NotFound,
+            ..
+        } => Failure::new(
+            ExitStatus::ShareEnded,
+            "this share does not exist (it was deleted long ago, or the link is wrong)",
+        ),
+        ClientError::Api {
+            code: ErrorCode::ShareEnded,
+            ..
+        } => Failure::new(
+            ExitStatus::ShareEnded,
+            "this share has ended: it expired or was deleted",
+        ),
+        ClientError::Api {
+            code: ErrorCode::ShareBoundToOtherDevice,
+            ..
+        } => Failure::new(
+            ExitStatus::OtherDevice,
+            "this share was already opened on another device, and only that device can open it",
+        ),
+        ClientError::Api {
+            code: ErrorCode::WrongPassphrase,
+            ..
+        } => Failure::auth("wrong passphrase (the share is untouched; try again)"),
+        ClientError::PassphraseRequired => Failure::auth(
+            "this link needs a passphrase: set SHARELOCK_SHARE_PASSPHRASE or run in a terminal",
+        ),
+        ClientError::Invalid(m) => Failure::usage(m),
+        ClientError::Protocol(sharelock_core::Error::Record(r)) => {
+            Failure::usage(format!("invalid change: {r}"))
+        }
+        other => other.into(),
+    }
+}
+
+pub async fn run(ctx: &Context, args: OpenArgs) -> CliResult {
+    let link = Link::parse(args.link.trim())
+        .map_err(|e| Failure::usage(format!("not a share link: {e}")))?;
+    let passphrase = if link.passphrase {
+        Some(secret_from_env_or_prompt(
+            "SHARELOCK_SHARE_PASSPHRASE",
+            "Share passphrase",
+            false,
+        )?)
+    } else {
+        None
+    };
+    let devices = ctx.devices();
+    let mut recipient = Recipient::open(&link, passphrase.as_ref().map(|p| p.as_str()), &devices)
+        .await
+        .map_err(open_failure)?;
+    let mut changed = None;
+    if !args.set.is_empty() {
+        if !recipient.editable() {
+            return Err(Failure::usage(
+                "this share is read-only: --set needs an editable share",
+            ));
+        }
+        changed = Some(
+            recipient
+                .set_fields(&args.set)
+                .await
+                .map_err(open_failure)?,
+        );
+    }
+    if !args.attach.is_empty() {
+        if !recipient.editable() {
+            return Err(Failure::usage(
+                "this share is read-only: --attach needs an editable share",
+            ));
+        }
+        changed = Some(
+            recipient
+                .attach_files(&args.attach, &Bar::new())
+                .await
+                .map_err(open_failure)?,
+        );
+    }
+    let mut saved = Vec::new();
+    if let Some(dir) = &args.save_files {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::other(format!("cannot create {}: {e}", dir.display())))?;
+        for file in &recipient.body().files {
+            let path = recipient
+                .download(file, dir, &Bar::new())
+                .await
+                .map_err(open_failure)?;
+            saved.push((file.id, path));
+        }
+    }
+    if ctx.json() {
+        print_json(&json!({
+            "record": record_json(recipient.body(), &saved),
+            "editable": recipient.editable(),
+            "expires_at": rfc3339(recipient.expires_at()),
+        }));
+    } else {
+        print_record(recipient.body(), recipient.server_now(), &saved);
+        println!();
+        if let Some(version) = changed {
+            println!("Your change is saved (version {version}).");
+        }
+        let mode = if recipient.editable() {
+            "editable"
+        } else {
+            "read-only"
+        };
+        println!(
+            "This share is {mode} and ends {} ({}). Only this device can open it: {}.",
+            human_time(recipient.expires_at()),
+            relative(recipient.expires_at()),
+            recipient.fingerprint()
+        );
+    }
+    if args.done {
+        recipient.end().await.map_err(open_failure)?;
+        devices.remove(&link.secret.share_id())?;
+        if !ctx.json() {
+            println!("The share has ended; the link no longer opens anywhere.");
+        }
+    }
+    Ok(())
+}

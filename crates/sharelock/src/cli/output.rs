@@ -1,0 +1,371 @@
+//! Output and argument helpers: JSON, tables, times and durations, short ids, record bodies, progress bars.
+
+use super::{CliResult, Failure};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Value, json};
+use sharelock_client::Progress;
+use sharelock_client::api::shares::Expiry;
+use sharelock_core::record::{FieldKind, FileRef, RecordBody};
+use sharelock_core::totp::Totp;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+/// Prints one JSON value as one line on stdout.
+pub fn print_json(value: &Value) {
+    println!("{value}");
+}
+
+/// RFC 3339 UTC text.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// A short human time: `2026-11-25 10:00 UTC`.
+pub fn human_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// `in 3 days`, `2 hours ago`.
+pub fn relative(t: OffsetDateTime) -> String {
+    let secs = (t - OffsetDateTime::now_utc()).whole_seconds();
+    let (n, unit) = match secs.unsigned_abs() {
+        s if s < 90 => (s, "s"),
+        s if s < 90 * 60 => (s / 60, "min"),
+        s if s < 36 * 3600 => (s / 3600, "h"),
+        s => (s / 86_400, "d"),
+    };
+    if secs >= 0 {
+        format!("in {n} {unit}")
+    } else {
+        format!("{n} {unit} ago")
+    }
+}
+
+/// A duration: `90s`, `15m`, `1h`, `7d` (any humantime form, e.g. `1h 30m`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("not a duration like 90s, 15m, 1h, 7d: {e}"))?;
+    if d.as_secs() == 0 {
+        return Err("the duration must be at least one second".into());
+    }
+    Ok(d)
+}
+
+/// An expiry: a duration from now, or an absolute RFC 3339 time.
+pub fn parse_expiry(text: &str) -> Result<Expiry, String> {
+    if let Ok(at) = OffsetDateTime::parse(text.trim(), &Rfc3339) {
+        return Ok(Expiry::At(at));
+    }
+    parse_duration(text)
+        .map(|d| Expiry::InSeconds(d.as_secs()))
+        .map_err(|_| format!("not a duration (90s, 15m, 1h, 7d) or an RFC 3339 time: {text}"))
+}
+
+/// `NAME=VALUE` (the value may be empty and may contain `=`).
+pub fn parse_assignment(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got {text:?}")),
+    }
+}
+
+/// The shortest prefix (at least 8 characters) that tells each id apart from all the others.
+pub fn short_ids(ids: &[Uuid]) -> Vec<String> {
+    let texts: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    texts
+        .iter()
+        .map(|t| {
+            let mut len = 8;
+            while len < t.len()
+                && (t[..len].ends_with('-')
+                    || texts.iter().any(|o| o != t && o.starts_with(&t[..len])))
+            {
+                len += 1;
+            }
+            t[..len].to_owned()
+        })
+        .collect()
+}
+
+/// Resolves an id or an unambiguous prefix of one (hyphens optional, any case) against `candidates`.
+pub fn resolve_id(what: &str, input: &str, candidates: &[Uuid]) -> CliResult<Uuid> {
+    if let Ok(id) = Uuid::parse_str(input) {
+        return Ok(id);
+    }
+    let wanted: String = input
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if wanted.is_empty() || !wanted.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Failure::usage(format!("{input:?} is not a {what} id")));
+    }
+    let matches: Vec<&Uuid> = candidates
+        .iter()
+        .filter(|id| id.simple().to_string().starts_with(&wanted))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(**one),
+        [] => Err(Failure::other(format!("no {what} matches {input}"))),
+        many => Err(Failure::usage(format!(
+            "{input} matches {} {what}s: give more of the id",
+            many.len()
+        ))),
+    }
+}
+
+/// A table in the house style.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    t
+}
+
+/// A byte count for humans.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// One file reference as JSON (never its key).
+pub fn file_json(file: &FileRef, saved: Option<&std::path::Path>) -> Value {
+    let mut v = json!({"id": file.id, "name": file.name, "mime": file.mime, "size": file.size});
+    if let Some(path) = saved {
+        v["path"] = json!(path.display().to_string());
+    }
+    v
+}
+
+/// The contract's record shape: `{"type", "title", "fields": [{"name", "value"}], "notes", "files"}`.
+pub fn record_json(body: &RecordBody, saved: &[(Uuid, std::path::PathBuf)]) -> Value {
+    json!({
+        "type": body.record_type.as_str(),
+        "title": body.title,
+        "fields": body.fields.iter().map(|f| json!({"name": f.name, "value": f.value})).collect::<Vec<_>>(),
+        "notes": body.notes,
+        "files": body.files.iter().map(|f| {
+            let path = saved.iter().find(|(id, _)| *id == f.id).map(|(_, p)| p.as_path());
+            file_json(f, path)
+        }).collect::<Vec<_>>(),
+    })
+}
+
+/// A value shown on one terminal line per line of text, control characters made visible.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Prints a record for humans: title, fields (with a live code for one-time code fields), notes, files.
+pub fn print_record(body: &RecordBody, now: i64, saved: &[(Uuid, std::path::PathBuf)]) {
+    println!("{}  ({})", clean(&body.title), body.record_type.as_str());
+    let width = body
+        .fields
+        .iter()
+        .map(|f| f.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for field in &body.fields {
+        let name = clean(&field.name);
+        let mut lines = field.value.lines();
+        let first = lines.next().unwrap_or("");
+        let mut shown = clean(first);
+        if field.kind == FieldKind::Otp && !field.value.is_empty() {
+            shown = match Totp::parse(&field.value).and_then(|t| t.code(now)) {
+                Ok(code) => format!("{}  ({} s left)", code.code, code.seconds_left),
+                Err(_) => format!("{shown}  (not a valid one-time code seed)"),
+            };
+        }
+        println!("  {name:<width$}  {shown}");
+        for line in lines {
+            println!("  {:<width$}  {}", "", clean(line));
+        }
+    }
+    if !body.notes.is_empty() {
+        println!("notes:");
+        for line in body.notes.lines() {
+            println!("  {}", clean(line));
+        }
+    }
+    if !body.files.is_empty() {
+        println!("files:");
+        for f in &body.files {
+            let saved_to = saved
+                .iter()
+                .find(|(id, _)| *id == f.id)
+                .map(|(_, p)| format!("  saved to {}", p.display()))
+                .unwrap_or_default();
+            println!("  {}  {}{saved_to}", clean(&f.name), human_size(f.size));
+        }
+    }
+}
+
+/// A progress bar on stderr that appears only once a transfer has taken more than a moment, and never
+/// when stderr is not a terminal.
+pub struct Bar {
+    bar: Mutex<Option<ProgressBar>>,
+    started: Mutex<Option<Instant>>,
+    shown: AtomicBool,
+    enabled: bool,
+}
+
+impl Bar {
+    pub fn new() -> Self {
+        Bar {
+            bar: Mutex::new(None),
+            started: Mutex::new(None),
+            shown: AtomicBool::new(false),
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        if !self.enabled {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+        {
+            bar.set_style(style);
+        }
+        if let (Ok(mut b), Ok(mut s)) = (self.bar.lock(), self.started.lock()) {
+            *b = Some(bar);
+            *s = Some(Instant::now());
+        }
+        self.shown.store(false, Ordering::Relaxed);
+    }
+
+    fn advance(&self, bytes: u64) {
+        let Ok(guard) = self.bar.lock() else { return };
+        let Some(bar) = guard.as_ref() else { return };
+        bar.inc(bytes);
+        let slow = self
+            .started
+            .lock()
+            .ok()
+            .and_then(|s| *s)
+            .is_some_and(|s| s.elapsed() > Duration::from_millis(500));
+        if slow && !self.shown.swap(true, Ordering::Relaxed) {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut guard) = self.bar.lock()
+            && let Some(bar) = guard.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_expiries() {
+        assert_eq!(parse_duration("90s").ok(), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m").ok(), Some(Duration::from_secs(900)));
+        assert_eq!(
+            parse_duration("7d").ok(),
+            Some(Duration::from_secs(7 * 86_400))
+        );
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_expiry("1h").ok(), Some(Expiry::InSeconds(3600)));
+        assert!(matches!(
+            parse_expiry("2030-01-01T00:00:00Z"),
+            Ok(Expiry::At(_))
+        ));
+        assert!(parse_expiry("2030-01-01").is_err());
+    }
+
+    #[test]
+    fn assignments() {
+        assert_eq!(
+            parse_assignment("a=b=c").ok(),
+            Some(("a".into(), "b=c".into()))
+        );
+        assert_eq!(
+            parse_assignment("a=").ok(),
+            Some(("a".into(), String::new()))
+        );
+        assert!(parse_assignment("=b").is_err());
+        assert!(parse_assignment("ab").is_err());
+    }
+
+    #[test]
+    fn short_ids_are_unambiguous_and_prefixes_resolve() {
+        let a = Uuid::parse_str("12345678-aaaa-4000-8000-000000000000").unwrap_or_default();
+        let b = Uuid::parse_str("12345678-abbb-4000-8000-000000000000").unwrap_or_default();
+        let c = Uuid::parse_str("99999999-0000-4000-8000-000000000000").unwrap_or_default();
+        let short = short_ids(&[a, b, c]);
+        assert_eq!(
+            short,
+            vec![
+                "12345678-aa".to_owned(),
+                "12345678-ab".to_owned(),
+                "99999999".to_owned()
+            ]
+        );
+        assert_eq!(resolve_id("record", "9999", &[a, b, c]).ok(), Some(c));
+        assert_eq!(
+            resolve_id("record", "12345678-ab", &[a, b, c]).ok(),
+            Some(b)
+        );
+        assert_eq!(
+            resolve_id("record", "12345678", &[a, b, c])
+                .map_err(|f| f.status)
+                .err(),
+            Some(super::super::ExitStatus::Usage)
+        );
+        assert_eq!(
+            resolve_id("record", "0000", &[a, b, c])
+                .map_err(|f| f.status)
+                .err(),
+            Some(super::super::ExitStatus::Other)
+        );
+        assert!(resolve_id("record", "xyz", &[a]).is_err());
+        assert_eq!(resolve_id("record", &a.to_string(), &[]).ok(), Some(a));
+    }
+}

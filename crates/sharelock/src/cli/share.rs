@@ -1,0 +1,388 @@
+//! `sharelock share …`: one-time shares of the owner's records, and the owner's live events.
+
+use super::account::secret_from_env_or_prompt;
+use super::home::Context;
+use super::output::{
+    human_time, parse_duration, parse_expiry, print_json, relative, resolve_id, rfc3339, short_ids,
+    table,
+};
+use super::record::resolve_record;
+use super::{CliResult, Failure};
+use clap::{Args, Subcommand};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use sharelock_client::api::events::{Event, EventKind};
+use sharelock_client::api::shares::{Expiry, ShareState};
+use sharelock_client::{ClientError, OwnerSession, ShareEntry, ShareOptions};
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Debug, Subcommand)]
+pub enum ShareCommand {
+    /// Share a record as a one-time, device-locked link.
+    Create(CreateArgs),
+    /// List shares (live ones unless told otherwise).
+    List(ListArgs),
+    /// End a share at once.
+    Delete {
+        /// The share id (or an unambiguous prefix), as `share list` shows it.
+        share_id: String,
+    },
+    /// Follow your shares' live events (opened, edited, ended) until interrupted.
+    Watch,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The record to share (id or unambiguous prefix).
+    record_id: String,
+    /// When the link expires: a duration (90s, 15m, 1h, 7d) or an RFC 3339 time.
+    #[arg(long, value_name = "DURATION|RFC3339", value_parser = parse_expiry)]
+    expires: Expiry,
+    /// Let the recipient edit the record (their changes are signed by their device).
+    #[arg(long)]
+    editable: bool,
+    /// End the share this long after it is first opened.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    burn_after_open: Option<Duration>,
+    /// A label only you can read (who it is for).
+    #[arg(long)]
+    label: Option<String>,
+    /// Also require a passphrase (from SHARELOCK_SHARE_PASSPHRASE or a prompt); send it by another channel.
+    #[arg(long)]
+    passphrase: bool,
+    /// Also draw the link as a QR code.
+    #[arg(long)]
+    qr: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only the shares of this record.
+    record_id: Option<String>,
+    /// Only shares that have ended.
+    #[arg(long, conflicts_with = "all")]
+    expired: bool,
+    /// Live and ended shares.
+    #[arg(long)]
+    all: bool,
+}
+
+pub async fn run(ctx: &Context, command: ShareCommand) -> CliResult {
+    let mut session = ctx.session()?;
+    let result = match command {
+        ShareCommand::Create(args) => create(ctx, &mut session, args).await,
+        ShareCommand::List(args) => list(ctx, &session, args).await,
+        ShareCommand::Delete { share_id } => delete(ctx, &session, &share_id).await,
+        ShareCommand::Watch => watch(ctx, &mut session).await,
+    };
+    ctx.save_versions(&session)?;
+    result
+}
+
+fn state_name(state: ShareState) -> &'static str {
+    match state {
+        ShareState::Active => "active",
+        ShareState::Opened => "opened",
+        ShareState::Expired => "expired",
+        ShareState::Deleted => "deleted",
+    }
+}
+
+fn qr_text(link: &str) -> CliResult<String> {
+    use qrcode::render::unicode::Dense1x2;
+    let code = qrcode::QrCode::new(link.as_bytes())
+        .map_err(|e| Failure::other(format!("cannot draw a QR code: {e}")))?;
+    Ok(code
+        .render::<Dense1x2>()
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .quiet_zone(true)
+        .build())
+}
+
+async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> CliResult {
+    let record = resolve_record(session, &args.record_id).await?;
+    let passphrase = if args.passphrase {
+        let p = secret_from_env_or_prompt("SHARELOCK_SHARE_PASSPHRASE", "Share passphrase", true)?;
+        if p.is_empty() {
+            return Err(Failure::usage("the share passphrase is empty"));
+        }
+        Some(p)
+    } else {
+        None
+    };
+    let options = ShareOptions {
+        expires: args.expires,
+        editable: args.editable,
+        burn_after_secs: args.burn_after_open.map(|d| d.as_secs()),
+        label: args.label,
+        passphrase,
+    };
+    let needs_passphrase = options.passphrase.is_some();
+    let created = session
+        .create_share(record, options)
+        .await
+        .map_err(|e| match e {
+            ClientError::Invalid(m) => Failure::usage(m),
+            other => other.into(),
+        })?;
+    let link = created.link.to_string();
+    if ctx.json() {
+        print_json(
+            &json!({"link": link, "share_id": created.handle, "expires_at": rfc3339(created.expires_at)}),
+        );
+        return Ok(());
+    }
+    println!("{link}");
+    println!();
+    println!("Invitation (send it to the recipient):");
+    println!();
+    println!("  I am sharing something with you through Sharelock. Open this link:");
+    println!("  {link}");
+    println!(
+        "  It works only on the first device that opens it, and expires {} ({}).",
+        human_time(created.expires_at),
+        relative(created.expires_at)
+    );
+    if args.burn_after_open.is_some() {
+        println!("  Once opened, it ends by itself shortly after.");
+    }
+    if needs_passphrase {
+        println!("  You will also need the passphrase, which I am sending you separately.");
+    }
+    println!("  On a computer: sharelock open '<the link>'");
+    if args.qr {
+        println!();
+        println!("{}", qr_text(&link)?);
+    }
+    println!();
+    println!(
+        "Share id: {} (see `sharelock share list`, end it with `sharelock share delete`)",
+        created.handle
+    );
+    Ok(())
+}
+
+fn entry_json(e: &ShareEntry) -> Value {
+    json!({
+        "share_id": e.handle,
+        "record_id": e.record_id,
+        "state": state_name(e.state),
+        "label": e.label.as_ref().and_then(|l| l.as_ref().ok()),
+        "editable": e.editable,
+        "passphrase": e.passphrase,
+        "created_at": rfc3339(e.created_at),
+        "expires_at": rfc3339(e.expires_at),
+        "burn_after_secs": e.burn_after_secs,
+        "opened_at": e.opened_at.map(rfc3339),
+        "device_fingerprint": e.device_fingerprint,
+        "device_verified": e.device_verified,
+        "ended_at": e.ended_at.map(rfc3339),
+        "end_reason": e.end_reason,
+        "last_access_at": e.last_access_at.map(rfc3339),
+        "edit_count": e.edit_count,
+    })
+}
+
+async fn list(ctx: &Context, session: &OwnerSession, args: ListArgs) -> CliResult {
+    let record = match &args.record_id {
+        Some(input) => Some(resolve_record(session, input).await?),
+        None => None,
+    };
+    let mut shares = session.list_shares(record).await?;
+    shares.retain(|s| args.all || (args.expired != s.is_live()));
+    if ctx.json() {
+        print_json(&json!({"shares": shares.iter().map(entry_json).collect::<Vec<_>>()}));
+        return Ok(());
+    }
+    if shares.is_empty() {
+        println!(
+            "No {}shares.",
+            if args.expired {
+                "ended "
+            } else if args.all {
+                ""
+            } else {
+                "live "
+            }
+        );
+        return Ok(());
+    }
+    let handles: Vec<Uuid> = shares.iter().map(|s| s.handle).collect();
+    let records: Vec<Uuid> = shares.iter().map(|s| s.record_id).collect();
+    let short_handles = short_ids(&handles);
+    let short_records = short_ids(&records);
+    let mut t = table(&[
+        "ID",
+        "RECORD",
+        "STATE",
+        "LABEL",
+        "EXPIRES",
+        "OPENED BY",
+        "EDITS",
+    ]);
+    for ((s, h), r) in shares.iter().zip(short_handles).zip(short_records) {
+        let label = match &s.label {
+            Some(Ok(l)) => l.clone(),
+            Some(Err(_)) => "(unreadable)".into(),
+            None => String::new(),
+        };
+        let mut flags = Vec::new();
+        if s.editable {
+            flags.push("editable");
+        }
+        if s.passphrase {
+            flags.push("passphrase");
+        }
+        let state = if flags.is_empty() {
+            state_name(s.state).to_owned()
+        } else {
+            format!("{} ({})", state_name(s.state), flags.join(", "))
+        };
+        let expires = match (s.ended_at, s.is_live()) {
+            (Some(ended), false) => format!(
+                "ended {}{}",
+                human_time(ended),
+                s.end_reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+            _ => format!("{} ({})", human_time(s.expires_at), relative(s.expires_at)),
+        };
+        let opened = match (&s.device_fingerprint, s.device_verified) {
+            (Some(fp), Some(true)) => format!("{fp} ✓"),
+            (Some(fp), _) => format!("{fp} (UNVERIFIED)"),
+            (None, _) => "—".into(),
+        };
+        t.add_row(vec![
+            h,
+            r,
+            state,
+            label,
+            expires,
+            opened,
+            s.edit_count.to_string(),
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}
+
+async fn resolve_share(session: &OwnerSession, input: &str) -> CliResult<Uuid> {
+    if let Ok(id) = Uuid::parse_str(input) {
+        return Ok(id);
+    }
+    let handles = session.share_handles().await?;
+    resolve_id("share", input, &handles)
+}
+
+async fn delete(ctx: &Context, session: &OwnerSession, input: &str) -> CliResult {
+    let handle = resolve_share(session, input).await?;
+    let entry = session.delete_share(handle).await?;
+    if ctx.json() {
+        print_json(&json!({"share_id": handle, "state": state_name(entry.state)}));
+    } else {
+        println!("Share {handle} has ended; its link no longer opens.");
+    }
+    Ok(())
+}
+
+fn event_text(event: &Event, share: Option<&ShareEntry>) -> String {
+    let short = |id: Option<Uuid>| {
+        id.map(|i| i.to_string()[..8].to_owned())
+            .unwrap_or_else(|| "?".into())
+    };
+    let label = share
+        .and_then(|s| s.label.as_ref())
+        .and_then(|l| l.as_ref().ok())
+        .map(|l| {
+            format!(
+                " “{}”",
+                l.chars().filter(|c| !c.is_control()).collect::<String>()
+            )
+        })
+        .unwrap_or_default();
+    let what = match event.kind {
+        EventKind::ShareOpened => {
+            let device = share
+                .and_then(|s| {
+                    s.device_fingerprint
+                        .clone()
+                        .map(|fp| (fp, s.device_verified == Some(true)))
+                })
+                .map(|(fp, ok)| format!(" by device {fp}{}", if ok { "" } else { " (UNVERIFIED)" }))
+                .unwrap_or_default();
+            format!("share {}{label} opened{device}", short(event.share))
+        }
+        EventKind::RecordEdited => format!(
+            "record {} edited through share {}{label}{}",
+            short(event.record),
+            short(event.share),
+            event
+                .number
+                .map(|n| format!(" (now version {n})"))
+                .unwrap_or_default()
+        ),
+        EventKind::ShareEnded => format!("share {}{label} ended", short(event.share)),
+        EventKind::AccessFailures => format!(
+            "share {}{label}: {} wrong passphrase attempts",
+            short(event.share),
+            event.number.unwrap_or_default()
+        ),
+    };
+    format!("{}  {what}", human_time(event.at))
+}
+
+async fn watch(ctx: &Context, session: &mut OwnerSession) -> CliResult {
+    if !ctx.json() {
+        eprintln!("Watching your shares (Ctrl-C to stop)…");
+    }
+    let mut events = Box::pin(session.events(None));
+    loop {
+        let next = tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            next = events.next() => next,
+        };
+        let event = match next {
+            None => return Ok(()),
+            Some(Ok(event)) => event,
+            Some(Err(e @ ClientError::Http(_))) => {
+                eprintln!("sharelock: {e}; reconnecting…");
+                continue;
+            }
+            Some(Err(e)) => return Err(e.into()),
+        };
+        if ctx.json() {
+            print_json(&serde_json::to_value(&event).map_err(|e| Failure::other(e.to_string()))?);
+        } else {
+            let share = match event.share {
+                Some(handle) => session
+                    .list_shares(event.record)
+                    .await
+                    .ok()
+                    .and_then(|list| list.into_iter().find(|s| s.handle == handle)),
+                None => None,
+            };
+            println!("{}", event_text(&event, share.as_ref()));
+        }
+        // A share that ended leaves its record's key to rotate, so its recipient cannot read what follows.
+        if event.kind == EventKind::ShareEnded
+            && let Some(record) = event.record
+        {
+            match session.rotate_pending().await {
+                Ok(rotated) if rotated.contains(&record) && !ctx.json() => {
+                    println!(
+                        "{}  record {} key rotated",
+                        human_time(time::OffsetDateTime::now_utc()),
+                        &record.to_string()[..8]
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("sharelock: could not rotate the record key: {e}"),
+            }
+            ctx.save_versions(session)?;
+        }
+    }
+}

@@ -1,0 +1,881 @@
+//! The CLI contract (issue 4), end to end: the real `sharelock` binary against a real `sharelock serve`,
+//! one home directory per device, every command and every exit code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{TestServer, binary};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// What a command did.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "command failed: {self:?}");
+        self
+    }
+
+    #[track_caller]
+    fn code(self, expected: i32) -> Self {
+        assert_eq!(self.code, expected, "unexpected exit code: {self:?}");
+        let lines = self.stderr.trim_end().lines().count();
+        assert!(
+            lines <= 1,
+            "errors are one line on stderr, got {lines}: {:?}",
+            self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "{self:?}");
+        self
+    }
+
+    #[track_caller]
+    fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.stdout))
+    }
+}
+
+/// One device: a home directory talking to the test server.
+struct Home {
+    dir: tempfile::TempDir,
+    server: String,
+}
+
+impl Home {
+    fn new(server: &TestServer) -> Self {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+            server: server.url.clone(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut c = Command::new(binary());
+        c.args(args)
+            .env_remove("SHARELOCK_PASSWORD")
+            .env_remove("SHARELOCK_SHARE_PASSPHRASE")
+            .env("SHARELOCK_HOME", self.dir.path())
+            .env("SHARELOCK_SERVER", &self.server)
+            .env("NO_COLOR", "1");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let out = self
+            .command(args, env)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sharelock");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    /// Registers (which also logs in) with the test password.
+    fn register(&self, email: &str) {
+        self.run_env(
+            &["register", "--email", email],
+            &[("SHARELOCK_PASSWORD", PASSWORD)],
+        )
+        .ok();
+    }
+
+    fn add_login_record(&self) -> String {
+        let run = self
+            .run(&[
+                "record",
+                "add",
+                "--type",
+                "login",
+                "--title",
+                "Mail",
+                "--field",
+                "username=ada",
+                "--field",
+                "password=hunter2",
+                "--field",
+                "totp=JBSWY3DPEHPK3PXP",
+                "--notes",
+                "recovery codes: 1 2 3",
+                "--json",
+            ])
+            .ok();
+        let id = run.json()["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            run.json().as_object().unwrap().len(),
+            1,
+            "record add --json is exactly {{\"id\"}}"
+        );
+        id
+    }
+
+    fn share(&self, record: &str, extra: &[&str]) -> (String, String) {
+        let mut args = vec!["share", "create", record, "--json"];
+        args.extend_from_slice(extra);
+        let json = self.run(&args).ok().json();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys.len(),
+            3,
+            "share create --json is exactly link, share_id, expires_at: {json}"
+        );
+        assert!(json["expires_at"].as_str().unwrap().ends_with('Z'));
+        (
+            json["link"].as_str().unwrap().to_owned(),
+            json["share_id"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+fn sorted_keys(v: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+fn field<'a>(record: &'a Value, name: &str) -> &'a str {
+    record["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == name)
+        .and_then(|f| f["value"].as_str())
+        .unwrap_or_else(|| panic!("no field {name} in {record}"))
+}
+
+#[test]
+fn usage_errors_exit_2_and_completions_print() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(binary())
+            .args(args)
+            .env("SHARELOCK_HOME", home.path())
+            .env_remove("SHARELOCK_SERVER")
+            .env_remove("SHARELOCK_PASSWORD")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(
+        run(&["record", "add", "--title", "x"]).0,
+        2,
+        "missing --type"
+    );
+    assert_eq!(
+        run(&["record", "add", "--type", "spaceship", "--title", "x"]).0,
+        2,
+        "unknown type"
+    );
+    assert_eq!(
+        run(&[
+            "record", "add", "--type", "note", "--title", "x", "--field", "novalue"
+        ])
+        .0,
+        2
+    );
+    assert_eq!(
+        run(&["share", "create", "abc", "--expires", "soon"]).0,
+        2,
+        "bad duration"
+    );
+    assert_eq!(
+        run(&["share", "list", "--expired", "--all"]).0,
+        2,
+        "conflicting flags"
+    );
+    assert_eq!(run(&["frobnicate"]).0, 2);
+    assert_eq!(
+        run(&["open", "https://example.org/s#2.abc"]).0,
+        2,
+        "not a link of version 1"
+    );
+    assert_eq!(
+        run(&["login", "--email", "a@b.example"]).0,
+        2,
+        "no server configured"
+    );
+    // Not logged in: an authentication failure.
+    assert_eq!(
+        run(&["record", "list", "--server", "http://127.0.0.1:9"]).0,
+        5
+    );
+    let (code, script) = run(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    assert!(
+        script.contains("sharelock") && script.contains("record"),
+        "{script}"
+    );
+    let (code, help) = run(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(help.contains("open") && help.contains("share"));
+}
+
+#[test]
+fn owner_vault_story() {
+    let server = TestServer::start();
+    let home = Home::new(&server);
+    let reg = home
+        .run_env(
+            &["register", "--email", "Ada@Example.org", "--json"],
+            &[("SHARELOCK_PASSWORD", PASSWORD)],
+        )
+        .ok()
+        .json();
+    assert_eq!(reg["email"], "ada@example.org");
+    assert!(reg["account_id"].as_str().is_some());
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode(home.path().join("session.json")),
+            0o600,
+            "the session file holds the data key"
+        );
+        assert_eq!(mode(home.path().to_path_buf()), 0o700);
+    }
+
+    let id = home.add_login_record();
+    let list = home.run(&["record", "list", "--json"]).ok().json();
+    let records = list["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["id"], id.as_str());
+    assert_eq!(records[0]["title"], "Mail");
+    assert_eq!(records[0]["subtitle"], "ada");
+    assert_eq!(records[0]["verified"], true);
+    let table = home.run(&["record", "list"]).ok().stdout;
+    assert!(
+        table.contains(&id[..8]) && table.contains("Mail"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("hunter2"),
+        "secrets never appear in the list"
+    );
+
+    // Any unambiguous prefix is accepted.
+    let shown = home
+        .run(&["record", "show", &id[..6], "--json"])
+        .ok()
+        .json();
+    assert_eq!(shown["version"], 1);
+    assert_eq!(shown["author"], "owner");
+    assert_eq!(field(&shown["record"], "password"), "hunter2");
+    assert_eq!(shown["record"]["notes"], "recovery codes: 1 2 3");
+    let human = home.run(&["record", "show", &id]).ok().stdout;
+    assert!(
+        human.contains("hunter2") && human.contains("s left)"),
+        "a live one-time code is shown: {human}"
+    );
+
+    let edited = home
+        .run(&[
+            "record",
+            "edit",
+            &id,
+            "--field",
+            "password=swordfish",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(edited["version"], 2);
+    // Based on a version that is no longer current: a conflict, nothing written.
+    home.run(&[
+        "record",
+        "edit",
+        &id,
+        "--if-version",
+        "1",
+        "--field",
+        "password=lost",
+    ])
+    .code(6);
+    home.run(&[
+        "record",
+        "edit",
+        &id,
+        "--if-version",
+        "2",
+        "--title",
+        "Mail (work)",
+    ])
+    .ok();
+    home.run(&["record", "edit", &id]).code(2);
+    home.run(&["record", "edit", &id, "--field", "totp=not base32!"])
+        .code(2);
+
+    let history = home.run(&["record", "history", &id, "--json"]).ok().json();
+    let versions = history["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 3);
+    assert!(
+        versions
+            .iter()
+            .all(|v| v["verified"] == true && v["author"] == "owner")
+    );
+    assert_eq!(field(&versions[0]["record"], "password"), "hunter2");
+    assert_eq!(field(&versions[1]["record"], "password"), "swordfish");
+    assert_eq!(versions[2]["record"]["title"], "Mail (work)");
+    let human = home.run(&["record", "history", &id]).ok().stdout;
+    assert!(
+        human.contains("~ password") && human.contains("~ title"),
+        "{human}"
+    );
+
+    home.run(&["record", "show", "ffffffff"]).code(1);
+    home.run(&["logout"]).ok();
+    assert!(
+        !home.path().join("session.json").exists(),
+        "logout deletes the unlocked vault"
+    );
+    home.run(&["record", "list"]).code(5);
+    home.run_env(
+        &["login", "--email", "ada@example.org"],
+        &[("SHARELOCK_PASSWORD", "wrong password")],
+    )
+    .code(5);
+
+    // --password-stdin; the server is remembered from registration (no SHARELOCK_SERVER needed).
+    let mut child = home
+        .command(
+            &["login", "--email", "ada@example.org", "--password-stdin"],
+            &[],
+        )
+        .env_remove("SHARELOCK_SERVER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = home.run(&["record", "show", &id, "--json"]).ok().json();
+    assert_eq!(shown["version"], 3);
+
+    home.run(&["record", "delete", &id]).ok();
+    home.run(&["record", "show", &id]).code(1);
+    assert_eq!(
+        home.run(&["record", "list", "--json"]).ok().json()["records"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // Nothing the owner typed reached the server's disk or log in the clear.
+    let log = server.log();
+    for secret in ["hunter2", "swordfish", PASSWORD, "recovery codes"] {
+        assert!(!log.contains(secret), "{secret} in the log");
+        assert!(
+            !contains_in_dir(&server.data_dir(), secret.as_bytes()),
+            "{secret} in the data directory"
+        );
+    }
+}
+
+fn contains_in_dir(dir: &Path, needle: &[u8]) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let p = e.path();
+        if p.is_dir() {
+            contains_in_dir(&p, needle)
+        } else {
+            std::fs::read(&p)
+                .map(|b| b.windows(needle.len()).any(|w| w == needle))
+                .unwrap_or(false)
+        }
+    })
+}
+
+#[test]
+fn share_open_edit_and_delete_story() {
+    let server = TestServer::start();
+    let owner = Home::new(&server);
+    owner.register("owner@example.org");
+    let id = owner.add_login_record();
+    let (link, share) = owner.share(
+        &id,
+        &["--expires", "7d", "--editable", "--label", "for Bob"],
+    );
+    assert!(link.starts_with(&format!("{}/s#1.", server.url)), "{link}");
+
+    let listed = owner.run(&["share", "list", "--json"]).ok().json();
+    let shares = listed["shares"].as_array().unwrap();
+    assert_eq!(shares.len(), 1);
+    assert_eq!(shares[0]["share_id"], share.as_str());
+    assert_eq!(shares[0]["state"], "active");
+    assert_eq!(shares[0]["label"], "for Bob");
+    assert_eq!(shares[0]["editable"], true);
+
+    let bob = Home::new(&server);
+    let opened = bob.run(&["open", &link, "--json"]).ok().json();
+    assert_eq!(
+        sorted_keys(&opened),
+        vec!["editable", "expires_at", "record"]
+    );
+    assert_eq!(
+        sorted_keys(&opened["record"]),
+        vec!["fields", "files", "notes", "title", "type"]
+    );
+    assert_eq!(opened["record"]["type"], "login");
+    assert_eq!(opened["editable"], true);
+    assert_eq!(field(&opened["record"], "password"), "hunter2");
+    assert!(
+        opened["record"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f.as_object().unwrap().len() == 2)
+    );
+    let human = bob.run(&["open", &link]).ok().stdout;
+    assert!(
+        human.contains("hunter2")
+            && human.contains("s left)")
+            && human.contains("Only this device"),
+        "{human}"
+    );
+
+    // Another device (another home) is refused, now and later.
+    let eve = Home::new(&server);
+    eve.run(&["open", &link]).code(4);
+    eve.run(&["open", &link, "--json"]).code(4);
+
+    let after = bob
+        .run(&[
+            "open",
+            &link,
+            "--set",
+            "password=changed-by-bob",
+            "url=https://mail.example",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(field(&after["record"], "password"), "changed-by-bob");
+    assert_eq!(field(&after["record"], "url"), "https://mail.example");
+
+    // The owner sees the edit, attributed to the share and verified.
+    let shown = owner.run(&["record", "show", &id, "--json"]).ok().json();
+    assert_eq!(field(&shown["record"], "password"), "changed-by-bob");
+    assert_eq!(shown["author"]["share_id"], share.as_str());
+    assert!(
+        shown["author"]["device_fingerprint"]
+            .as_str()
+            .unwrap()
+            .len()
+            == 19
+    );
+    let history = owner.run(&["record", "history", &id, "--json"]).ok().json();
+    let versions = history["versions"].as_array().unwrap();
+    let last = versions.last().unwrap();
+    assert_eq!(last["author"]["share_id"], share.as_str());
+    assert_eq!(last["verified"], true);
+    assert_eq!(field(&last["record"], "password"), "changed-by-bob");
+    assert_eq!(versions[1]["key_gen"], 2, "sharing rotated the record key");
+    let human = owner.run(&["record", "history", &id]).ok().stdout;
+    assert!(
+        human.contains("recipient of share")
+            && human.contains("~ password")
+            && human.contains("+ url"),
+        "{human}"
+    );
+
+    let listed = owner.run(&["share", "list", "--json"]).ok().json();
+    let s = &listed["shares"][0];
+    assert_eq!(s["state"], "opened");
+    assert_eq!(s["device_verified"], true);
+    assert_eq!(s["edit_count"], 1);
+    let table = owner.run(&["share", "list"]).ok().stdout;
+    assert!(
+        table.contains(&share[..8]) && table.contains("for Bob") && table.contains('✓'),
+        "{table}"
+    );
+
+    // The owner edits on top of the recipient's version.
+    owner
+        .run(&["record", "edit", &id, "--field", "username=ada2"])
+        .ok();
+    let seen = bob.run(&["open", &link, "--json"]).ok().json();
+    assert_eq!(field(&seen["record"], "username"), "ada2");
+
+    owner.run(&["share", "delete", &share[..8]]).ok();
+    bob.run(&["open", &link]).code(3);
+    assert_eq!(
+        owner.run(&["share", "list", "--json"]).ok().json()["shares"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let ended = owner
+        .run(&["share", "list", "--expired", "--json"])
+        .ok()
+        .json();
+    assert_eq!(ended["shares"][0]["state"], "deleted");
+    assert_eq!(
+        owner.run(&["share", "list", "--all", "--json"]).ok().json()["shares"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The next owner write rotates the key first, so the ended share could not read what follows.
+    owner
+        .run(&["record", "edit", &id, "--notes", "after the share"])
+        .ok();
+    let history = owner.run(&["record", "history", &id, "--json"]).ok().json();
+    let versions = history["versions"].as_array().unwrap();
+    let last = versions.last().unwrap();
+    assert_eq!(last["key_gen"], 3);
+    assert_eq!(last["record"]["notes"], "after the share");
+    assert!(versions.iter().all(|v| v["verified"] == true));
+
+    // Deleting the record ends its shares too.
+    let (link2, _) = owner.share(&id, &["--expires", "1h"]);
+    owner.run(&["record", "delete", &id]).ok();
+    Home::new(&server).run(&["open", &link2]).code(3);
+
+    let log = server.log();
+    for secret in [
+        "hunter2",
+        "changed-by-bob",
+        &link[link.find('#').unwrap() + 1..],
+    ] {
+        assert!(!log.contains(secret), "{secret} in the server log");
+    }
+}
+
+#[test]
+fn expiry_burn_done_and_passphrase() {
+    let server = TestServer::start();
+    let owner = Home::new(&server);
+    owner.register("owner@example.org");
+    let id = owner.add_login_record();
+
+    let (short_lived, _) = owner.share(&id, &["--expires", "2s"]);
+    let (burning, _) = owner.share(&id, &["--expires", "1h", "--burn-after-open", "2s"]);
+    let (done, _) = owner.share(&id, &["--expires", "1h", "--editable"]);
+    let started = Instant::now();
+
+    let reader = Home::new(&server);
+    reader.run(&["open", &burning]).ok();
+    let r = reader.run(&["open", &done, "--done", "--json"]).ok().json();
+    assert_eq!(field(&r["record"], "username"), "ada");
+    reader.run(&["open", &done]).code(3);
+
+    std::thread::sleep(Duration::from_secs(4).saturating_sub(started.elapsed()));
+    reader.run(&["open", &short_lived]).code(3);
+    reader.run(&["open", &burning]).code(3);
+
+    // Read-only shares refuse --set.
+    let (read_only, _) = owner.share(&id, &["--expires", "1h"]);
+    reader
+        .run(&["open", &read_only, "--set", "password=x"])
+        .code(2);
+
+    let passphrase = [("SHARELOCK_SHARE_PASSPHRASE", "open sesame")];
+    let json = owner
+        .run_env(
+            &[
+                "share",
+                "create",
+                &id,
+                "--expires",
+                "1h",
+                "--passphrase",
+                "--json",
+            ],
+            &passphrase,
+        )
+        .ok()
+        .json();
+    let link = json["link"].as_str().unwrap().to_owned();
+    assert!(link.contains("#1p."), "{link}");
+    let other = Home::new(&server);
+    other
+        .run_env(
+            &["open", &link],
+            &[("SHARELOCK_SHARE_PASSPHRASE", "open says me")],
+        )
+        .code(5);
+    assert!(
+        !other.path().join("devices").exists()
+            || std::fs::read_dir(other.path().join("devices"))
+                .unwrap()
+                .count()
+                == 0
+    );
+    // A wrong passphrase left the share untouched: the right one still opens it, on any device.
+    reader.run_env(&["open", &link, "--json"], &passphrase).ok();
+    other.run_env(&["open", &link], &passphrase).code(4);
+
+    let listed = owner.run(&["share", "list", "--all", "--json"]).ok().json();
+    let states: Vec<&str> = listed["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "expired").count(),
+        2,
+        "{states:?}"
+    );
+    assert_eq!(
+        states.iter().filter(|s| **s == "deleted").count(),
+        1,
+        "{states:?}"
+    );
+}
+
+#[test]
+fn files_travel_encrypted_both_ways() {
+    let server = TestServer::start();
+    let owner = Home::new(&server);
+    owner.register("owner@example.org");
+    let src = server.scratch().join("scan.pdf");
+    let content: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    std::fs::write(&src, &content).unwrap();
+    let added = owner
+        .run(&[
+            "record",
+            "add",
+            "--type",
+            "file",
+            "--title",
+            "Scans",
+            "--file",
+            src.to_str().unwrap(),
+            "--json",
+        ])
+        .ok()
+        .json();
+    let id = added["id"].as_str().unwrap().to_owned();
+    let mine = server.scratch().join("mine");
+    let shown = owner
+        .run(&[
+            "record",
+            "show",
+            &id,
+            "--save-files",
+            mine.to_str().unwrap(),
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(shown["record"]["files"][0]["name"], "scan.pdf");
+    assert_eq!(shown["record"]["files"][0]["size"], 200_000);
+    assert_eq!(std::fs::read(mine.join("scan.pdf")).unwrap(), content);
+
+    let (link, _) = owner.share(&id, &["--expires", "1h", "--editable"]);
+    let bob = Home::new(&server);
+    let theirs = server.scratch().join("theirs");
+    let opened = bob
+        .run(&[
+            "open",
+            &link,
+            "--save-files",
+            theirs.to_str().unwrap(),
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(opened["record"]["files"][0]["mime"], "application/pdf");
+    assert_eq!(std::fs::read(theirs.join("scan.pdf")).unwrap(), content);
+    // Never overwrites.
+    bob.run(&["open", &link, "--save-files", theirs.to_str().unwrap()])
+        .code(1);
+
+    let reply = server.scratch().join("reply.txt");
+    std::fs::write(&reply, b"signed and returned").unwrap();
+    bob.run(&["open", &link, "--attach", reply.to_str().unwrap()])
+        .ok();
+    let back = server.scratch().join("back");
+    let shown = owner
+        .run(&[
+            "record",
+            "show",
+            &id,
+            "--save-files",
+            back.to_str().unwrap(),
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(shown["record"]["files"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        std::fs::read(back.join("reply.txt")).unwrap(),
+        b"signed and returned"
+    );
+    assert!(!contains_in_dir(&server.data_dir(), b"signed and returned"));
+}
+
+#[test]
+fn watch_follows_live_events() {
+    let server = TestServer::start();
+    let owner = Home::new(&server);
+    owner.register("owner@example.org");
+    let id = owner.add_login_record();
+    let (link, share) = owner.share(&id, &["--expires", "1h", "--editable"]);
+
+    let mut watch = owner
+        .command(&["share", "watch", "--json"], &[])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(v) = serde_json::from_str(&line) {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    // Give the stream a moment to connect: it starts from "now".
+    std::thread::sleep(Duration::from_millis(1500));
+    let bob = Home::new(&server);
+    bob.run(&["open", &link, "--set", "username=bob"]).ok();
+    owner.run(&["share", "delete", &share]).ok();
+
+    let mut kinds = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while kinds.len() < 3 && Instant::now() < deadline {
+        if let Ok(event) = rx.recv_timeout(Duration::from_millis(500)) {
+            assert_eq!(event["share"], share.as_str(), "{event}");
+            kinds.push(event["kind"].as_str().unwrap().to_owned());
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(kinds, vec!["share_opened", "record_edited", "share_ended"]);
+}
+
+/// Two edits on the same base: one wins, the other gets `version_conflict` (the CLI's exit 6), nothing
+/// is lost. The CLI cannot race itself, so the client library makes the two edits.
+#[test]
+fn concurrent_recipient_edits_conflict() {
+    let server = TestServer::start();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sharelock_client::api::ErrorCode;
+        use sharelock_client::api::shares::Expiry;
+        use sharelock_core::record::{RecordBody, RecordType};
+        let mut owner = sharelock_client::register(&server.url, "owner@example.org", PASSWORD)
+            .await
+            .unwrap();
+        let mut body = RecordBody::new(RecordType::Wifi, "Home");
+        body.set_field("ssid", "home-net").unwrap();
+        let id = owner.create_record(&body).await.unwrap();
+        let options = sharelock_client::ShareOptions {
+            expires: Expiry::InSeconds(3600),
+            editable: true,
+            burn_after_secs: None,
+            label: None,
+            passphrase: None,
+        };
+        let link = owner.create_share(id, options).await.unwrap().link;
+        let devices = sharelock_client::MemoryDeviceStore::new();
+        let mut first = sharelock_client::Recipient::open(&link, None, &devices)
+            .await
+            .unwrap();
+        let mut second = sharelock_client::Recipient::open(&link, None, &devices)
+            .await
+            .unwrap();
+        assert_eq!(first.version(), second.version());
+        first
+            .set_fields(&[("password".into(), "one".into())])
+            .await
+            .unwrap();
+        let err = second
+            .set_fields(&[("password".into(), "two".into())])
+            .await
+            .unwrap_err();
+        assert!(err.is(ErrorCode::VersionConflict), "{err:?}");
+        // Fetch again and retry: the second edit now lands on top of the first.
+        second.refresh().await.unwrap();
+        assert_eq!(second.body().field("password").unwrap().value, "one");
+        second
+            .set_fields(&[("password".into(), "two".into())])
+            .await
+            .unwrap();
+        let view = owner.show_record(id).await.unwrap();
+        assert_eq!(view.body.field("password").unwrap().value, "two");
+        assert!(matches!(
+            view.verification,
+            sharelock_client::Verification::Recipient { .. }
+        ));
+
+        // The owner's edit based on a stale version conflicts too.
+        let err = owner
+            .edit_record(id, Some(1), |b| {
+                b.notes = "late".into();
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert!(err.is(ErrorCode::VersionConflict));
+        // A replayed old version is refused by the owner's anti-rollback memory.
+        assert!(
+            owner
+                .versions()
+                .highest(&id)
+                .is_some_and(|(v, _)| v == view.version)
+        );
+    });
+}

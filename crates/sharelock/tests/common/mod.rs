@@ -1,0 +1,101 @@
+//! Helpers shared by the integration tests: a real `sharelock serve` process on a loopback port.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The `sharelock` binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_sharelock")
+}
+
+/// A server started from the real binary with `--listen 127.0.0.1:0` and a fresh data directory; killed
+/// when dropped. Its log (stderr) goes to `<data dir>/server.log`.
+pub struct TestServer {
+    child: Child,
+    /// `http://127.0.0.1:<port>`, the server's public URL.
+    pub url: String,
+    dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts a server with the default configuration.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra `SHARELOCK_*` environment settings (for example `("SHARELOCK_SIGNUPS",
+    /// "false")`).
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+        let mut command = Command::new(binary());
+        command
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&data)
+            .env_remove("SHARELOCK_CONFIG")
+            .env_remove("SHARELOCK_PUBLIC_URL")
+            .env_remove("SHARELOCK_LISTEN")
+            .env_remove("SHARELOCK_DATA_DIR")
+            .env_remove("SHARELOCK_DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start sharelock serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if !sent && let Some(url) = line.strip_prefix("sharelock listening on ") {
+                    let _ = tx.send(url.trim().to_owned());
+                    sent = true;
+                }
+                // Keep draining so the server never blocks on a full pipe.
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                let log =
+                    std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+                panic!("the server did not start; its log:\n{log}");
+            }
+        };
+        TestServer { child, url, dir }
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// A scratch directory that lives as long as the server.
+    pub fn scratch(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
