@@ -170,10 +170,7 @@ pub(crate) async fn save_download(
     let name = safe_file_name(&file.name)?;
     let target = dir.join(name);
     if tokio::fs::try_exists(&target).await.unwrap_or(false) {
-        return Err(ClientError::Invalid(format!(
-            "{} already exists; not overwriting it",
-            target.display()
-        )));
+        return Err(already_exists(&target));
     }
     let suffix: [u8; 6] = random_array()?;
     let temp = dir.join(format!(".{name}.{}.part", b64u(&suffix)));
@@ -202,10 +199,7 @@ pub(crate) async fn save_download(
     }
     if tokio::fs::try_exists(&target).await.unwrap_or(false) {
         let _ = tokio::fs::remove_file(&temp).await;
-        return Err(ClientError::Invalid(format!(
-            "{} already exists; not overwriting it",
-            target.display()
-        )));
+        return Err(already_exists(&target));
     }
     tokio::fs::rename(&temp, &target).await.map_err(|e| {
         ClientError::io(
@@ -329,6 +323,17 @@ impl OwnerSession {
         let response = self.api.send(self.authed(Method::GET, &path)).await?;
         save_download(response, file, dir, progress).await
     }
+}
+
+/// A download never replaces a file that is already there (a local failure, not a usage error).
+fn already_exists(target: &Path) -> ClientError {
+    ClientError::io(
+        format!("cannot save {}", target.display()),
+        std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "a file of that name exists; not overwriting it",
+        ),
+    )
 }
 
 #[cfg(test)]

@@ -75,7 +75,12 @@ impl SignedRequest {
             state,
         )
         .await?;
-        Self::parse(state, &parts.method, &parts.uri, &parts.headers, bytes)
+        // Inside the nested `/api/v1` router `parts.uri` lacks the prefix; the signature covers the full path.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.clone(), |original| original.0.clone());
+        Self::parse(state, &parts.method, &uri, &parts.headers, bytes)
     }
 
     /// Parses the signature headers and checks the body digest; no database access.

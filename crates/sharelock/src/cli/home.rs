@@ -55,8 +55,17 @@ impl Context {
         self.global.json
     }
 
+    /// Creates the home (0700), and makes an existing one private: it holds the data key and device keys.
     fn ensure_home(&self) -> CliResult<()> {
-        create_private_dir(&self.home).map_err(Failure::from)
+        create_private_dir(&self.home).map_err(Failure::from)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&self.home, std::fs::Permissions::from_mode(0o700)).map_err(
+                |e| Failure::other(format!("cannot make {} private: {e}", self.home.display())),
+            )?;
+        }
+        Ok(())
     }
 
     fn path(&self, name: &str) -> PathBuf {

@@ -1,0 +1,521 @@
+//! The server's whole story over HTTP (issue 3): the real `sharelock serve` binary on a loopback port,
+//! driven by the client library (which is the core crate's keys and formats over reqwest) and, for the
+//! attacks, by hand-made signed requests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::TestServer;
+use sharelock_client::api::ErrorCode;
+use sharelock_client::api::shares::Expiry;
+use sharelock_client::core::httpsig::{RequestParts, content_digest, sign};
+use sharelock_client::core::record::{RecordBody, RecordType};
+use sharelock_client::core::share::{Link, LinkSecret, ShareId, ShareKeys};
+use sharelock_client::{
+    ClientError, DeviceStore, MemoryDeviceStore, OwnerSession, Recipient, ShareOptions,
+};
+use std::time::Duration;
+
+const PASSWORD: &str = "correct horse battery staple";
+/// Plaintext values that must never reach the server's disk or log.
+const SECRET_PASSWORD: &str = "pl41ntext-Password-8c1e77";
+const SECRET_USER: &str = "pl41ntext-user-2b9d@example.org";
+const EDITED_PASSWORD: &str = "pl41ntext-Edited-f0a3d1";
+
+fn login_body() -> RecordBody {
+    let mut body = RecordBody::new(RecordType::Login, "pl41ntext-Title-Bank");
+    body.set_field("username", SECRET_USER).unwrap();
+    body.set_field("password", SECRET_PASSWORD).unwrap();
+    body
+}
+
+fn options(expires_secs: u64, editable: bool) -> ShareOptions {
+    ShareOptions {
+        expires: Expiry::InSeconds(expires_secs),
+        editable,
+        burn_after_secs: None,
+        label: Some("pl41ntext-Label".into()),
+        passphrase: None,
+    }
+}
+
+fn field(body: &RecordBody, name: &str) -> String {
+    body.field(name)
+        .map(|f| f.value.to_string())
+        .unwrap_or_default()
+}
+
+fn code_of<T: std::fmt::Debug>(result: Result<T, ClientError>) -> ErrorCode {
+    match result {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e
+            .code()
+            .unwrap_or_else(|| panic!("expected an API error, got {e}")),
+    }
+}
+
+fn share_id_of(link: &Link) -> ShareId {
+    ShareKeys::derive(LinkSecret::from_bytes(*link.secret.expose()), None)
+        .unwrap()
+        .share_id()
+}
+
+/// A signed request to the recipient API, built by hand so a test can replay or alter it.
+struct Signed {
+    method: reqwest::Method,
+    url: String,
+    headers: Vec<(&'static str, String)>,
+    body: Option<Vec<u8>>,
+}
+
+impl Signed {
+    fn new(
+        server: &TestServer,
+        share: &ShareId,
+        device: &MemoryDeviceStore,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Self {
+        let method = if body.is_some() {
+            reqwest::Method::POST
+        } else {
+            reqwest::Method::GET
+        };
+        Self::with(
+            server,
+            share,
+            device,
+            method,
+            path,
+            body.map(|b| (b, "application/json")),
+        )
+    }
+
+    fn with(
+        server: &TestServer,
+        share: &ShareId,
+        device: &MemoryDeviceStore,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(Vec<u8>, &'static str)>,
+    ) -> Self {
+        let key = device
+            .load(share)
+            .unwrap()
+            .expect("the device has a key for the share");
+        let url = format!("{}/api/v1{path}", server.url);
+        let share_header = share.to_b64u();
+        let digest = body.as_ref().map(|(bytes, _)| content_digest(bytes));
+        let parts = RequestParts {
+            method: method.as_str(),
+            target_uri: &url,
+            share_header: &share_header,
+            content_type: body.as_ref().map(|(_, t)| *t),
+            content_digest: digest.as_deref(),
+        };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut nonce = [0u8; 16];
+        getrandom(&mut nonce);
+        let sig = sign(&key, &parts, now, nonce).unwrap();
+        let mut headers = vec![
+            ("sharelock-share", share_header.clone()),
+            ("signature-input", sig.signature_input),
+            ("signature", sig.signature),
+        ];
+        if let (Some(digest), Some((_, content_type))) = (digest, &body) {
+            headers.push(("content-digest", digest));
+            headers.push(("content-type", (*content_type).to_owned()));
+        }
+        Signed {
+            method,
+            url,
+            headers,
+            body: body.map(|(bytes, _)| bytes),
+        }
+    }
+
+    async fn send(&self, body: Option<&[u8]>) -> (u16, String) {
+        let mut request = reqwest::Client::new().request(self.method.clone(), &self.url);
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
+        }
+        if let Some(body) = body.or(self.body.as_deref()) {
+            request = request.body(body.to_vec());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, text)
+    }
+}
+
+fn getrandom(out: &mut [u8]) {
+    // Distinct per call is all a nonce needs here; the device key is what makes it unforgeable.
+    let id = uuid::Uuid::new_v4();
+    out.copy_from_slice(&id.as_bytes()[..out.len()]);
+}
+
+fn error_code(body: &str) -> String {
+    let v: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+    v["error"]["code"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Searches every file under `dir` for `needle`.
+fn found_in_dir(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if std::fs::read(&path)
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle)
+            {
+                hits.push(path);
+            }
+        }
+    }
+    hits
+}
+
+async fn owner(server: &TestServer, email: &str) -> OwnerSession {
+    sharelock_client::register(&server.url, email, PASSWORD)
+        .await
+        .unwrap();
+    sharelock_client::login(&server.url, email, PASSWORD)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_story() {
+    // A long sweep interval: expiry must hold without the sweeper.
+    let server = TestServer::start_with(&[("SHARELOCK_SWEEP_INTERVAL", "1h")]);
+    let mut alice = owner(&server, "alice@example.org").await;
+    let wrong = sharelock_client::login(&server.url, "alice@example.org", "wrong password").await;
+    assert_eq!(code_of(wrong), ErrorCode::InvalidCredentials);
+
+    let record = alice.create_record(&login_body()).await.unwrap();
+    let shown = alice.show_record(record).await.unwrap();
+    assert_eq!(field(&shown.body, "password"), SECRET_PASSWORD);
+
+    // Device A binds and reads; device B is refused; A reads again.
+    let share = alice
+        .create_share(record, options(3600, true))
+        .await
+        .unwrap();
+    let link_text = share.link.to_string();
+    let device_a = MemoryDeviceStore::new();
+    let device_b = MemoryDeviceStore::new();
+    let mut a = Recipient::open(&share.link, None, &device_a).await.unwrap();
+    assert_eq!(field(a.body(), "password"), SECRET_PASSWORD);
+    assert!(a.editable());
+    let b = Recipient::open(&share.link, None, &device_b).await;
+    assert_eq!(code_of(b), ErrorCode::ShareBoundToOtherDevice);
+    let again = Recipient::open(&share.link, None, &device_a).await.unwrap();
+    assert_eq!(field(again.body(), "username"), SECRET_USER);
+
+    // The owner sees it opened by A's fingerprint.
+    let listed = alice.list_shares(Some(record)).await.unwrap();
+    let entry = listed
+        .iter()
+        .find(|s| s.handle == share.handle)
+        .expect("the share is listed");
+    assert_eq!(entry.device_fingerprint.as_deref(), Some(a.fingerprint()));
+
+    // An edit through the share shows in the owner's record and history.
+    let edited_version = a
+        .set_fields(&[("password".into(), EDITED_PASSWORD.into())])
+        .await
+        .unwrap();
+    let shown = alice.show_record(record).await.unwrap();
+    assert_eq!(field(&shown.body, "password"), EDITED_PASSWORD);
+    assert_eq!(shown.version, edited_version);
+    let history = alice.record_history(record).await.unwrap();
+    let last = history.last().expect("history");
+    assert_eq!(last.version, edited_version);
+    assert!(
+        last.verification.is_verified(),
+        "the recipient's version verifies: {:?}",
+        last.verification
+    );
+    assert!(
+        matches!(
+            last.author,
+            sharelock_client::api::records::Author::Share { .. }
+        ),
+        "{:?}",
+        last.author
+    );
+
+    // Two edits on the same version: one wins, the other gets 409 with the current version.
+    let mut first = Recipient::open(&share.link, None, &device_a).await.unwrap();
+    let mut second = Recipient::open(&share.link, None, &device_a).await.unwrap();
+    let won = first
+        .set_fields(&[("notes-field".into(), "one".into())])
+        .await
+        .unwrap();
+    let lost = second
+        .set_fields(&[("notes-field".into(), "two".into())])
+        .await;
+    assert_eq!(won, edited_version + 1);
+    match lost {
+        Err(ClientError::Api {
+            code: ErrorCode::VersionConflict,
+            current_version,
+            ..
+        }) => {
+            assert_eq!(current_version, Some(won));
+        }
+        other => panic!("expected a version conflict, got {other:?}"),
+    }
+
+    // A replayed state-changing request is refused (reads carry no side effect and are not nonce-checked,
+    // docs/protocol.md §5.2); so is a body changed after signing.
+    let share_id = share_id_of(&share.link);
+    let part_path = format!("/recipient/files/{}/parts/0", uuid::Uuid::new_v4());
+    let part = Signed::with(
+        &server,
+        &share_id,
+        &device_a,
+        reqwest::Method::PUT,
+        &part_path,
+        Some((vec![0x5a; 100], "application/octet-stream")),
+    );
+    let (status, body) = part.send(None).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = part.send(None).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (409, "replayed_request")
+    );
+    let end = Signed::new(
+        &server,
+        &share_id,
+        &device_a,
+        "/recipient/end",
+        Some(b"{}".to_vec()),
+    );
+    let (status, body) = end.send(Some(b"{ }")).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (401, "invalid_signature")
+    );
+    assert!(
+        Recipient::open(&share.link, None, &device_a).await.is_ok(),
+        "the tampered end did nothing"
+    );
+    // A stale signature (made two minutes ago) is refused.
+    let mut stale = Signed::new(&server, &share_id, &device_a, "/recipient/share", None);
+    let old = time::OffsetDateTime::now_utc().unix_timestamp() - 120;
+    let key = device_a.load(&share_id).unwrap().unwrap();
+    let share_header = share_id.to_b64u();
+    let parts = RequestParts {
+        method: "GET",
+        target_uri: &stale.url,
+        share_header: &share_header,
+        content_type: None,
+        content_digest: None,
+    };
+    let sig = sign(&key, &parts, old, [7; 16]).unwrap();
+    stale.headers = vec![
+        ("sharelock-share", share_header.clone()),
+        ("signature-input", sig.signature_input),
+        ("signature", sig.signature),
+    ];
+    let (status, body) = stale.send(None).await;
+    assert_eq!((status, error_code(&body).as_str()), (401, "stale_request"));
+
+    // Delete ends it at once, for the bound device too.
+    alice.delete_share(share.handle).await.unwrap();
+    assert_eq!(
+        code_of(Recipient::open(&share.link, None, &device_a).await),
+        ErrorCode::ShareEnded
+    );
+    assert_eq!(fetch_status(&server, &share_id, &device_a).await, 410);
+
+    // A share expires at its time, without waiting for the sweeper.
+    let short = alice.create_share(record, options(2, false)).await.unwrap();
+    let device_c = MemoryDeviceStore::new();
+    let c = Recipient::open(&short.link, None, &device_c).await.unwrap();
+    assert!(!c.editable());
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(
+        code_of(Recipient::open(&short.link, None, &device_c).await),
+        ErrorCode::ShareEnded
+    );
+    let short_id = share_id_of(&short.link);
+    assert_eq!(fetch_status(&server, &short_id, &device_c).await, 410);
+
+    // Nothing secret on disk or in the log.
+    let log = server.log();
+    assert!(
+        log.contains("/api/v1/recipient/share"),
+        "the access log is written"
+    );
+    let secret_part = link_text.split_once('.').expect("link secret").1.to_owned();
+    let short_secret = short.link.to_string().split_once('.').unwrap().1.to_owned();
+    for needle in [
+        SECRET_PASSWORD,
+        SECRET_USER,
+        EDITED_PASSWORD,
+        PASSWORD,
+        "pl41ntext",
+        &secret_part,
+        &short_secret,
+    ] {
+        assert!(!log.contains(needle), "the log holds {needle}");
+        let hits = found_in_dir(&server.data_dir(), needle.as_bytes());
+        assert!(hits.is_empty(), "{needle} found in {hits:?}");
+    }
+}
+
+async fn fetch_status(server: &TestServer, share: &ShareId, device: &MemoryDeviceStore) -> u16 {
+    Signed::new(server, share, device, "/recipient/share", None)
+        .send(None)
+        .await
+        .0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_binds_have_one_winner() {
+    let server = TestServer::start_with(&[("SHARELOCK_RATE_LIMIT_PER_MINUTE", "100000")]);
+    let mut bob = owner(&server, "bob@example.org").await;
+    let record = bob.create_record(&login_body()).await.unwrap();
+    let share = bob.create_share(record, options(600, false)).await.unwrap();
+    let link = share.link.to_string();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let link = link.clone();
+            tokio::spawn(async move {
+                let link = Link::parse(&link).unwrap();
+                let device = MemoryDeviceStore::new();
+                Recipient::open(&link, None, &device)
+                    .await
+                    .map(|r| r.fingerprint().to_owned())
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(fingerprint) => winners.push(fingerprint),
+            Err(e) if e.is(ErrorCode::ShareBoundToOtherDevice) => refused += 1,
+            Err(e) => panic!("unexpected failure: {e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one device binds");
+    assert_eq!(refused, 49);
+    let listed = bob.list_shares(Some(record)).await.unwrap();
+    let entry = listed.iter().find(|s| s.handle == share.handle).unwrap();
+    assert_eq!(
+        entry.device_fingerprint.as_deref(),
+        Some(winners[0].as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_json_and_headers_are_strict() {
+    let server = TestServer::start_with(&[("SHARELOCK_SIGNUPS", "false")]);
+    let client = reqwest::Client::new();
+
+    let closed = sharelock_client::register(&server.url, "carol@example.org", PASSWORD).await;
+    assert_eq!(code_of(closed), ErrorCode::SignupsClosed);
+
+    let response = client
+        .get(format!("{}/api/v1/records", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let headers = response.headers().clone();
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["cache-control"], "no-store");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(error_code(&response.text().await.unwrap()), "unauthorized");
+
+    let malformed = client
+        .post(format!("{}/api/v1/accounts/prelogin", server.url))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status().as_u16(), 400);
+    assert_eq!(
+        error_code(&malformed.text().await.unwrap()),
+        "malformed_request"
+    );
+
+    let huge = client
+        .post(format!("{}/api/v1/accounts/prelogin", server.url))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 1 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status().as_u16(), 413);
+
+    // Unknown emails get stable made-up parameters.
+    let prelogin = |email: &'static str| {
+        let client = client.clone();
+        let url = format!("{}/api/v1/accounts/prelogin", server.url);
+        async move {
+            let r = client
+                .post(url)
+                .json(&serde_json::json!({ "email": email }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    assert_eq!(
+        prelogin("nobody@example.org").await,
+        prelogin("nobody@example.org").await
+    );
+    assert_ne!(
+        prelogin("nobody@example.org").await,
+        prelogin("someone@example.org").await
+    );
+
+    let policy: serde_json::Value = client
+        .get(format!("{}/api/v1/policy", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(policy["signups"], false);
+    let openapi: serde_json::Value = client
+        .get(format!("{}/api/v1/openapi.json", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        openapi["paths"]["/api/v1/recipient/bind"].is_object(),
+        "the OpenAPI document lists the routes"
+    );
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let r = client
+            .get(format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+    }
+}
