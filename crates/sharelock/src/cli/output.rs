@@ -45,11 +45,13 @@ pub fn human_time(t: OffsetDateTime) -> String {
 /// `in 3 days`, `2 hours ago`.
 pub fn relative(t: OffsetDateTime) -> String {
     let secs = (t - OffsetDateTime::now_utc()).whole_seconds();
+    // Rounded to the nearest unit, so a 7-day share created a second ago says "in 7 d", not "in 6 d".
+    let round = |s: u64, unit: u64| (s + unit / 2) / unit;
     let (n, unit) = match secs.unsigned_abs() {
         s if s < 90 => (s, "s"),
-        s if s < 90 * 60 => (s / 60, "min"),
-        s if s < 36 * 3600 => (s / 3600, "h"),
-        s => (s / 86_400, "d"),
+        s if s < 90 * 60 => (round(s, 60), "min"),
+        s if s < 36 * 3600 => (round(s, 3600), "h"),
+        s => (round(s, 86_400), "d"),
     };
     if secs >= 0 {
         format!("in {n} {unit}")
@@ -301,6 +303,17 @@ impl Progress for Bar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_times_round_to_the_nearest_unit() {
+        let now = OffsetDateTime::now_utc();
+        assert_eq!(
+            relative(now + time::Duration::days(7) - time::Duration::seconds(5)),
+            "in 7 d"
+        );
+        assert_eq!(relative(now + time::Duration::minutes(119)), "in 2 h");
+        assert_eq!(relative(now - time::Duration::minutes(10)), "10 min ago");
+    }
 
     #[test]
     fn durations_and_expiries() {
