@@ -519,3 +519,25 @@ async fn errors_are_json_and_headers_are_strict() {
         assert_eq!(r.status().as_u16(), 200, "{path}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
+    let mut server = TestServer::start();
+    let mut dora = owner(&server, "dora@example.org").await;
+    let record = dora.create_record(&login_body()).await.unwrap();
+    let status = server.terminate();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    assert!(
+        server.log().contains("shut"),
+        "the shutdown is logged: {}",
+        server.log()
+    );
+
+    // The same data directory, a new process: the account and the record are there.
+    let again = TestServer::start_in(server.data_dir());
+    let mut dora = sharelock_client::login(&again.url, "dora@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let shown = dora.show_record(record).await.unwrap();
+    assert_eq!(field(&shown.body, "password"), SECRET_PASSWORD);
+}

@@ -19,6 +19,7 @@ pub struct TestServer {
     /// `http://127.0.0.1:<port>`, the server's public URL.
     pub url: String,
     dir: tempfile::TempDir,
+    data: PathBuf,
 }
 
 impl TestServer {
@@ -32,6 +33,16 @@ impl TestServer {
     pub fn start_with(env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
+        Self::spawn(dir, data, env)
+    }
+
+    /// Starts a server on an existing data directory (a restart); its log goes to a new scratch directory.
+    pub fn start_in(data: PathBuf) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn(dir, data, &[])
+    }
+
+    fn spawn(dir: tempfile::TempDir, data: PathBuf, env: &[(&str, &str)]) -> Self {
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
         let mut command = Command::new(binary());
         command
@@ -74,17 +85,43 @@ impl TestServer {
                 panic!("the server did not start; its log:\n{log}");
             }
         };
-        TestServer { child, url, dir }
+        TestServer {
+            child,
+            url,
+            dir,
+            data,
+        }
     }
 
     /// The server's data directory.
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.data.clone()
     }
 
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits (at most 30 s) for the server to exit; its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// A scratch directory that lives as long as the server.
