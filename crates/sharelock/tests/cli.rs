@@ -879,3 +879,42 @@ fn concurrent_recipient_edits_conflict() {
         );
     });
 }
+
+#[test]
+fn share_create_prints_link_invitation_and_qr() {
+    let server = TestServer::start();
+    let owner = Home::new(&server);
+    owner.register("qr@example.org");
+    let id = owner.add_login_record();
+    let run = owner
+        .run(&["share", "create", &id, "--expires", "1h", "--qr"])
+        .ok();
+    let link = run.stdout.lines().next().unwrap().trim().to_owned();
+    assert!(
+        link.starts_with(&format!("{}/s#1.", server.url)),
+        "the first line is the link: {link}"
+    );
+    assert!(
+        run.stdout.matches(link.as_str()).count() >= 2,
+        "the invitation repeats the link: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("first device"),
+        "the invitation explains the device lock"
+    );
+    // A QR code of a ~70-character link is at least 25 modules wide: that many half-block rows / 2.
+    let qr_rows = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains('█') || l.contains('▀') || l.contains('▄'))
+        .count();
+    assert!(
+        qr_rows >= 13,
+        "a QR code is drawn ({qr_rows} rows):\n{}",
+        run.stdout
+    );
+    // The link opens.
+    let bob = Home::new(&server);
+    bob.run(&["open", &link, "--json"]).ok();
+}
