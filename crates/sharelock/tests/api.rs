@@ -541,3 +541,37 @@ async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
     let shown = dora.show_record(record).await.unwrap();
     assert_eq!(field(&shown.body, "password"), SECRET_PASSWORD);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_is_served_and_enforced() {
+    let server = TestServer::start_with(&[
+        ("SHARELOCK_MAX_EXPIRY", "1d"),
+        ("SHARELOCK_EDITABLE_SHARES", "false"),
+    ]);
+    let policy: serde_json::Value = reqwest::get(format!("{}/api/v1/policy", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(policy["max_expiry_secs"], 86_400, "{policy}");
+    assert_eq!(policy["editable_shares"], false, "{policy}");
+
+    let mut erin = owner(&server, "erin@example.org").await;
+    let record = erin.create_record(&login_body()).await.unwrap();
+    assert_eq!(
+        code_of(erin.create_share(record, options(2 * 86_400, false)).await),
+        ErrorCode::InvalidExpiry
+    );
+    assert_eq!(
+        code_of(erin.create_share(record, options(3600, true)).await),
+        ErrorCode::ForbiddenByPolicy
+    );
+    let ok = erin
+        .create_share(record, options(86_400, false))
+        .await
+        .unwrap();
+    let shares = erin.list_shares(Some(record)).await.unwrap();
+    assert_eq!(shares.len(), 1, "refused shares leave nothing behind");
+    assert_eq!(shares[0].handle, ok.handle);
+}
