@@ -3,7 +3,8 @@
 //! The access log carries method, route template, status and latency only: never a body, query string,
 //! `Sharelock-Share`, `Signature*`, `Authorization` or cookie.
 
-use axum::extract::{MatchedPath, Request};
+use crate::state::AppState;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -14,7 +15,8 @@ pub const API_CSP: &str =
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// Adds the security headers to every response (handlers may set a stricter or page-specific CSP first).
-pub async fn security_headers(req: Request, next: Next) -> Response {
+/// Behind an `https://` public URL, browsers are also told to use HTTPS only for a year (HSTS).
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
@@ -39,6 +41,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         HeaderName::from_static("permissions-policy"),
         "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
     );
+    if state.public_url.starts_with("https://") {
+        set_default(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+    }
     if is_api {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     } else {

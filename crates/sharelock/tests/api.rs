@@ -575,3 +575,16 @@ async fn policy_is_served_and_enforced() {
     assert_eq!(shares.len(), 1, "refused shares leave nothing behind");
     assert_eq!(shares[0].handle, ok.handle);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsts_only_behind_an_https_public_url() {
+    let plain = TestServer::start();
+    let r = reqwest::get(format!("{}/healthz", plain.url))
+        .await
+        .unwrap();
+    assert!(r.headers().get("strict-transport-security").is_none());
+    let tls = TestServer::start_with(&[("SHARELOCK_PUBLIC_URL", "https://share.example")]);
+    let r = reqwest::get(format!("{}/healthz", tls.url)).await.unwrap();
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+}
