@@ -81,12 +81,15 @@ pub fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
 pub struct Sha256(digest::Context);
 
 impl Sha256 {
+    /// A hash of nothing yet.
     pub fn new() -> Self {
         Sha256(digest::Context::new(&digest::SHA256))
     }
+    /// Hashes more data.
     pub fn update(&mut self, data: &[u8]) {
         self.0.update(data);
     }
+    /// The SHA-256 of everything given.
     pub fn finish(self) -> [u8; 32] {
         let mut out = [0u8; 32];
         out.copy_from_slice(self.0.finish().as_ref());

@@ -9,12 +9,20 @@ pub enum Error {
     Decrypt,
     /// Input bytes do not have the expected structure.
     #[error("malformed {what}: {why}")]
-    Malformed { what: &'static str, why: String },
+    Malformed {
+        /// The kind of input (a link, an envelope, a signature header…).
+        what: &'static str,
+        /// What is wrong with it, naming no secret.
+        why: String,
+    },
     /// Input exceeds a protocol size limit.
     #[error("{what} is too large ({size} bytes, limit {limit})")]
     TooLarge {
+        /// The kind of input.
         what: &'static str,
+        /// Its size in bytes.
         size: usize,
+        /// The limit in bytes.
         limit: usize,
     },
     /// A record body or summary failed validation (docs/protocol.md §3.3).

@@ -8,6 +8,7 @@
 //! Primitives come from aws-lc-rs (AES-256-GCM, HKDF, HMAC, SHA-256, ECDSA P-256) and the `argon2` crate;
 //! the choice and its benchmark are in `docs/benchmarks.md`.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod account;
