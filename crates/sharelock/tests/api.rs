@@ -114,8 +114,8 @@ impl Signed {
             content_digest: digest.as_deref(),
         };
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let mut nonce = [0u8; 16];
-        getrandom(&mut nonce);
+        // Distinct per request is all a nonce needs here; the device key is what makes it unforgeable.
+        let nonce = *uuid::Uuid::new_v4().as_bytes();
         let sig = sign(&key, &parts, now, nonce).unwrap();
         let mut headers = vec![
             ("sharelock-share", share_header.clone()),
@@ -147,12 +147,6 @@ impl Signed {
         let text = response.text().await.unwrap();
         (status, text)
     }
-}
-
-fn getrandom(out: &mut [u8]) {
-    // Distinct per call is all a nonce needs here; the device key is what makes it unforgeable.
-    let id = uuid::Uuid::new_v4();
-    out.copy_from_slice(&id.as_bytes()[..out.len()]);
 }
 
 fn error_code(body: &str) -> String {
