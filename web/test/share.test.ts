@@ -1,0 +1,174 @@
+// share.json: values derived from a link secret S (§4.1, §4.3): share id, passphrase salt, A, S′, SK, T,
+// H(T), BK; bind tags; the owner's sealed S ‖ S′ and the share label.
+import { argon2id } from "hash-wasm";
+import { describe, expect, it } from "vitest";
+import { aad } from "../src/protocol/aad";
+import { concat, fromHex, toHex, utf8 } from "../src/protocol/bytes";
+import { hkdf, seal, sha256 } from "../src/protocol/crypto";
+import { ProtocolError } from "../src/protocol/errors";
+import {
+  bindTag,
+  deriveShareKeys,
+  openLabel,
+  openOwnerSecret,
+  passphraseSalt,
+  sealLabel,
+  sealOwnerSecret,
+  shareIdOf,
+  verifyBindTag,
+} from "../src/protocol/share";
+import { loadVectors, str, type VectorCase } from "./vectors";
+
+async function expectKind(run: () => unknown, kind: string): Promise<void> {
+  let error: unknown;
+  try {
+    await run();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ProtocolError);
+  expect((error as ProtocolError).kind).toBe(kind);
+}
+
+const hex = (c: VectorCase, key: string): Uint8Array => fromHex(str(c, key));
+
+async function checkDerive(c: VectorCase): Promise<void> {
+  expect(c.valid).toBe(true);
+  const s = hex(c, "s");
+  const passphrase = c.passphrase === null ? undefined : str(c, "passphrase");
+  const keys = await deriveShareKeys(s, passphrase);
+  expect(toHex(keys.secret)).toBe(str(c, "s"));
+  expect(toHex(keys.shareId)).toBe(str(c, "share_id"));
+  expect(toHex(await shareIdOf(s))).toBe(str(c, "share_id"));
+  expect(toHex(await passphraseSalt(s))).toBe(str(c, "pass_salt"));
+  expect(toHex(keys.root)).toBe(str(c, "root"));
+  expect(toHex(keys.shareKey)).toBe(str(c, "sk"));
+  expect(toHex(keys.accessToken)).toBe(str(c, "access"));
+  expect(toHex(keys.accessHash)).toBe(str(c, "access_hash"));
+  expect(toHex(keys.bindKey)).toBe(str(c, "bk"));
+  expect(keys.hasPassphrase).toBe(passphrase !== undefined);
+
+  // The same values, spelled out with HKDF from the case's own S, A and S′.
+  expect(toHex((await hkdf(s, "sharelock/v1/share-id")).slice(0, 16))).toBe(str(c, "share_id"));
+  expect(toHex((await hkdf(s, "sharelock/v1/pass-salt")).slice(0, 16))).toBe(str(c, "pass_salt"));
+  const root = hex(c, "root");
+  if (passphrase === undefined) {
+    expect(toHex(root)).toBe(toHex(s));
+    expect(c.argon2).toBeUndefined();
+  } else {
+    // A straight from hash-wasm with the link-v1 parameters, independent of share.ts.
+    const a = await argon2id({
+      password: utf8(passphrase.normalize("NFC")),
+      salt: hex(c, "pass_salt"),
+      iterations: 3,
+      parallelism: 4,
+      memorySize: 65_536,
+      hashLength: 32,
+      outputType: "binary",
+    });
+    expect(toHex(a)).toBe(str(c, "argon2"));
+    expect(toHex(await hkdf(hex(c, "argon2"), "sharelock/v1/share-root", s))).toBe(str(c, "root"));
+  }
+  expect(toHex(await hkdf(root, "sharelock/v1/share-key"))).toBe(str(c, "sk"));
+  expect(toHex(await hkdf(root, "sharelock/v1/share-access"))).toBe(str(c, "access"));
+  expect(toHex(await hkdf(root, "sharelock/v1/bind"))).toBe(str(c, "bk"));
+  expect(toHex(await sha256(hex(c, "access")))).toBe(str(c, "access_hash"));
+  if (typeof c.other_access === "string") {
+    // A wrong passphrase must give another T.
+    expect(str(c, "access")).not.toBe(c.other_access);
+  }
+}
+
+const cases = loadVectors("share");
+const checked = new Map<string, number>();
+const count = (op: string): void => void checked.set(op, (checked.get(op) ?? 0) + 1);
+
+describe("share.json", () => {
+  for (const c of cases) {
+    it(`${c.op}: ${c.name}`, async () => {
+      switch (c.op) {
+        case "derive":
+          await checkDerive(c);
+          break;
+        case "bind_tag": {
+          const verify = () => verifyBindTag(hex(c, "bk"), hex(c, "share_id"), hex(c, "device_key"), hex(c, "tag"));
+          if (!c.valid) {
+            await expectKind(verify, str(c, "error"));
+            break;
+          }
+          await verify();
+          expect(toHex(await bindTag(hex(c, "bk"), hex(c, "share_id"), hex(c, "device_key")))).toBe(str(c, "tag"));
+          break;
+        }
+        case "owner_secret": {
+          const opened = () => openOwnerSecret(hex(c, "dk"), hex(c, "sealed"), hex(c, "share_id"));
+          if (!c.valid) {
+            await expectKind(opened, str(c, "error"));
+            break;
+          }
+          const keys = await opened();
+          expect(toHex(keys.secret)).toBe(str(c, "s"));
+          expect(toHex(keys.root)).toBe(str(c, "root"));
+          expect(toHex(keys.shareId)).toBe(str(c, "share_id"));
+          expect(keys.hasPassphrase).toBe(c.passphrase);
+          expect(toHex(aad("share-secret", hex(c, "share_id")))).toBe(str(c, "aad"));
+          expect(toHex(await sealOwnerSecret(hex(c, "dk"), keys, hex(c, "nonce")))).toBe(str(c, "sealed"));
+          const spelled = await seal(hex(c, "dk"), concat(hex(c, "s"), hex(c, "root")), hex(c, "aad"), hex(c, "nonce"));
+          expect(toHex(spelled)).toBe(str(c, "sealed"));
+          break;
+        }
+        case "label": {
+          const opened = () => openLabel(hex(c, "dk"), hex(c, "share_id"), hex(c, "sealed"));
+          if (!c.valid) {
+            await expectKind(opened, str(c, "error"));
+            break;
+          }
+          expect(await opened()).toBe(str(c, "label"));
+          expect(toHex(aad("share-label", hex(c, "share_id")))).toBe(str(c, "aad"));
+          expect(toHex(await sealLabel(hex(c, "dk"), hex(c, "share_id"), str(c, "label"), hex(c, "nonce")))).toBe(str(c, "sealed"));
+          break;
+        }
+        case "seal_label":
+          expect(c.valid).toBe(false);
+          await expectKind(() => sealLabel(hex(c, "dk"), hex(c, "share_id"), str(c, "label")), str(c, "error"));
+          break;
+        default:
+          throw new Error(`unknown op ${String(c.op)}`);
+      }
+      count(String(c.op));
+    });
+  }
+
+  it("checked every case of every op", () => {
+    const inFile = (op: string): number => cases.filter((c) => c.op === op).length;
+    expect(Object.fromEntries(checked)).toEqual({ derive: 3, bind_tag: 4, owner_secret: 4, label: 2, seal_label: 1 });
+    for (const [op, n] of checked) expect(n).toBe(inFile(op));
+    expect(cases.length).toBe(14);
+  });
+});
+
+describe("shares beyond the vectors", () => {
+  const s = Uint8Array.from({ length: 32 }, (_, i) => 0x42 + i);
+  const dk = new Uint8Array(32).fill(9);
+
+  it("refuses an empty passphrase", async () => {
+    await expectKind(() => deriveShareKeys(s, ""), "malformed");
+  });
+
+  it("refuses an owner secret whose S does not derive the share id, though it opens", async () => {
+    const other = new Uint8Array(16).fill(1);
+    const forged = await seal(dk, new Uint8Array(64), aad("share-secret", other));
+    await expectKind(() => openOwnerSecret(dk, forged, other), "malformed");
+    const keys = await deriveShareKeys(s);
+    const sealed = await sealOwnerSecret(dk, keys);
+    expect(sealed.length).toBe(92);
+    await expectKind(() => openOwnerSecret(dk, sealed, other), "decrypt");
+    expect((await openOwnerSecret(dk, sealed, keys.shareId)).hasPassphrase).toBe(false);
+  });
+
+  it("accepts a 256-byte label and refuses 257", async () => {
+    const id = new Uint8Array(16).fill(1);
+    expect(await openLabel(dk, id, await sealLabel(dk, id, "x".repeat(256)))).toBe("x".repeat(256));
+    await expectKind(() => sealLabel(dk, id, "x".repeat(257)), "too_large");
+  });
+});
