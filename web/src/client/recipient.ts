@@ -1,0 +1,307 @@
+// The recipient's side of a one-time share (docs/protocol.md §4–§6): status, "Click to Open" (bind this
+// browser's new device key), fetch and decrypt, edit, upload and download files, end.
+import { concat, fromB64u, toB64u, utf8, uuidToBytes, randomBytes, randomId, type Bytes } from "../protocol/bytes";
+import { createSHA256 } from "hash-wasm";
+import { deviceFingerprint, generateDeviceKey, type DeviceKey } from "../protocol/device";
+import { envelopeHash, nextHeader, openBody, parseEnvelope, sealVersion, serializeEnvelope, shareAuthor, signEdit, VersionGuard, type Envelope } from "../protocol/envelope";
+import { signRequest } from "../protocol/httpsig";
+import { unwrapRecordKeyForShare } from "../protocol/kdf";
+import type { ParsedLink } from "../protocol/link";
+import { validateBody, type FileRef, type RecordBody } from "../protocol/record";
+import { bindTag, deriveShareKeys, type ShareKeys } from "../protocol/share";
+import { DEFAULT_CHUNK_SIZE, decryptStream, encryptStream } from "../protocol/stream";
+import { loadDevice, newDeviceRecord, removeDevice, saveDevice, type DeviceRecord } from "./devices";
+import { Api, ApiError } from "./http";
+
+/** `GET /recipient/status`. */
+export interface ShareStatus {
+  state: "active" | "opened" | "expired" | "deleted";
+  expires_at: string;
+  editable: boolean;
+  bound: boolean;
+  burn_after_secs: number | null;
+}
+
+interface ShareView {
+  record_id: string;
+  version: number;
+  key_gen: number;
+  envelope: string;
+  wrapped_key: string;
+  editable: boolean;
+  expires_at: string;
+}
+
+interface BindResponse {
+  expires_at: string;
+  fingerprint: string;
+}
+
+/** Parts of an uploaded blob: 8 MiB keeps each signed request well under the server's 16 MiB part limit. */
+const UPLOAD_PART = 8 * 1024 * 1024;
+const SHARE_HEADER = "Sharelock-Share";
+
+/** A share whose keys are derived from the link (and passphrase), before or after it is opened. */
+export class ShareLink {
+  readonly api: Api;
+  readonly shareHeader: string;
+
+  private constructor(
+    readonly keys: ShareKeys,
+    base: string,
+  ) {
+    this.api = new Api(base);
+    this.shareHeader = toB64u(keys.shareId);
+  }
+
+  /** Derives the share's keys (Argon2id first when the link needs a passphrase). */
+  static async derive(link: ParsedLink, passphrase?: string): Promise<ShareLink> {
+    const keys = await deriveShareKeys(link.secret, link.passphrase ? passphrase : undefined);
+    return new ShareLink(keys, link.base);
+  }
+
+  /** Unsigned status with T: 401 `invalid_access` for a wrong passphrase, 410 once ended. */
+  async status(): Promise<ShareStatus> {
+    return this.api.json<ShareStatus>("/recipient/status", {
+      method: "GET",
+      headers: { [SHARE_HEADER]: this.shareHeader, "Sharelock-Access": toB64u(this.keys.accessToken) },
+    });
+  }
+
+  /** The device key this browser already holds for the share, if it opened it before. */
+  async knownDevice(): Promise<DeviceRecord | undefined> {
+    return loadDevice(this.shareHeader);
+  }
+
+  /**
+   * Opens the share on this browser: makes and stores a device key on first use, binds it ("first device
+   * wins"), then fetches and decrypts the record.
+   */
+  async open(): Promise<OpenShare> {
+    let record = await this.knownDevice();
+    const fresh = record === undefined;
+    if (!record) {
+      const key = await generateDeviceKey();
+      record = newDeviceRecord(this.shareHeader, key);
+      // Saved before binding: if the answer is lost after the server bound it, only this key can open it.
+      await saveDevice(record);
+    }
+    const device: DeviceKey = { privateKey: record.privateKey, publicKey: record.publicKey };
+    try {
+      const tag = await bindTag(this.keys.bindKey, this.keys.shareId, device.publicKey);
+      const body = JSON.stringify({ access: toB64u(this.keys.accessToken), device_key: toB64u(device.publicKey), bind_tag: toB64u(tag) });
+      const bound = await (await this.signed(device, "POST", "/recipient/bind", utf8(body), "application/json")).json() as BindResponse;
+      const fingerprint = await deviceFingerprint(device.publicKey);
+      if (bound.fingerprint !== fingerprint) throw new Error("the server bound another device key");
+    } catch (e) {
+      // A definite refusal makes a new key useless; an unknown outcome keeps it.
+      if (fresh && e instanceof ApiError) await removeDevice(this.shareHeader);
+      throw e;
+    }
+    const share = new OpenShare(this, device, record);
+    await share.refresh();
+    return share;
+  }
+
+  /** One signed request (§5.2); a `stale_request` is retried once with the server's clock. */
+  async signed(device: DeviceKey, method: string, path: string, body?: Bytes, contentType?: string): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      const headers = await signRequest(device, {
+        method,
+        targetUri: this.api.url(path),
+        shareHeader: this.shareHeader,
+        body,
+        contentType,
+        created: this.api.serverNow(),
+      });
+      try {
+        return await this.api.send(path, { method, headers, body: body ?? null });
+      } catch (e) {
+        if (attempt === 0 && e instanceof ApiError && e.code === "stale_request") continue;
+        throw e;
+      }
+    }
+  }
+}
+
+/** Progress of a long transfer, in bytes. */
+export type Progress = (done: number, total: number) => void;
+
+/** An opened share: this browser's device is bound, and the current version is decrypted. */
+export class OpenShare {
+  body!: RecordBody;
+  view!: ShareView;
+  fingerprint = "";
+  private envelope!: Envelope;
+  private rk!: Bytes;
+  private readonly guard: VersionGuard;
+
+  constructor(
+    readonly link: ShareLink,
+    private readonly device: DeviceKey,
+    private readonly record: DeviceRecord,
+  ) {
+    this.guard = record.seenVersion !== undefined && record.seenHash ? VersionGuard.resume(record.seenVersion, record.seenHash) : new VersionGuard();
+  }
+
+  get editable(): boolean {
+    return this.view.editable;
+  }
+
+  get version(): number {
+    return this.view.version;
+  }
+
+  /** Fetches the current version, checks it against the view and what this browser saw, and decrypts it. */
+  async refresh(): Promise<void> {
+    const response = await this.link.signed(this.device, "GET", "/recipient/share");
+    const view = (await response.json()) as ShareView;
+    const envelope = parseEnvelope(fromB64u(view.envelope));
+    const recordId = uuidToBytes(view.record_id);
+    if (
+      toB64u(envelope.recordId) !== toB64u(recordId) ||
+      Number(envelope.k) !== view.key_gen ||
+      Number(envelope.v) !== view.version
+    ) {
+      throw new Error("the shared version does not match its envelope");
+    }
+    const rk = await unwrapRecordKeyForShare(this.link.keys.shareKey, this.link.keys.shareId, recordId, view.key_gen, fromB64u(view.wrapped_key));
+    const body = await openBody(envelope, rk);
+    await this.accept(envelope);
+    this.view = view;
+    this.envelope = envelope;
+    this.rk = rk;
+    this.body = body;
+    this.fingerprint = await deviceFingerprint(this.device.publicKey);
+  }
+
+  /**
+   * Writes `change` applied to the current body as the next version, signed by this device. On a
+   * conflict (someone wrote first) it fetches the new version and applies `change` to it again, so no edit
+   * is lost and none overwrites another blindly.
+   */
+  async edit(change: (body: RecordBody) => RecordBody): Promise<number> {
+    if (!this.view.editable) throw new Error("this share is read-only");
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const body = change(structuredClone(this.body));
+      validateBody(body);
+      const header = await nextHeader(this.envelope, BigInt(this.view.key_gen), shareAuthor(this.link.keys.shareId));
+      const envelope = await sealVersion(this.rk, header, body);
+      const signature = await signEdit(this.device, envelope);
+      const request = JSON.stringify({ base_version: this.view.version, envelope: toB64u(serializeEnvelope(envelope)), signature: toB64u(signature) });
+      try {
+        const response = await this.link.signed(this.device, "POST", "/recipient/edit", utf8(request), "application/json");
+        const written = (await response.json()) as { version: number; key_gen: number };
+        if (written.version !== Number(envelope.v)) throw new Error("the server stored another version number");
+        await this.accept(envelope);
+        this.envelope = envelope;
+        this.body = body;
+        this.view = { ...this.view, version: written.version };
+        return written.version;
+      } catch (e) {
+        if (e instanceof ApiError && (e.code === "version_conflict" || e.code === "stale_record_key")) {
+          await this.refresh();
+          continue;
+        }
+        throw e;
+      }
+    }
+    throw new Error("the record kept changing while saving; try again");
+  }
+
+  /** Ends the share ("I have it, delete it"); this browser forgets its device key. */
+  async end(): Promise<void> {
+    await this.link.signed(this.device, "POST", "/recipient/end", utf8("{}"), "application/json");
+    await removeDevice(this.link.shareHeader);
+  }
+
+  /** Downloads a file of the record, checks H(blob), and decrypts it into a Blob. */
+  async download(file: FileRef, progress?: Progress): Promise<Blob> {
+    const response = await this.link.signed(this.device, "GET", `/recipient/files/${file.id}`);
+    if (!response.body) throw new Error("the download has no body");
+    const total = Number(response.headers.get("content-length") ?? 0);
+    // Hash the blob as it streams past the decryptor: memory stays at one chunk, whatever the file size.
+    const hasher = await createSHA256();
+    let done = 0;
+    const counted = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          hasher.update(chunk);
+          done += chunk.length;
+          progress?.(done, total);
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    const plaintext = await new Response(decryptStream(fromB64u(file.key), uuidToBytes(file.id), counted)).blob();
+    const digest = hasher.digest("binary");
+    if (toB64u(digest) !== file.sha256) throw new Error(`${file.name} does not match the record (its hash differs)`);
+    if (plaintext.size !== file.size) throw new Error(`${file.name} has another size than the record says`);
+    return new Blob([plaintext], { type: file.mime || "application/octet-stream" });
+  }
+
+  /** Encrypts and uploads files, then adds them to the record as one new version. */
+  async attach(files: File[], progress?: Progress): Promise<number> {
+    if (!this.view.editable) throw new Error("this share is read-only");
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    let done = 0;
+    const refs: FileRef[] = [];
+    for (const file of files) {
+      refs.push(
+        await this.upload(file, (n) => {
+          progress?.(done + n, total);
+        }),
+      );
+      done += file.size;
+    }
+    return this.edit((body) => ({ ...body, files: [...body.files, ...refs] }));
+  }
+
+  private async upload(file: File, progress: (n: number) => void): Promise<FileRef> {
+    const id = randomId();
+    const fk = randomBytes(32);
+    const reader = encryptStream(fk, uuidToBytes(id), DEFAULT_CHUNK_SIZE, file).getReader();
+    const hasher = await createSHA256();
+    let pending: Bytes[] = [];
+    let pendingLen = 0;
+    let part = 0;
+    let size = 0;
+    const flush = async (): Promise<void> => {
+      const bytes = concat(...pending);
+      pending = [];
+      pendingLen = 0;
+      await this.link.signed(this.device, "PUT", `/recipient/files/${id}/parts/${part}`, bytes, "application/octet-stream");
+      part++;
+      size += bytes.length;
+      progress(Math.min(file.size, size));
+    };
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      hasher.update(value);
+      pending.push(value as Bytes);
+      pendingLen += value.length;
+      if (pendingLen >= UPLOAD_PART) await flush();
+    }
+    if (pendingLen > 0 || part === 0) await flush();
+    const complete = JSON.stringify({ parts: part, size });
+    await this.link.signed(this.device, "POST", `/recipient/files/${id}/complete`, utf8(complete), "application/json");
+    const digest = hasher.digest("binary");
+    return { id, name: file.name, mime: cleanMime(file.type), size: file.size, key: toB64u(fk), sha256: toB64u(digest) };
+  }
+
+  private async accept(envelope: Envelope): Promise<void> {
+    this.guard.accept(envelope, await envelopeHash(envelope));
+    const highest = this.guard.highest();
+    if (highest) {
+      this.record.seenVersion = Number(highest.v);
+      this.record.seenHash = highest.hash;
+      await saveDevice(this.record);
+    }
+  }
+}
+
+/** A browser's MIME type as the record allows it (printable ASCII, at most 127 bytes). */
+function cleanMime(mime: string): string {
+  return /^[\x20-\x7e]{0,127}$/.test(mime) ? mime : "application/octet-stream";
+}

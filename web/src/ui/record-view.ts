@@ -1,0 +1,140 @@
+// Shows a decrypted record: fields by kind (secrets hidden until asked, one-time codes live), notes and
+// files. Everything is text nodes, so nothing a record holds can become markup.
+import type { Field, FileRef, RecordBody } from "../protocol/record";
+import { parseOtp, totpCode, totpRemaining } from "../protocol/totp";
+import { copyButton, h, humanBytes } from "./dom";
+
+export interface RecordViewOptions {
+  /** The current Unix time by the server's clock (one-time codes must follow the server, not this device). */
+  now: () => number;
+  /** Downloads a file (absent: files are listed without a button). */
+  onDownload?: (file: FileRef, button: HTMLButtonElement) => void;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  login: "Login",
+  card: "Payment card",
+  bank: "Bank account",
+  wifi: "Wi-Fi",
+  server: "Server",
+  database: "Database",
+  ssh: "SSH key",
+  note: "Secure note",
+  file: "Files",
+  general: "General",
+};
+
+/** The display name of a record type. */
+export function typeName(type: string): string {
+  return TYPE_NAMES[type] ?? type;
+}
+
+/** A field name for people: `account_number` → "Account number". */
+export function fieldLabel(name: string): string {
+  const spaced = name.replaceAll("_", " ");
+  return spaced.charAt(0).toUpperCase() + spaced.slice(1);
+}
+
+/** The record's fields, notes and files; returns the element and a function that stops its timers. */
+export function renderRecord(body: RecordBody, options: RecordViewOptions): { element: HTMLElement; stop: () => void } {
+  const timers: number[] = [];
+  const list = h("dl", { class: "fields", "data-testid": "fields" });
+  for (const field of body.fields) {
+    list.append(h("dt", {}, fieldLabel(field.name)), renderValue(field, options, timers));
+  }
+  const element = h(
+    "section",
+    {},
+    h("h1", { "data-testid": "record-title" }, body.title),
+    h("span", { class: "badge" }, typeName(body.type)),
+    body.fields.length > 0 ? list : null,
+    body.notes ? h("h2", {}, "Notes") : null,
+    body.notes ? h("div", { class: "notes", "data-testid": "notes" }, body.notes) : null,
+    body.files.length > 0 ? h("h2", {}, "Files") : null,
+    body.files.length > 0 ? renderFiles(body.files, options) : null,
+  );
+  return { element, stop: () => timers.forEach((t) => clearInterval(t)) };
+}
+
+function renderValue(field: Field, options: RecordViewOptions, timers: number[]): HTMLElement {
+  const dd = h("dd", { "data-field": field.name });
+  if (field.value === "") {
+    dd.append(h("span", { class: "muted" }, "(empty)"));
+    return dd;
+  }
+  switch (field.kind) {
+    case "secret": {
+      const value = h("span", { class: "value", "data-testid": `value-${field.name}` }, "••••••••");
+      let shown = false;
+      const toggle = h("button", { type: "button", class: "small" }, "Show");
+      toggle.addEventListener("click", () => {
+        shown = !shown;
+        value.textContent = shown ? field.value : "••••••••";
+        toggle.textContent = shown ? "Hide" : "Show";
+      });
+      dd.append(value, toggle, copyButton("Copy", () => field.value, `copy-${field.name}`));
+      return dd;
+    }
+    case "otp": {
+      const code = h("span", { class: "otp", "data-testid": `otp-${field.name}` }, "······");
+      const left = h("span", { class: "muted" });
+      let otp: ReturnType<typeof parseOtp> | undefined;
+      try {
+        otp = parseOtp(field.value);
+      } catch {
+        dd.append(h("span", { class: "error" }, "not a valid one-time code seed"));
+        return dd;
+      }
+      const valid = otp;
+      const tick = (): void => {
+        const now = options.now();
+        void totpCode(valid, now).then((text) => {
+          code.textContent = text;
+        });
+        left.textContent = `${totpRemaining(valid, now)} s left`;
+      };
+      tick();
+      timers.push(window.setInterval(tick, 1000));
+      dd.append(code, left, copyButton("Copy", () => code.textContent ?? "", `copy-${field.name}`));
+      return dd;
+    }
+    case "url": {
+      const safe = /^https?:\/\//i.test(field.value);
+      dd.append(
+        safe
+          ? h("a", { href: field.value, rel: "noopener noreferrer", target: "_blank", class: "value", "data-testid": `value-${field.name}` }, field.value)
+          : h("span", { class: "value", "data-testid": `value-${field.name}` }, field.value),
+        copyButton("Copy", () => field.value),
+      );
+      return dd;
+    }
+    default:
+      dd.append(h("span", { class: "value", "data-testid": `value-${field.name}` }, field.value), copyButton("Copy", () => field.value, `copy-${field.name}`));
+      return dd;
+  }
+}
+
+function renderFiles(files: FileRef[], options: RecordViewOptions): HTMLElement {
+  const list = h("ul", { class: "files", "data-testid": "files" });
+  for (const file of files) {
+    const item = h("li", {}, h("span", { class: "value" }, file.name), " ", h("span", { class: "muted" }, humanBytes(file.size)), " ");
+    if (options.onDownload) {
+      const button = h("button", { type: "button", class: "small", "data-testid": `download-${file.name}` }, "Download");
+      const download = options.onDownload;
+      button.addEventListener("click", () => download(file, button));
+      item.append(button);
+    }
+    list.append(item);
+  }
+  return list;
+}
+
+/** Saves a Blob as a file through a temporary object URL. */
+export function saveBlob(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
