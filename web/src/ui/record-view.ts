@@ -29,8 +29,20 @@ export function typeName(type: string): string {
   return TYPE_NAMES[type] ?? type;
 }
 
-/** A field name for people: `account_number` → "Account number". */
+const FIELD_NAMES: Record<string, string> = {
+  totp: "One-time code",
+  url: "URL",
+  ssid: "Network name (SSID)",
+  cvv: "CVV",
+  pin: "PIN",
+  iban: "IBAN",
+  swift: "SWIFT/BIC",
+};
+
+/** A field name for people: `account_number` → "Account number"; a few standard names spelled out. */
 export function fieldLabel(name: string): string {
+  const known = FIELD_NAMES[name];
+  if (known) return known;
   const spaced = name.replaceAll("_", " ");
   return spaced.charAt(0).toUpperCase() + spaced.slice(1);
 }
