@@ -1,0 +1,135 @@
+// The owner's side of the HTTP contract (docs/protocol.md §9.3), as the server sends and expects it:
+// bytes are b64u strings, ids UUID text, times RFC 3339 strings, versions JSON numbers.
+import type { KdfParams } from "../protocol/kdf";
+
+export interface PreloginResponse {
+  kdf: KdfParams;
+  kdf_salt: string;
+}
+
+export interface LoginResponse {
+  token: string;
+  expires_at: string;
+  account_id: string;
+  kdf: KdfParams;
+  kdf_salt: string;
+  wrapped_data_key: string;
+}
+
+/** Who the server says wrote a version. */
+export type ApiAuthor = { kind: "owner" } | { kind: "share"; share: string };
+
+export interface RecordHead {
+  id: string;
+  version: number;
+  key_gen: number;
+  wrapped_key: string;
+  summary: string;
+  author: ApiAuthor;
+  created_at: string;
+  updated_at: string;
+  rotate_pending: boolean;
+}
+
+export interface RecordList {
+  records: RecordHead[];
+}
+
+export interface RecordJson extends RecordHead {
+  envelope: string;
+  proof: string;
+}
+
+export interface VersionWritten {
+  version: number;
+  key_gen: number;
+}
+
+export interface ShareKeyJson {
+  share: string;
+  wrapped_key: string;
+}
+
+export interface RotationJson {
+  base_version: number;
+  envelope: string;
+  proof: string;
+  wrapped_key: string;
+  share_keys: ShareKeyJson[];
+}
+
+export interface VersionEntryJson {
+  version: number;
+  key_gen: number;
+  envelope: string;
+  proof: string;
+  author: ApiAuthor;
+  created_at: string;
+}
+
+export interface HistoryJson {
+  versions: VersionEntryJson[];
+  keys: { key_gen: number; wrapped_key: string }[];
+}
+
+/** `{"in_seconds": n}` or `{"at": "<RFC 3339>"}`. */
+export type ExpiryJson = { in_seconds: number } | { at: string };
+
+export type ShareState = "active" | "opened" | "expired" | "deleted";
+
+export interface ShareInfo {
+  handle: string;
+  share_id: string;
+  record_id: string;
+  state: ShareState;
+  editable: boolean;
+  passphrase: boolean;
+  burn_after_secs: number | null;
+  created_at: string;
+  expires_at: string;
+  opened_at: string | null;
+  device_fingerprint: string | null;
+  device_key: string | null;
+  bind_tag: string | null;
+  ended_at: string | null;
+  end_reason: "deleted" | "recipient_done" | "record_deleted" | "expired" | null;
+  last_access_at: string | null;
+  edit_count: number;
+  key_gen: number;
+  owner_secret: string;
+  label: string | null;
+}
+
+export interface ShareCreatedJson {
+  handle: string;
+  expires_at: string;
+  version: number;
+  key_gen: number;
+}
+
+export interface Policy {
+  one_time_share: boolean;
+  max_expiry_secs: number;
+  editable_shares: boolean;
+  signups: boolean;
+  max_envelope_bytes: number;
+  max_file_bytes: number;
+  max_part_bytes: number;
+}
+
+export type EventKind = "share_opened" | "record_edited" | "share_ended" | "access_failures";
+
+/** One live event (§9.5). */
+export interface OwnerEvent {
+  id: number;
+  kind: EventKind;
+  share: string | null;
+  record: string | null;
+  number: number | null;
+  at: string;
+}
+
+/** Whether the server counts a share as live: its key is rewrapped at every rotation. */
+export function isLive(share: ShareInfo): boolean {
+  return share.state === "active" || share.state === "opened";
+}

@@ -1,0 +1,795 @@
+// The owner's vault over the API (docs/protocol.md §2, §3, §4, §6, §7): register, log in, records and their
+// versions, key rotation, shares, files. It mirrors the Rust client (crates/sharelock-client).
+//
+// Keys live in this object only: the data key DK, K_own and the bearer token are never written to any
+// storage, so a reload of the page is a logout. Every version read is checked before it is shown or built
+// upon (§7.5); one that cannot be attributed is shown as unverified and never resealed.
+import { createSHA256 } from "hash-wasm";
+import { bytesToUuid, concat, constantTimeEqual, fromB64u, randomBytes, randomId, toB64u, utf8, uuidToBytes, type Bytes } from "../protocol/bytes";
+import { sha256 } from "../protocol/crypto";
+import { deviceFingerprint } from "../protocol/device";
+import {
+  firstHeader,
+  nextHeader,
+  openBody,
+  openSummary,
+  OWNER,
+  ownerTag,
+  parseEnvelope,
+  sealVersion,
+  serializeEnvelope,
+  type Envelope,
+} from "../protocol/envelope";
+import {
+  accountKeys,
+  checkKdfParams,
+  DEFAULT_KDF,
+  kdfSalt,
+  masterKey,
+  ownerKey,
+  unwrapDataKey,
+  unwrapRecordKey,
+  wrapDataKey,
+  wrapRecordKey,
+  wrapRecordKeyForShare,
+  type KdfParams,
+} from "../protocol/kdf";
+import { formatLink } from "../protocol/link";
+import { MAX_FILE_NAME_LEN, validateBody, type FileRef, type RecordBody, type Summary } from "../protocol/record";
+import { deriveShareKeys, MAX_LABEL_LEN, openLabel, openOwnerSecret, sealLabel, sealOwnerSecret, verifyBindTag } from "../protocol/share";
+import { blobLength, DEFAULT_CHUNK_SIZE, decryptStream, encryptStream } from "../protocol/stream";
+import { ApiError, type Api } from "./http";
+import {
+  isLive,
+  type ApiAuthor,
+  type ExpiryJson,
+  type HistoryJson,
+  type LoginResponse,
+  type PreloginResponse,
+  type RecordJson,
+  type RecordList,
+  type RotationJson,
+  type ShareCreatedJson,
+  type ShareInfo,
+  type VersionWritten,
+} from "./owner-api";
+import { isVerified, verifyVersion, type Verification } from "./verify";
+import { VersionMemory, type KeyValueStore } from "./versions";
+
+/** Parts of an uploaded blob: 8 MiB, well under the server's 16 MiB part limit. */
+export const UPLOAD_PART = 8 * 1024 * 1024;
+/** Writes retried after a conflict before giving up. */
+const WRITE_ATTEMPTS = 4;
+
+/** A refusal by this client, before anything was sent; the message is a sentence for people. */
+export class VaultError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "VaultError";
+  }
+}
+
+/** The record's current version cannot be attributed (§7.5), so it is not built upon. */
+export class UnverifiedError extends Error {
+  constructor(
+    readonly version: number,
+    readonly reason: string,
+  ) {
+    super(`version ${version} cannot be attributed (${reason})`);
+    this.name = "UnverifiedError";
+  }
+}
+
+/** What the login screen shows while it waits. */
+export type Stage = "contacting" | "deriving" | "unlocking";
+/** Told of each stage; awaited, so the page can paint before Argon2id holds the thread. */
+export type StageListener = (stage: Stage) => void | Promise<void>;
+
+/** A record's current version, decrypted and checked. */
+export interface OpenedRecord {
+  id: string;
+  version: number;
+  keyGen: number;
+  body: RecordBody;
+  author: ApiAuthor;
+  verification: Verification;
+  createdAt: string;
+  updatedAt: string;
+  rotatePending: boolean;
+}
+
+/** One line of the record list. */
+export interface RecordListEntry {
+  id: string;
+  version: number;
+  /** The decrypted summary, absent if it could not be read (see `problem`). */
+  summary?: Summary;
+  problem?: unknown;
+  verification: Verification;
+  updatedAt: string;
+  rotatePending: boolean;
+  /** Shares of this record that can still be opened or used. */
+  liveShares: number;
+}
+
+/** One version of a record's history. */
+export interface HistoryEntry {
+  version: number;
+  keyGen: number;
+  createdAt: string;
+  author: ApiAuthor;
+  verification: Verification;
+  body?: RecordBody;
+  problem?: string;
+}
+
+/** A share as its owner sees it: the server's facts plus what only DK opens. */
+export interface ShareEntry {
+  info: ShareInfo;
+  label?: string;
+  /** The link again, while nobody has opened it. */
+  link?: string;
+  /** Computed here from the device key (not taken from the server). */
+  fingerprint?: string;
+  /** Whether the device's bind tag verifies under the share's secrets. */
+  deviceVerified?: boolean;
+  /** Why the share's secrets or label did not open. */
+  problem?: string;
+}
+
+export interface ShareOptions {
+  expires: ExpiryJson;
+  editable: boolean;
+  burnAfterSecs: number | null;
+  /** Only the owner reads it; empty for none. */
+  label: string;
+  /** Empty for none. */
+  passphrase: string;
+}
+
+export interface CreatedShare {
+  link: string;
+  handle: string;
+  expiresAt: string;
+  version: number;
+  passphrase: boolean;
+}
+
+/** Progress of a transfer, in bytes. */
+export type Progress = (done: number, total: number) => void;
+
+interface Current {
+  record: RecordJson;
+  envelope: Envelope;
+  rk: Bytes;
+  verification: Verification;
+}
+
+interface WithBody extends Current {
+  body: RecordBody;
+}
+
+const JSON_TYPE = "application/json";
+
+/** `{"alg":"argon2id","m":…,"t":…,"p":…}` exactly, whatever else the object holds. */
+function kdfJson(p: KdfParams): KdfParams {
+  return { alg: p.alg, m: p.m, t: p.t, p: p.p };
+}
+
+function b64(bytes: Uint8Array): string {
+  return toB64u(bytes);
+}
+
+/** Derives AK and WK from the password (one Argon2id run, refused for parameters outside §2.1). */
+async function deriveAccountKeys(email: string, password: string, r16: Uint8Array, params: KdfParams, stage?: StageListener): Promise<{ ak: Bytes; wk: Bytes }> {
+  checkKdfParams(params);
+  const salt = await kdfSalt(email, r16);
+  await stage?.("deriving");
+  const mk = await masterKey(password, salt, params);
+  const keys = await accountKeys(mk);
+  mk.fill(0);
+  return { ak: keys.authKey, wk: keys.wrapKey };
+}
+
+/** Creates an account with a fresh r16 and data key, then logs in to it. */
+export async function register(api: Api, email: string, password: string, store?: KeyValueStore, stage?: StageListener): Promise<OwnerSession> {
+  if (password.length === 0) throw new VaultError("The password must not be empty.");
+  const r16 = randomBytes(16);
+  const params = kdfJson(DEFAULT_KDF);
+  const { ak, wk } = await deriveAccountKeys(email, password, r16, params, stage);
+  const dk = randomBytes(32);
+  try {
+    const wrapped = await wrapDataKey(wk, dk, r16);
+    await stage?.("contacting");
+    await api.send("/accounts", {
+      method: "POST",
+      headers: { "Content-Type": JSON_TYPE },
+      body: JSON.stringify({ email, kdf: params, kdf_salt: b64(r16), auth_key: b64(ak), wrapped_data_key: b64(wrapped) }),
+    });
+  } finally {
+    dk.fill(0);
+  }
+  return openSession(api, email, ak, wk, r16, store, stage);
+}
+
+/** Logs in: pre-login (parameters checked before any work), Argon2id, the login proof, then DK unwrapped. */
+export async function login(api: Api, email: string, password: string, store?: KeyValueStore, stage?: StageListener): Promise<OwnerSession> {
+  if (password.length === 0) throw new VaultError("Enter your master password.");
+  await stage?.("contacting");
+  const pre = await api.json<PreloginResponse>("/accounts/prelogin", {
+    method: "POST",
+    headers: { "Content-Type": JSON_TYPE },
+    body: JSON.stringify({ email }),
+  });
+  const r16 = fromB64u(pre.kdf_salt);
+  if (r16.length !== 16) throw new VaultError("The server sent a malformed account salt.");
+  const { ak, wk } = await deriveAccountKeys(email, password, r16, pre.kdf, stage);
+  return openSession(api, email, ak, wk, r16, store, stage);
+}
+
+async function openSession(api: Api, email: string, ak: Bytes, wk: Bytes, r16: Bytes, store: KeyValueStore | undefined, stage?: StageListener): Promise<OwnerSession> {
+  try {
+    await stage?.("unlocking");
+    const response = await api.json<LoginResponse>("/sessions", {
+      method: "POST",
+      headers: { "Content-Type": JSON_TYPE },
+      body: JSON.stringify({ email, auth_key: b64(ak) }),
+    });
+    if (!constantTimeEqual(fromB64u(response.kdf_salt), r16)) throw new VaultError("The server changed the account's salt during login; nothing was unlocked.");
+    let dk: Bytes;
+    try {
+      dk = await unwrapDataKey(wk, fromB64u(response.wrapped_data_key), r16);
+    } catch {
+      throw new VaultError("The account's data key does not open with this password; nothing was unlocked.");
+    }
+    const versions = new VersionMemory(store, `sharelock:versions:${response.account_id}`);
+    return new OwnerSession(api, response.token, response.account_id, email, response.expires_at, dk, await ownerKey(dk), versions);
+  } finally {
+    ak.fill(0);
+    wk.fill(0);
+  }
+}
+
+/** Runs `f` on every item with at most `limit` in flight, keeping the order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function isCode(e: unknown, ...codes: string[]): e is ApiError {
+  return e instanceof ApiError && codes.includes(e.code);
+}
+
+/** A file name the record allows (§3.3): 1–255 bytes, one line, no path separators. */
+export function checkFileName(name: string): void {
+  const n = utf8(name).length;
+  // eslint-disable-next-line no-control-regex
+  if (n === 0 || n > MAX_FILE_NAME_LEN || /[/\\\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name)) {
+    throw new VaultError(`The file name "${name.slice(0, 60)}" cannot be stored: names are 1 to 255 bytes, on one line, without / or \\. Rename the file and try again.`);
+  }
+}
+
+/** A browser's MIME type as the record allows it (printable ASCII, at most 127 bytes). */
+export function cleanMime(mime: string): string {
+  return /^[\x20-\x7e]{0,127}$/.test(mime) ? mime : "application/octet-stream";
+}
+
+/** An unlocked vault. */
+export class OwnerSession {
+  readonly #token: string;
+  readonly #dk: Bytes;
+  readonly #kOwn: Bytes;
+  #closed = false;
+  /** Writes from this page run one at a time, so a live event's rotation never races the user's own write. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly api: Api,
+    token: string,
+    readonly accountId: string,
+    readonly email: string,
+    readonly expiresAt: string,
+    dk: Bytes,
+    kOwn: Bytes,
+    readonly versions: VersionMemory,
+  ) {
+    this.#token = token;
+    this.#dk = dk;
+    this.#kOwn = kOwn;
+  }
+
+  /** The bearer token, for the event stream. */
+  get token(): string {
+    this.#live();
+    return this.#token;
+  }
+
+  /** The server's time in Unix seconds (one-time codes follow it). */
+  serverNow(): number {
+    return this.api.serverNow();
+  }
+
+  /** Ends the session on the server and forgets the keys here, whatever the server answers. */
+  async logout(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#send("DELETE", "/sessions/current");
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Forgets the keys (after a logout, or when the server says the session ended). */
+  close(): void {
+    this.#closed = true;
+    this.#dk.fill(0);
+    this.#kOwn.fill(0);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ---- HTTP
+
+  #live(): void {
+    if (this.#closed) throw new ApiError(401, "unauthorized", "logged out");
+  }
+
+  async #send(method: string, path: string, body?: BodyInit, contentType?: string, signal?: AbortSignal): Promise<Response> {
+    this.#live();
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.#token}` };
+    if (contentType) headers["Content-Type"] = contentType;
+    return this.api.send(path, { method, headers, body: body ?? null, signal: signal ?? null });
+  }
+
+  async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.#send(method, path, body === undefined ? undefined : JSON.stringify(body), body === undefined ? undefined : JSON_TYPE);
+    return (await response.json()) as T;
+  }
+
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  get #keys(): { dk: Bytes; kOwn: Bytes } {
+    this.#live();
+    return { dk: this.#dk, kOwn: this.#kOwn };
+  }
+
+  // ---- Reading versions
+
+  /** Every share of one record, or of all records (all states). */
+  async fetchShares(recordId?: string): Promise<ShareInfo[]> {
+    const path = recordId ? `/shares?record=${recordId}` : "/shares";
+    return (await this.#json<{ shares: ShareInfo[] }>("GET", path)).shares;
+  }
+
+  /**
+   * Fetches the current version, checks its header against what the server states (§7.5 step 1), unwraps
+   * its key and establishes its author. `shares` saves a request when the caller has them.
+   */
+  async #current(id: string, shares?: readonly ShareInfo[]): Promise<Current> {
+    const record = await this.#json<RecordJson>("GET", `/records/${id}`);
+    const envelope = parseEnvelope(fromB64u(record.envelope));
+    if (record.id !== id || bytesToUuid(envelope.recordId) !== id || envelope.k !== BigInt(record.key_gen) || envelope.v !== BigInt(record.version)) {
+      throw new VaultError("The server's record does not match its own version; it was not shown.");
+    }
+    const rk = await unwrapRecordKey(this.#keys.dk, uuidToBytes(id), record.key_gen, fromB64u(record.wrapped_key));
+    const needShares = envelope.author.kind === "share" && shares === undefined;
+    const known = needShares ? await this.fetchShares(id) : (shares ?? []);
+    const verification = await verifyVersion(this.#keys, id, envelope, fromB64u(record.proof), record.author, known);
+    return { record, envelope, rk, verification };
+  }
+
+  async #currentWithBody(id: string, shares?: readonly ShareInfo[]): Promise<WithBody> {
+    const current = await this.#current(id, shares);
+    return { ...current, body: await openBody(current.envelope, current.rk) };
+  }
+
+  /** The anti-rollback rule (§3.2) on a current version: remembered if verified, only checked if not. */
+  async #guard(current: Current): Promise<void> {
+    if (isVerified(current.verification)) await this.versions.accept(current.envelope);
+    else await this.versions.check(current.envelope);
+  }
+
+  /** The current version, refused unless its author is verified and it does not go back. */
+  async #currentVerified(id: string): Promise<WithBody> {
+    const current = await this.#currentWithBody(id);
+    if (current.verification.kind === "unverified") throw new UnverifiedError(current.record.version, current.verification.reason);
+    await this.versions.accept(current.envelope);
+    return current;
+  }
+
+  /** The records with their decrypted summaries, most recently changed first. */
+  async listRecords(): Promise<RecordListEntry[]> {
+    const [list, shares] = await Promise.all([this.#json<RecordList>("GET", "/records"), this.fetchShares()]);
+    const entries = await mapLimit(list.records, 4, async (head): Promise<RecordListEntry | undefined> => {
+      const liveShares = shares.filter((s) => s.record_id === head.id && isLive(s)).length;
+      const base = { id: head.id, version: head.version, updatedAt: head.updated_at, rotatePending: head.rotate_pending, liveShares };
+      try {
+        // The list's summary box is sealed with the version header, which only the envelope carries.
+        const current = await this.#current(head.id, shares);
+        await this.#guard(current);
+        const summary = await openSummary(current.envelope, current.rk);
+        return { ...base, version: current.record.version, updatedAt: current.record.updated_at, summary, verification: current.verification };
+      } catch (e) {
+        if (isCode(e, "not_found")) return undefined;
+        if (e instanceof ApiError && e.code === "unauthorized") throw e;
+        return { ...base, problem: e, verification: { kind: "unverified", reason: "it could not be read" } };
+      }
+    });
+    return entries.filter((e): e is RecordListEntry => e !== undefined);
+  }
+
+  /** A record's current version, decrypted, with who wrote it. An unverified version is returned marked. */
+  async openRecord(id: string): Promise<OpenedRecord> {
+    const current = await this.#currentWithBody(id);
+    await this.#guard(current);
+    const r = current.record;
+    return {
+      id,
+      version: r.version,
+      keyGen: r.key_gen,
+      body: current.body,
+      author: r.author,
+      verification: current.verification,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      rotatePending: r.rotate_pending,
+    };
+  }
+
+  /**
+   * Every version of a record, oldest first, each opened under its own key generation and attributed, and
+   * the hash chain between them checked. Browsing history is not subject to anti-rollback.
+   */
+  async history(id: string): Promise<HistoryEntry[]> {
+    const history = await this.#json<HistoryJson>("GET", `/records/${id}/history`);
+    const shares = history.versions.some((v) => v.author.kind === "share") ? await this.fetchShares(id) : [];
+    const keys = new Map(history.keys.map((k) => [k.key_gen, k.wrapped_key]));
+    const out: HistoryEntry[] = [];
+    let prev: Bytes | undefined;
+    for (const entry of history.versions) {
+      const base = { version: entry.version, keyGen: entry.key_gen, createdAt: entry.created_at, author: entry.author };
+      const bytes = fromB64u(entry.envelope);
+      const expectedPrev = prev;
+      prev = await sha256(bytes);
+      let envelope: Envelope;
+      try {
+        envelope = parseEnvelope(bytes);
+        if (bytesToUuid(envelope.recordId) !== id || envelope.v !== BigInt(entry.version) || envelope.k !== BigInt(entry.key_gen)) {
+          throw new VaultError("the version does not match its place in the history");
+        }
+        if (expectedPrev === undefined ? entry.version !== 1 : !constantTimeEqual(envelope.prev, expectedPrev)) {
+          throw new VaultError(expectedPrev === undefined ? "the history does not start at version 1" : "the version does not follow the one before it");
+        }
+      } catch (e) {
+        const reason = e instanceof Error ? e.message : String(e);
+        out.push({ ...base, verification: { kind: "unverified", reason }, problem: reason });
+        continue;
+      }
+      const verification = await verifyVersion(this.#keys, id, envelope, fromB64u(entry.proof), entry.author, shares);
+      try {
+        const wrapped = keys.get(entry.key_gen);
+        if (wrapped === undefined) throw new VaultError(`key generation ${entry.key_gen} is missing`);
+        const rk = await unwrapRecordKey(this.#keys.dk, uuidToBytes(id), entry.key_gen, fromB64u(wrapped));
+        out.push({ ...base, verification, body: await openBody(envelope, rk) });
+      } catch (e) {
+        out.push({ ...base, verification, problem: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return out;
+  }
+
+  // ---- Writing versions
+
+  /** Creates a record: a random id, a fresh RK_1, version 1 sealed and tagged by the owner. */
+  async createRecord(body: RecordBody): Promise<string> {
+    validateBody(body);
+    return this.#exclusive(async () => {
+      const id = randomId();
+      const rk = randomBytes(32);
+      const envelope = await sealVersion(rk, firstHeader(uuidToBytes(id), OWNER), body);
+      const request = {
+        id,
+        wrapped_key: b64(await wrapRecordKey(this.#keys.dk, uuidToBytes(id), 1, rk)),
+        envelope: b64(serializeEnvelope(envelope)),
+        proof: b64(await ownerTag(this.#keys.kOwn, envelope)),
+      };
+      rk.fill(0);
+      await this.#json<VersionWritten>("POST", "/records", request);
+      await this.versions.accept(envelope);
+      return id;
+    });
+  }
+
+  /**
+   * Writes `change(current body)` as the next version. A pending rotation runs first. On a conflict the
+   * newest version is fetched, checked, and `change` applied to it again, so only this user's change is
+   * re-applied. `replacesBody` (restoring an old version) lets the write go ahead over an unverified
+   * current version, since nothing of that version is resealed.
+   */
+  async writeRecord(id: string, change: (body: RecordBody) => RecordBody, options: { replacesBody?: boolean } = {}): Promise<VersionWritten> {
+    return this.#exclusive(async () => {
+      for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+        const current = await this.#currentWithBody(id);
+        const verified = isVerified(current.verification);
+        if (!verified && !options.replacesBody) throw new UnverifiedError(current.record.version, reasonOf(current.verification));
+        await this.#guard(current);
+        const body = change(structuredClone(current.body));
+        validateBody(body);
+        try {
+          if (current.record.rotate_pending) {
+            if (verified) {
+              // Rotate first (§7.3): the recipient of the ended share never gets the next version's key.
+              await this.#rotate(current, current.body);
+              continue;
+            }
+            // An unverified body must not be resealed: the rotation carries the new body instead.
+            return await this.#rotate(current, body);
+          }
+          const envelope = await sealVersion(current.rk, await nextHeader(current.envelope, current.envelope.k, OWNER), body);
+          const written = await this.#json<VersionWritten>("PUT", `/records/${id}`, {
+            base_version: current.record.version,
+            envelope: b64(serializeEnvelope(envelope)),
+            proof: b64(await ownerTag(this.#keys.kOwn, envelope)),
+          });
+          await this.versions.accept(envelope);
+          return written;
+        } catch (e) {
+          // Someone wrote first, or rotated: fetch again, check again, apply the change again.
+          if (isCode(e, "version_conflict", "stale_record_key", "share_set_mismatch")) continue;
+          throw e;
+        }
+      }
+      throw new VaultError("The record kept changing while saving. Nothing was lost; try again.");
+    });
+  }
+
+  /** Deletes a record with its history and files; its shares end. */
+  async deleteRecord(id: string): Promise<void> {
+    await this.#exclusive(() => this.#send("DELETE", `/records/${id}`));
+    this.versions.forget(id);
+  }
+
+  /**
+   * The rotation of §7.3 on `current`: `body` resealed as the next version under a fresh RK_{k+1}, which is
+   * wrapped for the owner and for every live share of the record. Retried when the share set changed.
+   */
+  async #rotate(current: Current, body: RecordBody): Promise<VersionWritten> {
+    for (let attempt = 0; ; attempt++) {
+      const shares = await this.fetchShares(current.record.id);
+      const { rotation, envelope } = await this.#buildRotation(current, body, shares);
+      try {
+        const written = await this.#json<VersionWritten>("POST", `/records/${current.record.id}/rotate`, rotation);
+        await this.versions.accept(envelope);
+        return written;
+      } catch (e) {
+        if (isCode(e, "share_set_mismatch") && attempt < 2) continue;
+        throw e;
+      }
+    }
+  }
+
+  async #buildRotation(current: Current, body: RecordBody, shares: readonly ShareInfo[]): Promise<{ rotation: RotationJson; envelope: Envelope; rk: Bytes }> {
+    const id = current.record.id;
+    const idBytes = uuidToBytes(id);
+    const k = current.envelope.k + 1n;
+    const rk = randomBytes(32);
+    const envelope = await sealVersion(rk, await nextHeader(current.envelope, k, OWNER), body);
+    const shareKeys = [];
+    for (const share of shares.filter((s) => isLive(s) && s.record_id === id)) {
+      const shareId = fromB64u(share.share_id);
+      const keys = await openOwnerSecret(this.#keys.dk, fromB64u(share.owner_secret), shareId);
+      shareKeys.push({ share: share.handle, wrapped_key: b64(await wrapRecordKeyForShare(keys.shareKey, shareId, idBytes, k, rk)) });
+    }
+    const rotation: RotationJson = {
+      base_version: current.record.version,
+      envelope: b64(serializeEnvelope(envelope)),
+      proof: b64(await ownerTag(this.#keys.kOwn, envelope)),
+      wrapped_key: b64(await wrapRecordKey(this.#keys.dk, idBytes, k, rk)),
+      share_keys: shareKeys,
+    };
+    return { rotation, envelope, rk };
+  }
+
+  /**
+   * Rotates every record the server marks `rotate_pending` (a share of it ended). A record whose current
+   * version cannot be attributed is left alone (its body must not be resealed) and reported.
+   */
+  async rotatePending(): Promise<{ rotated: string[]; skipped: { id: string; error: unknown }[] }> {
+    return this.#exclusive(async () => {
+      const list = await this.#json<RecordList>("GET", "/records");
+      const rotated: string[] = [];
+      const skipped: { id: string; error: unknown }[] = [];
+      for (const head of list.records.filter((h) => h.rotate_pending)) {
+        try {
+          const current = await this.#currentVerified(head.id);
+          if (!current.record.rotate_pending) continue;
+          await this.#rotate(current, current.body);
+          rotated.push(head.id);
+        } catch (e) {
+          if (isCode(e, "not_found", "version_conflict", "stale_record_key")) continue;
+          if (isCode(e, "unauthorized")) throw e;
+          skipped.push({ id: head.id, error: e });
+        }
+      }
+      return { rotated, skipped };
+    });
+  }
+
+  // ---- Shares
+
+  /**
+   * Creates a one-time share (§7.4): a fresh link secret S (and S′ with a passphrase, one Argon2id run),
+   * the record key rotated in the same request so the recipient cannot read older versions, the new
+   * share's wrapped key, the owner's sealed copy of S ‖ S′ and the sealed label.
+   */
+  async createShare(recordId: string, options: ShareOptions, stage?: StageListener): Promise<CreatedShare> {
+    if (utf8(options.label).length > MAX_LABEL_LEN) throw new VaultError(`The label is longer than ${MAX_LABEL_LEN} bytes; shorten it.`);
+    if (options.passphrase) await stage?.("deriving");
+    const keys = await deriveShareKeys(randomBytes(32), options.passphrase === "" ? undefined : options.passphrase);
+    return this.#exclusive(async () => {
+      const ownerSecret = b64(await sealOwnerSecret(this.#keys.dk, keys));
+      const label = options.label === "" ? null : b64(await sealLabel(this.#keys.dk, keys.shareId, options.label));
+      const idBytes = uuidToBytes(recordId);
+      for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+        const current = await this.#currentVerified(recordId);
+        const shares = await this.fetchShares(recordId);
+        const { rotation, envelope, rk } = await this.#buildRotation(current, current.body, shares);
+        const request = {
+          rotation,
+          share_id: b64(keys.shareId),
+          access_hash: b64(keys.accessHash),
+          wrapped_key: b64(await wrapRecordKeyForShare(keys.shareKey, keys.shareId, idBytes, current.envelope.k + 1n, rk)),
+          owner_secret: ownerSecret,
+          label,
+          expires: options.expires,
+          editable: options.editable,
+          burn_after_secs: options.burnAfterSecs,
+          passphrase: keys.hasPassphrase,
+        };
+        rk.fill(0);
+        try {
+          const created = await this.#json<ShareCreatedJson>("POST", `/records/${recordId}/shares`, request);
+          await this.versions.accept(envelope);
+          return {
+            link: formatLink(this.api.base, keys.hasPassphrase, keys.secret),
+            handle: created.handle,
+            expiresAt: created.expires_at,
+            version: created.version,
+            passphrase: keys.hasPassphrase,
+          };
+        } catch (e) {
+          // A share ended or the record changed between reading and writing: build the rotation again.
+          if (isCode(e, "share_set_mismatch", "version_conflict", "stale_record_key")) continue;
+          throw e;
+        }
+      }
+      throw new VaultError("The record kept changing while sharing it; try again.");
+    });
+  }
+
+  /** The shares of one record (or all), with labels opened and devices checked here. */
+  async listShares(recordId?: string): Promise<ShareEntry[]> {
+    return Promise.all((await this.fetchShares(recordId)).map((info) => this.shareEntry(info)));
+  }
+
+  /** Opens what DK opens of a share: its secrets (for the link and the bind tag) and its label. */
+  async shareEntry(info: ShareInfo): Promise<ShareEntry> {
+    const entry: ShareEntry = { info };
+    try {
+      const shareId = fromB64u(info.share_id);
+      if (info.device_key !== null) entry.fingerprint = await deviceFingerprint(fromB64u(info.device_key));
+      const keys = await openOwnerSecret(this.#keys.dk, fromB64u(info.owner_secret), shareId);
+      if (info.state === "active") entry.link = formatLink(this.api.base, keys.hasPassphrase, keys.secret);
+      if (info.device_key !== null) {
+        entry.deviceVerified =
+          info.bind_tag !== null &&
+          (await verifyBindTag(keys.bindKey, shareId, fromB64u(info.device_key), fromB64u(info.bind_tag)).then(
+            () => true,
+            () => false,
+          ));
+      }
+      if (info.label !== null) entry.label = await openLabel(this.#keys.dk, shareId, fromB64u(info.label));
+    } catch {
+      entry.problem = "its secrets or label do not open with this vault's key";
+    }
+    return entry;
+  }
+
+  /** Ends a share at once; its record is then due for a key rotation. */
+  async deleteShare(handle: string): Promise<ShareEntry> {
+    const info = await this.#json<ShareInfo>("DELETE", `/shares/${handle}`);
+    return this.shareEntry(info);
+  }
+
+  // ---- Files
+
+  /** Encrypts a file under a fresh key and uploads it in parts; returns its reference for the body. */
+  async uploadFile(recordId: string, file: File, maxFileBytes: number, progress?: Progress): Promise<FileRef> {
+    checkFileName(file.name);
+    const total = blobLength(file.size, DEFAULT_CHUNK_SIZE);
+    if (total > maxFileBytes) throw new VaultError(`${file.name} is larger than this server accepts.`);
+    const id = randomId();
+    const fk = randomBytes(32);
+    const reader = encryptStream(fk, uuidToBytes(id), DEFAULT_CHUNK_SIZE, file).getReader();
+    const hasher = await createSHA256();
+    hasher.init();
+    let pending: Uint8Array[] = [];
+    let pendingLen = 0;
+    let part = 0;
+    let sent = 0;
+    const flush = async (): Promise<void> => {
+      const bytes = concat(...pending);
+      pending = [];
+      pendingLen = 0;
+      await this.#send("PUT", `/records/${recordId}/files/${id}/parts/${part}`, bytes, "application/octet-stream");
+      part++;
+      sent += bytes.length;
+      progress?.(sent, total);
+    };
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      hasher.update(value);
+      pending.push(value);
+      pendingLen += value.length;
+      if (pendingLen >= UPLOAD_PART) await flush();
+    }
+    if (pendingLen > 0 || part === 0) await flush();
+    await this.#send("POST", `/records/${recordId}/files/${id}/complete`, JSON.stringify({ parts: part, size: sent }), JSON_TYPE);
+    return { id, name: file.name, mime: cleanMime(file.type), size: file.size, key: b64(fk), sha256: b64(hasher.digest("binary")) };
+  }
+
+  /** Uploads files and adds them to the record as one new version. */
+  async attachFiles(recordId: string, files: readonly File[], maxFileBytes: number, progress?: Progress): Promise<VersionWritten> {
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    let done = 0;
+    const refs: FileRef[] = [];
+    for (const file of files) {
+      refs.push(await this.uploadFile(recordId, file, maxFileBytes, (n, t) => progress?.(done + Math.min(file.size, Math.round((n / Math.max(t, 1)) * file.size)), total)));
+      done += file.size;
+    }
+    return this.writeRecord(recordId, (body) => ({ ...body, files: [...body.files, ...refs] }));
+  }
+
+  /** Downloads a file, decrypts it chunk by chunk and checks H(blob) and the size against the reference. */
+  async downloadFile(recordId: string, file: FileRef, progress?: Progress): Promise<Blob> {
+    const response = await this.#send("GET", `/records/${recordId}/files/${file.id}`);
+    if (!response.body) throw new VaultError("The download came without a body.");
+    const total = Number(response.headers.get("content-length") ?? 0);
+    const hasher = await createSHA256();
+    hasher.init();
+    let done = 0;
+    const counted = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          hasher.update(chunk);
+          done += chunk.length;
+          progress?.(done, total);
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    const plaintext = await new Response(decryptStream(fromB64u(file.key), uuidToBytes(file.id), counted)).blob();
+    if (!constantTimeEqual(hasher.digest("binary"), fromB64u(file.sha256))) throw new VaultError(`${file.name} does not match the record (its hash differs); it was not saved.`);
+    if (plaintext.size !== file.size) throw new VaultError(`${file.name} has another size than the record says; it was not saved.`);
+    return new Blob([plaintext], { type: file.mime || "application/octet-stream" });
+  }
+}
+
+function reasonOf(v: Verification): string {
+  return v.kind === "unverified" ? v.reason : "";
+}
