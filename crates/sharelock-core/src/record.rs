@@ -774,6 +774,25 @@ fn check_file(index: usize, f: &FileRef) -> RResult<()> {
     Ok(())
 }
 
+/// serde reads a struct from a positional JSON array as well as from an object; the format has objects only.
+/// Checks the shape (the top level, and every element of the `lists` named) before the strict typed parse.
+fn require_objects(json: &[u8], lists: &[&str]) -> RResult<()> {
+    let value: serde_json::Value = serde_json::from_slice(json).map_err(json_error)?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| RecordError::Json("expected a JSON object".into()))?;
+    for list in lists {
+        if let Some(items) = object.get(*list).and_then(|v| v.as_array())
+            && items.iter().any(|item| !item.is_object())
+        {
+            return Err(RecordError::Json(format!(
+                "every item of `{list}` must be an object"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn json_error(e: serde_json::Error) -> RecordError {
     // serde_json's messages name keys and types, never the values themselves.
     RecordError::Json(e.to_string())
@@ -929,6 +948,7 @@ impl RecordBody {
                 limit: MAX_BODY_PADDED - 1,
             });
         }
+        require_objects(json, &["fields", "files"])?;
         let raw: RawBody = serde_json::from_slice(json).map_err(json_error)?;
         let record_type = RecordType::parse(&raw.record_type).ok_or(RecordError::UnknownType)?;
         // Limits on counts are checked before the per-item work.
@@ -1044,6 +1064,7 @@ impl Summary {
                 limit: MAX_SUMMARY_PADDED - 1,
             });
         }
+        require_objects(json, &[])?;
         let raw: RawSummary = serde_json::from_slice(json).map_err(json_error)?;
         let record_type = RecordType::parse(&raw.record_type).ok_or(RecordError::UnknownType)?;
         let summary = Summary {

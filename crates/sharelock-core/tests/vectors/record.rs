@@ -195,6 +195,26 @@ fn generate() -> Vec<Value> {
             "json",
         ),
         bad("trailing characters", raw("", "", "") + "x", "json"),
+        // serde reads a struct from a positional array too; the format allows objects only.
+        bad(
+            "body as an array",
+            r#"["general","T",[],"",[]]"#.into(),
+            "json",
+        ),
+        bad(
+            "field as an array",
+            raw(r#"["a","text","v"]"#, "", ""),
+            "json",
+        ),
+        bad(
+            "file as an array",
+            raw(
+                "",
+                "",
+                &format!(r#"["{FILE_ID}","a","",1,"{KEY}","{KEY}"]"#),
+            ),
+            "json",
+        ),
         bad(
             "field with an unknown key",
             raw(
@@ -504,6 +524,11 @@ fn generate() -> Vec<Value> {
     cases.push(summary(
         "summary with an unknown key",
         r#"{"type":"login","title":"T","subtitle":"","v":1}"#,
+        "json",
+    ));
+    cases.push(summary(
+        "summary as an array",
+        r#"["login","T",""]"#,
         "json",
     ));
     cases.push(summary(
