@@ -18,7 +18,7 @@ pub mod versions;
 
 use crate::config::{BlobBackend, Config};
 use crate::error::ApiError;
-use crate::handlers::{accounts, events, files, health, recipient, records, shares};
+use crate::handlers::{accounts, events, files, health, pages, recipient, records, shares};
 use crate::state::{AppState, Inner};
 use anyhow::{Context, bail};
 use axum::Router;
@@ -111,6 +111,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/", get(pages::vault))
+        .route("/s", get(pages::recipient))
+        .route("/assets/{file}", get(pages::asset))
+        .route("/favicon.svg", get(pages::favicon))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::malformed("this route does not accept that method")

@@ -437,6 +437,58 @@ async fn errors_are_json_and_headers_are_strict() {
     );
     assert_eq!(error_code(&response.text().await.unwrap()), "unauthorized");
 
+    // The two pages of the web app: HTML under the page policy (own scripts only, Trusted Types), never
+    // cached; their assets cacheable forever; anything else under /assets a JSON 404.
+    for page in ["/", "/s"] {
+        let response = client
+            .get(format!("{}{page}", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{page}");
+        let headers = response.headers().clone();
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert_eq!(headers["cache-control"], "no-store");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval';")
+                && csp.contains("require-trusted-types-for 'script'")
+                && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        let html = response.text().await.unwrap();
+        let script = html
+            .split("src=\"./")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the page loads a script");
+        let asset = client
+            .get(format!("{}/{script}", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asset.status().as_u16(), 200);
+        assert!(
+            asset.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+    }
+    let missing = client
+        .get(format!("{}/assets/nothing.js", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(error_code(&missing.text().await.unwrap()), "not_found");
+
     let malformed = client
         .post(format!("{}/api/v1/accounts/prelogin", server.url))
         .header("content-type", "application/json")

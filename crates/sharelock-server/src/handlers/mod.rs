@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod events;
 pub mod files;
 pub mod health;
+pub mod pages;
 pub mod recipient;
 pub mod records;
 pub mod shares;

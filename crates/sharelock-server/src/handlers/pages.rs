@@ -1,0 +1,72 @@
+//! The embedded web app: the owner's vault at `/`, the recipient's page at `/s`, and their assets.
+//!
+//! Pages get their own CSP: scripts and styles from this origin only (no inline code), WebAssembly for
+//! Argon2id, fetches to this origin only, and Trusted Types so no string can ever become markup.
+
+use crate::error::ApiError;
+use axum::extract::Path;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use sharelock_api::ErrorCode;
+
+/// The policy of every page. `'wasm-unsafe-eval'` lets the page compile the Argon2id WebAssembly module
+/// (it allows no JavaScript `eval`); `trusted-types 'none'` with `require-trusted-types-for 'script'`
+/// makes every HTML-from-string sink (`innerHTML`, `document.write`, …) throw.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+img-src 'self' data: blob:; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; \
+frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'";
+
+/// `GET /`: the owner's vault.
+pub async fn vault() -> Response {
+    page("index.html")
+}
+
+/// `GET /s`: the recipient's page. The link's secret is in the fragment, which never reaches the server.
+pub async fn recipient() -> Response {
+    page("s.html")
+}
+
+/// `GET /assets/{file}`: a content-hashed script, style or image, cacheable forever.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    match sharelock_web::asset(&format!("assets/{file}")) {
+        Some(asset) => {
+            let mut response = asset.bytes.into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(asset.content_type),
+            );
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            );
+            response
+        }
+        None => ApiError::new(ErrorCode::NotFound, "no such asset").into_response(),
+    }
+}
+
+/// `GET /favicon.svg`.
+pub async fn favicon() -> Response {
+    match sharelock_web::asset("favicon.svg") {
+        Some(asset) => ([(header::CONTENT_TYPE, asset.content_type)], asset.bytes).into_response(),
+        None => ApiError::new(ErrorCode::NotFound, "no such asset").into_response(),
+    }
+}
+
+fn page(name: &str) -> Response {
+    let Some(asset) = sharelock_web::asset(name) else {
+        return ApiError::internal().into_response();
+    };
+    let mut response = asset.bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_CSP),
+    );
+    response
+}
