@@ -135,6 +135,11 @@ describe("the recipient's page", () => {
     await page.getByTestId("edit-username").fill("ada.lovelace");
     await page.getByTestId("new-field-name").fill("recovery");
     await page.getByTestId("add-field").click();
+    // An invalid value is refused in the page, with the rule, before anything is sent.
+    await page.getByTestId("edit-url").fill("https://mail.example\u0007");
+    await page.getByTestId("save").click();
+    await expect.poll(() => page.getByTestId("edit-error").textContent()).toContain("cannot be saved");
+    await page.getByTestId("edit-url").fill("https://mail.example");
     await page.getByTestId("edit-recovery").fill("abcd-efgh");
     await page.getByTestId("save").click();
     await expect.poll(() => page.getByTestId("status").textContent()).toContain("Saved as version");

@@ -298,7 +298,11 @@ class ShareView {
         })
         .catch((e: unknown) => {
           save.disabled = false;
-          error.textContent = explain(e);
+          // The record rules (§3.3) name the field, never its value: show them as they are.
+          error.textContent =
+            e instanceof ProtocolError && !["decrypt", "verify", "rollback", "fork"].includes(e.kind)
+              ? `This change cannot be saved: ${e.message}.`
+              : explain(e);
         });
     });
     replace(app, panel(h("h1", {}, "Edit"), editor.element, h("div", { class: "actions" }, save, cancel), error));
