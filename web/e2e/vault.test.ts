@@ -1,0 +1,193 @@
+// The owner's vault end to end: a real server, Chromium as the owner and as the recipient, and the CLI
+// logged in to the same account.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, Sender, Server } from "./harness";
+
+let server: Server;
+let browser: Browser;
+
+const EMAIL = "grace@example.org";
+const PASSWORD = "correct horse battery staple";
+
+/** A page that records every console error, page error and CSP violation, so a test can require none. */
+async function newPage(context: BrowserContext): Promise<{ page: Page; problems: string[] }> {
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(m.text());
+  });
+  page.on("pageerror", (e) => problems.push(e.message));
+  page.on("dialog", (d) => void d.accept());
+  return { page, problems };
+}
+
+const text = async (page: Page, testId: string): Promise<string> => (await page.getByTestId(testId).first().textContent()) ?? "";
+
+beforeAll(async () => {
+  server = await Server.start();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe("the owner's vault", () => {
+  it("is served with the strict page CSP", async () => {
+    const response = await fetch(`${server.url}/`);
+    expect(response.status).toBe(200);
+    const csp = response.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("require-trusted-types-for 'script'");
+    expect(csp).toContain("trusted-types 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+  });
+
+  it("registers, stores a login, shares it editable, sees the recipient's verified edit, ends the share, and the CLI reads the same vault", async () => {
+    const owner = await browser.newContext();
+    const { page, problems } = await newPage(owner);
+    await page.goto(`${server.url}/`);
+
+    // Register: the form says what it is doing while Argon2id runs.
+    await page.getByTestId("switch-register").click();
+    await page.getByTestId("email").fill(EMAIL);
+    await page.getByTestId("password").fill(PASSWORD);
+    await page.getByTestId("password-again").fill(PASSWORD);
+    await page.getByTestId("password-again").press("Enter");
+    await page.getByTestId("records-empty").waitFor({ timeout: 60_000 });
+    await expect.poll(() => text(page, "live-status")).toBe("Live");
+    // Nothing secret is kept in the browser's storage.
+    const stored = await page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage } }));
+    expect(stored).not.toContain(PASSWORD);
+    expect(stored.toLowerCase()).not.toContain("token");
+
+    // A login with a password and a one-time code.
+    await page.getByTestId("new-record").click();
+    expect(await page.getByTestId("new-type").inputValue()).toBe("login");
+    await page.getByTestId("edit-title").fill("Mail");
+    await page.getByTestId("edit-username").fill("ada");
+    await page.getByTestId("edit-password").fill("hunter2-<b>bold</b>");
+    await page.getByTestId("edit-url").fill("https://mail.example");
+    await page.getByTestId("edit-totp").fill("JBSWY3DPEHPK3PXP");
+    await page.getByTestId("edit-title").press("Enter");
+    await expect.poll(() => text(page, "record-title")).toBe("Mail");
+    await expect.poll(async () => text(page, "otp-totp")).toMatch(/^\d{6}$/);
+    expect(await text(page, "record-author")).toBe("you");
+    expect(await text(page, "record-verified")).toBe("verified");
+
+    // A file of 9 MiB: encrypted in the page and uploaded in two parts, then downloaded, decrypted and checked.
+    const dir = mkdtempSync(join(server.dir, "files-"));
+    const original = join(dir, "scan.bin");
+    const bytes = Buffer.alloc(9 * 1024 * 1024 + 123);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 255;
+    writeFileSync(original, bytes);
+    await page.getByTestId("attach-files").setInputFiles(original);
+    await page.getByTestId("download-scan.bin").waitFor({ timeout: 60_000 });
+    const download = page.waitForEvent("download");
+    await page.getByTestId("download-scan.bin").click();
+    expect(readFileSync(await (await download).path()).equals(bytes)).toBe(true);
+
+    // An edit by the owner: Enter in a field saves.
+    await page.getByTestId("edit-record").click();
+    await page.getByTestId("edit-url").fill("https://mail.example/login");
+    await page.getByTestId("edit-url").press("Enter");
+    await expect.poll(() => text(page, "value-url")).toBe("https://mail.example/login");
+
+    // The list shows it; the search filters it.
+    await page.getByTestId("nav-records").click();
+    await page.getByTestId("record-row").first().waitFor();
+    expect(await text(page, "record-open")).toBe("Mail");
+    await page.getByTestId("search").fill("bank");
+    await page.getByTestId("no-match").waitFor();
+    await page.getByTestId("search").fill("mai");
+    expect(await page.getByTestId("record-row").first().isVisible()).toBe(true);
+    await page.getByTestId("record-open").first().click();
+
+    // Share it, editable, from the dialog.
+    await page.getByTestId("share-record").click();
+    await page.getByTestId("share-expiry").selectOption("1d");
+    await page.getByTestId("share-editable").check();
+    await page.getByTestId("share-label").fill("for Ada");
+    await page.getByTestId("share-create").click();
+    await page.getByTestId("share-created").waitFor();
+    const link = (await text(page, "share-link")).trim();
+    expect(link.startsWith(`${server.url}/s#1.`)).toBe(true);
+    const invitation = await page.getByTestId("invitation").inputValue();
+    expect(invitation).toContain(link);
+    expect(invitation).toContain("first device");
+    expect(invitation).toContain("expires");
+    expect(await page.locator('[data-testid="share-qr"] svg path').count()).toBe(1);
+    await page.getByTestId("share-done").click();
+    await expect.poll(() => text(page, "share-state")).toBe("waiting to be opened");
+    expect(await text(page, "share-label")).toBe("for Ada");
+
+    // The recipient, in another browser profile: open, edit a field, save.
+    const recipientContext = await browser.newContext();
+    const recipient = await newPage(recipientContext);
+    await recipient.page.goto(link);
+    await recipient.page.getByTestId("open").click();
+    await expect.poll(() => text(recipient.page, "record-title")).toBe("Mail");
+    const fingerprint = await text(recipient.page, "fingerprint");
+    await recipient.page.getByTestId("edit").click();
+    await recipient.page.getByTestId("edit-username").fill("ada.lovelace");
+    await recipient.page.getByTestId("save").click();
+    await expect.poll(() => text(recipient.page, "status")).toContain("Saved as version");
+
+    // The vault updates live: the new value, written by the recipient's verified device.
+    await expect.poll(() => text(page, "value-username"), { timeout: 30_000 }).toBe("ada.lovelace");
+    expect(await text(page, "record-author")).toContain("recipient");
+    expect(await text(page, "record-author")).toContain(fingerprint);
+    expect(await text(page, "record-verified")).toBe("verified");
+    await expect.poll(() => text(page, "share-fingerprint")).toBe(fingerprint);
+    expect(await text(page, "share-edits")).toContain("1 edit");
+
+    // The history attributes every version, the recipient's included.
+    await page.getByTestId("history").click();
+    await page.getByTestId("history-entry").first().waitFor();
+    const badges = await page.getByTestId("history-verified").allTextContents();
+    expect(badges.length).toBeGreaterThanOrEqual(3);
+    expect(badges.every((b) => b === "verified")).toBe(true);
+    expect(await text(page, "history-author")).toContain("recipient");
+    await page.getByTestId("back-to-record").click();
+
+    // End the share: the record's key is rotated, and the recipient's page says it ended.
+    await page.getByTestId("share-delete").click();
+    await expect.poll(() => page.getByTestId("notice-ok").allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining("rotated")]));
+    await expect.poll(() => page.locator('[data-testid="share-item"].ended [data-testid="share-state"]').textContent()).toBe("ended");
+    expect(await page.getByTestId("share-delete").count()).toBe(0);
+    await recipient.page.goto(link);
+    await expect.poll(() => text(recipient.page, "problem")).toContain("cannot be opened");
+    expect(await recipient.page.locator("main").textContent()).toContain("ended");
+
+    // The CLI, logged in to the same account, reads what the browser wrote.
+    const cli = new Sender(server, PASSWORD);
+    await cli.json(["login", "--email", EMAIL]);
+    const list = await cli.json<{ records: { id: string; title: string; verified: boolean }[] }>(["record", "list"]);
+    expect(list.records.map((r) => r.title)).toEqual(["Mail"]);
+    expect(list.records[0]?.verified).toBe(true);
+    const saved = join(dir, "cli");
+    const shown = await cli.json<{ version: number; record: { fields: { name: string; value: string }[] } }>(["record", "show", list.records[0]!.id, "--save-files", saved]);
+    expect(readFileSync(join(saved, "scan.bin")).equals(bytes)).toBe(true);
+    const value = (name: string): string | undefined => shown.record.fields.find((f) => f.name === name)?.value;
+    expect(value("username")).toBe("ada.lovelace");
+    expect(value("password")).toBe("hunter2-<b>bold</b>");
+    expect(value("totp")).toBe("JBSWY3DPEHPK3PXP");
+    expect(value("url")).toBe("https://mail.example/login");
+    // Created, file added, edited, shared (rotation), edited by the recipient, rotated after the share ended.
+    expect(shown.version).toBe(6);
+
+    // Logging out locks the vault.
+    await page.getByTestId("logout").click();
+    await page.getByTestId("auth-message").waitFor();
+    expect(await page.getByTestId("record-title").count()).toBe(0);
+
+    expect(problems).toEqual([]);
+    // The ended share answers 410 to the recipient's status request; nothing else may fail.
+    expect(recipient.problems.filter((p) => !p.includes("410"))).toEqual([]);
+    await recipientContext.close();
+    await owner.close();
+  });
+});

@@ -1,0 +1,248 @@
+// The unlocked vault page: navigation between screens, notices, and the live event stream that keeps the
+// screens current and rotates record keys when a share ends.
+import { runEventStream } from "../client/events";
+import type { OwnerEvent, Policy } from "../client/owner-api";
+import type { OwnerSession } from "../client/owner";
+import { h, replace } from "../ui/dom";
+import { explain, isSessionEnd } from "./errors";
+
+export type Screen =
+  | { kind: "list" }
+  | { kind: "new" }
+  | { kind: "record"; id: string }
+  | { kind: "edit"; id: string }
+  | { kind: "history"; id: string }
+  | { kind: "share"; id: string };
+
+export type NoticeKind = "ok" | "info" | "error";
+
+/** What a screen gets to work with. */
+export interface Ctx {
+  readonly session: OwnerSession;
+  readonly policy: Policy;
+  /** Where the screen draws. */
+  readonly root: HTMLElement;
+  /** Titles seen so far, to name records in notices. */
+  readonly titles: Map<string, string>;
+  go(screen: Screen): void;
+  /** Draws this screen again with fresh data. */
+  refresh(): void;
+  /** This page ended the share itself: its live event needs no notice. */
+  expectEnd(handle: string): void;
+  notify(message: string, kind?: NoticeKind): void;
+  /** Shows a failure; a session that ended goes back to the login screen. */
+  fail(error: unknown): void;
+  /** Called when the screen is left (timers of one-time codes, listeners). */
+  onLeave(cleanup: () => void): void;
+  /** Lets the screen take live events itself instead of being redrawn. */
+  onLive(handler: (event: OwnerEvent) => void): void;
+  /** Whether this screen is still the one shown (async work finishing late must not draw). */
+  isCurrent(): boolean;
+}
+
+export type ScreenRenderer = (ctx: Ctx, screen: Screen) => void | Promise<void>;
+
+/** How long an informational notice stays. */
+const NOTICE_MS = 10_000;
+
+export class Vault {
+  readonly titles = new Map<string, string>();
+  #screen: Screen = { kind: "list" };
+  #generation = 0;
+  #cleanups: (() => void)[] = [];
+  #live: ((event: OwnerEvent) => void) | undefined;
+  readonly #events = new AbortController();
+  readonly #notices = h("div", { class: "notices", "data-testid": "notices", role: "status" });
+  readonly #root = h("div", { class: "screen" });
+  readonly #liveStatus = h("span", { class: "muted small-text", "data-testid": "live-status" }, "Connecting…");
+  #expiry = 0;
+  readonly #endedHere = new Set<string>();
+
+  constructor(
+    readonly session: OwnerSession,
+    readonly policy: Policy,
+    private readonly app: HTMLElement,
+    private readonly nav: HTMLElement,
+    private readonly render: ScreenRenderer,
+    private readonly onEnded: (message: string) => void,
+  ) {}
+
+  start(): void {
+    const records = h("button", { type: "button", "data-testid": "nav-records" }, "Records");
+    records.addEventListener("click", () => this.go({ kind: "list" }));
+    const add = h("button", { type: "button", class: "primary", "data-testid": "new-record" }, "New record");
+    add.addEventListener("click", () => this.go({ kind: "new" }));
+    const logout = h("button", { type: "button", "data-testid": "logout" }, "Log out");
+    logout.addEventListener("click", () => {
+      logout.disabled = true;
+      void this.session
+        .logout()
+        .catch(() => undefined)
+        .finally(() => this.end("You are logged out. Your vault is locked."));
+    });
+    replace(this.nav, this.#liveStatus, h("span", { class: "muted account" }, this.session.email), records, add, logout);
+    replace(this.app, this.#notices, this.#root);
+    const left = Date.parse(this.session.expiresAt) - Date.now();
+    if (left > 0 && left < 2 ** 31 - 1) this.#expiry = window.setTimeout(() => this.end("Your session has ended. Log in again."), left);
+    void runEventStream(
+      this.session.api,
+      this.session.token,
+      {
+        onEvent: (e) => this.#onEvent(e),
+        onConnected: (resumed, first) => {
+          this.#liveStatus.textContent = "Live";
+          // Events may have been missed while disconnected: show the current state.
+          if (!first && !resumed) this.#refresh();
+        },
+        onDisconnected: () => {
+          this.#liveStatus.textContent = "Reconnecting…";
+        },
+        onUnauthorized: () => this.end("Your session has ended. Log in again."),
+      },
+      this.#events.signal,
+    );
+    // A share that ended while nobody was logged in leaves its record due for a rotation (§7.3).
+    void this.#rotatePending();
+    this.go({ kind: "list" });
+  }
+
+  /** Locks the vault: keys forgotten, stream stopped, back to the login screen. */
+  end(message: string): void {
+    if (this.#events.signal.aborted) return;
+    this.#events.abort();
+    clearTimeout(this.#expiry);
+    this.#leave();
+    this.session.close();
+    replace(this.nav);
+    this.onEnded(message);
+  }
+
+  /** Revokes the session as the page goes away (a reload is a logout), without waiting for an answer. */
+  revokeOnUnload(): void {
+    if (this.session.closed) return;
+    try {
+      void fetch(this.session.api.url("/sessions/current"), {
+        method: "DELETE",
+        headers: { Authorization: `Bearer ${this.session.token}` },
+        keepalive: true,
+        credentials: "omit",
+      }).catch(() => undefined);
+    } catch {
+      // The page is going away either way.
+    }
+  }
+
+  /** Shows `screen`; `quiet` keeps the old content until the new one is drawn (a refresh, no flicker). */
+  go(screen: Screen, quiet = false): void {
+    this.#leave();
+    this.#screen = screen;
+    const generation = ++this.#generation;
+    const ctx: Ctx = {
+      session: this.session,
+      policy: this.policy,
+      root: this.#root,
+      titles: this.titles,
+      go: (s) => this.go(s),
+      refresh: () => this.go(screen, true),
+      expectEnd: (handle) => this.#endedHere.add(handle),
+      notify: (m, k) => this.notify(m, k),
+      fail: (e) => this.fail(e),
+      onLeave: (f) => {
+        if (generation === this.#generation) this.#cleanups.push(f);
+        else f();
+      },
+      onLive: (f) => {
+        if (generation === this.#generation) this.#live = f;
+      },
+      isCurrent: () => generation === this.#generation && !this.#events.signal.aborted,
+    };
+    if (!quiet) replace(this.#root, h("p", { class: "muted" }, "Loading…"));
+    Promise.resolve(this.render(ctx, screen)).catch((e: unknown) => {
+      if (!ctx.isCurrent()) return;
+      if (isSessionEnd(e)) {
+        this.fail(e);
+        return;
+      }
+      replace(this.#root, h("div", { class: "panel" }, h("p", { class: "error", "data-testid": "screen-error" }, explain(e)), backToList(this)));
+    });
+  }
+
+  notify(message: string, kind: NoticeKind = "info"): void {
+    const close = h("button", { type: "button", class: "small", "aria-label": "Dismiss" }, "×");
+    const notice = h("div", { class: `notice ${kind}`, "data-testid": `notice-${kind}` }, h("span", {}, message), close);
+    close.addEventListener("click", () => notice.remove());
+    this.#notices.append(notice);
+    if (kind !== "error") setTimeout(() => notice.remove(), NOTICE_MS);
+    while (this.#notices.childElementCount > 4) this.#notices.firstElementChild?.remove();
+  }
+
+  fail(error: unknown): void {
+    if (isSessionEnd(error)) {
+      this.end("Your session has ended. Log in again.");
+      return;
+    }
+    this.notify(explain(error), "error");
+  }
+
+  #leave(): void {
+    for (const cleanup of this.#cleanups.splice(0)) cleanup();
+    this.#live = undefined;
+  }
+
+  /** Draws the current screen again with fresh data, unless the user is in the middle of a form. */
+  #refresh(): void {
+    if (this.#live) return;
+    const s = this.#screen;
+    if (s.kind === "list" || s.kind === "record" || s.kind === "history") this.go(s, true);
+  }
+
+  #name(record: string | null): string {
+    const title = record ? this.titles.get(record) : undefined;
+    return title ? `“${title}”` : "a record";
+  }
+
+  #onEvent(event: OwnerEvent): void {
+    switch (event.kind) {
+      case "share_opened":
+        this.notify(`A share of ${this.#name(event.record)} was just opened on a device. Its fingerprint is in the record's share list.`);
+        break;
+      case "record_edited":
+        this.notify(`The recipient of a share changed ${this.#name(event.record)} (version ${event.number ?? "?"}).`);
+        break;
+      case "share_ended":
+        if (!(event.share !== null && this.#endedHere.delete(event.share))) this.notify(`A share of ${this.#name(event.record)} ended.`);
+        // Rotate now, so versions the owner writes next are out of the ended share's reach.
+        void this.#rotatePending().then(() => this.#dispatch(event));
+        return;
+      case "access_failures":
+        this.notify(`Someone entered a wrong passphrase ${event.number ?? "several"} times for a share of ${this.#name(event.record)}. If that is not your recipient, end the share.`, "error");
+        break;
+    }
+    this.#dispatch(event);
+  }
+
+  #dispatch(event: OwnerEvent): void {
+    if (this.#live) {
+      this.#live(event);
+      return;
+    }
+    const s = this.#screen;
+    if (s.kind === "list" || ((s.kind === "record" || s.kind === "history") && (event.record === null || event.record === s.id))) this.go(s, true);
+  }
+
+  async #rotatePending(): Promise<void> {
+    try {
+      const { rotated, skipped } = await this.session.rotatePending();
+      if (rotated.length > 0) this.notify(`Rotated the key of ${rotated.length === 1 ? this.#name(rotated[0]!) : `${rotated.length} records`} after a share ended: the ended share cannot read what you write next.`, "ok");
+      for (const { id, error } of skipped) this.notify(`The key of ${this.#name(id)} could not be rotated after a share ended: ${explain(error)}`, "error");
+    } catch (e) {
+      if (!this.#events.signal.aborted) this.fail(e);
+    }
+  }
+}
+
+function backToList(vault: Vault): HTMLElement {
+  const back = h("button", { type: "button" }, "Back to the records");
+  back.addEventListener("click", () => vault.go({ kind: "list" }));
+  return h("div", { class: "actions" }, back);
+}

@@ -1,0 +1,37 @@
+// What changed between two versions of a record, in words. Secrets and one-time code seeds are named,
+// never quoted: the history is read on screens other people may see.
+import type { Field, RecordBody } from "../protocol/record";
+import { fieldLabel } from "../ui/record-view";
+
+const QUOTED_KINDS = new Set(["text", "url", "email", "phone", "date"]);
+
+function quote(field: Field): string {
+  const value = field.value.length > 80 ? `${[...field.value].slice(0, 80).join("")}…` : field.value;
+  return value === "" ? "(empty)" : `“${value}”`;
+}
+
+/** One line per change from `before` to `after`; `before` undefined means `after` is the first version. */
+export function describeChanges(before: RecordBody | undefined, after: RecordBody): string[] {
+  if (!before) return ["Created."];
+  const out: string[] = [];
+  if (before.type !== after.type) out.push(`Type changed from ${before.type} to ${after.type}.`);
+  if (before.title !== after.title) out.push(`Title changed from “${before.title}” to “${after.title}”.`);
+  const old = new Map(before.fields.map((f) => [f.name, f]));
+  const now = new Map(after.fields.map((f) => [f.name, f]));
+  for (const field of after.fields) {
+    const prior = old.get(field.name);
+    const label = fieldLabel(field.name);
+    if (!prior) {
+      out.push(QUOTED_KINDS.has(field.kind) && field.value !== "" ? `${label} added: ${quote(field)}.` : `${label} added.`);
+    } else if (prior.value !== field.value || prior.kind !== field.kind) {
+      out.push(QUOTED_KINDS.has(field.kind) && QUOTED_KINDS.has(prior.kind) ? `${label} changed from ${quote(prior)} to ${quote(field)}.` : `${label} changed.`);
+    }
+  }
+  for (const field of before.fields) if (!now.has(field.name)) out.push(`${fieldLabel(field.name)} removed.`);
+  if (before.notes !== after.notes) out.push("Notes changed.");
+  const oldFiles = new Set(before.files.map((f) => f.id));
+  const newFiles = new Set(after.files.map((f) => f.id));
+  for (const file of after.files) if (!oldFiles.has(file.id)) out.push(`File “${file.name}” added.`);
+  for (const file of before.files) if (!newFiles.has(file.id)) out.push(`File “${file.name}” removed.`);
+  return out;
+}

@@ -1,0 +1,104 @@
+// The record list: type, title, subtitle, last change, whether it is shared; a search box filters it.
+import type { RecordListEntry } from "../client/owner";
+import { h, localTime, replace } from "../ui/dom";
+import { typeName } from "../ui/record-view";
+import type { Ctx } from "./app";
+import { explain } from "./errors";
+
+/** The search text survives redraws (live events redraw the list). */
+let query = "";
+
+/** Whether an entry matches the search: every word in its title or subtitle, ignoring case and accents. */
+export function matches(entry: { title: string; subtitle: string }, text: string): boolean {
+  const fold = (s: string): string => s.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
+  const hay = fold(`${entry.title} ${entry.subtitle}`);
+  return fold(text)
+    .split(/\s+/)
+    .filter((w) => w !== "")
+    .every((w) => hay.includes(w));
+}
+
+export async function showList(ctx: Ctx): Promise<void> {
+  const entries = await ctx.session.listRecords();
+  if (!ctx.isCurrent()) return;
+  for (const e of entries) if (e.summary) ctx.titles.set(e.id, e.summary.title);
+
+  const add = h("button", { type: "button", class: "primary", "data-testid": "empty-new-record" }, "New record");
+  add.addEventListener("click", () => ctx.go({ kind: "new" }));
+  if (entries.length === 0) {
+    replace(
+      ctx.root,
+      h(
+        "div",
+        { class: "panel" },
+        h("h1", {}, "Records"),
+        h("p", { "data-testid": "records-empty" }, "Your vault is empty. Add a login, a card, a note or a file: it is encrypted in this browser before it is stored."),
+        h("div", { class: "actions" }, add),
+      ),
+    );
+    return;
+  }
+
+  const search = h("input", { type: "search", placeholder: "Search titles", "aria-label": "Search records", "data-testid": "search", class: "search" });
+  search.value = query;
+  const none = h("p", { class: "muted", "data-testid": "no-match", hidden: true });
+  const rows = entries.map((entry) => row(ctx, entry));
+  const apply = (): void => {
+    query = search.value;
+    let shown = 0;
+    rows.forEach(({ element, text }) => {
+      const visible = matches(text, query);
+      element.hidden = !visible;
+      if (visible) shown++;
+    });
+    none.hidden = shown > 0;
+    none.textContent = `No record matches “${query}”.`;
+  };
+  search.addEventListener("input", apply);
+  search.addEventListener("keydown", (event) => {
+    // Enter opens the only match; Escape clears the search.
+    if (event.key === "Enter") {
+      const visible = rows.filter((r) => !r.element.hidden);
+      if (visible.length === 1) visible[0]!.open();
+    } else if (event.key === "Escape") {
+      search.value = "";
+      apply();
+    }
+  });
+  const table = h(
+    "table",
+    { class: "list", "data-testid": "record-list" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Type"), h("th", {}, "Title"), h("th", {}, "Updated"))),
+    h("tbody", {}, ...rows.map((r) => r.element)),
+  );
+  replace(ctx.root, h("div", { class: "panel" }, h("div", { class: "toolbar" }, h("h1", {}, "Records"), search), table, none));
+  apply();
+  if (query) search.focus();
+}
+
+function row(ctx: Ctx, entry: RecordListEntry): { element: HTMLTableRowElement; text: { title: string; subtitle: string }; open: () => void } {
+  const open = (): void => ctx.go({ kind: "record", id: entry.id });
+  const title = entry.summary?.title ?? "(unreadable record)";
+  const subtitle = entry.summary?.subtitle ?? "";
+  const button = h("button", { type: "button", class: "linklike title", "data-testid": "record-open" }, title);
+  button.addEventListener("click", (event) => {
+    event.stopPropagation();
+    open();
+  });
+  const badges = h("span", { class: "badges" });
+  if (entry.liveShares > 0) badges.append(h("span", { class: "badge shared", "data-testid": "badge-shared" }, entry.liveShares > 1 ? `shared ×${entry.liveShares}` : "shared"));
+  if (entry.problem !== undefined) {
+    badges.append(h("span", { class: "badge warn", title: explain(entry.problem) }, "unreadable"));
+  } else if (entry.verification.kind === "unverified") {
+    badges.append(h("span", { class: "badge warn", title: entry.verification.reason }, "unverified change"));
+  }
+  const element = h(
+    "tr",
+    { class: "clickable", "data-testid": "record-row", "data-id": entry.id },
+    h("td", {}, h("span", { class: "badge" }, entry.summary ? typeName(entry.summary.type) : "?")),
+    h("td", {}, button, " ", badges, subtitle ? h("div", { class: "muted subtitle" }, subtitle) : null, entry.problem !== undefined ? h("div", { class: "error small-text" }, explain(entry.problem)) : null),
+    h("td", { class: "muted nowrap" }, localTime(entry.updatedAt)),
+  );
+  element.addEventListener("click", open);
+  return { element, text: { title, subtitle }, open };
+}

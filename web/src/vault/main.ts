@@ -1,0 +1,74 @@
+// The owner's vault, served at `/`. Everything is decrypted in this page; the keys live in memory only, so
+// reloading or closing the page locks the vault (and revokes its session).
+import "../ui/style.css";
+import { Api } from "../client/http";
+import type { OwnerSession } from "../client/owner";
+import type { Policy } from "../client/owner-api";
+import type { KeyValueStore } from "../client/versions";
+import { byId, h, replace } from "../ui/dom";
+import { Vault, type Ctx, type Screen } from "./app";
+import { showAuth } from "./auth";
+import { explain } from "./errors";
+import { showList } from "./list";
+import { showEdit, showHistory, showNew, showRecord } from "./record";
+import { showShare } from "./share";
+import { serverBase } from "./util";
+
+const app = byId("app");
+const nav = byId("nav");
+const api = new Api(serverBase(location));
+
+/** Storage for the anti-rollback memory only (it holds no key or token); absent if the browser blocks it. */
+function versionStore(): KeyValueStore | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+function render(ctx: Ctx, screen: Screen): void | Promise<void> {
+  switch (screen.kind) {
+    case "list":
+      return showList(ctx);
+    case "new":
+      return showNew(ctx);
+    case "record":
+      return showRecord(ctx, screen.id);
+    case "edit":
+      return showEdit(ctx, screen.id);
+    case "history":
+      return showHistory(ctx, screen.id);
+    case "share":
+      return showShare(ctx, screen.id);
+  }
+}
+
+let vault: Vault | undefined;
+
+function unlocked(session: OwnerSession, policy: Policy, registered: boolean): void {
+  vault = new Vault(session, policy, app, nav, render, (message) => {
+    vault = undefined;
+    auth(policy, "login", message, session.email);
+  });
+  vault.start();
+  if (registered) vault.notify("Your vault is ready. Add your first record with New record.", "ok");
+}
+
+function auth(policy: Policy, mode: "login" | "register", message?: string, email?: string): void {
+  showAuth({ api, policy, root: app, store: versionStore(), mode, message, email, onSession: (session, registered) => unlocked(session, policy, registered) });
+}
+
+async function start(): Promise<void> {
+  const policy = await api.json<Policy>("/policy", { method: "GET" });
+  auth(policy, "login");
+}
+
+// A reload or a closed tab is a logout: the keys are gone with the page, so the session goes too.
+window.addEventListener("pagehide", () => vault?.revokeOnUnload());
+
+start().catch((e: unknown) => {
+  const retry = h("button", { type: "button", class: "primary" }, "Try again");
+  retry.addEventListener("click", () => location.reload());
+  replace(app, h("div", { class: "panel" }, h("h1", {}, "The vault cannot start"), h("p", { class: "error", "data-testid": "start-error" }, explain(e)), h("div", { class: "actions" }, retry)));
+});

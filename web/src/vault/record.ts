@@ -1,0 +1,515 @@
+// A record: its current version with who wrote it, its shares, editing, history, and creating one.
+import type { OpenedRecord, ShareEntry } from "../client/owner";
+import type { ApiAuthor, OwnerEvent } from "../client/owner-api";
+import type { Verification } from "../client/verify";
+import { RECORD_TYPES, type Field, type FileRef, type RecordBody, type RecordType } from "../protocol/record";
+import { h, humanBytes, humanDuration, localTime, replace, copyButton } from "../ui/dom";
+import { changeBetween, isUnchanged } from "../ui/record-diff";
+import { recordEditor, type RecordEditor } from "../ui/record-editor";
+import { renderRecord, saveBlob, typeName } from "../ui/record-view";
+import type { Ctx } from "./app";
+import { describeChanges } from "./changes";
+import { explain, isSessionEnd } from "./errors";
+
+/** Who wrote a version, in words, from what this client verified (not from what the server claims). */
+export function authorText(verification: Verification, author: ApiAuthor, shares: readonly ShareEntry[]): string {
+  if (verification.kind === "owner") return "you";
+  if (verification.kind === "recipient") {
+    const share = shares.find((s) => s.info.handle === verification.handle);
+    const label = share?.label ? ` “${share.label}”` : "";
+    return `the recipient of share${label} (device ${verification.fingerprint})`;
+  }
+  return author.kind === "owner" ? "someone the server calls you" : "someone the server calls a recipient";
+}
+
+function verifiedBadge(verification: Verification, testId: string): HTMLElement {
+  return verification.kind === "unverified"
+    ? h("span", { class: "badge warn", "data-testid": testId, title: verification.reason }, "unverified")
+    : h("span", { class: "badge ok", "data-testid": testId }, "verified");
+}
+
+function busyButton(button: HTMLButtonElement, text: string): () => void {
+  const before = button.textContent ?? "";
+  button.disabled = true;
+  button.textContent = text;
+  return () => {
+    button.disabled = false;
+    button.textContent = before;
+  };
+}
+
+/** A hidden file input with a visible, keyboard-reachable label. */
+function filePicker(id: string, label: string, testId: string): { input: HTMLInputElement; label: HTMLLabelElement } {
+  const input = h("input", { type: "file", multiple: true, id, class: "visually-hidden", "data-testid": testId });
+  const visible = h("label", { for: id, class: "button", tabindex: 0 }, label);
+  // Labels are not keyboard-activated by default: Enter or Space opens the picker.
+  visible.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      input.click();
+    }
+  });
+  return { input, label: visible };
+}
+
+// ---- Detail
+
+export async function showRecord(ctx: Ctx, id: string): Promise<void> {
+  const [record, shares] = await Promise.all([ctx.session.openRecord(id), ctx.session.listShares(id)]);
+  if (!ctx.isCurrent()) return;
+  ctx.titles.set(id, record.body.title);
+  const verified = record.verification.kind !== "unverified";
+  const status = h("p", { class: "muted", "data-testid": "record-status", role: "status" });
+  const say = (text: string, error = false): void => {
+    status.textContent = text;
+    status.className = error ? "error" : "muted";
+  };
+
+  const view = renderRecord(record.body, {
+    now: () => ctx.session.serverNow(),
+    onDownload: (file, button) => {
+      const done = busyButton(button, "0 %");
+      void ctx.session
+        .downloadFile(id, file, (n, total) => {
+          button.textContent = total ? `${Math.floor((100 * n) / total)} %` : humanBytes(n);
+        })
+        .then((blob) => saveBlob(blob, file.name))
+        .catch((e: unknown) => ctx.fail(e))
+        .finally(done);
+    },
+  });
+  ctx.onLeave(view.stop);
+
+  const edit = h("button", { type: "button", "data-testid": "edit-record", disabled: !verified }, "Edit");
+  edit.addEventListener("click", () => ctx.go({ kind: "edit", id }));
+  const canShare = verified && ctx.policy.one_time_share;
+  const share = h("button", { type: "button", class: "primary", "data-testid": "share-record", disabled: !canShare }, "Share");
+  share.addEventListener("click", () => ctx.go({ kind: "share", id }));
+  const history = h("button", { type: "button", "data-testid": "history" }, "History");
+  history.addEventListener("click", () => ctx.go({ kind: "history", id }));
+  const remove = h("button", { type: "button", class: "danger", "data-testid": "delete-record" }, "Delete");
+  remove.addEventListener("click", () => {
+    if (!confirm(`Delete “${record.body.title}” with its history and files? Its shares end at once. This cannot be undone.`)) return;
+    const done = busyButton(remove, "Deleting…");
+    ctx.session.deleteRecord(id).then(
+      () => {
+        ctx.titles.delete(id);
+        ctx.notify(`Deleted “${record.body.title}”.`, "ok");
+        ctx.go({ kind: "list" });
+      },
+      (e: unknown) => {
+        done();
+        ctx.fail(e);
+      },
+    );
+  });
+  const attach = filePicker("attach-files", "Add files", "attach-files");
+  attach.input.addEventListener("change", () => {
+    const files = [...(attach.input.files ?? [])];
+    attach.input.value = "";
+    if (files.length === 0 || !verified) return;
+    say(`Encrypting and uploading ${files.length === 1 ? files[0]!.name : `${files.length} files`}…`);
+    ctx.session
+      .attachFiles(id, files, ctx.policy.max_file_bytes, (n, total) => say(`Encrypting and uploading… ${total ? Math.floor((100 * n) / total) : 100} %`))
+      .then(
+        (written) => {
+          ctx.notify(`Added ${files.map((f) => `“${f.name}”`).join(", ")} (version ${written.version}).`, "ok");
+          ctx.refresh();
+        },
+        (e: unknown) => {
+          if (isSessionEnd(e)) ctx.fail(e);
+          else say(explain(e), true);
+        },
+      );
+  });
+
+  const warning = verified
+    ? null
+    : h(
+        "div",
+        { class: "warning", "data-testid": "unverified-warning" },
+        h("strong", {}, "Unverified change. "),
+        `This version could not be attributed to you or to a verified recipient (${(record.verification as { reason: string }).reason}). `,
+        "Editing and sharing are off, so nothing is built on it. Check the history and restore a verified version.",
+      );
+
+  replace(
+    ctx.root,
+    h(
+      "div",
+      { class: "panel" },
+      warning,
+      view.element,
+      h(
+        "p",
+        { class: "muted meta", "data-testid": "record-meta" },
+        `Version ${record.version} · changed ${localTime(record.updatedAt)} by `,
+        h("span", { "data-testid": "record-author" }, authorText(record.verification, record.author, shares)),
+        " ",
+        verifiedBadge(record.verification, "record-verified"),
+      ),
+      h("div", { class: "actions" }, edit, share, verified ? attach.label : null, verified ? attach.input : null, history, remove),
+      !ctx.policy.one_time_share ? h("p", { class: "muted small-text" }, "This server does not allow new shares.") : null,
+      status,
+    ),
+    shareList(ctx, record, shares, say),
+  );
+}
+
+function shareList(ctx: Ctx, record: OpenedRecord, shares: ShareEntry[], say: (text: string, error?: boolean) => void): HTMLElement {
+  const live = shares.filter((s) => s.info.state === "active" || s.info.state === "opened");
+  const ended = shares.filter((s) => !(s.info.state === "active" || s.info.state === "opened"));
+  const panel = h("div", { class: "panel", "data-testid": "share-list" }, h("h2", {}, "Shares"));
+  if (shares.length === 0) {
+    panel.append(h("p", { class: "muted", "data-testid": "no-shares" }, "Not shared. Share makes a link that opens on the first device only; you can end it at any time."));
+    return panel;
+  }
+  if (live.length === 0) panel.append(h("p", { class: "muted" }, "No live share."));
+  for (const entry of live) panel.append(shareItem(ctx, record, entry, say));
+  if (ended.length > 0) {
+    const details = h("details", {}, h("summary", {}, `Ended shares (${ended.length})`));
+    for (const entry of ended) details.append(shareItem(ctx, record, entry, say));
+    panel.append(details);
+  }
+  return panel;
+}
+
+const STATE_TEXT: Record<string, string> = { active: "waiting to be opened", opened: "opened", expired: "expired", deleted: "ended" };
+const END_REASON: Record<string, string> = {
+  deleted: "ended by you",
+  recipient_done: "ended by the recipient",
+  record_deleted: "ended with its record",
+  expired: "expired",
+};
+
+function shareItem(ctx: Ctx, record: OpenedRecord, entry: ShareEntry, say: (text: string, error?: boolean) => void): HTMLElement {
+  const s = entry.info;
+  const live = s.state === "active" || s.state === "opened";
+  const facts: (string | HTMLElement)[] = [];
+  facts.push(s.editable ? "recipient may edit" : "read-only");
+  if (s.passphrase) facts.push("passphrase");
+  if (s.burn_after_secs !== null) facts.push(`ends ${humanDuration(s.burn_after_secs)} after opening`);
+  const lines: (HTMLElement | null)[] = [
+    h(
+      "div",
+      { class: "share-head" },
+      h("span", { class: `badge state-${s.state}`, "data-testid": "share-state" }, STATE_TEXT[s.state] ?? s.state),
+      " ",
+      h("strong", { "data-testid": "share-label" }, entry.label ?? "Unlabelled share"),
+      h("span", { class: "muted" }, ` · ${facts.join(" · ")}`),
+    ),
+    h(
+      "div",
+      { class: "muted small-text" },
+      `Created ${localTime(s.created_at)} · `,
+      live ? `expires ${localTime(s.expires_at)}` : `${END_REASON[s.end_reason ?? ""] ?? "ended"} ${localTime(s.ended_at ?? s.expires_at)}`,
+    ),
+  ];
+  if (s.opened_at !== null || entry.fingerprint) {
+    lines.push(
+      h(
+        "div",
+        { class: "small-text" },
+        s.opened_at ? `Opened ${localTime(s.opened_at)} on device ` : "Device ",
+        h("span", { class: "fingerprint", "data-testid": "share-fingerprint" }, entry.fingerprint ?? "?"),
+        " ",
+        entry.deviceVerified
+          ? h("span", { class: "badge ok", title: "The device's bind tag verifies: it was registered by someone holding the link." }, "device verified")
+          : h("span", { class: "badge warn", title: "The bind tag does not verify: the server may have bound a device of its own." }, "device not verified"),
+        s.last_access_at ? h("span", { class: "muted" }, ` · last read ${localTime(s.last_access_at)}`) : null,
+        h("span", { class: "muted", "data-testid": "share-edits" }, ` · ${s.edit_count} edit${s.edit_count === 1 ? "" : "s"}`),
+      ),
+    );
+    if (s.opened_at) lines.push(h("div", { class: "muted small-text" }, "Compare the device code with your recipient (by voice) when it matters: theirs is shown under the record on their screen."));
+  }
+  if (entry.problem) lines.push(h("div", { class: "error small-text" }, `This share cannot be checked: ${entry.problem}.`));
+  const actions = h("div", { class: "row" });
+  if (entry.link) actions.append(copyButton("Copy link", () => entry.link ?? "", "share-copy-link"));
+  if (live) {
+    const end = h("button", { type: "button", class: "small danger", "data-testid": "share-delete" }, "End share");
+    end.addEventListener("click", () => {
+      if (!confirm(`End this share of “${record.body.title}” now? The link stops working at once${s.state === "opened" ? " and the recipient no longer sees the record" : ""}.`)) return;
+      const done = busyButton(end, "Ending…");
+      // Before the request: the live event can arrive before the answer.
+      ctx.expectEnd(s.handle);
+      ctx.session
+        .deleteShare(s.handle)
+        .then(async () => {
+          say("Share ended. Rotating the record's key…");
+          const { rotated, skipped } = await ctx.session.rotatePending();
+          for (const skip of skipped) if (skip.id === record.id) throw skip.error;
+          // The live event may have rotated it first; then it said so already.
+          ctx.notify(rotated.includes(record.id) ? "Share ended. The record's key was rotated: the ended share cannot read what you write next." : "Share ended.", "ok");
+          if (ctx.isCurrent()) ctx.refresh();
+        })
+        .catch((e: unknown) => {
+          done();
+          ctx.fail(e);
+          if (ctx.isCurrent()) ctx.refresh();
+        });
+    });
+    actions.append(end);
+  }
+  return h("div", { class: `share-item ${live ? "" : "ended"}`, "data-testid": "share-item", "data-handle": s.handle }, ...lines, actions);
+}
+
+// ---- Editing
+
+/** A form around an editor: Enter in a one-line input submits, except in "new field name", where it adds the field. */
+function editorForm(editor: RecordEditor, ...rest: (HTMLElement | null)[]): HTMLFormElement {
+  const form = h("form", { novalidate: true }, editor.element, ...rest);
+  const newName = editor.element.querySelector<HTMLInputElement>('[data-testid="new-field-name"]');
+  const add = editor.element.querySelector<HTMLButtonElement>('[data-testid="add-field"]');
+  newName?.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      add?.click();
+    }
+  });
+  return form;
+}
+
+/** The record's files with a toggle to remove each (takes effect on save). */
+function fileRemover(files: readonly FileRef[]): { element: HTMLElement | null; removed: Set<string> } {
+  const removed = new Set<string>();
+  if (files.length === 0) return { element: null, removed };
+  const list = h("ul", { class: "files" });
+  for (const file of files) {
+    const name = h("span", { class: "value" }, file.name);
+    const toggle = h("button", { type: "button", class: "small danger", "data-testid": `remove-file-${file.name}` }, "Remove");
+    toggle.addEventListener("click", () => {
+      const gone = !removed.has(file.id);
+      if (gone) removed.add(file.id);
+      else removed.delete(file.id);
+      name.classList.toggle("struck", gone);
+      toggle.textContent = gone ? "Keep" : "Remove";
+    });
+    list.append(h("li", {}, name, " ", h("span", { class: "muted" }, humanBytes(file.size)), " ", toggle));
+  }
+  return { element: h("div", {}, h("label", {}, "Files"), list), removed };
+}
+
+export async function showEdit(ctx: Ctx, id: string): Promise<void> {
+  const record = await ctx.session.openRecord(id);
+  if (!ctx.isCurrent()) return;
+  if (record.verification.kind === "unverified") {
+    ctx.go({ kind: "record", id });
+    return;
+  }
+  const before = record.body;
+  const editor = recordEditor(before);
+  const remover = fileRemover(before.files);
+  const add = filePicker("edit-add-files", "Add files", "edit-add-files");
+  const chosen = h("span", { class: "muted small-text" });
+  add.input.addEventListener("change", () => {
+    const n = add.input.files?.length ?? 0;
+    chosen.textContent = n === 0 ? "" : `${n} file${n === 1 ? "" : "s"} to add on save`;
+  });
+  const meanwhile = h("p", { class: "notice info", "data-testid": "changed-meanwhile", hidden: true }, "This record was just changed elsewhere. When you save, only what you changed is applied on top of the newest version.");
+  ctx.onLive((event: OwnerEvent) => {
+    if (event.record === id && event.kind === "record_edited") meanwhile.hidden = false;
+  });
+  const error = h("p", { class: "error", "data-testid": "edit-error", role: "alert" });
+  const save = h("button", { type: "submit", class: "primary", "data-testid": "save-record" }, "Save");
+  const cancel = h("button", { type: "button", "data-testid": "cancel" }, "Cancel");
+  cancel.addEventListener("click", () => ctx.go({ kind: "record", id }));
+  const form = editorForm(editor, remover.element, h("div", { class: "row" }, add.label, add.input, chosen), meanwhile, error, h("div", { class: "actions" }, save, cancel));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const after = editor.read();
+    const files = [...(add.input.files ?? [])];
+    if (isUnchanged(before, after) && files.length === 0 && remover.removed.size === 0) {
+      ctx.go({ kind: "record", id });
+      return;
+    }
+    error.textContent = "";
+    const done = busyButton(save, "Saving…");
+    const fields = changeBetween(before, after);
+    void (async () => {
+      const added: FileRef[] = [];
+      for (const file of files) {
+        save.textContent = `Uploading ${file.name}…`;
+        added.push(await ctx.session.uploadFile(id, file, ctx.policy.max_file_bytes));
+      }
+      save.textContent = "Saving…";
+      // Only this user's change is applied to whatever version is current when it is written.
+      return ctx.session.writeRecord(id, (current) => {
+        const next = fields(current);
+        return { ...next, files: [...current.files.filter((f) => !remover.removed.has(f.id)), ...added] };
+      });
+    })().then(
+      (written) => {
+        ctx.notify(`Saved “${after.title}” as version ${written.version}.`, "ok");
+        ctx.go({ kind: "record", id });
+      },
+      (e: unknown) => {
+        done();
+        if (isSessionEnd(e)) ctx.fail(e);
+        else error.textContent = explain(e, true);
+      },
+    );
+  });
+  replace(ctx.root, h("div", { class: "panel" }, h("h1", {}, `Edit “${before.title}”`), h("p", { class: "muted" }, typeName(before.type)), form));
+  editor.element.querySelector<HTMLInputElement>('[data-testid="edit-title"]')?.focus();
+}
+
+/** A new body of `type`: its standard fields, keeping the values of fields already typed that share a name. */
+export function templateBody(type: RecordType, previous?: RecordBody): RecordBody {
+  const template = RECORD_TYPES.find((t) => t.type === type)?.fields ?? [];
+  const kept = new Map((previous?.fields ?? []).map((f) => [f.name, f.value]));
+  const fields: Field[] = template.map((f) => ({ name: f.name, kind: f.kind, value: kept.get(f.name) ?? "" }));
+  return { type, title: previous?.title ?? "", fields, notes: previous?.notes ?? "", files: [] };
+}
+
+export function showNew(ctx: Ctx): void {
+  let type: RecordType = "login";
+  let editor = recordEditor(templateBody(type));
+  const holder = h("div", {}, editor.element);
+  const select = h("select", { id: "new-type", "data-testid": "new-type" }, ...RECORD_TYPES.map((t) => h("option", { value: t.type }, typeName(t.type))));
+  select.value = type;
+  const files = filePicker("new-files", "Attach files", "new-files");
+  const chosen = h("span", { class: "muted small-text", "data-testid": "new-files-chosen" });
+  files.input.addEventListener("change", () => {
+    const list = [...(files.input.files ?? [])];
+    chosen.textContent = list.length === 0 ? "" : list.map((f) => `${f.name} (${humanBytes(f.size)})`).join(", ");
+  });
+  const error = h("p", { class: "error", "data-testid": "edit-error", role: "alert" });
+  const save = h("button", { type: "submit", class: "primary", "data-testid": "save-record" }, "Save");
+  const cancel = h("button", { type: "button", "data-testid": "cancel" }, "Cancel");
+  cancel.addEventListener("click", () => ctx.go({ kind: "list" }));
+  ctx.onLive(() => undefined);
+
+  const wire = (): HTMLFormElement => {
+    const form = editorForm(
+      editor,
+      h("div", { class: "row" }, files.label, files.input, chosen),
+      error,
+      h("div", { class: "actions" }, save, cancel),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submit();
+    });
+    return form;
+  };
+  select.addEventListener("change", () => {
+    const previous = editor.read();
+    type = select.value as RecordType;
+    editor = recordEditor(templateBody(type, previous));
+    replace(holder, wire());
+  });
+
+  const submit = (): void => {
+    const body = editor.read();
+    const picked = [...(files.input.files ?? [])];
+    error.textContent = "";
+    if (body.title.trim() === "") {
+      error.textContent = "Give the record a title.";
+      editor.element.querySelector<HTMLInputElement>('[data-testid="edit-title"]')?.focus();
+      return;
+    }
+    const done = busyButton(save, "Saving…");
+    let created: string | undefined;
+    void (async () => {
+      created = await ctx.session.createRecord(body);
+      ctx.titles.set(created, body.title);
+      if (picked.length > 0) {
+        await ctx.session.attachFiles(created, picked, ctx.policy.max_file_bytes, (n, total) => {
+          save.textContent = `Uploading… ${total ? Math.floor((100 * n) / total) : 100} %`;
+        });
+      }
+      return created;
+    })().then(
+      (id) => {
+        ctx.notify(`Saved “${body.title}”.`, "ok");
+        ctx.go({ kind: "record", id });
+      },
+      (e: unknown) => {
+        done();
+        if (created !== undefined) {
+          // The record exists; only the files failed. Show it, with the reason.
+          ctx.notify(`“${body.title}” was saved, but its files were not added: ${explain(e)}`, "error");
+          ctx.go({ kind: "record", id: created });
+          return;
+        }
+        error.textContent = explain(e, true);
+      },
+    );
+  };
+
+  replace(holder, wire());
+  replace(ctx.root, h("div", { class: "panel" }, h("h1", {}, "New record"), h("label", { for: "new-type" }, "Type"), select, holder));
+  select.focus();
+}
+
+// ---- History
+
+export async function showHistory(ctx: Ctx, id: string): Promise<void> {
+  const [history, shares] = await Promise.all([ctx.session.history(id), ctx.session.listShares(id)]);
+  if (!ctx.isCurrent()) return;
+  const current = history[history.length - 1];
+  const title = current?.body?.title ?? ctx.titles.get(id) ?? "record";
+  const back = h("button", { type: "button", "data-testid": "back-to-record" }, "Back to the record");
+  back.addEventListener("click", () => ctx.go({ kind: "record", id }));
+  const list = h("ol", { class: "history", "data-testid": "history-list" });
+  let previous: RecordBody | undefined;
+  let previousKeyGen: number | undefined;
+  const items: HTMLElement[] = [];
+  for (const entry of history) {
+    const rotated = previousKeyGen !== undefined && entry.keyGen !== previousKeyGen;
+    previousKeyGen = entry.keyGen;
+    const changes = entry.body ? describeChanges(previous, entry.body) : [];
+    if (rotated && changes.length === 0) changes.push("Key rotated (the content did not change).");
+    const item = h(
+      "li",
+      { "data-testid": "history-entry", "data-version": entry.version },
+      h(
+        "div",
+        { class: "share-head" },
+        h("strong", {}, `Version ${entry.version}`),
+        h("span", { class: "muted" }, ` · ${localTime(entry.createdAt)} · by `),
+        h("span", { "data-testid": "history-author" }, authorText(entry.verification, entry.author, shares)),
+        " ",
+        verifiedBadge(entry.verification, "history-verified"),
+      ),
+      entry.verification.kind === "unverified" ? h("div", { class: "error small-text" }, `Not attributed: ${entry.verification.reason}.`) : null,
+      entry.problem ? h("div", { class: "error small-text" }, `Cannot be read: ${entry.problem}.`) : null,
+      changes.length > 0 ? h("ul", { class: "changes small-text" }, ...changes.map((c) => h("li", {}, c))) : null,
+    );
+    const body = entry.body;
+    // Restoring is offered for a verified version whose content differs from the current one.
+    const differs = body !== undefined && (current?.body === undefined || !isUnchanged(current.body, body));
+    if (body && differs && entry !== current && entry.verification.kind !== "unverified") {
+      const restore = h("button", { type: "button", class: "small", "data-testid": `restore-${entry.version}` }, "Restore this version");
+      restore.addEventListener("click", () => {
+        if (!confirm(`Make version ${entry.version} of “${body.title}” the current one again? It is written as a new version; the history keeps everything.`)) return;
+        const done = busyButton(restore, "Restoring…");
+        // The whole body is replaced, so nothing of the current version is resealed (it may be unverified).
+        ctx.session.writeRecord(id, () => structuredClone(body), { replacesBody: true }).then(
+          (written) => {
+            ctx.notify(`Restored version ${entry.version} as version ${written.version}.`, "ok");
+            ctx.go({ kind: "record", id });
+          },
+          (e: unknown) => {
+            done();
+            ctx.fail(e);
+          },
+        );
+      });
+      item.append(h("div", { class: "row" }, restore));
+    }
+    items.push(item);
+    if (entry.body) previous = entry.body;
+  }
+  list.append(...items.reverse());
+  replace(
+    ctx.root,
+    h(
+      "div",
+      { class: "panel" },
+      h("div", { class: "toolbar" }, h("h1", {}, `History of “${title}”`), back),
+      h("p", { class: "muted" }, "Newest first. Each version was checked here: yours carry your vault's tag, a recipient's carry the signature of the device that opened the share."),
+      list,
+    ),
+  );
+}

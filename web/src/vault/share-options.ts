@@ -1,0 +1,93 @@
+// The share dialog's choices turned into what the API takes, and the invitation text the owner sends with
+// the link. No DOM here, so the rules are unit-tested.
+import type { ExpiryJson } from "../client/owner-api";
+import { VaultError } from "../client/owner";
+import { humanDuration, localTime } from "../ui/dom";
+
+export interface Choice {
+  value: string;
+  label: string;
+  seconds: number;
+}
+
+/** Expiry presets; "custom" asks for a date and time. */
+export const EXPIRY_CHOICES: readonly Choice[] = [
+  { value: "1h", label: "1 hour", seconds: 3600 },
+  { value: "1d", label: "1 day", seconds: 86_400 },
+  { value: "7d", label: "7 days", seconds: 7 * 86_400 },
+  { value: "30d", label: "30 days", seconds: 30 * 86_400 },
+];
+
+/** Burn after open: the share ends this long after the recipient opens it (0: only at its expiry). */
+export const BURN_CHOICES: readonly Choice[] = [
+  { value: "none", label: "No (only at expiry)", seconds: 0 },
+  { value: "10m", label: "10 minutes after opening", seconds: 600 },
+  { value: "1h", label: "1 hour after opening", seconds: 3600 },
+  { value: "1d", label: "1 day after opening", seconds: 86_400 },
+];
+
+/** RFC 3339 UTC without fractions, the form the server writes. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * The expiry for a preset, or for `custom` (a `datetime-local` value, read in this device's time zone).
+ * Refuses, with a sentence, a time not at least a minute ahead or beyond the server's longest expiry.
+ */
+export function expiryFor(choice: string, custom: string, nowMs: number, maxExpirySecs: number): ExpiryJson {
+  const preset = EXPIRY_CHOICES.find((c) => c.value === choice);
+  if (preset) {
+    if (preset.seconds > maxExpirySecs) throw new VaultError(`This server allows shares of at most ${humanDuration(maxExpirySecs)}.`);
+    return { in_seconds: preset.seconds };
+  }
+  if (choice !== "custom") throw new VaultError("Choose when the share expires.");
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(custom)) throw new VaultError("Enter the date and time when the share expires.");
+  const at = new Date(custom).getTime();
+  if (Number.isNaN(at)) throw new VaultError("That expiry date is not a real date.");
+  if (at < nowMs + 60_000) throw new VaultError("The expiry must be at least a minute from now.");
+  if (at > nowMs + maxExpirySecs * 1000) throw new VaultError(`This server allows shares of at most ${humanDuration(maxExpirySecs)}; choose an earlier date.`);
+  return { at: rfc3339(at) };
+}
+
+/** `burn_after_secs` for a burn choice (null for none), refused beyond the server's longest expiry. */
+export function burnFor(choice: string, maxExpirySecs: number): number | null {
+  const burn = BURN_CHOICES.find((c) => c.value === choice);
+  if (!burn) throw new VaultError("Choose whether the share ends after it is opened.");
+  if (burn.seconds === 0) return null;
+  if (burn.seconds > maxExpirySecs) throw new VaultError(`This server allows shares of at most ${humanDuration(maxExpirySecs)}.`);
+  return burn.seconds;
+}
+
+export interface InvitationFacts {
+  link: string;
+  /** RFC 3339. */
+  expiresAt: string;
+  nowMs: number;
+  passphrase: boolean;
+  burnAfterSecs: number | null;
+  editable: boolean;
+  /** How a time is written for the recipient (this device's locale unless told). */
+  formatTime?: (rfc3339: string) => string;
+}
+
+/**
+ * The message to send with the link. It says what the recipient must know before clicking: the link opens
+ * on one device only, and until when; with a passphrase, that it comes separately. It never names the
+ * record: the message may travel through channels that keep it.
+ */
+export function invitationText(facts: InvitationFacts): string {
+  const when = (facts.formatTime ?? localTime)(facts.expiresAt);
+  const left = humanDuration((Date.parse(facts.expiresAt) - facts.nowMs) / 1000);
+  const lines = [
+    "I am sharing something with you through Sharelock. Open this link:",
+    facts.link,
+    "",
+    "It works only on the first device that opens it: open it where you want to read it, and do not forward it.",
+    `It expires on ${when} (in ${left}).`,
+  ];
+  if (facts.burnAfterSecs !== null) lines.push(`Once opened, it stays available for ${humanDuration(facts.burnAfterSecs)}.`);
+  if (facts.passphrase) lines.push("You will also need a passphrase, which I am sending you separately. It is not in this message.");
+  if (facts.editable) lines.push("You can also edit it; I will see your changes.");
+  return lines.join("\n");
+}

@@ -1,0 +1,188 @@
+// The share dialog: expiry, editing, burn after open, passphrase and label, then the link, the invitation to
+// send with it and the link as a QR code.
+import { VaultError, type CreatedShare, type ShareOptions, type Stage } from "../client/owner";
+import { copyButton, h, humanDuration, localTime, replace } from "../ui/dom";
+import type { Ctx } from "./app";
+import { explain, isSessionEnd } from "./errors";
+import { qrSvg } from "./qr";
+import { BURN_CHOICES, burnFor, EXPIRY_CHOICES, expiryFor, invitationText } from "./share-options";
+import { afterPaint, byteLength } from "./util";
+
+export async function showShare(ctx: Ctx, id: string): Promise<void> {
+  const record = await ctx.session.openRecord(id);
+  if (!ctx.isCurrent()) return;
+  const title = record.body.title;
+  const back = (): void => ctx.go({ kind: "record", id });
+  // A form in progress is not redrawn by live events.
+  ctx.onLive(() => undefined);
+  if (!ctx.policy.one_time_share || record.verification.kind === "unverified") {
+    const ok = h("button", { type: "button" }, "Back to the record");
+    ok.addEventListener("click", back);
+    const why = !ctx.policy.one_time_share ? "This server does not allow new shares." : "This record's current version is unverified, so it is not shared. Restore a verified version first.";
+    replace(ctx.root, h("div", { class: "panel" }, h("h1", {}, `Share “${title}”`), h("p", { class: "error" }, why), h("div", { class: "actions" }, ok)));
+    return;
+  }
+  const max = ctx.policy.max_expiry_secs;
+  const expiry = h(
+    "select",
+    { id: "share-expiry", "data-testid": "share-expiry" },
+    ...EXPIRY_CHOICES.filter((c) => c.seconds <= max).map((c) => h("option", { value: c.value }, c.label)),
+    h("option", { value: "custom" }, "On a date…"),
+  );
+  expiry.value = EXPIRY_CHOICES.some((c) => c.value === "7d" && c.seconds <= max) ? "7d" : (expiry.options[0]?.value ?? "custom");
+  const custom = h("input", {
+    id: "share-expiry-custom",
+    type: "datetime-local",
+    "data-testid": "share-expiry-custom",
+    "aria-label": "Expiry date and time",
+    min: localInput(Date.now() + 3_600_000),
+    max: localInput(Date.now() + max * 1000),
+    hidden: true,
+  });
+  expiry.addEventListener("change", () => {
+    custom.hidden = expiry.value !== "custom";
+    if (!custom.hidden) custom.focus();
+  });
+  const editable = h("input", { id: "share-editable", type: "checkbox", "data-testid": "share-editable", disabled: !ctx.policy.editable_shares });
+  const burn = h(
+    "select",
+    { id: "share-burn", "data-testid": "share-burn" },
+    ...BURN_CHOICES.filter((c) => c.seconds <= max).map((c) => h("option", { value: c.value }, c.label)),
+  );
+  const passphrase = h("input", { id: "share-passphrase", type: "password", autocomplete: "new-password", "data-testid": "share-passphrase" });
+  const showPass = h("button", { type: "button", class: "small", "aria-controls": "share-passphrase" }, "Show");
+  showPass.addEventListener("click", () => {
+    passphrase.type = passphrase.type === "password" ? "text" : "password";
+    showPass.textContent = passphrase.type === "password" ? "Show" : "Hide";
+  });
+  const label = h("input", { id: "share-label", type: "text", maxlength: 256, "data-testid": "share-label", placeholder: "e.g. for Grace, new laptop" });
+  const error = h("p", { class: "error", "data-testid": "share-error", role: "alert" });
+  const progress = h("p", { class: "muted", "data-testid": "share-progress" });
+  const create = h("button", { type: "submit", class: "primary", "data-testid": "share-create" }, "Create link");
+  const cancel = h("button", { type: "button", "data-testid": "cancel" }, "Cancel");
+  cancel.addEventListener("click", back);
+
+  const form = h(
+    "form",
+    { novalidate: true },
+    h("label", { for: "share-expiry" }, "Expires"),
+    h("div", { class: "row" }, expiry, custom),
+    h(
+      "div",
+      { class: "check" },
+      editable,
+      h("label", { for: "share-editable" }, "The recipient may edit this record and add files"),
+    ),
+    ctx.policy.editable_shares ? h("p", { class: "muted small-text" }, "You see every change, with the device that made it, and can restore any earlier version.") : h("p", { class: "muted small-text" }, "This server does not allow editable shares."),
+    h("label", { for: "share-burn" }, "End the share after it is opened"),
+    burn,
+    h("label", { for: "share-passphrase" }, "Passphrase (optional)"),
+    h("div", { class: "row nowrap-row" }, passphrase, showPass),
+    h("p", { class: "muted small-text" }, "Send it by another channel than the link (say it on the phone, for instance). Someone who intercepts the link alone then cannot open the share."),
+    h("label", { for: "share-label" }, "Label (optional, only you see it)"),
+    label,
+    error,
+    progress,
+    h("div", { class: "actions" }, create, cancel),
+  );
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    let options: ShareOptions;
+    try {
+      if (byteLength(label.value) > 256) throw new VaultError("The label is longer than 256 bytes; shorten it.");
+      options = {
+        expires: expiryFor(expiry.value, custom.value, Date.now(), max),
+        editable: editable.checked,
+        burnAfterSecs: burnFor(burn.value, max),
+        label: label.value.trim(),
+        passphrase: passphrase.value,
+      };
+    } catch (e) {
+      error.textContent = explain(e);
+      return;
+    }
+    const controls = [expiry, custom, editable, burn, passphrase, label, create, cancel, showPass];
+    controls.forEach((c) => (c.disabled = true));
+    progress.textContent = "Creating the link and rotating the record's key…";
+    const stage = async (s: Stage): Promise<void> => {
+      if (s !== "deriving") return;
+      progress.textContent = "Deriving the share's key from the passphrase (a few seconds)…";
+      await afterPaint();
+    };
+    const burnAfter = options.burnAfterSecs;
+    ctx.session.createShare(id, options, stage).then(
+      (created) => {
+        passphrase.value = "";
+        if (ctx.isCurrent()) showCreated(ctx, id, title, created, options.editable, burnAfter);
+      },
+      (e: unknown) => {
+        controls.forEach((c) => (c.disabled = false));
+        editable.disabled = !ctx.policy.editable_shares;
+        progress.textContent = "";
+        if (isSessionEnd(e)) ctx.fail(e);
+        else error.textContent = explain(e);
+      },
+    );
+  });
+
+  replace(
+    ctx.root,
+    h(
+      "div",
+      { class: "panel" },
+      h("h1", {}, `Share “${title}”`),
+      h("p", { class: "muted" }, "The recipient gets a link that opens on the first device only. The key is in the link, after the #: Sharelock's server never sees it."),
+      form,
+    ),
+  );
+  expiry.focus();
+}
+
+/** A `datetime-local` value for a time in this device's zone. */
+function localInput(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number): string => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function showCreated(ctx: Ctx, id: string, title: string, created: CreatedShare, editable: boolean, burnAfterSecs: number | null): void {
+  const invitation = invitationText({
+    link: created.link,
+    expiresAt: created.expiresAt,
+    nowMs: Date.now(),
+    passphrase: created.passphrase,
+    burnAfterSecs,
+    editable,
+  });
+  const text = h("textarea", { readonly: true, rows: 8, "data-testid": "invitation", "aria-label": "Invitation" });
+  text.value = invitation;
+  const done = h("button", { type: "button", class: "primary", "data-testid": "share-done" }, "Done");
+  done.addEventListener("click", () => ctx.go({ kind: "record", id }));
+  const left = humanDuration((Date.parse(created.expiresAt) - Date.now()) / 1000);
+  replace(
+    ctx.root,
+    h(
+      "div",
+      { class: "panel", "data-testid": "share-created" },
+      h("h1", {}, `“${title}” is shared`),
+      h("p", {}, `Send the link to your recipient. It opens on the first device that uses it, until ${localTime(created.expiresAt)} (in ${left}).`),
+      created.passphrase
+        ? h("p", { class: "warning" }, "Send the passphrase separately, by another channel than the link. Sharelock does not keep it and cannot show it again.")
+        : null,
+      h("h2", {}, "Link"),
+      h("div", { class: "linkbox", "data-testid": "share-link" }, created.link),
+      h("div", { class: "actions" }, copyButton("Copy link", () => created.link, "copy-link")),
+      h("h2", {}, "Invitation"),
+      text,
+      h("div", { class: "actions" }, copyButton("Copy invitation", () => invitation, "copy-invitation")),
+      h("h2", {}, "QR code"),
+      h("div", { class: "qr", "data-testid": "share-qr" }, qrSvg(created.link, "QR code of the share link")),
+      h("p", { class: "muted small-text" }, "Scanning it opens the share on the phone that scans it: that phone becomes the one device."),
+      h("div", { class: "actions" }, done),
+    ),
+  );
+  done.focus();
+  ctx.notify(`Shared “${title}”: the record's key was rotated (version ${created.version}).`, "ok");
+}

@@ -1,0 +1,289 @@
+// The owner's logic that needs no server: verification decisions (§7.5), anti-rollback memory, the live
+// event parser, share options and the invitation, the QR drawing, history wording and small form rules.
+import { describe, expect, it } from "vitest";
+import { parseOwnerEvent, SseParser } from "../src/client/events";
+import type { ApiAuthor, ShareInfo } from "../src/client/owner-api";
+import { VersionMemory } from "../src/client/versions";
+import { verifyVersion, type VerifyKeys } from "../src/client/verify";
+import { bytesToUuid, randomBytes, randomId, toB64u, uuidToBytes } from "../src/protocol/bytes";
+import { generateDeviceKey } from "../src/protocol/device";
+import { firstHeader, nextHeader, OWNER, ownerTag, sealVersion, shareAuthor, signEdit, type Envelope } from "../src/protocol/envelope";
+import { ProtocolError } from "../src/protocol/errors";
+import { ownerKey } from "../src/protocol/kdf";
+import type { RecordBody } from "../src/protocol/record";
+import { bindTag, deriveShareKeys, sealOwnerSecret, type ShareKeys } from "../src/protocol/share";
+import { fieldLabel } from "../src/ui/record-view";
+import { emailProblem } from "../src/vault/auth";
+import { describeChanges } from "../src/vault/changes";
+import { matches } from "../src/vault/list";
+import { qrMatrix, qrPath } from "../src/vault/qr";
+import { templateBody } from "../src/vault/record";
+import { burnFor, expiryFor, invitationText, rfc3339 } from "../src/vault/share-options";
+import { serverBase } from "../src/vault/util";
+
+const body = (username: string): RecordBody => ({
+  type: "login",
+  title: "Mail",
+  fields: [
+    { name: "username", kind: "text", value: username },
+    { name: "password", kind: "secret", value: "hunter2" },
+  ],
+  notes: "",
+  files: [],
+});
+
+interface World {
+  keys: VerifyKeys;
+  recordId: string;
+  v1: Envelope;
+  share: ShareKeys;
+  info: ShareInfo;
+  edit: Envelope;
+  signature: Uint8Array;
+}
+
+async function world(): Promise<World> {
+  const dk = randomBytes(32);
+  const keys = { dk, kOwn: await ownerKey(dk) };
+  const recordId = randomId();
+  const rk = randomBytes(32);
+  const v1 = await sealVersion(rk, firstHeader(uuidToBytes(recordId), OWNER), body("ada"));
+  const share = await deriveShareKeys(randomBytes(32));
+  const device = await generateDeviceKey();
+  const info: ShareInfo = {
+    handle: randomId(),
+    share_id: toB64u(share.shareId),
+    record_id: recordId,
+    state: "opened",
+    editable: true,
+    passphrase: false,
+    burn_after_secs: null,
+    created_at: "2026-01-01T00:00:00Z",
+    expires_at: "2026-01-08T00:00:00Z",
+    opened_at: "2026-01-01T01:00:00Z",
+    device_fingerprint: null,
+    device_key: toB64u(device.publicKey),
+    bind_tag: toB64u(await bindTag(share.bindKey, share.shareId, device.publicKey)),
+    ended_at: null,
+    end_reason: null,
+    last_access_at: null,
+    edit_count: 1,
+    key_gen: 1,
+    owner_secret: toB64u(await sealOwnerSecret(dk, share)),
+    label: null,
+  };
+  const edit = await sealVersion(rk, await nextHeader(v1, 1n, shareAuthor(share.shareId)), body("ada.lovelace"));
+  return { keys, recordId, v1, share, info, edit, signature: await signEdit(device, edit) };
+}
+
+const owner: ApiAuthor = { kind: "owner" };
+
+describe("verifying versions (§7.5)", () => {
+  it("attributes the owner's version by its tag, and nothing else", async () => {
+    const w = await world();
+    const tag = await ownerTag(w.keys.kOwn, w.v1);
+    expect(await verifyVersion(w.keys, w.recordId, w.v1, tag, owner, [])).toEqual({ kind: "owner" });
+    const wrong = tag.slice();
+    wrong[0]! ^= 1;
+    expect((await verifyVersion(w.keys, w.recordId, w.v1, wrong, owner, [])).kind).toBe("unverified");
+    // Another vault's K_own does not verify it.
+    const other = { dk: w.keys.dk, kOwn: await ownerKey(randomBytes(32)) };
+    expect((await verifyVersion(other, w.recordId, w.v1, tag, owner, [])).kind).toBe("unverified");
+    // The server claims a recipient wrote an owner version.
+    expect((await verifyVersion(w.keys, w.recordId, w.v1, tag, { kind: "share", share: w.info.handle }, [w.info])).kind).toBe("unverified");
+  });
+
+  it("attributes a recipient's version to the share's verified device", async () => {
+    const w = await world();
+    const author: ApiAuthor = { kind: "share", share: w.info.handle };
+    const result = await verifyVersion(w.keys, w.recordId, w.edit, w.signature, author, [w.info]);
+    expect(result.kind).toBe("recipient");
+    if (result.kind === "recipient") {
+      expect(result.handle).toBe(w.info.handle);
+      expect(result.fingerprint).toMatch(/^[a-z2-7]{4}(-[a-z2-7]{4}){3}$/);
+    }
+  });
+
+  it("refuses every way a server could pass off a version as the recipient's", async () => {
+    const w = await world();
+    const author: ApiAuthor = { kind: "share", share: w.info.handle };
+    const reason = async (info: ShareInfo[], signature = w.signature, claimed: ApiAuthor = author): Promise<string> => {
+      const r = await verifyVersion(w.keys, w.recordId, w.edit, signature, claimed, info);
+      expect(r.kind).toBe("unverified");
+      return r.kind === "unverified" ? r.reason : "";
+    };
+    expect(await reason([])).toContain("no longer listed");
+    expect(await reason([{ ...w.info, editable: false }])).toContain("read-only");
+    expect(await reason([{ ...w.info, record_id: randomId() }])).toContain("another record");
+    expect(await reason([{ ...w.info, share_id: toB64u(randomBytes(16)) }])).toContain("another share");
+    expect(await reason([{ ...w.info, device_key: null }])).toContain("no device");
+    // A device of the server's own: its bind tag cannot be made without S′.
+    const rogue = await generateDeviceKey();
+    const forged = await bindTag(randomBytes(32), w.share.shareId, rogue.publicKey);
+    expect(await reason([{ ...w.info, device_key: toB64u(rogue.publicKey), bind_tag: toB64u(forged) }], await signEdit(rogue, w.edit))).toContain("bind tag");
+    // The right device key and tag, but a signature by another key.
+    expect(await reason([w.info], await signEdit(rogue, w.edit))).toContain("signature");
+    // Secrets sealed under another vault's DK.
+    expect(await reason([{ ...w.info, owner_secret: toB64u(await sealOwnerSecret(randomBytes(32), w.share)) }])).toContain("secrets");
+    // The server names the owner as the author of a recipient's version.
+    expect(await reason([w.info], w.signature, owner)).toContain("does not match");
+  });
+});
+
+describe("anti-rollback memory (§3.2)", () => {
+  it("refuses an older version and a fork, and survives a reload from storage", async () => {
+    const store = new Map<string, string>();
+    const kv = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
+    const rk = randomBytes(32);
+    const id = uuidToBytes(randomId());
+    const v1 = await sealVersion(rk, firstHeader(id, OWNER), body("a"));
+    const v2 = await sealVersion(rk, await nextHeader(v1, 1n, OWNER), body("b"));
+    const v2b = await sealVersion(rk, await nextHeader(v1, 1n, OWNER), body("c"));
+    const memory = new VersionMemory(kv, "k");
+    await memory.accept(v1);
+    await memory.accept(v2);
+    expect(memory.highest(bytesToUuid(id))).toBe(2n);
+
+    const reloaded = new VersionMemory(kv, "k");
+    expect(reloaded.highest(bytesToUuid(id))).toBe(2n);
+    await expect(reloaded.check(v1)).rejects.toSatisfy((e: unknown) => e instanceof ProtocolError && e.kind === "rollback");
+    await expect(reloaded.accept(v2b)).rejects.toSatisfy((e: unknown) => e instanceof ProtocolError && e.kind === "fork");
+    await reloaded.check(v2);
+    reloaded.forget(bytesToUuid(id));
+    expect(new VersionMemory(kv, "k").highest(bytesToUuid(id))).toBeUndefined();
+  });
+
+  it("starts empty when the stored memory is damaged", () => {
+    const kv = { getItem: () => "{not json", setItem: () => undefined };
+    expect(new VersionMemory(kv, "k").highest(randomId())).toBeUndefined();
+  });
+});
+
+describe("live events (§9.5)", () => {
+  it("parses server-sent events cut anywhere, with CRLF, comments and multi-line data", () => {
+    const parser = new SseParser();
+    const data = '{"id":7,"kind":"share_opened","share":"h","record":"r","number":null,"at":"2026-01-01T00:00:00Z"}';
+    const text = `: keep-alive\r\nid: 7\r\nevent: share_opened\r\ndata: ${data}\r\n\r\ndata: a\ndata: b\n\n`;
+    const out = [];
+    for (let i = 0; i < text.length; i += 5) out.push(...parser.push(text.slice(i, i + 5)));
+    expect(out).toHaveLength(2);
+    expect(out[0]).toEqual({ id: "7", event: "share_opened", data });
+    expect(out[1]?.data).toBe("a\nb");
+    expect(parseOwnerEvent(out[0]!)).toEqual({ id: 7, kind: "share_opened", share: "h", record: "r", number: null, at: "2026-01-01T00:00:00Z" });
+    expect(parseOwnerEvent(out[1]!)).toBeUndefined();
+  });
+});
+
+describe("share options", () => {
+  const now = Date.parse("2026-03-01T12:00:00Z");
+  const max = 180 * 86_400;
+
+  it("turns presets and a custom date into the API's expiry", () => {
+    expect(expiryFor("1h", "", now, max)).toEqual({ in_seconds: 3600 });
+    expect(expiryFor("30d", "", now, max)).toEqual({ in_seconds: 30 * 86_400 });
+    const at = expiryFor("custom", "2026-03-10T09:30", now, max);
+    expect("at" in at && at.at).toBe(rfc3339(new Date("2026-03-10T09:30").getTime()));
+    expect("at" in at && at.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/);
+  });
+
+  it("refuses expiries in the past, too close, or beyond the server's longest", () => {
+    expect(() => expiryFor("custom", "", now, max)).toThrow(/date and time/);
+    expect(() => expiryFor("custom", "2026-02-01T10:00", now, max)).toThrow(/at least a minute/);
+    expect(() => expiryFor("custom", "2027-01-01T10:00", now, max)).toThrow(/at most 180 d/);
+    expect(() => expiryFor("30d", "", now, 86_400)).toThrow(/at most 1 d/);
+    expect(() => expiryFor("1y", "", now, max)).toThrow(/Choose/);
+  });
+
+  it("maps burn after open, none to null", () => {
+    expect(burnFor("none", max)).toBeNull();
+    expect(burnFor("10m", max)).toBe(600);
+    expect(burnFor("1d", max)).toBe(86_400);
+    expect(() => burnFor("1d", 3600)).toThrow(/at most/);
+  });
+
+  it("writes an invitation that says first device only, when it expires, and that the passphrase comes separately", () => {
+    const link = "https://share.example/s#1p.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const facts = { link, expiresAt: "2026-03-08T12:00:00Z", nowMs: now, passphrase: false, burnAfterSecs: null, editable: false, formatTime: () => "8 Mar 2026, 12:00" };
+    const plain = invitationText(facts);
+    expect(plain).toContain(link);
+    expect(plain).toContain("only on the first device");
+    expect(plain).toContain("It expires on 8 Mar 2026, 12:00 (in 7 d 0 h).");
+    expect(plain).not.toContain("passphrase");
+    expect(plain).not.toContain("edit");
+    const full = invitationText({ ...facts, passphrase: true, burnAfterSecs: 600, editable: true });
+    expect(full).toContain("passphrase, which I am sending you separately");
+    expect(full).toContain("stays available for 10 min");
+    expect(full).toContain("You can also edit it");
+  });
+});
+
+describe("QR code", () => {
+  it("draws one rectangle run per dark stretch inside a quiet zone", () => {
+    const link = "https://share.example/s#1.q2S4u0zSk4zV4kXxXkP1fJxqVQbEJv3Yl5m9Ck1Kx3Q";
+    const matrix = qrMatrix(link);
+    expect(matrix.size).toBeGreaterThanOrEqual(21);
+    expect((matrix.size - 17) % 4).toBe(0);
+    let dark = 0;
+    for (let r = 0; r < matrix.size; r++) for (let c = 0; c < matrix.size; c++) if (matrix.isDark(r, c)) dark++;
+    const { side, d } = qrPath(matrix);
+    expect(side).toBe(matrix.size + 8);
+    const runs = [...d.matchAll(/M(\d+) (\d+)h(\d+)v1h-(\d+)z/g)];
+    expect(runs.map((m) => m[0]).join("")).toBe(d);
+    expect(runs.reduce((n, m) => n + Number(m[3]), 0)).toBe(dark);
+    for (const m of runs) {
+      expect(Number(m[1])).toBeGreaterThanOrEqual(4);
+      expect(Number(m[1]) + Number(m[3])).toBeLessThanOrEqual(side - 4);
+      expect(Number(m[2])).toBeLessThan(side - 4);
+    }
+    // The three finder patterns: the top-left 7×7 square's first row is one dark run of 7.
+    expect(d.startsWith("M4 4h7v1h-7z")).toBe(true);
+  });
+
+  it("uses the smallest version for a short text", () => {
+    expect(qrMatrix("A").size).toBe(21);
+  });
+});
+
+describe("history wording", () => {
+  it("quotes plain values and only names secrets", () => {
+    const before = body("ada");
+    const after = { ...body("ada.lovelace"), fields: [...body("ada.lovelace").fields.map((f) => (f.name === "password" ? { ...f, value: "s3cret" } : f)), { name: "totp", kind: "otp" as const, value: "JBSWY3DPEHPK3PXP" }] };
+    const lines = describeChanges(before, after);
+    expect(lines).toContain("Username changed from “ada” to “ada.lovelace”.");
+    expect(lines).toContain("Password changed.");
+    expect(lines).toContain(`${fieldLabel("totp")} added.`);
+    expect(lines.join(" ")).not.toContain("s3cret");
+    expect(lines.join(" ")).not.toContain("JBSWY3");
+    expect(describeChanges(undefined, before)).toEqual(["Created."]);
+  });
+});
+
+describe("small rules of the page", () => {
+  it("finds the server's public URL from the page's address", () => {
+    expect(serverBase({ origin: "https://share.example", pathname: "/" })).toBe("https://share.example");
+    expect(serverBase({ origin: "https://example.org:8443", pathname: "/tools/sharelock/" })).toBe("https://example.org:8443/tools/sharelock");
+    expect(serverBase({ origin: "http://127.0.0.1:9000", pathname: "/index.html" })).toBe("http://127.0.0.1:9000");
+  });
+
+  it("checks emails as the server will", () => {
+    expect(emailProblem("ada@example.org")).toBeUndefined();
+    for (const bad of ["", "ada", "@example.org", "ada@", "a@b@c", "ada @example.org"]) expect(emailProblem(bad)).toBeDefined();
+  });
+
+  it("searches titles and subtitles by every word, ignoring case and accents", () => {
+    const entry = { title: "Crème Brûlée bank", subtitle: "ada@example.org" };
+    expect(matches(entry, "creme")).toBe(true);
+    expect(matches(entry, "BANK ada")).toBe(true);
+    expect(matches(entry, "bank grace")).toBe(false);
+    expect(matches(entry, "  ")).toBe(true);
+  });
+
+  it("pre-fills a new record with its type's standard fields, keeping what was typed", () => {
+    expect(templateBody("login").fields.map((f) => `${f.name}:${f.kind}`)).toEqual(["username:text", "password:secret", "url:url", "totp:otp"]);
+    const kept = templateBody("server", { ...templateBody("login"), title: "Box", fields: [{ name: "username", kind: "text", value: "root" }] });
+    expect(kept.title).toBe("Box");
+    expect(kept.fields.find((f) => f.name === "username")?.value).toBe("root");
+    expect(kept.fields.map((f) => f.name)).toEqual(["hostname", "port", "username", "password"]);
+    expect(templateBody("note").fields).toEqual([]);
+  });
+});
