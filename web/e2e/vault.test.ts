@@ -190,4 +190,57 @@ describe("the owner's vault", () => {
     await recipientContext.close();
     await owner.close();
   });
+  it("keeps both sides' changes when the recipient edits while the owner is editing", async () => {
+    const owner = await browser.newContext();
+    const { page, problems } = await newPage(owner);
+    await page.goto(`${server.url}/`);
+    await page.getByTestId("switch-register").click();
+    await page.getByTestId("email").fill("hopper@example.org");
+    await page.getByTestId("password").fill(PASSWORD);
+    await page.getByTestId("password-again").fill(PASSWORD);
+    await page.getByTestId("auth-submit").click();
+    await page.getByTestId("records-empty").waitFor({ timeout: 60_000 });
+
+    await page.getByTestId("new-record").click();
+    await page.getByTestId("new-type").selectOption("server");
+    await page.getByTestId("edit-title").fill("Build box");
+    await page.getByTestId("edit-hostname").fill("build.example");
+    await page.getByTestId("edit-port").fill("22");
+    await page.getByTestId("save-record").click();
+    await expect.poll(() => text(page, "record-title")).toBe("Build box");
+    await page.getByTestId("share-record").click();
+    await page.getByTestId("share-editable").check();
+    await page.getByTestId("share-burn").selectOption("1h");
+    await page.getByTestId("share-create").click();
+    const link = (await page.getByTestId("share-link").textContent())?.trim() ?? "";
+    expect(await page.getByTestId("invitation").inputValue()).toContain("Once opened, it stays available for 1 h");
+    await page.getByTestId("share-done").click();
+
+    const recipientContext = await browser.newContext();
+    const recipient = await newPage(recipientContext);
+    await recipient.page.goto(link);
+    await recipient.page.getByTestId("open").click();
+    await expect.poll(() => text(recipient.page, "record-title")).toBe("Build box");
+
+    // The owner starts editing; the recipient saves a change meanwhile.
+    await expect.poll(() => text(page, "share-state")).toBe("opened");
+    await page.getByTestId("edit-record").click();
+    await page.getByTestId("edit-port").fill("2222");
+    await recipient.page.getByTestId("edit").click();
+    await recipient.page.getByTestId("edit-hostname").fill("build2.example");
+    await recipient.page.getByTestId("save").click();
+    await expect.poll(() => text(recipient.page, "status")).toContain("Saved as version");
+    await page.getByTestId("changed-meanwhile").waitFor({ timeout: 30_000 });
+
+    // Saving applies only the owner's change, on top of the recipient's.
+    await page.getByTestId("save-record").click();
+    await expect.poll(() => text(page, "value-port")).toBe("2222");
+    expect(await text(page, "value-hostname")).toBe("build2.example");
+    expect(await text(page, "record-author")).toBe("you");
+
+    expect(problems).toEqual([]);
+    expect(recipient.problems).toEqual([]);
+    await recipientContext.close();
+    await owner.close();
+  });
 });

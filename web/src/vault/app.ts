@@ -44,6 +44,8 @@ export type ScreenRenderer = (ctx: Ctx, screen: Screen) => void | Promise<void>;
 
 /** How long an informational notice stays. */
 const NOTICE_MS = 10_000;
+/** The vault locks itself after this long without a key press or a click, as password managers do. */
+export const IDLE_LOCK_MS = 30 * 60_000;
 
 export class Vault {
   readonly titles = new Map<string, string>();
@@ -57,6 +59,11 @@ export class Vault {
   readonly #liveStatus = h("span", { class: "muted small-text", "data-testid": "live-status" }, "Connecting…");
   #expiry = 0;
   readonly #endedHere = new Set<string>();
+  #lastActive = Date.now();
+  #idleTimer = 0;
+  readonly #active = (): void => {
+    this.#lastActive = Date.now();
+  };
 
   constructor(
     readonly session: OwnerSession,
@@ -82,8 +89,12 @@ export class Vault {
     });
     replace(this.nav, this.#liveStatus, h("span", { class: "muted account" }, this.session.email), records, add, logout);
     replace(this.app, this.#notices, this.#root);
+    for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, this.#active, { capture: true, passive: true });
+    this.#idleTimer = window.setInterval(() => {
+      if (Date.now() - this.#lastActive > IDLE_LOCK_MS) this.end(`Your vault locked itself after ${IDLE_LOCK_MS / 60_000} minutes without activity. Log in again to continue.`);
+    }, 30_000);
     const left = Date.parse(this.session.expiresAt) - Date.now();
-    if (left > 0 && left < 2 ** 31 - 1) this.#expiry = window.setTimeout(() => this.end("Your session has ended. Log in again."), left);
+    if (left > 0 && left < 2 ** 31 - 1) this.#expiry = window.setTimeout(() => this.end("Your session has ended. Log in again.", false), left);
     void runEventStream(
       this.session.api,
       this.session.token,
@@ -97,7 +108,7 @@ export class Vault {
         onDisconnected: () => {
           this.#liveStatus.textContent = "Reconnecting…";
         },
-        onUnauthorized: () => this.end("Your session has ended. Log in again."),
+        onUnauthorized: () => this.end("Your session has ended. Log in again.", false),
       },
       this.#events.signal,
     );
@@ -107,10 +118,14 @@ export class Vault {
   }
 
   /** Locks the vault: keys forgotten, stream stopped, back to the login screen. */
-  end(message: string): void {
+  end(message: string, revoke = true): void {
     if (this.#events.signal.aborted) return;
     this.#events.abort();
     clearTimeout(this.#expiry);
+    clearInterval(this.#idleTimer);
+    for (const type of ["keydown", "pointerdown"]) document.removeEventListener(type, this.#active, { capture: true });
+    // Locked: the server forgets the session too (unless it already ended there).
+    if (revoke) void this.session.logout().catch(() => undefined);
     this.#leave();
     this.session.close();
     replace(this.nav);
@@ -159,7 +174,8 @@ export class Vault {
     if (!quiet) replace(this.#root, h("p", { class: "muted" }, "Loading…"));
     Promise.resolve(this.render(ctx, screen)).catch((e: unknown) => {
       if (!ctx.isCurrent()) return;
-      if (isSessionEnd(e)) {
+      // A failed refresh keeps what is shown and says why; a failed first draw shows the reason instead.
+      if (isSessionEnd(e) || quiet) {
         this.fail(e);
         return;
       }
@@ -178,7 +194,7 @@ export class Vault {
 
   fail(error: unknown): void {
     if (isSessionEnd(error)) {
-      this.end("Your session has ended. Log in again.");
+      this.end("Your session has ended. Log in again.", false);
       return;
     }
     this.notify(explain(error), "error");

@@ -8,6 +8,11 @@ import { explain } from "./errors";
 /** The search text survives redraws (live events redraw the list). */
 let query = "";
 
+/** Forgets the search (the vault was locked). */
+export function resetSearch(): void {
+  query = "";
+}
+
 /** Whether an entry matches the search: every word in its title or subtitle, ignoring case and accents. */
 export function matches(entry: { title: string; subtitle: string }, text: string): boolean {
   const fold = (s: string): string => s.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();

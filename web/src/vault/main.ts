@@ -9,7 +9,7 @@ import { byId, h, replace } from "../ui/dom";
 import { Vault, type Ctx, type Screen } from "./app";
 import { showAuth } from "./auth";
 import { explain } from "./errors";
-import { showList } from "./list";
+import { resetSearch, showList } from "./list";
 import { showEdit, showHistory, showNew, showRecord } from "./record";
 import { showShare } from "./share";
 import { serverBase } from "./util";
@@ -49,6 +49,7 @@ let vault: Vault | undefined;
 function unlocked(session: OwnerSession, policy: Policy, registered: boolean): void {
   vault = new Vault(session, policy, app, nav, render, (message) => {
     vault = undefined;
+    resetSearch();
     auth(policy, "login", message, session.email);
   });
   vault.start();
