@@ -1981,3 +1981,30 @@ pub async fn files(store: &impl Store) {
         .collect();
     assert_eq!(distinct.len(), 2);
 }
+
+/// For backend-specific crypto-shredding tests: makes a share whose SK-wrapped record key is a unique
+/// 60-byte marker, ends it, and returns the marker. After this, the backend's files should no longer
+/// contain it (once the backend has flushed).
+pub async fn ended_share_key_marker(store: &impl Store) -> Vec<u8> {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let rotation = honest_rotation(store, account, record, T0).await;
+    let mut share = new_share(&rotation, &ShareSpec::default());
+    let mut marker = b"shred-me:".to_vec();
+    while marker.len() < 60 {
+        marker.extend_from_slice(&random16());
+    }
+    marker.truncate(60);
+    share.wrapped_key = marker.clone();
+    let handle = share.handle;
+    store
+        .create_share(account, record, rotation, share)
+        .await
+        .expect("create share");
+    let ended = store
+        .end_share(account, handle, T0 + 10)
+        .await
+        .expect("end share");
+    assert_eq!(ended.wrapped_key, None);
+    marker
+}

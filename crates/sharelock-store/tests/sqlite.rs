@@ -11,3 +11,22 @@ async fn fresh() -> (tempfile::TempDir, SqliteStore) {
 }
 
 sharelock_store::conformance_tests!(fresh);
+
+/// An ended share's wrapped key is overwritten in the database file, not just unlinked (`secure_delete`),
+/// so crypto-shredding holds for a copy of the file taken after the next checkpoint.
+#[tokio::test]
+async fn an_ended_share_key_is_overwritten_in_the_file() {
+    let (dir, store) = fresh().await;
+    let marker = sharelock_store::testing::ended_share_key_marker(&store).await;
+    // Closing the last connection checkpoints the WAL into the database file and removes the WAL.
+    drop(store);
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).expect("list") {
+        let path = entry.expect("entry").path();
+        let bytes = std::fs::read(&path).expect("read");
+        if bytes.windows(marker.len()).any(|w| w == marker.as_slice()) {
+            found.push(path);
+        }
+    }
+    assert!(found.is_empty(), "the dropped key is still in {found:?}");
+}
