@@ -238,8 +238,14 @@ describe("the owner's vault", () => {
     expect(await text(page, "value-hostname")).toBe("build2.example");
     expect(await text(page, "record-author")).toBe("you");
 
+    // Deleting the record ends its share: the recipient's next fetch finds it gone.
+    await page.getByTestId("delete-record").click();
+    await page.getByTestId("records-empty").waitFor();
+    await recipient.page.goto(link);
+    await expect.poll(() => text(recipient.page, "problem")).toContain("cannot be opened");
+
     expect(problems).toEqual([]);
-    expect(recipient.problems).toEqual([]);
+    expect(recipient.problems.filter((p) => !p.includes("410"))).toEqual([]);
     await recipientContext.close();
     await owner.close();
   });

@@ -49,7 +49,7 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     { id: "share-burn", "data-testid": "share-burn" },
     ...BURN_CHOICES.filter((c) => c.seconds <= max).map((c) => h("option", { value: c.value }, c.label)),
   );
-  const passphrase = h("input", { id: "share-passphrase", type: "password", autocomplete: "new-password", "data-testid": "share-passphrase" });
+  const passphrase = h("input", { id: "share-passphrase", type: "password", autocomplete: "off", "data-testid": "share-passphrase" });
   const showPass = h("button", { type: "button", class: "small", "aria-controls": "share-passphrase" }, "Show");
   showPass.addEventListener("click", () => {
     passphrase.type = passphrase.type === "password" ? "text" : "password";
