@@ -709,6 +709,11 @@ export class OwnerSession {
     return entry;
   }
 
+  /** One share by its handle, opened as in the list. */
+  async getShare(handle: string): Promise<ShareEntry> {
+    return this.shareEntry(await this.#json<ShareInfo>("GET", `/shares/${handle}`));
+  }
+
   /** Ends a share at once; its record is then due for a key rotation. */
   async deleteShare(handle: string): Promise<ShareEntry> {
     const info = await this.#json<ShareInfo>("DELETE", `/shares/${handle}`);
