@@ -47,6 +47,11 @@ export function copyButton(label: string, text: () => string, testId?: string): 
   const button = h("button", { type: "button", class: "small", "data-testid": testId });
   button.textContent = label;
   button.addEventListener("click", () => {
+    // Browsers offer the clipboard only to secure pages (HTTPS or localhost).
+    if (!navigator.clipboard) {
+      flash(button, "Needs HTTPS", label);
+      return;
+    }
     void navigator.clipboard.writeText(text()).then(
       () => flash(button, "Copied", label),
       () => flash(button, "Copy failed", label),
