@@ -2,20 +2,9 @@
 // algorithms may be listed and are ignored.
 import { describe, expect, it } from "vitest";
 import { fromHex, utf8 } from "../src/protocol/bytes";
-import { ProtocolError } from "../src/protocol/errors";
 import { contentDigest, verifyContentDigest } from "../src/protocol/httpsig";
-import { loadVectors, str } from "./vectors";
+import { expectKind, loadVectors, str } from "./vectors";
 
-async function expectKind(run: () => unknown, kind: string): Promise<void> {
-  let error: unknown;
-  try {
-    await run();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ProtocolError);
-  expect((error as ProtocolError).kind).toBe(kind);
-}
 
 const cases = loadVectors("digest");
 let positive = 0;

@@ -7,7 +7,7 @@
 // - guard: the client's anti-rollback check after having seen (seen_v, seen_hash).
 import { describe, expect, it } from "vitest";
 import { aad } from "../src/protocol/aad";
-import { concat, fromHex, toHex, u32, u64, utf8, uuidToBytes, type Bytes } from "../src/protocol/bytes";
+import { concat, fromHex, toHex, u32, u64, utf8, uuidToBytes } from "../src/protocol/bytes";
 import { hmacSha256, seal, sha256 } from "../src/protocol/crypto";
 import { ecdsaVerify, editMessage, generateDeviceKey } from "../src/protocol/device";
 import {
@@ -36,7 +36,7 @@ import {
 } from "../src/protocol/envelope";
 import { ProtocolError } from "../src/protocol/errors";
 import { bodyFromJson, bodyToJson, pad256, summaryFromJson, summaryOf, type RecordBody } from "../src/protocol/record";
-import { loadVectors, num, str, type VectorCase } from "./vectors";
+import { hex, loadVectors, num, str, type VectorCase } from "./vectors";
 
 const cases = loadVectors("envelope");
 const OPS = ["version", "parse", "open", "owner_tag", "edit_signature", "check_expected", "guard"] as const;
@@ -57,7 +57,6 @@ function authorOf(bytes: Uint8Array): Author {
   return bytes[0] === 0 ? OWNER : shareAuthor(bytes.subarray(1));
 }
 
-const hex = (c: VectorCase, key: string): Bytes => fromHex(str(c, key));
 
 const checks: Record<(typeof OPS)[number], (c: VectorCase) => Promise<void>> = {
   async version(c) {

@@ -2,20 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { concat, fromHex, toHex, utf8 } from "../src/protocol/bytes";
 import { hkdf, sha256 } from "../src/protocol/crypto";
-import { ProtocolError } from "../src/protocol/errors";
 import { accountKeys, checkKdfParams, DEFAULT_KDF, kdfSalt, masterKey, normalizeEmail, normalizeSecret, type KdfParams } from "../src/protocol/kdf";
-import { loadVectors, str, type VectorCase } from "./vectors";
+import { expectKind, loadVectors, str, type VectorCase } from "./vectors";
 
-async function expectKind(run: () => unknown, kind: string): Promise<void> {
-  let error: unknown;
-  try {
-    await run();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ProtocolError);
-  expect((error as ProtocolError).kind).toBe(kind);
-}
 
 function paramsOf(c: VectorCase): KdfParams {
   const p = c.params as KdfParams;

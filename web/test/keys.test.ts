@@ -2,9 +2,8 @@
 // fail to unwrap with `decrypt`; positive wraps are resealed with the case's nonce and compared byte for byte.
 import { describe, expect, it } from "vitest";
 import { aad, recordKeyAad, shareRecordKeyAad } from "../src/protocol/aad";
-import { bytesToUuid, fromHex, toHex, uuidToBytes } from "../src/protocol/bytes";
+import { bytesToUuid, toHex, uuidToBytes } from "../src/protocol/bytes";
 import { seal } from "../src/protocol/crypto";
-import { ProtocolError } from "../src/protocol/errors";
 import {
   ownerKey,
   unwrapDataKey,
@@ -14,20 +13,9 @@ import {
   wrapRecordKey,
   wrapRecordKeyForShare,
 } from "../src/protocol/kdf";
-import { num, loadVectors, str, type VectorCase } from "./vectors";
+import { expectKind, hex, loadVectors, num, str, type VectorCase } from "./vectors";
 
-async function expectKind(run: () => unknown, kind: string): Promise<void> {
-  let error: unknown;
-  try {
-    await run();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ProtocolError);
-  expect((error as ProtocolError).kind).toBe(kind);
-}
 
-const hex = (c: VectorCase, key: string): Uint8Array => fromHex(str(c, key));
 
 /** Record ids travel as lowercase hyphenated UUID text and are used as their 16 raw bytes. */
 function recordId(c: VectorCase): Uint8Array {

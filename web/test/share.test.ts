@@ -3,9 +3,8 @@
 import { argon2id } from "hash-wasm";
 import { describe, expect, it } from "vitest";
 import { aad } from "../src/protocol/aad";
-import { concat, fromHex, toHex, utf8 } from "../src/protocol/bytes";
+import { concat, toHex, utf8 } from "../src/protocol/bytes";
 import { hkdf, seal, sha256 } from "../src/protocol/crypto";
-import { ProtocolError } from "../src/protocol/errors";
 import {
   bindTag,
   deriveShareKeys,
@@ -17,20 +16,9 @@ import {
   shareIdOf,
   verifyBindTag,
 } from "../src/protocol/share";
-import { loadVectors, str, type VectorCase } from "./vectors";
+import { expectKind, hex, loadVectors, str, type VectorCase } from "./vectors";
 
-async function expectKind(run: () => unknown, kind: string): Promise<void> {
-  let error: unknown;
-  try {
-    await run();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ProtocolError);
-  expect((error as ProtocolError).kind).toBe(kind);
-}
 
-const hex = (c: VectorCase, key: string): Uint8Array => fromHex(str(c, key));
 
 async function checkDerive(c: VectorCase): Promise<void> {
   expect(c.valid).toBe(true);

@@ -4,7 +4,6 @@
 import { describe, expect, it } from "vitest";
 import { fromHex, toHex, utf8 } from "../src/protocol/bytes";
 import { generateDeviceKey } from "../src/protocol/device";
-import { ProtocolError } from "../src/protocol/errors";
 import {
   signatureBase,
   signatureParams,
@@ -13,18 +12,8 @@ import {
   type ReceivedRequest,
   type SignedHeaders,
 } from "../src/protocol/httpsig";
-import { loadVectors, num, str, type VectorCase } from "./vectors";
+import { expectKind, loadVectors, num, str, type VectorCase } from "./vectors";
 
-async function expectKind(run: () => unknown, kind: string): Promise<void> {
-  let error: unknown;
-  try {
-    await run();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(ProtocolError);
-  expect((error as ProtocolError).kind).toBe(kind);
-}
 
 const opt = (c: VectorCase, key: string): string | undefined => (typeof c[key] === "string" ? (c[key] as string) : undefined);
 

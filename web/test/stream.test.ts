@@ -21,13 +21,12 @@ import {
   StreamEncryptor,
   TAG_LEN,
 } from "../src/protocol/stream";
-import { loadVectors, num, str, type VectorCase } from "./vectors";
+import { hex, loadVectors, num, str, type VectorCase } from "./vectors";
 
 const subtle = globalThis.crypto.subtle;
 const cases = loadVectors("stream");
 const checked = { valid: 0, invalid: 0 };
 
-const hex = (c: VectorCase, key: string): Bytes => fromHex(str(c, key));
 
 function pattern(len: number): Bytes {
   return Uint8Array.from({ length: len }, (_, i) => i % 251);

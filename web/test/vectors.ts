@@ -2,6 +2,9 @@
 // the same files, so any drift between the two implementations fails one of the suites.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { expect } from "vitest";
+import { fromHex, type Bytes } from "../src/protocol/bytes";
+import { ProtocolError } from "../src/protocol/errors";
 
 export interface VectorCase {
   name: string;
@@ -52,4 +55,33 @@ export function num(c: VectorCase, key: string): number {
   const v = c[key];
   if (typeof v !== "number") throw new Error(`case ${c.name}: ${key} is not a number`);
   return v;
+}
+
+/** A hex field of a case, as bytes. */
+export function hex(c: VectorCase, key: string): Bytes {
+  return fromHex(str(c, key));
+}
+
+/** Runs `run` (sync or async) and requires a `ProtocolError` of exactly `kind`, as a negative case names it. */
+export async function expectKind(run: () => unknown, kind: string): Promise<void> {
+  let error: unknown;
+  try {
+    await run();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ProtocolError);
+  expect((error as ProtocolError).kind).toBe(kind);
+}
+
+/** `expectKind` for synchronous code, usable without `await`. */
+export function expectKindSync(run: () => unknown, kind: string): void {
+  let error: unknown;
+  try {
+    run();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ProtocolError);
+  expect((error as ProtocolError).kind).toBe(kind);
 }

@@ -4,10 +4,10 @@
 // Keys live in this object only: the data key DK, K_own and the bearer token are never written to any
 // storage, so a reload of the page is a logout. Every version read is checked before it is shown or built
 // upon (§7.5); one that cannot be attributed is shown as unverified and never resealed.
-import { createSHA256 } from "hash-wasm";
-import { bytesToUuid, concat, constantTimeEqual, fromB64u, randomBytes, randomId, toB64u, utf8, uuidToBytes, type Bytes } from "../protocol/bytes";
+import { bytesToUuid, constantTimeEqual, fromB64u, randomBytes, randomId, toB64u, utf8, uuidToBytes, type Bytes } from "../protocol/bytes";
 import { sha256 } from "../protocol/crypto";
 import { deviceFingerprint } from "../protocol/device";
+import { ProtocolError } from "../protocol/errors";
 import {
   firstHeader,
   nextHeader,
@@ -37,7 +37,7 @@ import {
 import { formatLink } from "../protocol/link";
 import { MAX_FILE_NAME_LEN, validateBody, type FileRef, type RecordBody, type Summary } from "../protocol/record";
 import { deriveShareKeys, MAX_LABEL_LEN, openLabel, openOwnerSecret, sealLabel, sealOwnerSecret, verifyBindTag } from "../protocol/share";
-import { blobLength, DEFAULT_CHUNK_SIZE, decryptStream, encryptStream } from "../protocol/stream";
+import { blobLength, DEFAULT_CHUNK_SIZE } from "../protocol/stream";
 import { ApiError, type Api } from "./http";
 import {
   isLive,
@@ -53,11 +53,10 @@ import {
   type ShareInfo,
   type VersionWritten,
 } from "./owner-api";
+import { decryptDownload, uploadFile, type Progress } from "./files";
 import { isVerified, verifyVersion, type Verification } from "./verify";
 import { VersionMemory, type KeyValueStore } from "./versions";
 
-/** Parts of an uploaded blob: 8 MiB, well under the server's 16 MiB part limit. */
-export const UPLOAD_PART = 8 * 1024 * 1024;
 /** Writes retried after a conflict before giving up. */
 const WRITE_ATTEMPTS = 4;
 
@@ -155,8 +154,7 @@ export interface CreatedShare {
   passphrase: boolean;
 }
 
-/** Progress of a transfer, in bytes. */
-export type Progress = (done: number, total: number) => void;
+export type { Progress };
 
 interface Current {
   record: RecordJson;
@@ -277,10 +275,6 @@ export function checkFileName(name: string): void {
   }
 }
 
-/** A browser's MIME type as the record allows it (printable ASCII, at most 127 bytes). */
-export function cleanMime(mime: string): string {
-  return /^[\x20-\x7e]{0,127}$/.test(mime) ? mime : "application/octet-stream";
-}
 
 /** An unlocked vault. */
 export class OwnerSession {
@@ -725,37 +719,19 @@ export class OwnerSession {
   /** Encrypts a file under a fresh key and uploads it in parts; returns its reference for the body. */
   async uploadFile(recordId: string, file: File, maxFileBytes: number, progress?: Progress): Promise<FileRef> {
     checkFileName(file.name);
-    const total = blobLength(file.size, DEFAULT_CHUNK_SIZE);
-    if (total > maxFileBytes) throw new VaultError(`${file.name} is larger than this server accepts.`);
-    const id = randomId();
-    const fk = randomBytes(32);
-    const reader = encryptStream(fk, uuidToBytes(id), DEFAULT_CHUNK_SIZE, file).getReader();
-    const hasher = await createSHA256();
-    hasher.init();
-    let pending: Uint8Array[] = [];
-    let pendingLen = 0;
-    let part = 0;
-    let sent = 0;
-    const flush = async (): Promise<void> => {
-      const bytes = concat(...pending);
-      pending = [];
-      pendingLen = 0;
-      await this.#send("PUT", `/records/${recordId}/files/${id}/parts/${part}`, bytes, "application/octet-stream");
-      part++;
-      sent += bytes.length;
-      progress?.(sent, total);
-    };
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      hasher.update(value);
-      pending.push(value);
-      pendingLen += value.length;
-      if (pendingLen >= UPLOAD_PART) await flush();
-    }
-    if (pendingLen > 0 || part === 0) await flush();
-    await this.#send("POST", `/records/${recordId}/files/${id}/complete`, JSON.stringify({ parts: part, size: sent }), JSON_TYPE);
-    return { id, name: file.name, mime: cleanMime(file.type), size: file.size, key: b64(fk), sha256: b64(hasher.digest("binary")) };
+    if (blobLength(file.size, DEFAULT_CHUNK_SIZE) > maxFileBytes) throw new VaultError(`${file.name} is larger than this server accepts.`);
+    return uploadFile(
+      file,
+      {
+        putPart: async (id, part, bytes) => {
+          await this.#send("PUT", `/records/${recordId}/files/${id}/parts/${part}`, bytes, "application/octet-stream");
+        },
+        complete: async (id, parts, size) => {
+          await this.#send("POST", `/records/${recordId}/files/${id}/complete`, JSON.stringify({ parts, size }), JSON_TYPE);
+        },
+      },
+      progress,
+    );
   }
 
   /** Uploads files and adds them to the record as one new version. */
@@ -773,25 +749,11 @@ export class OwnerSession {
   /** Downloads a file, decrypts it chunk by chunk and checks H(blob) and the size against the reference. */
   async downloadFile(recordId: string, file: FileRef, progress?: Progress): Promise<Blob> {
     const response = await this.#send("GET", `/records/${recordId}/files/${file.id}`);
-    if (!response.body) throw new VaultError("The download came without a body.");
-    const total = Number(response.headers.get("content-length") ?? 0);
-    const hasher = await createSHA256();
-    hasher.init();
-    let done = 0;
-    const counted = response.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          hasher.update(chunk);
-          done += chunk.length;
-          progress?.(done, total);
-          controller.enqueue(chunk);
-        },
-      }),
-    );
-    const plaintext = await new Response(decryptStream(fromB64u(file.key), uuidToBytes(file.id), counted)).blob();
-    if (!constantTimeEqual(hasher.digest("binary"), fromB64u(file.sha256))) throw new VaultError(`${file.name} does not match the record (its hash differs); it was not saved.`);
-    if (plaintext.size !== file.size) throw new VaultError(`${file.name} has another size than the record says; it was not saved.`);
-    return new Blob([plaintext], { type: file.mime || "application/octet-stream" });
+    try {
+      return await decryptDownload(response, file, progress);
+    } catch (e) {
+      throw e instanceof ProtocolError ? e : new VaultError(`${e instanceof Error ? e.message : String(e)}.`);
+    }
   }
 }
 

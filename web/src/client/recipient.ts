@@ -1,7 +1,6 @@
 // The recipient's side of a one-time share (docs/protocol.md §4–§6): status, "Click to Open" (bind this
 // browser's new device key), fetch and decrypt, edit, upload and download files, end.
-import { concat, fromB64u, toB64u, utf8, uuidToBytes, randomBytes, randomId, type Bytes } from "../protocol/bytes";
-import { createSHA256 } from "hash-wasm";
+import { fromB64u, toB64u, utf8, uuidToBytes, type Bytes } from "../protocol/bytes";
 import { deviceFingerprint, generateDeviceKey, type DeviceKey } from "../protocol/device";
 import { envelopeHash, nextHeader, openBody, parseEnvelope, sealVersion, serializeEnvelope, shareAuthor, signEdit, VersionGuard, type Envelope } from "../protocol/envelope";
 import { signRequest } from "../protocol/httpsig";
@@ -9,8 +8,8 @@ import { unwrapRecordKeyForShare } from "../protocol/kdf";
 import type { ParsedLink } from "../protocol/link";
 import { validateBody, type FileRef, type RecordBody } from "../protocol/record";
 import { bindTag, deriveShareKeys, type ShareKeys } from "../protocol/share";
-import { DEFAULT_CHUNK_SIZE, decryptStream, encryptStream } from "../protocol/stream";
 import { loadDevice, newDeviceRecord, removeDevice, saveDevice, type DeviceRecord } from "./devices";
+import { decryptDownload, uploadFile, type Progress } from "./files";
 import { Api, ApiError } from "./http";
 
 /** `GET /recipient/status`. */
@@ -37,8 +36,6 @@ interface BindResponse {
   fingerprint: string;
 }
 
-/** Parts of an uploaded blob: 8 MiB keeps each signed request well under the server's 16 MiB part limit. */
-const UPLOAD_PART = 8 * 1024 * 1024;
 const SHARE_HEADER = "Sharelock-Share";
 
 /** A share whose keys are derived from the link (and passphrase), before or after it is opened. */
@@ -124,8 +121,7 @@ export class ShareLink {
   }
 }
 
-/** Progress of a long transfer, in bytes. */
-export type Progress = (done: number, total: number) => void;
+export type { Progress };
 
 /** An opened share: this browser's device is bound, and the current version is decrypted. */
 export class OpenShare {
@@ -218,26 +214,7 @@ export class OpenShare {
   /** Downloads a file of the record, checks H(blob), and decrypts it into a Blob. */
   async download(file: FileRef, progress?: Progress): Promise<Blob> {
     const response = await this.link.signed(this.device, "GET", `/recipient/files/${file.id}`);
-    if (!response.body) throw new Error("the download has no body");
-    const total = Number(response.headers.get("content-length") ?? 0);
-    // Hash the blob as it streams past the decryptor: memory stays at one chunk, whatever the file size.
-    const hasher = await createSHA256();
-    let done = 0;
-    const counted = response.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          hasher.update(chunk);
-          done += chunk.length;
-          progress?.(done, total);
-          controller.enqueue(chunk);
-        },
-      }),
-    );
-    const plaintext = await new Response(decryptStream(fromB64u(file.key), uuidToBytes(file.id), counted)).blob();
-    const digest = hasher.digest("binary");
-    if (toB64u(digest) !== file.sha256) throw new Error(`${file.name} does not match the record (its hash differs)`);
-    if (plaintext.size !== file.size) throw new Error(`${file.name} has another size than the record says`);
-    return new Blob([plaintext], { type: file.mime || "application/octet-stream" });
+    return decryptDownload(response, file, progress);
   }
 
   /** Encrypts and uploads files, then adds them to the record as one new version. */
@@ -257,37 +234,20 @@ export class OpenShare {
     return this.edit((body) => ({ ...body, files: [...body.files, ...refs] }));
   }
 
-  private async upload(file: File, progress: (n: number) => void): Promise<FileRef> {
-    const id = randomId();
-    const fk = randomBytes(32);
-    const reader = encryptStream(fk, uuidToBytes(id), DEFAULT_CHUNK_SIZE, file).getReader();
-    const hasher = await createSHA256();
-    let pending: Bytes[] = [];
-    let pendingLen = 0;
-    let part = 0;
-    let size = 0;
-    const flush = async (): Promise<void> => {
-      const bytes = concat(...pending);
-      pending = [];
-      pendingLen = 0;
-      await this.link.signed(this.device, "PUT", `/recipient/files/${id}/parts/${part}`, bytes, "application/octet-stream");
-      part++;
-      size += bytes.length;
-      progress(Math.min(file.size, size));
-    };
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      hasher.update(value);
-      pending.push(value as Bytes);
-      pendingLen += value.length;
-      if (pendingLen >= UPLOAD_PART) await flush();
-    }
-    if (pendingLen > 0 || part === 0) await flush();
-    const complete = JSON.stringify({ parts: part, size });
-    await this.link.signed(this.device, "POST", `/recipient/files/${id}/complete`, utf8(complete), "application/json");
-    const digest = hasher.digest("binary");
-    return { id, name: file.name, mime: cleanMime(file.type), size: file.size, key: toB64u(fk), sha256: toB64u(digest) };
+  private upload(file: File, progress: (n: number) => void): Promise<FileRef> {
+    // Each part and the completion is its own signed request, with its own nonce.
+    return uploadFile(
+      file,
+      {
+        putPart: async (id, part, bytes) => {
+          await this.link.signed(this.device, "PUT", `/recipient/files/${id}/parts/${part}`, bytes, "application/octet-stream");
+        },
+        complete: async (id, parts, size) => {
+          await this.link.signed(this.device, "POST", `/recipient/files/${id}/complete`, utf8(JSON.stringify({ parts, size })), "application/json");
+        },
+      },
+      (done) => progress(done),
+    );
   }
 
   private async accept(envelope: Envelope): Promise<void> {
@@ -301,7 +261,3 @@ export class OpenShare {
   }
 }
 
-/** A browser's MIME type as the record allows it (printable ASCII, at most 127 bytes). */
-function cleanMime(mime: string): string {
-  return /^[\x20-\x7e]{0,127}$/.test(mime) ? mime : "application/octet-stream";
-}
