@@ -80,6 +80,17 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, token_hash: &[u8; 32], now: UnixTime) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()>;
     async fn delete_sessions(&self, account: Id) -> Result<()>;
+    /// A password change, in one transaction: if the account's auth hash is still `expected_auth_hash`,
+    /// replaces its KDF parameters, salt, auth hash and wrapped data key with `new`, clears its login
+    /// failures and deletes every one of its sessions. Returns `false`, changing nothing, when the stored
+    /// hash is another (a racing change won); `NotFound` for an unknown account. The caller has already
+    /// checked the proof in constant time: the guard here only orders racing changes.
+    async fn change_credentials(
+        &self,
+        account: Id,
+        expected_auth_hash: &[u8; 32],
+        new: NewCredentials,
+    ) -> Result<bool>;
 
     // --- records (owner) ---
 

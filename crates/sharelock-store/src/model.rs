@@ -52,6 +52,18 @@ pub struct Account {
     pub last_failed_login: Option<UnixTime>,
 }
 
+/// What a password change replaces: everything the server keeps that was derived from the password.
+#[derive(Debug, Clone)]
+pub struct NewCredentials {
+    pub kdf: KdfParams,
+    /// The new 16 random bytes of the KDF salt.
+    pub kdf_salt: Vec<u8>,
+    /// SHA-256 of the new auth key.
+    pub auth_hash: [u8; 32],
+    /// The same data key, sealed under the new wrapping key.
+    pub wrapped_data_key: Vec<u8>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewSession {
     /// SHA-256 of the bearer token; the token itself is never stored.

@@ -30,6 +30,7 @@ macro_rules! conformance_tests {
             accounts,
             login_failures,
             sessions,
+            change_credentials,
             records_create_read_list,
             records_update,
             records_history,
@@ -488,6 +489,106 @@ pub async fn sessions(store: &impl Store) {
             .expect("session")
             .is_some(),
         "another account's session stays"
+    );
+}
+
+/// A password change replaces the credentials, clears the login failures and ends every session of the
+/// account at once; one based on a hash that is no longer current changes nothing.
+pub async fn change_credentials(store: &impl Store) {
+    let ada = new_account(&format!("{}@example.org", id().simple()));
+    store.create_account(ada.clone()).await.expect("create");
+    let bob = account(store).await;
+    let session = |account_id| NewSession {
+        token_hash: random32(),
+        account_id,
+        created_at: T0,
+        expires_at: T0 + HOUR,
+    };
+    let (first, second, bobs) = (session(ada.id), session(ada.id), session(bob));
+    for s in [&first, &second, &bobs] {
+        store.create_session(s.clone()).await.expect("session");
+    }
+    store
+        .note_login_failure(ada.id, T0)
+        .await
+        .expect("failure");
+    let live = |token: [u8; 32]| async move {
+        store
+            .session(&token, T0)
+            .await
+            .expect("session")
+            .is_some()
+    };
+
+    let new = NewCredentials {
+        kdf: KdfParams {
+            m: 131_072,
+            t: 4,
+            p: 2,
+        },
+        kdf_salt: random16().to_vec(),
+        auth_hash: random32(),
+        wrapped_data_key: b"dk under the new wk".to_vec(),
+    };
+    // Another hash than the stored one: nothing changes.
+    assert!(
+        !store
+            .change_credentials(ada.id, &random32(), new.clone())
+            .await
+            .expect("stale change")
+    );
+    let found = store
+        .account_by_id(ada.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.auth_hash, ada.auth_hash);
+    assert_eq!(found.kdf, ada.kdf);
+    assert_eq!(found.kdf_salt, ada.kdf_salt);
+    assert_eq!(found.wrapped_data_key, ada.wrapped_data_key);
+    assert_eq!(found.failed_logins, 1);
+    assert!(live(first.token_hash).await && live(second.token_hash).await);
+
+    assert!(
+        store
+            .change_credentials(ada.id, &ada.auth_hash, new.clone())
+            .await
+            .expect("change")
+    );
+    let found = store
+        .account_by_email(&ada.email)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.id, ada.id);
+    assert_eq!(found.kdf, new.kdf);
+    assert_eq!(found.kdf_salt, new.kdf_salt);
+    assert_eq!(found.auth_hash, new.auth_hash);
+    assert_eq!(found.wrapped_data_key, new.wrapped_data_key);
+    assert_eq!((found.failed_logins, found.last_failed_login), (0, None));
+    assert_eq!(found.created_at, ada.created_at);
+    assert!(!live(first.token_hash).await, "every session ends");
+    assert!(!live(second.token_hash).await, "every session ends");
+    assert!(live(bobs.token_hash).await, "another account's session stays");
+
+    // The old hash is stale now: a second change based on it (a racing one) loses.
+    let mut other = new.clone();
+    other.auth_hash = random32();
+    assert!(
+        !store
+            .change_credentials(ada.id, &ada.auth_hash, other)
+            .await
+            .expect("stale change")
+    );
+    let found = store
+        .account_by_id(ada.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.auth_hash, new.auth_hash);
+    assert_store_err!(
+        store.change_credentials(id(), &random32(), new).await,
+        StoreError::NotFound
     );
 }
 

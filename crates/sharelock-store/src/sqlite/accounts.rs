@@ -130,3 +130,37 @@ pub(super) fn delete_sessions(tx: &Transaction<'_>, account: Id) -> Result<()> {
         .execute([account])?;
     Ok(())
 }
+
+/// Replaces the password-derived columns while the auth hash is still `expected`, then ends every
+/// session; on zero rows, tells a stale hash (`false`) from an unknown account.
+pub(super) fn change_credentials(
+    tx: &Transaction<'_>,
+    account: Id,
+    expected: &[u8; 32],
+    new: &NewCredentials,
+) -> Result<bool> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE accounts SET kdf_m = ?3, kdf_t = ?4, kdf_p = ?5, kdf_salt = ?6, auth_hash = ?7,
+                 wrapped_data_key = ?8, failed_logins = 0, last_failed_login = NULL
+             WHERE id = ?1 AND auth_hash = ?2",
+        )?
+        .execute(params![
+            account,
+            expected,
+            new.kdf.m,
+            new.kdf.t,
+            new.kdf.p,
+            new.kdf_salt,
+            new.auth_hash,
+            new.wrapped_data_key
+        ])?;
+    if changed == 0 {
+        return match by_id(tx, account)? {
+            Some(_) => Ok(false),
+            None => Err(StoreError::NotFound),
+        };
+    }
+    delete_sessions(tx, account)?;
+    Ok(true)
+}

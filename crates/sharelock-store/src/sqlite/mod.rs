@@ -302,6 +302,19 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn change_credentials(
+        &self,
+        account: Id,
+        expected_auth_hash: &[u8; 32],
+        new: NewCredentials,
+    ) -> Result<bool> {
+        let expected = *expected_auth_hash;
+        self.write("change_credentials", move |tx| {
+            accounts::change_credentials(tx, account, &expected, &new)
+        })
+        .await
+    }
+
     async fn create_record(&self, account: Id, record: NewRecord) -> Result<()> {
         self.write("create_record", move |tx| {
             records::create(tx, account, &record)
