@@ -1,4 +1,4 @@
-//! `/api/v1/accounts/*` and `/api/v1/sessions*`.
+//! `/api/v1/accounts*` and `/api/v1/sessions*`.
 
 use crate::B64;
 use serde::{Deserialize, Serialize};
@@ -77,5 +77,21 @@ pub struct LoginResponse {
     pub account_id: Uuid,
     pub kdf: KdfParams,
     pub kdf_salt: B64,
+    pub wrapped_data_key: B64,
+}
+
+/// `POST /api/v1/accounts/password` (bearer session): a new master password. Everything derived from the
+/// password is replaced; the data key stays the same, rewrapped, so no record changes.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    /// AK of the current password (32 bytes): a session alone cannot change the password.
+    pub current_auth_key: B64,
+    pub kdf: KdfParams,
+    /// A new r16 (16 random bytes).
+    pub kdf_salt: B64,
+    /// AK of the new password (32 bytes).
+    pub auth_key: B64,
+    /// DK sealed under the new WK, with the new r16 in its associated data.
     pub wrapped_data_key: B64,
 }

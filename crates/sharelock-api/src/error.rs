@@ -63,7 +63,8 @@ error_codes! {
     InvalidExpiry = "invalid_expiry", 400;
     /// No valid session: missing, unknown or expired bearer token.
     Unauthorized = "unauthorized", 401;
-    /// Login failed: unknown email or wrong password (never says which).
+    /// Login failed: unknown email or wrong password (never says which); or a password change whose
+    /// current password is wrong.
     InvalidCredentials = "invalid_credentials", 401;
     /// The share exists but the access token does not match: a wrong passphrase (or a damaged link).
     WrongPassphrase = "wrong_passphrase", 401;

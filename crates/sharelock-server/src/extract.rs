@@ -67,6 +67,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 #[derive(Debug, Clone, Copy)]
 pub struct Owner {
     pub account_id: Uuid,
+    /// `H(token)`: the session, for routes that end it or outlive the request (the event stream).
+    pub token_hash: [u8; 32],
 }
 
 impl<S> FromRequestParts<S> for Owner
@@ -87,6 +89,7 @@ where
             .ok_or_else(ApiError::unauthorized)?;
         Ok(Owner {
             account_id: session.account_id,
+            token_hash: hash,
         })
     }
 }

@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/accounts/prelogin", post(accounts::prelogin))
         .route("/accounts", post(accounts::register))
+        .route("/accounts/password", post(accounts::change_password))
         .route(
             "/sessions",
             post(accounts::login).delete(accounts::logout_everywhere),

@@ -15,7 +15,8 @@ use utoipa::{Modify, OpenApi};
                        with a stable code.",
     ),
     paths(
-        accounts::prelogin, accounts::register, accounts::login, accounts::logout, accounts::logout_everywhere,
+        accounts::prelogin, accounts::register, accounts::change_password, accounts::login, accounts::logout,
+        accounts::logout_everywhere,
         records::list, records::create, records::get, records::update, records::rotate, records::delete,
         records::history,
         shares::create, shares::list, shares::get, shares::delete,
@@ -27,7 +28,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(sharelock_api::ErrorBody, sharelock_api::ErrorDetail)),
     modifiers(&BearerAuth),
     tags(
-        (name = "accounts", description = "Registration, login and sessions"),
+        (name = "accounts", description = "Registration, login, password change and sessions"),
         (name = "records", description = "The owner's encrypted vault"),
         (name = "shares", description = "The owner's one-time shares"),
         (name = "recipient", description = "The link holder: status, bind, fetch, edit, end (signed, RFC 9421)"),

@@ -634,3 +634,178 @@ async fn hsts_only_behind_an_https_public_url() {
     assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
 }
+
+/// The password change over hand-made requests: strict body and KDF bounds, a wrong current proof counted
+/// in the login backoff, a fresh salt required, every session and its event stream ended, two racing
+/// changes with one winner, and a vault that opens with the new password only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_change_over_http() {
+    use serde_json::{Value, json};
+    use sharelock_client::core::account::{DataKey, KdfParams, MasterKey};
+    use sharelock_client::core::encoding::b64u;
+
+    const EMAIL: &str = "pw@example.org";
+    const NEW: &str = "a new master password";
+    let server = TestServer::start();
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("{}/api/v1{path}", server.url);
+    let params = KdfParams::DEFAULT;
+    let kdf = json!({"alg": "argon2id", "m": params.m, "t": params.t, "p": params.p});
+    let keys = |password: &'static str, r16: [u8; 16]| {
+        let mk = MasterKey::derive(password, EMAIL, &r16, &params).unwrap();
+        (mk.auth_key(), mk.wrap_key())
+    };
+    let dk = DataKey::generate().unwrap();
+    let r16 = [1u8; 16];
+    let (ak, wk) = keys(PASSWORD, r16);
+    let register = client
+        .post(url("/accounts"))
+        .json(&json!({"email": EMAIL, "kdf": kdf, "kdf_salt": b64u(&r16),
+            "auth_key": b64u(ak.expose()), "wrapped_data_key": b64u(&wk.wrap_data_key(&dk, &r16).unwrap())}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status().as_u16(), 201);
+    let login = |auth_key: String| {
+        let client = client.clone();
+        let url = url("/sessions");
+        async move {
+            let r = client
+                .post(url)
+                .json(&json!({"email": EMAIL, "auth_key": auth_key}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, session) = login(b64u(ak.expose())).await;
+    assert_eq!(status, 200);
+    let token = session["token"].as_str().unwrap().to_owned();
+    let (_, other) = login(b64u(ak.expose())).await;
+    let other_token = other["token"].as_str().unwrap().to_owned();
+
+    let new_r16 = [2u8; 16];
+    let (new_ak, new_wk) = keys(NEW, new_r16);
+    let body = |current: &[u8], salt: &[u8; 16]| {
+        json!({"current_auth_key": b64u(current), "kdf": kdf, "kdf_salt": b64u(salt),
+            "auth_key": b64u(new_ak.expose()),
+            "wrapped_data_key": b64u(&new_wk.wrap_data_key(&dk, salt).unwrap())})
+    };
+    let change = |token: String, body: Value| {
+        let client = client.clone();
+        let url = url("/accounts/password");
+        async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+
+    // Without a session; with an unknown field; with parameters a client would refuse.
+    let (status, _) = change("x".repeat(43), body(ak.expose(), &new_r16)).await;
+    assert_eq!(status, 401);
+    let mut extra = body(ak.expose(), &new_r16);
+    extra["email"] = json!(EMAIL);
+    let (status, text) = change(token.clone(), extra).await;
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (400, "malformed_request")
+    );
+    let mut weak = body(ak.expose(), &new_r16);
+    weak["kdf"]["m"] = json!(1024);
+    let (status, text) = change(token.clone(), weak).await;
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (400, "malformed_request")
+    );
+
+    // Wrong current proofs count like failed logins: five are free, then the account waits.
+    for _ in 0..5 {
+        let (status, text) = change(token.clone(), body(&[9; 32], &new_r16)).await;
+        assert_eq!(
+            (status, error_code(&text).as_str()),
+            (401, "invalid_credentials")
+        );
+    }
+    let mut retry_after = None;
+    for _ in 0..4 {
+        let (status, text) = change(token.clone(), body(&[9; 32], &new_r16)).await;
+        if status == 429 {
+            assert_eq!(error_code(&text), "too_many_attempts");
+            let parsed: Value = serde_json::from_str(&text).unwrap();
+            retry_after = parsed["error"]["retry_after"].as_u64();
+            break;
+        }
+        assert_eq!(status, 401, "{text}");
+    }
+    let wait = retry_after.expect("the backoff answers 429 with retry_after");
+    tokio::time::sleep(Duration::from_millis(wait * 1000 + 200)).await;
+
+    // The current salt again is refused (and not counted); a fresh one is accepted.
+    let (status, text) = change(token.clone(), body(ak.expose(), &r16)).await;
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (400, "malformed_request")
+    );
+    let mut stream = client
+        .get(url("/events"))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    // Two racing changes with the same proof: exactly one wins.
+    let (first, second) = tokio::join!(
+        change(token.clone(), body(ak.expose(), &new_r16)),
+        change(token.clone(), body(ak.expose(), &new_r16)),
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [204, 401], "{first:?} {second:?}");
+
+    // Every session has ended, the open event stream with it.
+    for t in [&token, &other_token] {
+        let r = client
+            .get(url("/records"))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+    }
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the event stream outlived its session");
+
+    // Only the new password logs in, and it opens the same data key; the failures were cleared.
+    let (status, _) = login(b64u(ak.expose())).await;
+    assert_eq!(status, 401);
+    let session = sharelock_client::login(&server.url, EMAIL, NEW)
+        .await
+        .unwrap();
+    // The client unwrapped the same data key with the new password's WK: the same vault.
+    assert_eq!(session.email(), EMAIL);
+    let (status, answer) = login(b64u(new_ak.expose())).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["kdf_salt"], b64u(&new_r16));
+
+    let openapi: Value = client
+        .get(url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(openapi["paths"]["/api/v1/accounts/password"]["post"].is_object());
+    assert!(openapi["components"]["schemas"]["ChangePassword"].is_object());
+}

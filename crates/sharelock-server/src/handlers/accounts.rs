@@ -1,22 +1,22 @@
-//! Accounts and sessions: pre-login, register, login, logout.
+//! Accounts and sessions: pre-login, register, login, password change, logout.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Owner, bearer_token};
+use crate::extract::{ApiJson, Owner};
 use crate::handlers::rate_limit;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
 use axum::http::StatusCode;
+use sharelock_api::B64;
 use sharelock_api::ErrorCode;
 use sharelock_api::account::{
-    KdfAlg, KdfParams, LoginRequest, LoginResponse, PreloginRequest, PreloginResponse,
-    RegisterRequest, RegisterResponse,
+    ChangePassword, KdfAlg, KdfParams, LoginRequest, LoginResponse, PreloginRequest,
+    PreloginResponse, RegisterRequest, RegisterResponse,
 };
 use sharelock_core::account::{KdfParams as CoreKdf, normalize_email, verify_auth_key};
 use sharelock_core::crypto::{ct_eq, hmac_sha256, random_array, sha256};
 use sharelock_core::encoding::b64u;
-use sharelock_store::{NewAccount, NewSession};
+use sharelock_store::{NewAccount, NewCredentials, NewSession};
 use std::net::SocketAddr;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -86,6 +86,45 @@ pub async fn prelogin(
     Ok(Json(response))
 }
 
+/// What registration and a password change both send: KDF parameters within the client bounds of
+/// docs/protocol.md §2.1 (a server must not store what an honest client refuses), r16, AK and the
+/// wrapped data key. Only `H(AK)` is kept.
+fn checked_credentials(
+    kdf: &KdfParams,
+    kdf_salt: &B64,
+    auth_key: &B64,
+    wrapped_data_key: &B64,
+) -> ApiResult<NewCredentials> {
+    let kdf = CoreKdf {
+        m: kdf.m,
+        t: kdf.t,
+        p: kdf.p,
+    };
+    kdf.check_for_client()
+        .map_err(|e| ApiError::malformed(e.to_string()))?;
+    let kdf_salt = kdf_salt
+        .to_array::<16>()
+        .ok_or_else(|| ApiError::malformed("kdf_salt must be 16 bytes"))?;
+    let auth_key = auth_key
+        .to_array::<32>()
+        .ok_or_else(|| ApiError::malformed("auth_key must be 32 bytes"))?;
+    if wrapped_data_key.len() != 60 {
+        return Err(ApiError::malformed(
+            "wrapped_data_key must be a 60-byte sealed key",
+        ));
+    }
+    Ok(NewCredentials {
+        kdf: sharelock_store::KdfParams {
+            m: kdf.m,
+            t: kdf.t,
+            p: kdf.p,
+        },
+        kdf_salt: kdf_salt.to_vec(),
+        auth_hash: sha256(&auth_key),
+        wrapped_data_key: wrapped_data_key.as_slice().to_vec(),
+    })
+}
+
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts",
     request_body = RegisterRequest,
     responses((status = 201, body = RegisterResponse), (status = 403, body = sharelock_api::ErrorBody),
@@ -103,38 +142,20 @@ pub async fn register(
         ));
     }
     let email = checked_email(&req.email)?;
-    let kdf = CoreKdf {
-        m: req.kdf.m,
-        t: req.kdf.t,
-        p: req.kdf.p,
-    };
-    kdf.check_for_client()
-        .map_err(|e| ApiError::malformed(e.to_string()))?;
-    let kdf_salt = req
-        .kdf_salt
-        .to_array::<16>()
-        .ok_or_else(|| ApiError::malformed("kdf_salt must be 16 bytes"))?;
-    let auth_key = req
-        .auth_key
-        .to_array::<32>()
-        .ok_or_else(|| ApiError::malformed("auth_key must be 32 bytes"))?;
-    if req.wrapped_data_key.len() != 60 {
-        return Err(ApiError::malformed(
-            "wrapped_data_key must be a 60-byte sealed key",
-        ));
-    }
+    let credentials = checked_credentials(
+        &req.kdf,
+        &req.kdf_salt,
+        &req.auth_key,
+        &req.wrapped_data_key,
+    )?;
     let id = Uuid::new_v4();
     let account = NewAccount {
         id,
         email,
-        kdf: sharelock_store::KdfParams {
-            m: kdf.m,
-            t: kdf.t,
-            p: kdf.p,
-        },
-        kdf_salt: kdf_salt.to_vec(),
-        auth_hash: sha256(&auth_key),
-        wrapped_data_key: req.wrapped_data_key.into_vec(),
+        kdf: credentials.kdf,
+        kdf_salt: credentials.kdf_salt,
+        auth_hash: credentials.auth_hash,
+        wrapped_data_key: credentials.wrapped_data_key,
         created_at: state.now(),
     };
     match state.store.create_account(account).await {
@@ -214,19 +235,75 @@ pub async fn login(
     }))
 }
 
+/// A new master password. The session is not enough: the caller proves the current password too, and a
+/// wrong proof counts against the account's login backoff exactly like a failed login, so a stolen
+/// session cannot be used to guess it faster than the login route allows.
+#[utoipa::path(post, path = "/api/v1/accounts/password", tag = "accounts",
+    request_body = ChangePassword,
+    responses((status = 204, description = "changed; every session of the account has ended, this one included"),
+              (status = 400, body = sharelock_api::ErrorBody), (status = 401, body = sharelock_api::ErrorBody),
+              (status = 429, body = sharelock_api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    owner: Owner,
+    ApiJson(req): ApiJson<ChangePassword>,
+) -> ApiResult<StatusCode> {
+    let current = req
+        .current_auth_key
+        .to_array::<32>()
+        .ok_or_else(|| ApiError::malformed("current_auth_key must be 32 bytes"))?;
+    let credentials = checked_credentials(
+        &req.kdf,
+        &req.kdf_salt,
+        &req.auth_key,
+        &req.wrapped_data_key,
+    )?;
+    let now = state.now();
+    let account = state
+        .store
+        .account_by_id(owner.account_id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    if let Some(wait) = login_wait(account.failed_logins, account.last_failed_login, now) {
+        return Err(ApiError::too_many(wait as u64));
+    }
+    let denied = || {
+        ApiError::new(
+            ErrorCode::InvalidCredentials,
+            "the current master password is wrong",
+        )
+    };
+    if !verify_auth_key(&current, &account.auth_hash) {
+        state.store.note_login_failure(account.id, now).await?;
+        return Err(denied());
+    }
+    // A fresh salt (§2.1): guesses precomputed against the old salt must not apply to the new password.
+    if credentials.kdf_salt == account.kdf_salt {
+        return Err(ApiError::malformed(
+            "kdf_salt must be new random bytes, not the current salt",
+        ));
+    }
+    // Guarded by the hash just checked: of two racing changes, the second finds another hash and loses.
+    if !state
+        .store
+        .change_credentials(account.id, &account.auth_hash, credentials)
+        .await?
+    {
+        return Err(denied());
+    }
+    // Open event streams of the ended sessions wake, see their session gone and end.
+    state.announce(account.id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "accounts",
     responses((status = 204), (status = 401, body = sharelock_api::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn logout(
-    State(state): State<AppState>,
-    _owner: Owner,
-    headers: HeaderMap,
-) -> ApiResult<StatusCode> {
-    let token = bearer_token(&headers).ok_or_else(ApiError::unauthorized)?;
-    state
-        .store
-        .delete_session(&sha256(token.as_bytes()))
-        .await?;
+pub async fn logout(State(state): State<AppState>, owner: Owner) -> ApiResult<StatusCode> {
+    state.store.delete_session(&owner.token_hash).await?;
+    // Wakes the session's event stream, which then sees it gone and ends.
+    state.announce(owner.account_id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -238,6 +315,7 @@ pub async fn logout_everywhere(
     owner: Owner,
 ) -> ApiResult<StatusCode> {
     state.store.delete_sessions(owner.account_id).await?;
+    state.announce(owner.account_id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,7 +2,9 @@
 //!
 //! Events are rows written in the same transaction as their cause, so every node can stream every event:
 //! a stream wakes at once when this node announces a write for the account, and polls the database every
-//! few seconds for writes made by other nodes. Clients resume with `Last-Event-ID`.
+//! few seconds for writes made by other nodes. Clients resume with `Last-Event-ID`. A stream ends when its
+//! session does (expiry, logout, a password change): it looks each time it wakes, so a revoked session
+//! is not kept informed.
 
 use crate::error::ApiResult;
 use crate::extract::Owner;
@@ -103,6 +105,11 @@ pub async fn stream(
             }
             if *shutdown.borrow() {
                 break;
+            }
+            match state.store.session(&owner.token_hash, state.now()).await {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => tracing::warn!(error = %e, "event stream could not check its session"),
             }
         }
     };
