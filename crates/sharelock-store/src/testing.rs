@@ -508,16 +508,9 @@ pub async fn change_credentials(store: &impl Store) {
     for s in [&first, &second, &bobs] {
         store.create_session(s.clone()).await.expect("session");
     }
-    store
-        .note_login_failure(ada.id, T0)
-        .await
-        .expect("failure");
+    store.note_login_failure(ada.id, T0).await.expect("failure");
     let live = |token: [u8; 32]| async move {
-        store
-            .session(&token, T0)
-            .await
-            .expect("session")
-            .is_some()
+        store.session(&token, T0).await.expect("session").is_some()
     };
 
     let new = NewCredentials {
@@ -569,7 +562,10 @@ pub async fn change_credentials(store: &impl Store) {
     assert_eq!(found.created_at, ada.created_at);
     assert!(!live(first.token_hash).await, "every session ends");
     assert!(!live(second.token_hash).await, "every session ends");
-    assert!(live(bobs.token_hash).await, "another account's session stays");
+    assert!(
+        live(bobs.token_hash).await,
+        "another account's session stays"
+    );
 
     // The old hash is stale now: a second change based on it (a racing one) loses.
     let mut other = new.clone();
