@@ -41,6 +41,15 @@ pub enum ClientError {
     /// The server answered something the protocol does not allow.
     #[error("unexpected answer from the server: {0}")]
     Unexpected(String),
+    /// The current master password given to change it is wrong (checked here, before anything is sent).
+    #[error("the current master password is wrong")]
+    WrongPassword,
+    /// The master password was changed, but logging in again with the new one failed: the session that
+    /// changed it has ended with every other; log in with the new password.
+    #[error(
+        "the master password was changed, but logging in again failed ({0}); log in with the new password"
+    )]
+    LoginAfterChange(#[source] Box<ClientError>),
     /// The link needs a passphrase and none was given.
     #[error("this link needs a passphrase")]
     PassphraseRequired,
@@ -70,6 +79,7 @@ impl ClientError {
         match self {
             ClientError::Api { code, .. } => Some(*code),
             ClientError::Conflict { .. } => Some(ErrorCode::VersionConflict),
+            ClientError::WrongPassword => Some(ErrorCode::InvalidCredentials),
             _ => None,
         }
     }

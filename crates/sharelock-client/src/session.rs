@@ -1,4 +1,5 @@
-//! The owner's account: register, log in, the unlocked session, log out (docs/protocol.md §2).
+//! The owner's account: register, log in, the unlocked session, change the master password, log out
+//! (docs/protocol.md §2, §7.1).
 //!
 //! An [`OwnerSession`] holds the session token **and the vault's data key DK**: whoever holds it can read
 //! every record. Saved with [`OwnerSession::to_bytes`] it is the unlocked vault, like a logged-in password
@@ -10,14 +11,15 @@ use crate::versions::VersionMemory;
 use reqwest::{Method, RequestBuilder};
 use serde::{Deserialize, Serialize};
 use sharelock_api::account::{
-    KdfAlg, KdfParams as ApiKdf, LoginRequest, LoginResponse, PreloginRequest, PreloginResponse,
-    RegisterRequest, RegisterResponse,
+    ChangePassword, KdfAlg, KdfParams as ApiKdf, LoginRequest, LoginResponse, PreloginRequest,
+    PreloginResponse, RegisterRequest, RegisterResponse,
 };
 use sharelock_core::account::{
     AuthKey, DataKey, KdfParams, MasterKey, OwnerKey, WrapKey, normalize_email,
+    normalize_secret_text,
 };
-use sharelock_core::crypto::random_array;
-use sharelock_core::encoding::{b64u, b64u_decode_array};
+use sharelock_core::crypto::{ct_eq, random_array};
+use sharelock_core::encoding::{b64u, b64u_decode, b64u_decode_array};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -32,6 +34,17 @@ pub struct OwnerSession {
     pub(crate) dk: DataKey,
     pub(crate) k_own: OwnerKey,
     pub(crate) versions: VersionMemory,
+    /// How the password opens the vault, as of this session's login; `None` in a session saved by an
+    /// older version. It cannot go stale while the session lives: a password change ends every session.
+    unlock: Option<Unlock>,
+}
+
+/// The account's KDF parameters, r16 and wrapped data key: what checking the current password needs.
+#[derive(Clone)]
+struct Unlock {
+    kdf: KdfParams,
+    r16: [u8; 16],
+    wrapped_data_key: Vec<u8>,
 }
 
 impl std::fmt::Debug for OwnerSession {
@@ -56,6 +69,17 @@ struct Saved {
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
     data_key: String,
+    /// Absent in sessions saved before password changes existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unlock: Option<SavedUnlock>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedUnlock {
+    kdf: ApiKdf,
+    kdf_salt: String,
+    wrapped_data_key: String,
 }
 
 impl Drop for Saved {
@@ -79,6 +103,17 @@ fn core_kdf(p: &ApiKdf) -> KdfParams {
         m: p.m,
         t: p.t,
         p: p.p,
+    }
+}
+
+/// The parameters for a new password: the account's current ones, raised to the default where they are
+/// lower, so a password change never weakens the derivation (an account may use more than the default).
+fn raised(current: &KdfParams) -> KdfParams {
+    let d = KdfParams::DEFAULT;
+    KdfParams {
+        m: current.m.max(d.m),
+        t: current.t.max(d.t),
+        p: current.p.max(d.p),
     }
 }
 
@@ -120,7 +155,7 @@ pub async fn register(server: &str, email: &str, password: &str) -> Result<Owner
         wrapped_data_key: wrapped.into(),
     };
     let _: RegisterResponse = api.post_json(Method::POST, "/accounts", &request).await?;
-    open_session(api, email, &ak, &wk, &r16).await
+    open_session(api, email, &ak, &wk, &r16, params).await
 }
 
 /// Logs in: pre-login (salt and parameters, refused if weaker than the protocol allows), Argon2id, the
@@ -143,7 +178,7 @@ pub async fn login(server: &str, email: &str, password: &str) -> Result<OwnerSes
         .to_array::<16>()
         .ok_or_else(|| ClientError::Unexpected("the account's salt is not 16 bytes".into()))?;
     let (ak, wk) = derive_keys(password, email, r16, params).await?;
-    open_session(api, email, &ak, &wk, &r16).await
+    open_session(api, email, &ak, &wk, &r16, params).await
 }
 
 async fn open_session(
@@ -152,6 +187,7 @@ async fn open_session(
     ak: &AuthKey,
     wk: &WrapKey,
     r16: &[u8; 16],
+    params: KdfParams,
 ) -> Result<OwnerSession> {
     let request = LoginRequest {
         email: email.to_owned(),
@@ -179,6 +215,11 @@ async fn open_session(
         k_own: dk.owner_key(),
         dk,
         versions: VersionMemory::new(),
+        unlock: Some(Unlock {
+            kdf: params,
+            r16: *r16,
+            wrapped_data_key: response.wrapped_data_key.into_vec(),
+        }),
     })
 }
 
@@ -239,6 +280,11 @@ impl OwnerSession {
             token: self.token.to_string(),
             expires_at: self.expires_at,
             data_key: b64u(self.dk.expose()),
+            unlock: self.unlock.as_ref().map(|u| SavedUnlock {
+                kdf: api_kdf(&u.kdf),
+                kdf_salt: b64u(&u.r16),
+                wrapped_data_key: b64u(&u.wrapped_data_key),
+            }),
         };
         serde_json::to_vec_pretty(&saved)
             .map(Zeroizing::new)
@@ -260,6 +306,16 @@ impl OwnerSession {
         );
         let dk = DataKey::from_bytes(*dk_bytes);
         zeroize::Zeroize::zeroize(&mut *dk_bytes);
+        let unlock = match &saved.unlock {
+            Some(u) => Some(Unlock {
+                kdf: core_kdf(&u.kdf),
+                r16: b64u_decode_array::<16>("kdf salt", &u.kdf_salt)
+                    .map_err(|e| damaged(e.to_string()))?,
+                wrapped_data_key: b64u_decode("wrapped data key", &u.wrapped_data_key)
+                    .map_err(|e| damaged(e.to_string()))?,
+            }),
+            None => None,
+        };
         Ok(OwnerSession {
             api: Transport::new(&saved.server)?,
             token: Zeroizing::new(std::mem::take(&mut saved.token)),
@@ -269,7 +325,73 @@ impl OwnerSession {
             k_own: dk.owner_key(),
             dk,
             versions: VersionMemory::new(),
+            unlock,
         })
+    }
+
+    /// Changes the master password (docs/protocol.md §7.1) and logs in with the new one; returns the new
+    /// session, with this one's anti-rollback memory. Costs two Argon2id runs.
+    ///
+    /// The current password is checked here first, by opening the account's wrapped data key with it, so
+    /// a mistyped one never reaches the server (where it would count as a failed login). Then a new r16,
+    /// MK, AK and WK, the same DK rewrapped, and the request, which proves the current AK. The server ends
+    /// every session of the account, this one included. [`ClientError::WrongPassword`]: nothing was sent;
+    /// [`ClientError::LoginAfterChange`]: the password was changed but the new session could not be opened.
+    pub async fn change_password(
+        self,
+        current_password: &str,
+        new_password: &str,
+    ) -> Result<OwnerSession> {
+        if new_password.is_empty() {
+            return Err(ClientError::Invalid(
+                "the new password must not be empty".into(),
+            ));
+        }
+        if *normalize_secret_text(new_password) == *normalize_secret_text(current_password) {
+            return Err(ClientError::Invalid(
+                "the new password is the same as the current one".into(),
+            ));
+        }
+        let unlock = self.unlock.clone().ok_or_else(|| {
+            ClientError::State(
+                "this session was saved by an older version: log in again, then change the password"
+                    .into(),
+            )
+        })?;
+        let (current_ak, current_wk) =
+            derive_keys(current_password, &self.email, unlock.r16, unlock.kdf).await?;
+        let opened = current_wk
+            .unwrap_data_key(&unlock.wrapped_data_key, &unlock.r16)
+            .map_err(|_| ClientError::WrongPassword)?;
+        if !ct_eq(opened.expose(), self.dk.expose()) {
+            return Err(ClientError::Unexpected(
+                "the account's data key is not the one this session holds".into(),
+            ));
+        }
+
+        let params = raised(&unlock.kdf);
+        let r16: [u8; 16] = random_array()?;
+        let (ak, wk) = derive_keys(new_password, &self.email, r16, params).await?;
+        let request = ChangePassword {
+            current_auth_key: current_ak.expose().to_vec().into(),
+            kdf: api_kdf(&params),
+            kdf_salt: r16.to_vec().into(),
+            auth_key: ak.expose().to_vec().into(),
+            wrapped_data_key: wk.wrap_data_key(&self.dk, &r16)?.into(),
+        };
+        self.api
+            .send(
+                self.authed(Method::POST, "/accounts/password")
+                    .json(&request),
+            )
+            .await?;
+
+        let api = self.api.clone();
+        let mut session = open_session(api, &self.email, &ak, &wk, &r16, params)
+            .await
+            .map_err(|e| ClientError::LoginAfterChange(Box::new(e)))?;
+        session.versions = self.versions;
+        Ok(session)
     }
 
     /// Ends this session on the server.

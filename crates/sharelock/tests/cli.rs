@@ -918,3 +918,137 @@ fn share_create_prints_link_invitation_and_qr() {
     let bob = Home::new(&server);
     bob.run(&["open", &link, "--json"]).ok();
 }
+
+/// `sharelock password`: the current password is checked on this machine (a wrong one never reaches the
+/// server), the vault stays unlocked here under the new one, every other session ends (a running `share
+/// watch` too), only the new password logs in, and every record and share reads as before.
+#[test]
+fn password_change_story() {
+    const NEW: &str = "pl41ntext new master passw0rd";
+    const THIRD: &str = "a third master password";
+    let server = TestServer::start();
+    let laptop = Home::new(&server);
+    laptop.register("grace@example.org");
+    let id = laptop.add_login_record();
+    laptop
+        .run(&["record", "edit", &id, "--field", "password=swordfish"])
+        .ok();
+    let (link, share) = laptop.share(&id, &["--expires", "1d", "--label", "for Bob"]);
+
+    // Another machine, logged in before the change, watching live events.
+    let phone = Home::new(&server);
+    let login = |home: &Home, password: &str| {
+        home.run_env(
+            &["login", "--email", "grace@example.org"],
+            &[("SHARELOCK_PASSWORD", password)],
+        )
+    };
+    login(&phone, PASSWORD).ok();
+    let mut watch = phone
+        .command(&["share", "watch", "--json"], &[])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let change = |home: &Home, current: &str, new: &str| {
+        home.run_env(
+            &["password", "--json"],
+            &[
+                ("SHARELOCK_PASSWORD", current),
+                ("SHARELOCK_NEW_PASSWORD", new),
+            ],
+        )
+    };
+    // A wrong current password is refused here, before anything is sent: even six of them leave the
+    // account's login backoff untouched.
+    for _ in 0..6 {
+        let run = change(&laptop, "wrong password", NEW).code(5);
+        assert!(
+            run.stderr.contains("current master password is wrong"),
+            "{run:?}"
+        );
+    }
+    change(&laptop, PASSWORD, PASSWORD).code(2);
+    change(&laptop, PASSWORD, "").code(2);
+    phone.run(&["record", "list"]).ok();
+
+    let changed = change(&laptop, PASSWORD, NEW).ok().json();
+    assert_eq!(
+        sorted_keys(&changed),
+        vec!["account_id", "email", "expires_at", "server"]
+    );
+    assert_eq!(changed["email"], "grace@example.org");
+    assert_eq!(changed["server"], server.url.as_str());
+
+    // This machine carries on with a new session.
+    let shown = laptop.run(&["record", "show", &id, "--json"]).ok().json();
+    assert_eq!(field(&shown["record"], "password"), "swordfish");
+    let listed = laptop.run(&["share", "list", "--json"]).ok().json();
+    assert_eq!(listed["shares"][0]["share_id"], share.as_str());
+    assert_eq!(listed["shares"][0]["label"], "for Bob");
+
+    // The other machine's session has ended, its event stream with it.
+    let run = phone.run(&["record", "list"]).code(5);
+    assert!(run.stderr.contains("log in again"), "{run:?}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = watch.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = watch.kill();
+            panic!("share watch kept running after its session ended");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(5));
+
+    // Only the new password logs in, and it opens the same vault: every version still verifies.
+    login(&phone, PASSWORD).code(5);
+    login(&phone, NEW).ok();
+    let history = phone.run(&["record", "history", &id, "--json"]).ok().json();
+    let versions = history["versions"].as_array().unwrap();
+    assert!(versions.len() >= 3, "{history}");
+    assert!(versions.iter().all(|v| v["verified"] == true));
+    assert_eq!(field(&versions[0]["record"], "password"), "hunter2");
+    let shown = phone.run(&["record", "show", &id, "--json"]).ok().json();
+    assert_eq!(field(&shown["record"], "password"), "swordfish");
+    // The share made before the change still opens for its recipient.
+    let bob = Home::new(&server);
+    let opened = bob.run(&["open", &link, "--json"]).ok().json();
+    assert_eq!(field(&opened["record"], "password"), "swordfish");
+
+    // --password-stdin: the current password on the first line, the new one on the second.
+    let mut child = phone
+        .command(&["password", "--password-stdin"], &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{NEW}\n{THIRD}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    laptop.run(&["record", "list"]).code(5);
+    login(&laptop, NEW).code(5);
+    login(&laptop, THIRD).ok();
+    laptop.run(&["record", "show", &id]).ok();
+
+    // Neither password reached the server's disk or log.
+    let log = server.log();
+    for secret in [NEW, THIRD] {
+        assert!(!log.contains(secret), "{secret} in the log");
+        assert!(!contains_in_dir(&server.data_dir(), secret.as_bytes()));
+    }
+}

@@ -1,4 +1,5 @@
-//! `register`, `login`, `logout`, and reading secrets (password, passphrase) without echoing them.
+//! `register`, `login`, `password`, `logout`, and reading secrets (password, passphrase) without echoing
+//! them.
 
 use super::home::Context;
 use super::output::print_json;
@@ -79,6 +80,32 @@ fn password(ctx: &Context, confirm: bool) -> CliResult<Zeroizing<String>> {
     Ok(password)
 }
 
+/// The current and the new master password for `password`: with `--password-stdin` the first two lines
+/// of standard input; else `SHARELOCK_PASSWORD` and `SHARELOCK_NEW_PASSWORD`, each else a prompt (the new
+/// one asked twice).
+fn password_change(ctx: &Context) -> CliResult<(Zeroizing<String>, Zeroizing<String>)> {
+    let (current, new) = if ctx.global.password_stdin {
+        (read_stdin_line()?, read_stdin_line()?)
+    } else {
+        (
+            secret_from_env_or_prompt("SHARELOCK_PASSWORD", "Current master password", false)?,
+            secret_from_env_or_prompt("SHARELOCK_NEW_PASSWORD", "New master password", true)?,
+        )
+    };
+    if current.is_empty() {
+        return Err(Failure::usage("the current master password is empty"));
+    }
+    if new.is_empty() {
+        return Err(Failure::usage("the new master password is empty"));
+    }
+    if *current == *new {
+        return Err(Failure::usage(
+            "the new master password is the same as the current one",
+        ));
+    }
+    Ok((current, new))
+}
+
 pub async fn register(ctx: &Context, args: RegisterArgs) -> CliResult {
     let server = ctx.server()?;
     let password = password(ctx, true)?;
@@ -126,6 +153,41 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult {
                 rotated.len()
             );
         }
+    }
+    Ok(())
+}
+
+/// Changes the master password. The server ends every session of the account (other machines must log in
+/// again); this one logs in again at once with the new password, so the vault stays unlocked here.
+pub async fn change_password(ctx: &Context) -> CliResult {
+    let session = ctx.session()?;
+    let (current, new) = password_change(ctx)?;
+    let session = match session.change_password(&current, &new).await {
+        Ok(session) => session,
+        Err(e @ sharelock_client::ClientError::LoginAfterChange(_)) => {
+            // The saved session was ended with the others: keep no dead one.
+            ctx.forget_session()?;
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    ctx.save_session(&session)?;
+    if ctx.json() {
+        print_json(&json!({
+            "account_id": session.account_id(),
+            "email": session.email(),
+            "server": session.server(),
+            "expires_at": super::output::rfc3339(session.expires_at()),
+        }));
+    } else {
+        println!(
+            "Changed the master password of {} on {}.",
+            session.email(),
+            session.server()
+        );
+        eprintln!(
+            "Every other session of the account has ended: other devices must log in again with the new password."
+        );
     }
     Ok(())
 }

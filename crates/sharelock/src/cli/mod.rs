@@ -43,7 +43,7 @@ pub struct Global {
     #[arg(long, global = true)]
     pub json: bool,
     /// Read the master password from the first line of standard input (else SHARELOCK_PASSWORD, else a
-    /// prompt).
+    /// prompt); for `password`, the current one from the first line and the new one from the second.
     #[arg(long, global = true)]
     pub password_stdin: bool,
 }
@@ -56,6 +56,9 @@ pub enum Command {
     Register(account::RegisterArgs),
     /// Log in: unlocks the vault on this machine until `logout`.
     Login(account::LoginArgs),
+    /// Change the master password: asks for the current one, then the new one twice (or reads
+    /// SHARELOCK_PASSWORD and SHARELOCK_NEW_PASSWORD). Every other session of the account ends.
+    Password,
     /// End the session and forget the unlocked vault on this machine.
     Logout,
     /// The records in your vault.
@@ -213,6 +216,7 @@ async fn run(global: Global, command: Command) -> CliResult {
     match command {
         Command::Register(args) => account::register(&ctx, args).await,
         Command::Login(args) => account::login(&ctx, args).await,
+        Command::Password => account::change_password(&ctx).await,
         Command::Logout => account::logout(&ctx).await,
         Command::Record(cmd) => record::run(&ctx, cmd).await,
         Command::Share(cmd) => share::run(&ctx, cmd).await,
