@@ -249,4 +249,74 @@ describe("the owner's vault", () => {
     await recipientContext.close();
     await owner.close();
   });
+
+  it("changes the master password in the vault: the vault carries on, other sessions end, and only the new password logs in", async () => {
+    const email = "lovelace@example.org";
+    const next = "a brand new master password";
+    // The account and a record, made with the CLI; a second CLI machine stays logged in across the change.
+    const maker = new Sender(server, PASSWORD);
+    await maker.register(email);
+    const added = await maker.json<{ id: string }>(["record", "add", "--type", "login", "--title", "Bank", "--field", "username=ada", "--field", "password=s3cret-<i>"]);
+    const otherMachine = new Sender(server, PASSWORD);
+    await otherMachine.json(["login", "--email", email]);
+
+    const owner = await browser.newContext();
+    const { page, problems } = await newPage(owner);
+    await page.goto(`${server.url}/`);
+    await page.getByTestId("email").fill(email);
+    await page.getByTestId("password").fill(PASSWORD);
+    await page.getByTestId("auth-submit").click();
+    await page.getByTestId("record-row").first().waitFor({ timeout: 60_000 });
+    await expect.poll(() => text(page, "live-status")).toBe("Live");
+
+    await page.getByTestId("change-password").click();
+    expect(await page.getByTestId("password-account").inputValue()).toBe(email);
+    // Checked in the page before anything is derived or sent.
+    await page.getByTestId("current-password").fill(PASSWORD);
+    await page.getByTestId("new-password").fill("short");
+    await page.getByTestId("new-password-again").fill("short");
+    await page.getByTestId("password-submit").click();
+    await expect.poll(() => text(page, "password-error")).toContain("at least 10 characters");
+    await page.getByTestId("new-password").fill(next);
+    await page.getByTestId("new-password-again").fill(`${next}!`);
+    await page.getByTestId("password-submit").click();
+    await expect.poll(() => text(page, "password-error")).toContain("differ");
+    // A wrong current password is refused by the page itself (it does not open the vault's key).
+    await page.getByTestId("current-password").fill("not my password");
+    await page.getByTestId("new-password-again").fill(next);
+    await page.getByTestId("password-submit").click();
+    await expect.poll(() => text(page, "password-error"), { timeout: 60_000 }).toBe("The current master password is wrong.");
+
+    await page.getByTestId("current-password").fill(PASSWORD);
+    await page.getByTestId("password-submit").press("Enter");
+    await expect.poll(() => page.getByTestId("notice-ok").allTextContents(), { timeout: 60_000 }).toEqual(expect.arrayContaining([expect.stringContaining("master password was changed")]));
+    // The vault logged in again with the new password and goes on: live, and the record opens.
+    await expect.poll(() => text(page, "live-status")).toBe("Live");
+    await page.getByTestId("record-open").first().click();
+    await expect.poll(() => text(page, "record-title")).toBe("Bank");
+    expect(await text(page, "record-verified")).toBe("verified");
+
+    // The CLI machine logged in before the change is logged out.
+    await expect(otherMachine.json(["record", "list"])).rejects.toMatchObject({ code: 5 });
+    // The old password no longer logs in; the new one does and reads the record.
+    await expect(new Sender(server, PASSWORD).json(["login", "--email", email])).rejects.toMatchObject({ code: 5 });
+    const cli = new Sender(server, next);
+    await cli.json(["login", "--email", email]);
+    const shown = await cli.json<{ record: { fields: { name: string; value: string }[] } }>(["record", "show", added.id]);
+    expect(shown.record.fields.find((f) => f.name === "password")?.value).toBe("s3cret-<i>");
+
+    // The browser's new session is a real one: logging out and in again takes the new password only.
+    await page.getByTestId("logout").click();
+    await page.getByTestId("auth-message").waitFor();
+    await page.getByTestId("password").fill(PASSWORD);
+    await page.getByTestId("auth-submit").click();
+    await expect.poll(() => text(page, "auth-error"), { timeout: 60_000 }).toContain("do not match");
+    await page.getByTestId("password").fill(next);
+    await page.getByTestId("auth-submit").click();
+    await page.getByTestId("record-row").first().waitFor({ timeout: 60_000 });
+
+    // The failed login with the old password answers 401, which the browser reports; nothing else may fail.
+    expect(problems.filter((p) => !p.includes("401"))).toEqual([]);
+    await owner.close();
+  });
 });

@@ -2,6 +2,7 @@
 // event parser, share options and the invitation, the QR drawing, history wording and small form rules.
 import { describe, expect, it } from "vitest";
 import { parseOwnerEvent, SseParser } from "../src/client/events";
+import { raisedKdf } from "../src/client/owner";
 import type { ApiAuthor, ShareInfo } from "../src/client/owner-api";
 import { VersionMemory } from "../src/client/versions";
 import { verifyVersion, type VerifyKeys } from "../src/client/verify";
@@ -16,6 +17,7 @@ import { fieldLabel } from "../src/ui/record-view";
 import { emailProblem } from "../src/vault/auth";
 import { describeChanges } from "../src/vault/changes";
 import { matches } from "../src/vault/list";
+import { passwordChangeProblem } from "../src/vault/password";
 import { qrMatrix, qrPath } from "../src/vault/qr";
 import { templateBody } from "../src/vault/record";
 import { burnFor, expiryFor, invitationText, rfc3339 } from "../src/vault/share-options";
@@ -285,5 +287,22 @@ describe("small rules of the page", () => {
     expect(kept.fields.find((f) => f.name === "username")?.value).toBe("root");
     expect(kept.fields.map((f) => f.name)).toEqual(["hostname", "port", "username", "password"]);
     expect(templateBody("note").fields).toEqual([]);
+  });
+
+  it("asks a new master password as strong as at registration, typed twice, and different", () => {
+    const field = (current: string, next: string, again: string): string | undefined => passwordChangeProblem(current, next, again)?.field;
+    expect(passwordChangeProblem("old password", "a new master password", "a new master password")).toBeUndefined();
+    expect(field("", "a new master password", "a new master password")).toBe("current");
+    expect(field("old password", "too short", "too short")).toBe("new");
+    expect(field("old password", "a new master password", "a new master passw0rd")).toBe("again");
+    expect(field("same old password", "same old password", "same old password")).toBe("new");
+    // Ten characters, not ten UTF-16 units: an emoji counts once.
+    expect(field("x", "🔑🔑🔑🔑🔑🔑🔑🔑🔑", "🔑🔑🔑🔑🔑🔑🔑🔑🔑")).toBe("new");
+  });
+
+  it("never lowers the account's key-derivation parameters at a password change", () => {
+    expect(raisedKdf({ alg: "argon2id", m: 65_536, t: 3, p: 4 })).toEqual({ alg: "argon2id", m: 65_536, t: 3, p: 4 });
+    expect(raisedKdf({ alg: "argon2id", m: 262_144, t: 3, p: 1 })).toEqual({ alg: "argon2id", m: 262_144, t: 3, p: 4 });
+    expect(raisedKdf({ alg: "argon2id", m: 65_536, t: 8, p: 8 })).toEqual({ alg: "argon2id", m: 65_536, t: 8, p: 8 });
   });
 });

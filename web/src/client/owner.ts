@@ -1,5 +1,6 @@
-// The owner's vault over the API (docs/protocol.md §2, §3, §4, §6, §7): register, log in, records and their
-// versions, key rotation, shares, files. It mirrors the Rust client (crates/sharelock-client).
+// The owner's vault over the API (docs/protocol.md §2, §3, §4, §6, §7): register, log in, change the master
+// password, records and their versions, key rotation, shares, files. It mirrors the Rust client
+// (crates/sharelock-client).
 //
 // Keys live in this object only: the data key DK, K_own and the bearer token are never written to any
 // storage, so a reload of the page is a logout. Every version read is checked before it is shown or built
@@ -26,6 +27,7 @@ import {
   DEFAULT_KDF,
   kdfSalt,
   masterKey,
+  normalizeSecret,
   ownerKey,
   unwrapDataKey,
   unwrapRecordKey,
@@ -65,6 +67,22 @@ export class VaultError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "VaultError";
+  }
+}
+
+/** The current master password given to change it does not open the vault; nothing was sent. */
+export class WrongPasswordError extends VaultError {
+  constructor() {
+    super("The current master password is wrong.");
+    this.name = "WrongPasswordError";
+  }
+}
+
+/** The password was changed, but logging in with the new one failed: this session has ended with every other. */
+export class PasswordChangedError extends VaultError {
+  constructor(readonly reason: unknown) {
+    super(`Your master password was changed, but logging in again failed (${reason instanceof Error ? reason.message : String(reason)}). Log in with the new password.`);
+    this.name = "PasswordChangedError";
   }
 }
 
@@ -169,9 +187,24 @@ interface WithBody extends Current {
 
 const JSON_TYPE = "application/json";
 
+/** How the password opens the vault, as of this session's login: what checking the current password needs. */
+interface Unlock {
+  kdf: KdfParams;
+  r16: Bytes;
+  wrappedDataKey: Bytes;
+}
+
 /** `{"alg":"argon2id","m":…,"t":…,"p":…}` exactly, whatever else the object holds. */
 function kdfJson(p: KdfParams): KdfParams {
   return { alg: p.alg, m: p.m, t: p.t, p: p.p };
+}
+
+/**
+ * The parameters for a new master password: the account's current ones, raised to the default where lower,
+ * so a password change never weakens the derivation (an account may use more than the default).
+ */
+export function raisedKdf(current: KdfParams): KdfParams {
+  return { alg: "argon2id", m: Math.max(current.m, DEFAULT_KDF.m), t: Math.max(current.t, DEFAULT_KDF.t), p: Math.max(current.p, DEFAULT_KDF.p) };
 }
 
 function b64(bytes: Uint8Array): string {
@@ -207,7 +240,7 @@ export async function register(api: Api, email: string, password: string, store?
   } finally {
     dk.fill(0);
   }
-  return openSession(api, email, ak, wk, r16, store, stage);
+  return openSession(api, email, ak, wk, r16, params, store, stage);
 }
 
 /** Logs in: pre-login (parameters checked before any work), Argon2id, the login proof, then DK unwrapped. */
@@ -221,11 +254,23 @@ export async function login(api: Api, email: string, password: string, store?: K
   });
   const r16 = fromB64u(pre.kdf_salt);
   if (r16.length !== 16) throw new VaultError("The server sent a malformed account salt.");
-  const { ak, wk } = await deriveAccountKeys(email, password, r16, pre.kdf, stage);
-  return openSession(api, email, ak, wk, r16, store, stage);
+  const params = kdfJson(pre.kdf);
+  const { ak, wk } = await deriveAccountKeys(email, password, r16, params, stage);
+  return openSession(api, email, ak, wk, r16, params, store, stage);
 }
 
-async function openSession(api: Api, email: string, ak: Bytes, wk: Bytes, r16: Bytes, store: KeyValueStore | undefined, stage?: StageListener): Promise<OwnerSession> {
+/** The login proof, then DK unwrapped. `versions` carries an existing anti-rollback memory over (a password change). */
+async function openSession(
+  api: Api,
+  email: string,
+  ak: Bytes,
+  wk: Bytes,
+  r16: Bytes,
+  params: KdfParams,
+  store: KeyValueStore | undefined,
+  stage?: StageListener,
+  versions?: VersionMemory,
+): Promise<OwnerSession> {
   try {
     await stage?.("unlocking");
     const response = await api.json<LoginResponse>("/sessions", {
@@ -240,8 +285,9 @@ async function openSession(api: Api, email: string, ak: Bytes, wk: Bytes, r16: B
     } catch {
       throw new VaultError("The account's data key does not open with this password; nothing was unlocked.");
     }
-    const versions = new VersionMemory(store, `sharelock:versions:${response.account_id}`);
-    return new OwnerSession(api, response.token, response.account_id, email, response.expires_at, dk, await ownerKey(dk), versions);
+    const memory = versions ?? new VersionMemory(store, `sharelock:versions:${response.account_id}`);
+    const unlock = { kdf: params, r16: r16.slice(), wrappedDataKey: fromB64u(response.wrapped_data_key) };
+    return new OwnerSession(api, response.token, response.account_id, email, response.expires_at, dk, await ownerKey(dk), memory, unlock);
   } finally {
     ak.fill(0);
     wk.fill(0);
@@ -281,6 +327,7 @@ export class OwnerSession {
   readonly #token: string;
   readonly #dk: Bytes;
   readonly #kOwn: Bytes;
+  readonly #unlock: Unlock;
   #closed = false;
   /** Writes from this page run one at a time, so a live event's rotation never races the user's own write. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -294,10 +341,12 @@ export class OwnerSession {
     dk: Bytes,
     kOwn: Bytes,
     readonly versions: VersionMemory,
+    unlock: Unlock,
   ) {
     this.#token = token;
     this.#dk = dk;
     this.#kOwn = kOwn;
+    this.#unlock = unlock;
   }
 
   /** The bearer token, for the event stream. */
@@ -318,6 +367,56 @@ export class OwnerSession {
       await this.#send("DELETE", "/sessions/current");
     } finally {
       this.close();
+    }
+  }
+
+  /**
+   * Changes the master password (§7.1) and logs in with the new one; returns the new session. The current
+   * password is checked here first, by opening the account's wrapped data key with it, so a mistyped one
+   * never reaches the server (where it would count as a failed login). Then a new r16, the keys of the new
+   * password, and the same DK rewrapped. The server ends every session of the account, this one included,
+   * so it is closed once the change is accepted. Costs two Argon2id runs.
+   */
+  async changePassword(current: string, next: string, stage?: StageListener): Promise<OwnerSession> {
+    this.#live();
+    if (next.length === 0) throw new VaultError("Enter a new master password.");
+    if (normalizeSecret(next) === normalizeSecret(current)) throw new VaultError("The new master password is the same as the current one.");
+    const unlock = this.#unlock;
+    const old = await deriveAccountKeys(this.email, current, unlock.r16, unlock.kdf, stage);
+    try {
+      let opened: Bytes;
+      try {
+        opened = await unwrapDataKey(old.wk, unlock.wrappedDataKey, unlock.r16);
+      } catch {
+        throw new WrongPasswordError();
+      }
+      const same = constantTimeEqual(opened, this.#keys.dk);
+      opened.fill(0);
+      if (!same) throw new VaultError("The account's data key is not the one this vault holds; nothing was changed.");
+      const params = raisedKdf(unlock.kdf);
+      const r16 = randomBytes(16);
+      const { ak, wk } = await deriveAccountKeys(this.email, next, r16, params, stage);
+      const wrapped = await wrapDataKey(wk, this.#keys.dk, r16);
+      await stage?.("contacting");
+      const body = { current_auth_key: b64(old.ak), kdf: params, kdf_salt: b64(r16), auth_key: b64(ak), wrapped_data_key: b64(wrapped) };
+      try {
+        await this.#send("POST", "/accounts/password", JSON.stringify(body), JSON_TYPE);
+      } catch (e) {
+        ak.fill(0);
+        wk.fill(0);
+        throw e;
+      }
+      try {
+        return await openSession(this.api, this.email, ak, wk, r16, params, undefined, stage, this.versions);
+      } catch (e) {
+        throw new PasswordChangedError(e);
+      } finally {
+        // The server has ended this session: forget its keys whatever happens next.
+        this.close();
+      }
+    } finally {
+      old.ak.fill(0);
+      old.wk.fill(0);
     }
   }
 

@@ -2,7 +2,7 @@
 // screens current and rotates record keys when a share ends.
 import { runEventStream } from "../client/events";
 import type { OwnerEvent, Policy } from "../client/owner-api";
-import type { OwnerSession } from "../client/owner";
+import { PasswordChangedError, type OwnerSession } from "../client/owner";
 import { h, replace } from "../ui/dom";
 import { explain, isSessionEnd } from "./errors";
 
@@ -12,7 +12,8 @@ export type Screen =
   | { kind: "record"; id: string }
   | { kind: "edit"; id: string }
   | { kind: "history"; id: string }
-  | { kind: "share"; id: string };
+  | { kind: "share"; id: string }
+  | { kind: "password" };
 
 export type NoticeKind = "ok" | "info" | "error";
 
@@ -32,6 +33,8 @@ export interface Ctx {
   notify(message: string, kind?: NoticeKind): void;
   /** Shows a failure; a session that ended goes back to the login screen. */
   fail(error: unknown): void;
+  /** The master password was changed and `next` is the new session: the vault carries on with it. */
+  passwordChanged(next: OwnerSession): void;
   /** Called when the screen is left (timers of one-time codes, listeners). */
   onLeave(cleanup: () => void): void;
   /** Lets the screen take live events itself instead of being redrawn. */
@@ -72,6 +75,8 @@ export class Vault {
     private readonly nav: HTMLElement,
     private readonly render: ScreenRenderer,
     private readonly onEnded: (message: string) => void,
+    /** The password was changed: a new vault takes over with the new session. */
+    private readonly onReplaced: (next: OwnerSession) => void,
   ) {}
 
   start(): void {
@@ -79,6 +84,8 @@ export class Vault {
     records.addEventListener("click", () => this.go({ kind: "list" }));
     const add = h("button", { type: "button", class: "primary", "data-testid": "new-record" }, "New record");
     add.addEventListener("click", () => this.go({ kind: "new" }));
+    const password = h("button", { type: "button", "data-testid": "change-password" }, "Change password");
+    password.addEventListener("click", () => this.go({ kind: "password" }));
     const logout = h("button", { type: "button", "data-testid": "logout" }, "Log out");
     logout.addEventListener("click", () => {
       logout.disabled = true;
@@ -87,7 +94,7 @@ export class Vault {
         .catch(() => undefined)
         .finally(() => this.end("You are logged out. Your vault is locked."));
     });
-    replace(this.nav, this.#liveStatus, h("span", { class: "muted account" }, this.session.email), records, add, logout);
+    replace(this.nav, this.#liveStatus, h("span", { class: "muted account" }, this.session.email), records, add, password, logout);
     replace(this.app, this.#notices, this.#root);
     for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, this.#active, { capture: true, passive: true });
     this.#idleTimer = window.setInterval(() => {
@@ -119,7 +126,22 @@ export class Vault {
 
   /** Locks the vault: keys forgotten, stream stopped, back to the login screen. */
   end(message: string, revoke = true): void {
-    if (this.#events.signal.aborted) return;
+    if (!this.#stop(revoke)) return;
+    this.onEnded(message);
+  }
+
+  /** The password was changed: the server ended this session; a new vault goes on with `next`. */
+  handOver(next: OwnerSession): void {
+    if (!this.#stop(false)) {
+      next.close();
+      return;
+    }
+    this.onReplaced(next);
+  }
+
+  /** Stops everything this vault runs and forgets its keys; false if it had already stopped. */
+  #stop(revoke: boolean): boolean {
+    if (this.#events.signal.aborted) return false;
     this.#events.abort();
     clearTimeout(this.#expiry);
     clearInterval(this.#idleTimer);
@@ -129,7 +151,7 @@ export class Vault {
     this.#leave();
     this.session.close();
     replace(this.nav);
-    this.onEnded(message);
+    return true;
   }
 
   /** Revokes the session as the page goes away (a reload is a logout), without waiting for an answer. */
@@ -162,6 +184,7 @@ export class Vault {
       expectEnd: (handle) => this.#endedHere.add(handle),
       notify: (m, k) => this.notify(m, k),
       fail: (e) => this.fail(e),
+      passwordChanged: (next) => this.handOver(next),
       onLeave: (f) => {
         if (generation === this.#generation) this.#cleanups.push(f);
         else f();
@@ -193,6 +216,10 @@ export class Vault {
   }
 
   fail(error: unknown): void {
+    if (error instanceof PasswordChangedError) {
+      this.end(explain(error), false);
+      return;
+    }
     if (isSessionEnd(error)) {
       this.end("Your session has ended. Log in again.", false);
       return;

@@ -10,6 +10,8 @@ import { afterPaint, byteLength } from "./util";
 
 /** The shortest master password accepted at registration: the vault is only as strong as it. */
 export const MIN_PASSWORD = 10;
+/** What a new master password should be, at registration and at a change. */
+export const PASSWORD_HINT = `At least ${MIN_PASSWORD} characters. A few unrelated words are strong and easy to type. Nobody can reset it: without it, your vault cannot be opened.`;
 
 export interface AuthOptions {
   api: Api;
@@ -62,7 +64,7 @@ export function showAuth(options: AuthOptions): void {
     email,
     h("label", { for: "auth-password" }, "Master password"),
     password,
-    registering ? h("p", { class: "muted small-text" }, `At least ${MIN_PASSWORD} characters. A few unrelated words are strong and easy to type. Nobody can reset it: without it, your vault cannot be opened.`) : null,
+    registering ? h("p", { class: "muted small-text" }, PASSWORD_HINT) : null,
     registering ? h("label", { for: "auth-again" }, "Master password again") : null,
     registering ? again : null,
     error,

@@ -10,6 +10,7 @@ import { Vault, type Ctx, type Screen } from "./app";
 import { showAuth } from "./auth";
 import { explain } from "./errors";
 import { resetSearch, showList } from "./list";
+import { showPasswordChange } from "./password";
 import { showEdit, showHistory, showNew, showRecord } from "./record";
 import { showShare } from "./share";
 import { serverBase } from "./util";
@@ -41,19 +42,30 @@ function render(ctx: Ctx, screen: Screen): void | Promise<void> {
       return showHistory(ctx, screen.id);
     case "share":
       return showShare(ctx, screen.id);
+    case "password":
+      return showPasswordChange(ctx);
   }
 }
 
 let vault: Vault | undefined;
 
-function unlocked(session: OwnerSession, policy: Policy, registered: boolean): void {
-  vault = new Vault(session, policy, app, nav, render, (message) => {
-    vault = undefined;
-    resetSearch();
-    auth(policy, "login", message, session.email);
-  });
+function unlocked(session: OwnerSession, policy: Policy, registered: boolean, passwordChanged = false): void {
+  vault = new Vault(
+    session,
+    policy,
+    app,
+    nav,
+    render,
+    (message) => {
+      vault = undefined;
+      resetSearch();
+      auth(policy, "login", message, session.email);
+    },
+    (next) => unlocked(next, policy, false, true),
+  );
   vault.start();
   if (registered) vault.notify("Your vault is ready. Add your first record with New record.", "ok");
+  if (passwordChanged) vault.notify("Your master password was changed. Every other device and browser has been logged out: log in there with the new password.", "ok");
 }
 
 function auth(policy: Policy, mode: "login" | "register", message?: string, email?: string): void {

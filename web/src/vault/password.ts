@@ -1,0 +1,121 @@
+// Change the master password. Both passwords are stretched by Argon2id in this page; the server receives the
+// current login proof, the new one and the data key rewrapped under the new password, never a password.
+import { WrongPasswordError, type Stage } from "../client/owner";
+import { ApiError } from "../client/http";
+import { h, replace } from "../ui/dom";
+import type { Ctx } from "./app";
+import { MIN_PASSWORD, PASSWORD_HINT } from "./auth";
+import { explain, isSessionEnd } from "./errors";
+import { afterPaint } from "./util";
+
+const STAGES: Record<Stage, string> = {
+  deriving: "Deriving keys from your master passwords (this takes a few seconds)…",
+  contacting: "Changing the password on the server…",
+  unlocking: "Unlocking your vault with the new password…",
+};
+
+export type PasswordField = "current" | "new" | "again";
+
+/** What is wrong with the form before anything is derived, and which field to fix; undefined if nothing. */
+export function passwordChangeProblem(current: string, next: string, again: string): { field: PasswordField; message: string } | undefined {
+  if (current === "") return { field: "current", message: "Enter your current master password." };
+  if ([...next].length < MIN_PASSWORD) return { field: "new", message: `Choose a new master password of at least ${MIN_PASSWORD} characters.` };
+  if (next !== again) return { field: "again", message: "The two new master passwords differ. Type them again." };
+  if (next.normalize("NFC") === current.normalize("NFC")) return { field: "new", message: "The new master password is the same as the current one." };
+  return undefined;
+}
+
+export function showPasswordChange(ctx: Ctx): void {
+  const { session } = ctx;
+  // For the browser's password manager: the account the new password belongs to.
+  const account = h("input", { id: "pw-account", type: "email", autocomplete: "username", readonly: true, "data-testid": "password-account" });
+  account.value = session.email;
+  const current = h("input", { id: "pw-current", type: "password", autocomplete: "current-password", required: true, "data-testid": "current-password" });
+  const next = h("input", { id: "pw-new", type: "password", autocomplete: "new-password", required: true, "data-testid": "new-password" });
+  const again = h("input", { id: "pw-again", type: "password", autocomplete: "new-password", required: true, "data-testid": "new-password-again" });
+  const error = h("p", { class: "error", "data-testid": "password-error", role: "alert" });
+  const progress = h("p", { class: "muted", "data-testid": "password-progress" });
+  const submit = h("button", { type: "submit", class: "primary", "data-testid": "password-submit" }, "Change password");
+  const cancel = h("button", { type: "button", "data-testid": "password-cancel" }, "Cancel");
+  cancel.addEventListener("click", () => ctx.go({ kind: "list" }));
+  const fields: Record<PasswordField, HTMLInputElement> = { current, new: next, again };
+
+  const busy = (on: boolean): void => {
+    for (const input of [current, next, again]) input.disabled = on;
+    submit.disabled = on;
+    cancel.disabled = on;
+    if (!on) progress.textContent = "";
+  };
+
+  const form = h(
+    "form",
+    { novalidate: true },
+    h("label", { for: "pw-account" }, "Account"),
+    account,
+    h("label", { for: "pw-current" }, "Current master password"),
+    current,
+    h("label", { for: "pw-new" }, "New master password"),
+    next,
+    h("p", { class: "muted small-text" }, PASSWORD_HINT),
+    h("label", { for: "pw-again" }, "New master password again"),
+    again,
+    error,
+    progress,
+    h("div", { class: "actions" }, submit, cancel),
+  );
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    const problem = passwordChangeProblem(current.value, next.value, again.value);
+    if (problem) {
+      error.textContent = problem.message;
+      fields[problem.field].focus();
+      return;
+    }
+    busy(true);
+    const stage = async (s: Stage): Promise<void> => {
+      progress.textContent = STAGES[s];
+      // Argon2id holds the thread: let the message show first.
+      if (s === "deriving") await afterPaint();
+    };
+    session.changePassword(current.value, next.value, stage).then(
+      (replacement) => {
+        for (const input of [current, next, again]) input.value = "";
+        ctx.passwordChanged(replacement);
+      },
+      (e: unknown) => {
+        if (!ctx.isCurrent()) return;
+        busy(false);
+        if (e instanceof WrongPasswordError || (e instanceof ApiError && e.code === "invalid_credentials")) {
+          error.textContent = "The current master password is wrong.";
+          current.select();
+          current.focus();
+          return;
+        }
+        // A session that ended, or a change that went through without the new session: the vault locks.
+        if (isSessionEnd(e) || session.closed) {
+          ctx.fail(e);
+          return;
+        }
+        error.textContent = explain(e);
+      },
+    );
+  });
+
+  replace(
+    ctx.root,
+    h(
+      "div",
+      { class: "panel auth" },
+      h("h1", {}, "Change master password"),
+      h(
+        "p",
+        { class: "muted" },
+        "Both passwords stay in this browser: the new one rewraps the key that opens your vault, so no record is re-encrypted and share links keep working. Every other device and browser is logged out and must log in with the new password.",
+      ),
+      form,
+    ),
+  );
+  current.focus();
+}
