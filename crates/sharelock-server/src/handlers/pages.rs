@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use axum::extract::Path;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use sharelock_api::ErrorCode;
 
@@ -28,35 +28,29 @@ pub async fn recipient() -> Response {
 
 /// `GET /assets/{file}`: a content-hashed script, style or image, cacheable forever.
 pub async fn asset(Path(file): Path<String>) -> Response {
-    match sharelock_web::asset(&format!("assets/{file}")) {
-        Some(asset) => {
-            let mut response = asset.bytes.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(asset.content_type),
-            );
-            headers.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=31536000, immutable"),
-            );
-            response
-        }
-        None => ApiError::new(ErrorCode::NotFound, "no such asset").into_response(),
-    }
+    serve(
+        &format!("assets/{file}"),
+        (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+    )
 }
 
 /// `GET /favicon.svg`.
 pub async fn favicon() -> Response {
-    match sharelock_web::asset("favicon.svg") {
-        Some(asset) => ([(header::CONTENT_TYPE, asset.content_type)], asset.bytes).into_response(),
-        None => ApiError::new(ErrorCode::NotFound, "no such asset").into_response(),
-    }
+    serve(
+        "favicon.svg",
+        (header::CACHE_CONTROL, "public, max-age=86400"),
+    )
 }
 
+/// A page: never cached (the default), under the page policy.
 fn page(name: &str) -> Response {
-    let Some(asset) = sharelock_web::asset(name) else {
-        return ApiError::internal().into_response();
+    serve(name, (header::CONTENT_SECURITY_POLICY, PAGE_CSP))
+}
+
+/// An embedded file with its content type and one more header; a JSON 404 if the build has no such file.
+fn serve(path: &str, (name, value): (HeaderName, &'static str)) -> Response {
+    let Some(asset) = sharelock_web::asset(path) else {
+        return ApiError::new(ErrorCode::NotFound, "no such asset").into_response();
     };
     let mut response = asset.bytes.into_response();
     let headers = response.headers_mut();
@@ -64,9 +58,6 @@ fn page(name: &str) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static(asset.content_type),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_CSP),
-    );
+    headers.insert(name, HeaderValue::from_static(value));
     response
 }
