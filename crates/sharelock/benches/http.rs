@@ -20,11 +20,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 const PASSWORD: &str = "a benchmark password, long enough";
 
+/// A positive number from the environment, or `default` when unset; anything else stops the bench.
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    match std::env::var(name) {
+        Err(_) => default,
+        Ok(v) => match v.parse() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                eprintln!("{name} must be a positive whole number, not {v:?}");
+                std::process::exit(2);
+            }
+        },
+    }
 }
 
 struct Server {

@@ -168,7 +168,8 @@ export class OpenShare {
     this.envelope = envelope;
     this.rk = rk;
     this.body = body;
-    this.fingerprint = await deviceFingerprint(this.device.publicKey);
+    // The device key never changes: its fingerprint is computed once.
+    if (!this.fingerprint) this.fingerprint = await deviceFingerprint(this.device.publicKey);
   }
 
   /**

@@ -16,7 +16,7 @@ use sharelock_api::account::{
 use sharelock_core::account::{KdfParams as CoreKdf, normalize_email, verify_auth_key};
 use sharelock_core::crypto::{ct_eq, hmac_sha256, random_array, sha256};
 use sharelock_core::encoding::b64u;
-use sharelock_store::{NewAccount, NewCredentials, NewSession};
+use sharelock_store::{Account, NewAccount, NewCredentials, NewSession};
 use std::net::SocketAddr;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -181,6 +181,26 @@ fn login_wait(failures: u32, last_failed: Option<i64>, now: i64) -> Option<i64> 
     (until > now).then_some(until - now)
 }
 
+/// The account's login backoff (429 inside the wait), then the password proof in constant time: a wrong
+/// proof counts as a failed login and answers `denied`. Login and password change share it, so neither
+/// route lets anyone guess faster than the other.
+async fn check_proof(
+    state: &AppState,
+    account: &Account,
+    proof: &[u8; 32],
+    now: i64,
+    denied: ApiError,
+) -> ApiResult<()> {
+    if let Some(wait) = login_wait(account.failed_logins, account.last_failed_login, now) {
+        return Err(ApiError::too_many(wait as u64));
+    }
+    if !verify_auth_key(proof, &account.auth_hash) {
+        state.store.note_login_failure(account.id, now).await?;
+        return Err(denied);
+    }
+    Ok(())
+}
+
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts",
     request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = sharelock_api::ErrorBody),
@@ -203,13 +223,7 @@ pub async fn login(
         let _ = ct_eq(&sha256(&auth_key), &[0u8; 32]);
         return Err(denied());
     };
-    if let Some(wait) = login_wait(account.failed_logins, account.last_failed_login, now) {
-        return Err(ApiError::too_many(wait as u64));
-    }
-    if !verify_auth_key(&auth_key, &account.auth_hash) {
-        state.store.note_login_failure(account.id, now).await?;
-        return Err(denied());
-    }
+    check_proof(&state, &account, &auth_key, now, denied()).await?;
     if account.failed_logins > 0 {
         state.store.clear_login_failures(account.id).await?;
     }
@@ -265,19 +279,13 @@ pub async fn change_password(
         .account_by_id(owner.account_id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    if let Some(wait) = login_wait(account.failed_logins, account.last_failed_login, now) {
-        return Err(ApiError::too_many(wait as u64));
-    }
     let denied = || {
         ApiError::new(
             ErrorCode::InvalidCredentials,
             "the current master password is wrong",
         )
     };
-    if !verify_auth_key(&current, &account.auth_hash) {
-        state.store.note_login_failure(account.id, now).await?;
-        return Err(denied());
-    }
+    check_proof(&state, &account, &current, now, denied()).await?;
     // A fresh salt (§2.1): guesses precomputed against the old salt must not apply to the new password.
     if credentials.kdf_salt == account.kdf_salt {
         return Err(ApiError::malformed(

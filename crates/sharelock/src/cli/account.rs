@@ -139,12 +139,7 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult {
     ctx.remember_server(session.server())?;
     let rotated = rotated?;
     if ctx.json() {
-        print_json(&json!({
-            "account_id": session.account_id(),
-            "email": session.email(),
-            "server": session.server(),
-            "expires_at": super::output::rfc3339(session.expires_at()),
-        }));
+        print_json(&logged_in_json(&session));
     } else {
         println!("Logged in as {} on {}.", session.email(), session.server());
         if !rotated.is_empty() {
@@ -173,12 +168,7 @@ pub async fn change_password(ctx: &Context) -> CliResult {
     };
     ctx.save_session(&session)?;
     if ctx.json() {
-        print_json(&json!({
-            "account_id": session.account_id(),
-            "email": session.email(),
-            "server": session.server(),
-            "expires_at": super::output::rfc3339(session.expires_at()),
-        }));
+        print_json(&logged_in_json(&session));
     } else {
         println!(
             "Changed the master password of {} on {}.",
@@ -190,6 +180,16 @@ pub async fn change_password(ctx: &Context) -> CliResult {
         );
     }
     Ok(())
+}
+
+/// The `--json` answer of commands that leave a fresh session behind (`login`, `password`).
+fn logged_in_json(session: &sharelock_client::OwnerSession) -> serde_json::Value {
+    json!({
+        "account_id": session.account_id(),
+        "email": session.email(),
+        "server": session.server(),
+        "expires_at": super::output::rfc3339(session.expires_at()),
+    })
 }
 
 /// The saved anti-rollback memory, if any (it outlives sessions).
