@@ -37,7 +37,10 @@ fn main() {
             build_with_vite(&web, &out.join("web"))
         }
     };
-    write_asset_table(&dist, &out.join("assets.rs"));
+    // Only a prebuilt dist/ is an input to watch: a Vite build writes into OUT_DIR while this script
+    // runs, so its files are always newer than the run, and watching them would rerun every build.
+    let watch_dist = env::var_os("SHARELOCK_WEB_DIST").is_some();
+    write_asset_table(&dist, &out.join("assets.rs"), watch_dist);
 }
 
 fn build_with_vite(web: &Path, dist: &Path) -> PathBuf {
@@ -81,7 +84,7 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
 }
 
 /// `assets.rs`: one `Asset` per file, the bytes included from the build output.
-fn write_asset_table(dist: &Path, target: &Path) {
+fn write_asset_table(dist: &Path, target: &Path, watch: bool) {
     let mut files = Vec::new();
     collect(dist, dist, &mut files);
     files.sort();
@@ -93,7 +96,9 @@ fn write_asset_table(dist: &Path, target: &Path) {
     let mut code = String::from("&[\n");
     for file in &files {
         let full = dist.join(file);
-        println!("cargo:rerun-if-changed={}", full.display());
+        if watch {
+            println!("cargo:rerun-if-changed={}", full.display());
+        }
         writeln!(
             code,
             "    Asset {{ path: {file:?}, content_type: {:?}, bytes: include_bytes!({:?}) }},",
