@@ -1,0 +1,286 @@
+//! Accounts, login failures, sessions and credential changes.
+
+use super::*;
+
+/// Create, duplicate email or id, lookup by email and id.
+pub async fn accounts(store: &impl Store) {
+    let ada = new_account("ada@example.org");
+    store.create_account(ada.clone()).await.expect("create");
+
+    let mut same_email = new_account("ada@example.org");
+    same_email.id = id();
+    assert_store_err!(
+        store.create_account(same_email).await,
+        StoreError::AlreadyExists
+    );
+    let mut same_id = new_account("other@example.org");
+    same_id.id = ada.id;
+    assert_store_err!(
+        store.create_account(same_id).await,
+        StoreError::AlreadyExists
+    );
+
+    let found = store
+        .account_by_email("ada@example.org")
+        .await
+        .expect("by email")
+        .expect("found");
+    assert_eq!(found.id, ada.id);
+    assert_eq!(found.email, ada.email);
+    assert_eq!(found.kdf, ada.kdf);
+    assert_eq!(found.kdf_salt, ada.kdf_salt);
+    assert_eq!(found.auth_hash, ada.auth_hash);
+    assert_eq!(found.wrapped_data_key, ada.wrapped_data_key);
+    assert_eq!(found.created_at, ada.created_at);
+    assert_eq!(found.failed_logins, 0);
+    assert_eq!(found.last_failed_login, None);
+
+    let by_id = store
+        .account_by_id(ada.id)
+        .await
+        .expect("by id")
+        .expect("found");
+    assert_eq!(by_id.email, "ada@example.org");
+    assert!(
+        store
+            .account_by_email("nobody@example.org")
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    assert!(store.account_by_id(id()).await.expect("lookup").is_none());
+}
+
+pub async fn login_failures(store: &impl Store) {
+    let account = account(store).await;
+    for expected in 1..=3 {
+        let count = store
+            .note_login_failure(account, T0 + expected)
+            .await
+            .expect("note");
+        assert_eq!(count, expected as u32);
+    }
+    let found = store
+        .account_by_id(account)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.failed_logins, 3);
+    assert_eq!(found.last_failed_login, Some(T0 + 3));
+
+    store.clear_login_failures(account).await.expect("clear");
+    let found = store
+        .account_by_id(account)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.failed_logins, 0);
+    assert_eq!(found.last_failed_login, None);
+    assert_eq!(
+        store
+            .note_login_failure(account, T0 + 9)
+            .await
+            .expect("note"),
+        1
+    );
+
+    assert_store_err!(
+        store.note_login_failure(id(), T0).await,
+        StoreError::NotFound
+    );
+}
+
+/// Sessions live until (not at) their expiry, judged by the `now` passed in.
+pub async fn sessions(store: &impl Store) {
+    let ada = account(store).await;
+    let bob = account(store).await;
+    let session = |account_id, expires_at| NewSession {
+        token_hash: random32(),
+        account_id,
+        created_at: T0,
+        expires_at,
+    };
+    let first = session(ada, T0 + HOUR);
+    let second = session(ada, T0 + 2 * HOUR);
+    let bobs = session(bob, T0 + HOUR);
+    for s in [&first, &second, &bobs] {
+        store
+            .create_session(s.clone())
+            .await
+            .expect("create session");
+    }
+    assert_store_err!(
+        store.create_session(first.clone()).await,
+        StoreError::AlreadyExists
+    );
+    assert!(
+        store
+            .create_session(session(id(), T0 + HOUR))
+            .await
+            .is_err(),
+        "session of an unknown account"
+    );
+
+    let live = store
+        .session(&first.token_hash, T0)
+        .await
+        .expect("session")
+        .expect("live");
+    assert_eq!(live.account_id, ada);
+    assert_eq!(live.created_at, T0);
+    assert_eq!(live.expires_at, T0 + HOUR);
+    assert!(
+        store
+            .session(&first.token_hash, T0 + HOUR - 1)
+            .await
+            .expect("session")
+            .is_some()
+    );
+    assert!(
+        store
+            .session(&first.token_hash, T0 + HOUR)
+            .await
+            .expect("session")
+            .is_none(),
+        "expired at expires_at"
+    );
+    assert!(
+        store
+            .session(&random32(), T0)
+            .await
+            .expect("session")
+            .is_none()
+    );
+
+    store
+        .delete_session(&first.token_hash)
+        .await
+        .expect("delete");
+    assert!(
+        store
+            .session(&first.token_hash, T0)
+            .await
+            .expect("session")
+            .is_none()
+    );
+    assert!(
+        store
+            .session(&second.token_hash, T0)
+            .await
+            .expect("session")
+            .is_some()
+    );
+
+    store.delete_sessions(ada).await.expect("delete all");
+    assert!(
+        store
+            .session(&second.token_hash, T0)
+            .await
+            .expect("session")
+            .is_none()
+    );
+    assert!(
+        store
+            .session(&bobs.token_hash, T0)
+            .await
+            .expect("session")
+            .is_some(),
+        "another account's session stays"
+    );
+}
+
+/// A password change replaces the credentials, clears the login failures and ends every session of the
+/// account at once; one based on a hash that is no longer current changes nothing.
+pub async fn change_credentials(store: &impl Store) {
+    let ada = new_account(&format!("{}@example.org", id().simple()));
+    store.create_account(ada.clone()).await.expect("create");
+    let bob = account(store).await;
+    let session = |account_id| NewSession {
+        token_hash: random32(),
+        account_id,
+        created_at: T0,
+        expires_at: T0 + HOUR,
+    };
+    let (first, second, bobs) = (session(ada.id), session(ada.id), session(bob));
+    for s in [&first, &second, &bobs] {
+        store.create_session(s.clone()).await.expect("session");
+    }
+    store.note_login_failure(ada.id, T0).await.expect("failure");
+    let live = |token: [u8; 32]| async move {
+        store.session(&token, T0).await.expect("session").is_some()
+    };
+
+    let new = NewCredentials {
+        kdf: KdfParams {
+            m: 131_072,
+            t: 4,
+            p: 2,
+        },
+        kdf_salt: random16().to_vec(),
+        auth_hash: random32(),
+        wrapped_data_key: b"dk under the new wk".to_vec(),
+    };
+    // Another hash than the stored one: nothing changes.
+    assert!(
+        !store
+            .change_credentials(ada.id, &random32(), new.clone())
+            .await
+            .expect("stale change")
+    );
+    let found = store
+        .account_by_id(ada.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.auth_hash, ada.auth_hash);
+    assert_eq!(found.kdf, ada.kdf);
+    assert_eq!(found.kdf_salt, ada.kdf_salt);
+    assert_eq!(found.wrapped_data_key, ada.wrapped_data_key);
+    assert_eq!(found.failed_logins, 1);
+    assert!(live(first.token_hash).await && live(second.token_hash).await);
+
+    assert!(
+        store
+            .change_credentials(ada.id, &ada.auth_hash, new.clone())
+            .await
+            .expect("change")
+    );
+    let found = store
+        .account_by_email(&ada.email)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.id, ada.id);
+    assert_eq!(found.kdf, new.kdf);
+    assert_eq!(found.kdf_salt, new.kdf_salt);
+    assert_eq!(found.auth_hash, new.auth_hash);
+    assert_eq!(found.wrapped_data_key, new.wrapped_data_key);
+    assert_eq!((found.failed_logins, found.last_failed_login), (0, None));
+    assert_eq!(found.created_at, ada.created_at);
+    assert!(!live(first.token_hash).await, "every session ends");
+    assert!(!live(second.token_hash).await, "every session ends");
+    assert!(
+        live(bobs.token_hash).await,
+        "another account's session stays"
+    );
+
+    // The old hash is stale now: a second change based on it (a racing one) loses.
+    let mut other = new.clone();
+    other.auth_hash = random32();
+    assert!(
+        !store
+            .change_credentials(ada.id, &ada.auth_hash, other)
+            .await
+            .expect("stale change")
+    );
+    let found = store
+        .account_by_id(ada.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.auth_hash, new.auth_hash);
+    assert_store_err!(
+        store.change_credentials(id(), &random32(), new).await,
+        StoreError::NotFound
+    );
+}

@@ -1,0 +1,373 @@
+//! The recipient's side: the share view, reads, edits, ending, nonces and wrong access tokens.
+
+use std::time::Duration;
+
+use super::*;
+
+/// The recipient's view follows the record's current version and key generation.
+pub async fn recipient_view(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let share = share(store, account, record, ShareSpec::default()).await;
+    assert!(
+        store
+            .recipient_view(&random16(), T0)
+            .await
+            .expect("view")
+            .is_none()
+    );
+
+    let view = store
+        .recipient_view(&share.share_id, T0 + 1)
+        .await
+        .expect("view")
+        .expect("found");
+    assert_eq!(view.share.handle, share.handle);
+    assert_eq!((view.version, view.key_gen), (2, 2));
+    assert_eq!(view.envelope, b"envelope v2 k2");
+    assert_eq!(view.proof, b"proof v2");
+    assert_eq!(
+        view.share.wrapped_key.as_deref(),
+        Some(&b"rk2 under sk"[..])
+    );
+
+    store
+        .update_record(account, record, 2, version(3, 2, Author::Owner, T0 + 2))
+        .await
+        .expect("update");
+    let view = store
+        .recipient_view(&share.share_id, T0 + 3)
+        .await
+        .expect("view")
+        .expect("found");
+    assert_eq!(view.envelope, b"envelope v3 k2");
+
+    let rotation = honest_rotation(store, account, record, T0 + 4).await;
+    store
+        .rotate_record(account, record, rotation)
+        .await
+        .expect("rotate");
+    let view = store
+        .recipient_view(&share.share_id, T0 + 5)
+        .await
+        .expect("view")
+        .expect("found");
+    assert_eq!((view.version, view.key_gen, view.share.key_gen), (4, 3, 3));
+    assert_eq!(
+        view.share.wrapped_key.as_deref(),
+        Some(&b"rk3 under sk"[..])
+    );
+
+    store
+        .end_share(account, share.handle, T0 + 6)
+        .await
+        .expect("end");
+    assert_store_err!(
+        store.recipient_view(&share.share_id, T0 + 6).await,
+        StoreError::ShareEnded
+    );
+}
+
+/// A read's time is recorded without the caller waiting; it never moves back.
+pub async fn touch_share(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let share = share(store, account, record, ShareSpec::default()).await;
+    store
+        .touch_share(&share.share_id, T0 + 50)
+        .await
+        .expect("touch");
+    store
+        .touch_share(&share.share_id, T0 + 40)
+        .await
+        .expect("touch");
+    // Fire-and-forget: poll until it lands.
+    let mut seen = None;
+    for _ in 0..200 {
+        seen = by_id(store, share).await.last_access_at;
+        if seen == Some(T0 + 50) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(seen, Some(T0 + 50));
+    store
+        .touch_share(&random16(), T0)
+        .await
+        .expect("touching an unknown share is harmless");
+}
+
+pub async fn recipient_edit(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let editable = ShareSpec {
+        editable: true,
+        ..ShareSpec::default()
+    };
+    let share = self::share(store, account, record, editable).await;
+    let by_share = Author::Share(share.handle);
+
+    let unbound = store
+        .recipient_edit(change(share, T0 + 1), 2, version(3, 2, by_share, T0 + 1))
+        .await;
+    assert_store_err!(unbound, StoreError::NotAllowed);
+    bind(store, share, T0 + 2).await;
+
+    let first = change(share, T0 + 3);
+    store
+        .recipient_edit(first.clone(), 2, version(3, 2, by_share, T0 + 3))
+        .await
+        .expect("edit");
+    let current = store
+        .record(account, record)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(current.head.version, 3);
+    assert_eq!(current.head.author, by_share);
+    assert_eq!(current.envelope, b"envelope v3 k2");
+    assert_eq!(by_id(store, share).await.edit_count, 1);
+
+    let replay = store
+        .recipient_edit(first, 3, version(4, 2, by_share, T0 + 4))
+        .await;
+    assert_store_err!(replay, StoreError::Replay);
+
+    let conflict = store
+        .recipient_edit(change(share, T0 + 4), 2, version(3, 2, by_share, T0 + 4))
+        .await;
+    assert_store_err!(
+        conflict,
+        StoreError::VersionConflict {
+            current_version: 3,
+            current_key_gen: 2
+        }
+    );
+    // A refused edit leaves nothing behind, not even its nonce: the corrected retry goes through.
+    let retry = change(share, T0 + 5);
+    let refused = store
+        .recipient_edit(retry.clone(), 2, version(3, 2, by_share, T0 + 5))
+        .await;
+    assert_store_err!(refused, StoreError::VersionConflict { .. });
+    store
+        .recipient_edit(retry, 3, version(4, 2, by_share, T0 + 5))
+        .await
+        .expect("retry with the same nonce");
+
+    let impostor = store
+        .recipient_edit(
+            change(share, T0 + 6),
+            4,
+            version(5, 2, Author::Owner, T0 + 6),
+        )
+        .await;
+    assert_store_err!(impostor, StoreError::NotAllowed);
+
+    let rotation = honest_rotation(store, account, record, T0 + 7).await;
+    store
+        .rotate_record(account, record, rotation)
+        .await
+        .expect("rotate");
+    let stale = store
+        .recipient_edit(change(share, T0 + 8), 5, version(6, 2, by_share, T0 + 8))
+        .await;
+    assert_store_err!(
+        stale,
+        StoreError::StaleKey {
+            current_version: 5,
+            current_key_gen: 3
+        }
+    );
+    store
+        .recipient_edit(change(share, T0 + 9), 5, version(6, 3, by_share, T0 + 9))
+        .await
+        .expect("edit under the new key");
+    assert_eq!(by_id(store, share).await.edit_count, 3);
+
+    let read_only = self::share(store, account, record, ShareSpec::default()).await;
+    bind(store, read_only, T0 + 10).await;
+    let head = head(store, account, record).await;
+    let not_editable = store
+        .recipient_edit(
+            change(read_only, T0 + 11),
+            head.version,
+            version(
+                head.version + 1,
+                head.key_gen,
+                Author::Share(read_only.handle),
+                T0 + 11,
+            ),
+        )
+        .await;
+    assert_store_err!(not_editable, StoreError::NotAllowed);
+
+    store
+        .end_share(account, share.handle, T0 + 12)
+        .await
+        .expect("end");
+    let head = self::head(store, account, record).await;
+    let ended = store
+        .recipient_edit(
+            change(share, T0 + 13),
+            head.version,
+            version(head.version + 1, head.key_gen, by_share, T0 + 13),
+        )
+        .await;
+    assert_store_err!(ended, StoreError::ShareEnded);
+    let unknown = SignedChange {
+        share_id: random16(),
+        nonce: random16(),
+        now: T0 + 13,
+    };
+    let unknown = store
+        .recipient_edit(
+            unknown,
+            head.version,
+            version(head.version + 1, head.key_gen, by_share, T0 + 13),
+        )
+        .await;
+    assert_store_err!(unknown, StoreError::NotFound);
+
+    let history = store
+        .history(account, record)
+        .await
+        .expect("history")
+        .expect("found");
+    let authors: Vec<Author> = history.versions.iter().map(|v| v.author).collect();
+    let expected_authors = vec![
+        Author::Owner,
+        Author::Owner,
+        by_share,
+        by_share,
+        Author::Owner,
+        by_share,
+        Author::Owner,
+    ];
+    assert_eq!(authors, expected_authors);
+}
+
+/// "I have it, delete it": only the bound device, once, and its nonce counts.
+pub async fn recipient_end(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let share = share(store, account, record, ShareSpec::default()).await;
+
+    assert_store_err!(
+        store.recipient_end(change(share, T0 + 1)).await,
+        StoreError::NotAllowed
+    );
+    bind(store, share, T0 + 2).await;
+
+    let used = change(share, T0 + 3);
+    store.use_nonce(used.clone()).await.expect("nonce");
+    assert_store_err!(store.recipient_end(used).await, StoreError::Replay);
+    assert!(
+        by_id(store, share).await.ended_at.is_none(),
+        "a replayed end ends nothing"
+    );
+
+    let ended = store
+        .recipient_end(change(share, T0 + 4))
+        .await
+        .expect("end");
+    assert_eq!(ended.end_reason, Some(EndReason::RecipientDone));
+    assert_eq!(ended.ended_at, Some(T0 + 4));
+    assert_eq!(ended.wrapped_key, None);
+    assert_eq!(ended.state(T0 + 4), ShareState::Deleted);
+    assert!(head(store, account, record).await.rotate_pending);
+    assert_store_err!(
+        store.recipient_end(change(share, T0 + 5)).await,
+        StoreError::ShareEnded
+    );
+    let unknown = SignedChange {
+        share_id: random16(),
+        nonce: random16(),
+        now: T0,
+    };
+    assert_store_err!(store.recipient_end(unknown).await, StoreError::NotFound);
+}
+
+/// Nonces are unique per share.
+pub async fn use_nonce(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let first = share(store, account, record, ShareSpec::default()).await;
+    let second = share(store, account, record, ShareSpec::default()).await;
+    bind(store, first, T0 + 1).await;
+    bind(store, second, T0 + 1).await;
+
+    let nonce = change(first, T0 + 2);
+    store.use_nonce(nonce.clone()).await.expect("first use");
+    assert_store_err!(store.use_nonce(nonce.clone()).await, StoreError::Replay);
+    let elsewhere = SignedChange {
+        share_id: second.share_id,
+        ..nonce
+    };
+    store
+        .use_nonce(elsewhere)
+        .await
+        .expect("the same nonce on another share");
+
+    let unknown = SignedChange {
+        share_id: random16(),
+        nonce: random16(),
+        now: T0,
+    };
+    assert_store_err!(store.use_nonce(unknown).await, StoreError::NotFound);
+    store
+        .end_share(account, first.handle, T0 + 3)
+        .await
+        .expect("end");
+    assert_store_err!(
+        store.use_nonce(change(first, T0 + 4)).await,
+        StoreError::ShareEnded
+    );
+}
+
+/// Wrong access tokens are counted per share; the owner hears at 5, 8, 16, … (see
+/// [`failures_raise_event`]).
+pub async fn access_failures(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let share = share(store, account, record, ShareSpec::default()).await;
+    let other = self::share(store, account, record, ShareSpec::default()).await;
+
+    for n in 1..=16u32 {
+        let count = store
+            .note_access_failure(&share.share_id, T0 + i64::from(n))
+            .await
+            .expect("note");
+        assert_eq!(count, n);
+    }
+    let row = by_id(store, share).await;
+    assert_eq!(
+        (row.failed_attempts, row.last_failed_at),
+        (16, Some(T0 + 16))
+    );
+    assert_eq!(
+        by_id(store, other).await.failed_attempts,
+        0,
+        "counted per share"
+    );
+
+    let bursts: Vec<(Option<i64>, UnixTime)> = all_events(store, account)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == EventKind::AccessFailures)
+        .map(|e| (e.number, e.at))
+        .collect();
+    assert_eq!(
+        bursts,
+        vec![(Some(5), T0 + 5), (Some(8), T0 + 8), (Some(16), T0 + 16)]
+    );
+    assert!(
+        (1..=64)
+            .filter(|&n| failures_raise_event(n))
+            .eq([5, 8, 16, 32, 64])
+    );
+
+    assert_store_err!(
+        store.note_access_failure(&random16(), T0).await,
+        StoreError::NotFound
+    );
+}

@@ -1,0 +1,198 @@
+//! The sweeper: expiry, crypto-shredding, purging and forgetting.
+
+use super::*;
+
+/// The sweeper expires, shreds and purges shares, and forgets old nonces, sessions and events.
+pub async fn sweep(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let brief = ShareSpec {
+        editable: true,
+        expires_at: T0 + 100,
+        ..ShareSpec::default()
+    };
+    let lapsing = share(store, account, record, brief).await;
+    let deleted = self::share(store, account, record, ShareSpec::default()).await;
+    let live = self::share(
+        store,
+        account,
+        record,
+        ShareSpec {
+            expires_at: T0 + 10 * HOUR,
+            ..ShareSpec::default()
+        },
+    )
+    .await;
+    bind(store, lapsing, T0 + 5).await;
+    let head = self::head(store, account, record).await;
+    store
+        .recipient_edit(
+            change(lapsing, T0 + 6),
+            head.version,
+            version(
+                head.version + 1,
+                head.key_gen,
+                Author::Share(lapsing.handle),
+                T0 + 6,
+            ),
+        )
+        .await
+        .expect("edit");
+    store
+        .end_share(account, deleted.handle, T0 + 10)
+        .await
+        .expect("end");
+    let session = NewSession {
+        token_hash: random32(),
+        account_id: account,
+        created_at: T0,
+        expires_at: T0 + 50,
+    };
+    store
+        .create_session(session.clone())
+        .await
+        .expect("session");
+    let lasting = NewSession {
+        token_hash: random32(),
+        expires_at: T0 + 10 * HOUR,
+        ..session.clone()
+    };
+    store
+        .create_session(lasting.clone())
+        .await
+        .expect("session");
+    let rotation = honest_rotation(store, account, record, T0 + 20).await;
+    store
+        .rotate_record(account, record, rotation)
+        .await
+        .expect("rotate");
+    let events_before = all_events(store, account).await.len();
+
+    let report = store
+        .sweep(T0 + 200, 1000, 60, 10 * HOUR)
+        .await
+        .expect("sweep");
+    assert_eq!(
+        report,
+        SweepReport {
+            expired: 1,
+            shredded: 1,
+            purged: 0,
+            nonces: 1,
+            sessions: 1,
+            events: 0,
+        }
+    );
+    let expired = by_id(store, lapsing).await;
+    assert_eq!(
+        (expired.end_reason, expired.ended_at),
+        (Some(EndReason::Expired), Some(T0 + 100))
+    );
+    assert_eq!(expired.wrapped_key, None);
+    assert!(
+        by_id(store, live).await.wrapped_key.is_some(),
+        "live shares keep their key"
+    );
+    assert!(self::head(store, account, record).await.rotate_pending);
+    let events = all_events(store, account).await;
+    assert_eq!(events.len(), events_before + 1);
+    let last = events.last().expect("an event");
+    assert_eq!(
+        (last.kind, last.share, last.at),
+        (EventKind::ShareEnded, Some(lapsing.handle), T0 + 100)
+    );
+    assert!(
+        store
+            .session(&session.token_hash, T0)
+            .await
+            .expect("session")
+            .is_none(),
+        "swept"
+    );
+    assert!(
+        store
+            .session(&lasting.token_hash, T0)
+            .await
+            .expect("session")
+            .is_some()
+    );
+
+    let again = store
+        .sweep(T0 + 200, 1000, 60, 10 * HOUR)
+        .await
+        .expect("sweep");
+    assert_eq!(
+        again,
+        SweepReport::default(),
+        "a second sweep finds nothing"
+    );
+
+    // Ended at T0 + 10 and T0 + 100; with a retention of 1000 s both go by T0 + 1101.
+    let report = store
+        .sweep(T0 + 1050, 1000, 60, 10 * HOUR)
+        .await
+        .expect("sweep");
+    assert_eq!(report.purged, 1);
+    assert!(
+        store
+            .share(account, deleted.handle)
+            .await
+            .expect("share")
+            .is_none(),
+        "purged"
+    );
+    assert!(
+        store
+            .share(account, lapsing.handle)
+            .await
+            .expect("share")
+            .is_some(),
+        "not yet"
+    );
+    let report = store
+        .sweep(T0 + 1101, 1000, 60, 10 * HOUR)
+        .await
+        .expect("sweep");
+    assert_eq!(report.purged, 1);
+    assert!(
+        store
+            .share_by_id(&lapsing.share_id)
+            .await
+            .expect("share")
+            .is_none()
+    );
+    let listed: Vec<Id> = store
+        .list_shares(account, None)
+        .await
+        .expect("list")
+        .iter()
+        .map(|s| s.handle)
+        .collect();
+    assert_eq!(listed, vec![live.handle]);
+    let history = store
+        .history(account, record)
+        .await
+        .expect("history")
+        .expect("found");
+    assert!(
+        history
+            .versions
+            .iter()
+            .any(|v| v.author == Author::Share(lapsing.handle)),
+        "a version keeps naming its author after the share is purged"
+    );
+
+    let report = store
+        .sweep(T0 + 20 * HOUR, 1000, 60, HOUR)
+        .await
+        .expect("sweep");
+    assert_eq!(report.expired, 1, "the last share lapses too");
+    assert_eq!(report.sessions, 1);
+    // Every event is older than an hour by now, including the one this sweep raised for the lapse.
+    assert_eq!(
+        report.events,
+        events.len() as u64 + 1,
+        "events older than the TTL go"
+    );
+    assert!(all_events(store, account).await.is_empty());
+}
