@@ -16,7 +16,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory for the SQLite database and local blobs.
     pub data_dir: PathBuf,
-    /// `sqlite://PATH` (default: `sqlite://<data_dir>/sharelock.db`).
+    /// `sqlite://PATH` (default: `sqlite://<data_dir>/sharelock.db`) or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=…]`.
     pub database_url: Option<String>,
     /// The URL clients use to reach this server (links are built on it and signatures cover it).
     /// Default: `http://<listen>`.

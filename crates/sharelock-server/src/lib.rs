@@ -25,6 +25,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use sharelock_api::ErrorCode;
+use sharelock_store::postgres::{PostgresOptions, PostgresStore};
 use sharelock_store::sqlite::SqliteStore;
 use sharelock_store::{BlobStore, Store};
 use std::net::SocketAddr;
@@ -145,9 +146,14 @@ pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
         return Ok(Arc::new(store));
     }
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        bail!("PostgreSQL is not supported by this build yet; use sqlite://PATH");
+        // Every node applies the schema migrations itself, under the migrator's lock. The error
+        // never repeats the URL (it holds the password).
+        let store = PostgresStore::open(database_url, PostgresOptions::default())
+            .await
+            .context("cannot open the PostgreSQL database")?;
+        return Ok(Arc::new(store));
     }
-    bail!("database_url must start with sqlite://")
+    bail!("database_url must start with sqlite:// or postgres://")
 }
 
 fn open_blobs(config: &Config) -> anyhow::Result<BlobStore> {

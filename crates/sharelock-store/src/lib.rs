@@ -9,6 +9,7 @@
 
 pub mod blob;
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 #[allow(clippy::expect_used, clippy::unwrap_used)]
@@ -60,7 +61,7 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The service's database. Implementations: [`sqlite::SqliteStore`] (single node, the default) and
-/// a PostgreSQL implementation (many stateless nodes).
+/// [`postgres::PostgresStore`] (many stateless nodes).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// A cheap query proving the database answers (readiness).

@@ -14,7 +14,8 @@ pub struct ServeArgs {
     /// Directory for the database and blobs [default: ./sharelock-data].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Database URL (sqlite://PATH) [default: sqlite://<data-dir>/sharelock.db].
+    /// Database URL: sqlite://PATH, or postgres://USER:PASSWORD@HOST:PORT/DB (TLS with ?sslmode=require
+    /// or verify-full) [default: sqlite://<data-dir>/sharelock.db].
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
     /// The URL clients use to reach this server; links are built on it [default: http://<listen>].

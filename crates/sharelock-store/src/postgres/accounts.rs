@@ -1,0 +1,195 @@
+//! Accounts, login failure counts and sessions.
+
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+use super::rows::{fixed, unsigned};
+use crate::model::*;
+use crate::{Result, StoreError};
+
+pub(super) async fn create(conn: &mut PgConnection, a: &NewAccount) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO accounts (id, email, kdf_m, kdf_t, kdf_p, kdf_salt, auth_hash, wrapped_data_key, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(a.id)
+    .bind(&a.email)
+    .bind(i64::from(a.kdf.m))
+    .bind(i64::from(a.kdf.t))
+    .bind(i64::from(a.kdf.p))
+    .bind(&a.kdf_salt)
+    .bind(&a.auth_hash[..])
+    .bind(&a.wrapped_data_key)
+    .bind(a.created_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+macro_rules! account_select {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, email, kdf_m, kdf_t, kdf_p, kdf_salt, auth_hash, wrapped_data_key, created_at, \
+             failed_logins, last_failed_login FROM accounts WHERE ",
+            $where
+        )
+    };
+}
+
+fn account_from_row(row: &PgRow) -> Result<Account> {
+    Ok(Account {
+        id: row.try_get(0)?,
+        email: row.try_get(1)?,
+        kdf: KdfParams {
+            m: unsigned(row, 2)?,
+            t: unsigned(row, 3)?,
+            p: unsigned(row, 4)?,
+        },
+        kdf_salt: row.try_get(5)?,
+        auth_hash: fixed(row, 6)?,
+        wrapped_data_key: row.try_get(7)?,
+        created_at: row.try_get(8)?,
+        failed_logins: unsigned(row, 9)?,
+        last_failed_login: row.try_get(10)?,
+    })
+}
+
+pub(super) async fn by_email(conn: &mut PgConnection, email: &str) -> Result<Option<Account>> {
+    sqlx::query(account_select!("email = $1"))
+        .bind(email)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(account_from_row)
+        .transpose()
+}
+
+pub(super) async fn by_id(conn: &mut PgConnection, id: Id) -> Result<Option<Account>> {
+    sqlx::query(account_select!("id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(account_from_row)
+        .transpose()
+}
+
+/// One statement: concurrent failures each count (the row lock orders them).
+pub(super) async fn note_login_failure(
+    conn: &mut PgConnection,
+    account: Id,
+    now: UnixTime,
+) -> Result<u32> {
+    let count: Option<i64> = sqlx::query_scalar(
+        "UPDATE accounts SET failed_logins = failed_logins + 1, last_failed_login = $2
+         WHERE id = $1 RETURNING failed_logins",
+    )
+    .bind(account)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let count = count.ok_or(StoreError::NotFound)?;
+    u32::try_from(count).map_err(|_| StoreError::Backend("failed_logins out of range".into()))
+}
+
+pub(super) async fn clear_login_failures(conn: &mut PgConnection, account: Id) -> Result<()> {
+    let changed = sqlx::query(
+        "UPDATE accounts SET failed_logins = 0, last_failed_login = NULL WHERE id = $1",
+    )
+    .bind(account)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// An unknown account fails the foreign key: `NotFound`.
+pub(super) async fn create_session(conn: &mut PgConnection, s: &NewSession) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&s.token_hash[..])
+    .bind(s.account_id)
+    .bind(s.created_at)
+    .bind(s.expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn session(
+    conn: &mut PgConnection,
+    token_hash: &[u8; 32],
+    now: UnixTime,
+) -> Result<Option<Session>> {
+    sqlx::query(
+        "SELECT account_id, created_at, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+    )
+    .bind(&token_hash[..])
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|row| {
+        Ok(Session {
+            account_id: row.try_get(0)?,
+            created_at: row.try_get(1)?,
+            expires_at: row.try_get(2)?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn delete_session(conn: &mut PgConnection, token_hash: &[u8; 32]) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(&token_hash[..])
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn delete_sessions(conn: &mut PgConnection, account: Id) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+        .bind(account)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Replaces the password-derived columns while the auth hash is still `expected`, then ends every
+/// session, in the caller's transaction. The conditional update holds the account row until commit,
+/// so of two racing changes the second re-checks against the first's new hash and changes nothing.
+/// On zero rows, tells a stale hash (`false`) from an unknown account.
+pub(super) async fn change_credentials(
+    conn: &mut PgConnection,
+    account: Id,
+    expected: &[u8; 32],
+    new: &NewCredentials,
+) -> Result<bool> {
+    let changed = sqlx::query(
+        "UPDATE accounts SET kdf_m = $3, kdf_t = $4, kdf_p = $5, kdf_salt = $6, auth_hash = $7,
+             wrapped_data_key = $8, failed_logins = 0, last_failed_login = NULL
+         WHERE id = $1 AND auth_hash = $2",
+    )
+    .bind(account)
+    .bind(&expected[..])
+    .bind(i64::from(new.kdf.m))
+    .bind(i64::from(new.kdf.t))
+    .bind(i64::from(new.kdf.p))
+    .bind(&new.kdf_salt)
+    .bind(&new.auth_hash[..])
+    .bind(&new.wrapped_data_key)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return match by_id(conn, account).await? {
+            Some(_) => Ok(false),
+            None => Err(StoreError::NotFound),
+        };
+    }
+    delete_sessions(conn, account).await?;
+    Ok(true)
+}

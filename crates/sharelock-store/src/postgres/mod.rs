@@ -1,0 +1,596 @@
+//! The PostgreSQL backend: any number of stateless server nodes over one database, through an sqlx
+//! connection pool.
+//!
+//! # How concurrent writes stay correct
+//!
+//! Every transaction runs at PostgreSQL's default isolation, READ COMMITTED: each statement sees what
+//! was committed before it started, and an `UPDATE … WHERE …` that meets a row another transaction is
+//! changing waits for it, then re-checks its `WHERE` against the committed row. On top of that:
+//!
+//! - **Single conditional statements** need nothing more: the bind (`UPDATE shares … WHERE device_key
+//!   IS NULL AND ended_at IS NULL AND expires_at > now`; of racing devices exactly one matches, the
+//!   others re-check and match nothing), login and access-token failure counts (`SET n = n + 1 …
+//!   RETURNING n`), password changes guarded by the old auth hash, file completion, replay nonces (a
+//!   primary key).
+//! - **A record's row is its lock.** Every transaction that reads a record's head (version, key
+//!   generation) to append a version, or that changes which of its shares are live, first locks the
+//!   record row (`SELECT … FOR NO KEY UPDATE`) and only then reads the head and the shares. That covers
+//!   owner updates, rotations and share creation (the new key must be wrapped for exactly the live
+//!   shares: the set cannot change while the lock is held), recipient edits (the share's liveness is
+//!   re-read under the lock, so an edit never lands after its share ended), every way a share ends
+//!   (owner, recipient, record deletion, sweeper) and record deletion. Because the head is re-read
+//!   after the lock is granted, a racing writer sees the winner's version and gets `VersionConflict`.
+//! - **Lock order** is always: record row, then share rows, then the account's event lock. No
+//!   transaction waits for a record while holding a share, so these transactions cannot deadlock.
+//! - **Events** are inserted last in their transaction, after the account's event lock
+//!   (`pg_advisory_xact_lock`, held until commit; accounts in ascending key order when one transaction
+//!   writes for several). Event ids come from one sequence, so a sequence alone would let a
+//!   transaction that drew id 7 commit after one that drew id 8, and a stream resuming after 8 would
+//!   never see 7. Under the lock, an account's ids are drawn and committed in the same order.
+//! - **The sweeper runs on every node.** Each step claims its rows with `FOR UPDATE SKIP LOCKED` (a row
+//!   another node is working on is left to it) and every change it makes is conditional (`ended_at IS
+//!   NULL`), so no row is handled twice and none is left behind: a skipped row is either being handled
+//!   or comes up again in the next round.
+//!
+//! Live events reach every node's streams through `LISTEN sharelock_events`: a trigger on the events
+//! table notifies with the account id, and PostgreSQL delivers a notification only once its
+//! transaction has committed.
+
+mod accounts;
+mod events;
+mod files;
+mod listen;
+mod records;
+mod rows;
+mod shares;
+mod sweep;
+#[cfg(feature = "testing")]
+#[allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+pub mod test_cluster;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
+
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+use events::Pending;
+
+pub use listen::{Wakeup, Wakeups};
+
+/// The schema, applied at open by every node. sqlx's migrator holds a session advisory lock (keyed by
+/// the database name) while it checks and applies migrations, so nodes starting together apply each
+/// step once and the others wait for it.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Tuning knobs.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// Connections this node keeps at most.
+    pub max_connections: u32,
+    /// Connections kept open while idle.
+    pub min_connections: u32,
+    /// How long a request waits for a free connection before it fails.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            min_connections: 2,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The PostgreSQL [`Store`].
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    /// For connections outside the pool (the event listener).
+    connect: PgConnectOptions,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PostgresStore")
+    }
+}
+
+/// Parses a `postgres://user:password@host:port/db?sslmode=…` URL. The error never repeats the URL,
+/// which holds a password.
+pub fn connect_options(url: &str) -> Result<PgConnectOptions> {
+    let options = PgConnectOptions::from_str(url).map_err(|_| {
+        StoreError::Backend(
+            "the PostgreSQL URL is not valid (postgres://user:password@host:port/database)".into(),
+        )
+    })?;
+    Ok(options.application_name("sharelock"))
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url`, creates or upgrades its schema, and opens the pool.
+    pub async fn open(url: &str, options: PostgresOptions) -> Result<Self> {
+        Self::open_with(connect_options(url)?, options).await
+    }
+
+    pub async fn open_with(connect: PgConnectOptions, options: PostgresOptions) -> Result<Self> {
+        migrate(&connect).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .min_connections(options.min_connections.min(options.max_connections))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect.clone())
+            .await
+            .map_err(|e| backend("connecting", &e))?;
+        Ok(Self { pool, connect })
+    }
+
+    /// The pool, for tools that work on the database as a whole (the SQLite copy, tests).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin(&self, op: &'static str) -> Result<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(|e| backend(op, &e))
+    }
+
+    /// Inserts the transaction's events (under their accounts' event locks), then commits.
+    async fn commit<T>(
+        &self,
+        op: &'static str,
+        mut tx: Transaction<'static, Postgres>,
+        events: Pending,
+        result: Result<T>,
+    ) -> Result<T> {
+        // On error the transaction is rolled back when dropped.
+        let value = result.map_err(|e| with_op(op, e))?;
+        events.insert(&mut tx).await.map_err(|e| with_op(op, e))?;
+        tx.commit().await.map_err(|e| backend(op, &e))?;
+        Ok(value)
+    }
+
+    async fn conn(&self, op: &'static str) -> Result<sqlx::pool::PoolConnection<Postgres>> {
+        self.pool.acquire().await.map_err(|e| backend(op, &e))
+    }
+
+    /// Listens for committed events of every account (see [`Wakeups`]).
+    pub async fn wakeups(&self) -> Result<Wakeups> {
+        Wakeups::listen(&self.connect).await
+    }
+}
+
+/// Applies the migrations on a connection of its own, closed afterwards: the migrator's advisory lock
+/// is held by that session, so it ends with it even if a migration fails half-way.
+async fn migrate(connect: &PgConnectOptions) -> Result<()> {
+    let mut conn = connect
+        .connect()
+        .await
+        .map_err(|e| backend("connecting", &e))?;
+    let result = MIGRATOR
+        .run(&mut conn)
+        .await
+        .map_err(|e| StoreError::Backend(format!("migrating the schema: {e}")));
+    let _ = conn.close().await;
+    result
+}
+
+fn with_op(op: &'static str, error: StoreError) -> StoreError {
+    match error {
+        StoreError::Backend(message) => StoreError::Backend(format!("{op}: {message}")),
+        other => other,
+    }
+}
+
+/// Describes an sqlx error for the logs. Database errors carry PostgreSQL's primary message (which
+/// names a constraint or a table, never a value: every value is a bound parameter) and SQLSTATE;
+/// the message's DETAIL, which can quote a key, is left out.
+pub(crate) fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => match db.code() {
+            Some(code) => format!("{} (SQLSTATE {code})", db.message()),
+            None => db.message().to_owned(),
+        },
+        sqlx::Error::Configuration(_) => "invalid connection settings".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn backend(op: &str, e: &sqlx::Error) -> StoreError {
+    StoreError::Backend(format!("{op}: {}", describe(e)))
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Unique-key violations become `AlreadyExists` and foreign-key violations `NotFound` (the row
+    /// referred to is missing); statements that expect them map them sooner (nonces: `Replay`).
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            match db.code().as_deref() {
+                Some("23505") => return StoreError::AlreadyExists,
+                Some("23503") => return StoreError::NotFound,
+                _ => {}
+            }
+        }
+        StoreError::Backend(describe(&e))
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| backend("ping", &e))?;
+        Ok(())
+    }
+
+    async fn create_account(&self, account: NewAccount) -> Result<()> {
+        let mut conn = self.conn("create_account").await?;
+        accounts::create(&mut conn, &account)
+            .await
+            .map_err(|e| with_op("create_account", e))
+    }
+
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>> {
+        let mut conn = self.conn("account_by_email").await?;
+        accounts::by_email(&mut conn, email)
+            .await
+            .map_err(|e| with_op("account_by_email", e))
+    }
+
+    async fn account_by_id(&self, id: Id) -> Result<Option<Account>> {
+        let mut conn = self.conn("account_by_id").await?;
+        accounts::by_id(&mut conn, id)
+            .await
+            .map_err(|e| with_op("account_by_id", e))
+    }
+
+    async fn note_login_failure(&self, account: Id, now: UnixTime) -> Result<u32> {
+        let mut conn = self.conn("note_login_failure").await?;
+        accounts::note_login_failure(&mut conn, account, now)
+            .await
+            .map_err(|e| with_op("note_login_failure", e))
+    }
+
+    async fn clear_login_failures(&self, account: Id) -> Result<()> {
+        let mut conn = self.conn("clear_login_failures").await?;
+        accounts::clear_login_failures(&mut conn, account)
+            .await
+            .map_err(|e| with_op("clear_login_failures", e))
+    }
+
+    async fn create_session(&self, session: NewSession) -> Result<()> {
+        let mut conn = self.conn("create_session").await?;
+        accounts::create_session(&mut conn, &session)
+            .await
+            .map_err(|e| with_op("create_session", e))
+    }
+
+    async fn session(&self, token_hash: &[u8; 32], now: UnixTime) -> Result<Option<Session>> {
+        let mut conn = self.conn("session").await?;
+        accounts::session(&mut conn, token_hash, now)
+            .await
+            .map_err(|e| with_op("session", e))
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()> {
+        let mut conn = self.conn("delete_session").await?;
+        accounts::delete_session(&mut conn, token_hash)
+            .await
+            .map_err(|e| with_op("delete_session", e))
+    }
+
+    async fn delete_sessions(&self, account: Id) -> Result<()> {
+        let mut conn = self.conn("delete_sessions").await?;
+        accounts::delete_sessions(&mut conn, account)
+            .await
+            .map_err(|e| with_op("delete_sessions", e))
+    }
+
+    async fn change_credentials(
+        &self,
+        account: Id,
+        expected_auth_hash: &[u8; 32],
+        new: NewCredentials,
+    ) -> Result<bool> {
+        let mut tx = self.begin("change_credentials").await?;
+        let result = accounts::change_credentials(&mut tx, account, expected_auth_hash, &new).await;
+        self.commit("change_credentials", tx, Pending::default(), result)
+            .await
+    }
+
+    async fn create_record(&self, account: Id, record: NewRecord) -> Result<()> {
+        let mut tx = self.begin("create_record").await?;
+        let result = records::create(&mut tx, account, &record).await;
+        self.commit("create_record", tx, Pending::default(), result)
+            .await
+    }
+
+    async fn list_records(&self, account: Id) -> Result<Vec<RecordHead>> {
+        let mut conn = self.conn("list_records").await?;
+        records::list(&mut conn, account)
+            .await
+            .map_err(|e| with_op("list_records", e))
+    }
+
+    async fn record(&self, account: Id, record: Id) -> Result<Option<RecordCurrent>> {
+        let mut conn = self.conn("record").await?;
+        records::current(&mut conn, account, record)
+            .await
+            .map_err(|e| with_op("record", e))
+    }
+
+    async fn update_record(
+        &self,
+        account: Id,
+        record: Id,
+        base_version: u64,
+        version: NewVersion,
+    ) -> Result<()> {
+        let mut tx = self.begin("update_record").await?;
+        let result = records::update(&mut tx, account, record, base_version, &version).await;
+        self.commit("update_record", tx, Pending::default(), result)
+            .await
+    }
+
+    async fn rotate_record(&self, account: Id, record: Id, rotation: Rotation) -> Result<()> {
+        let mut tx = self.begin("rotate_record").await?;
+        let result = records::rotate(&mut tx, account, record, &rotation).await;
+        self.commit("rotate_record", tx, Pending::default(), result)
+            .await
+    }
+
+    async fn delete_record(&self, account: Id, record: Id, now: UnixTime) -> Result<Vec<Id>> {
+        let mut tx = self.begin("delete_record").await?;
+        let mut events = Pending::default();
+        let result = records::delete(&mut tx, &mut events, account, record, now).await;
+        self.commit("delete_record", tx, events, result).await
+    }
+
+    async fn history(&self, account: Id, record: Id) -> Result<Option<History>> {
+        // One snapshot for the versions and the keys.
+        let mut tx = self.begin("history").await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| backend("history", &e))?;
+        let result = records::history(&mut tx, account, record).await;
+        self.commit("history", tx, Pending::default(), result).await
+    }
+
+    async fn create_share(
+        &self,
+        account: Id,
+        record: Id,
+        rotation: Rotation,
+        share: NewShare,
+    ) -> Result<()> {
+        let mut tx = self.begin("create_share").await?;
+        let result = shares::create(&mut tx, account, record, &rotation, &share).await;
+        self.commit("create_share", tx, Pending::default(), result)
+            .await
+    }
+
+    async fn list_shares(&self, account: Id, record: Option<Id>) -> Result<Vec<ShareRow>> {
+        let mut conn = self.conn("list_shares").await?;
+        shares::list(&mut conn, account, record)
+            .await
+            .map_err(|e| with_op("list_shares", e))
+    }
+
+    async fn share(&self, account: Id, handle: Id) -> Result<Option<ShareRow>> {
+        let mut conn = self.conn("share").await?;
+        shares::owned(&mut conn, account, handle)
+            .await
+            .map_err(|e| with_op("share", e))
+    }
+
+    async fn end_share(&self, account: Id, handle: Id, now: UnixTime) -> Result<ShareRow> {
+        let mut tx = self.begin("end_share").await?;
+        let mut events = Pending::default();
+        let result = shares::end_by_owner(&mut tx, &mut events, account, handle, now).await;
+        self.commit("end_share", tx, events, result).await
+    }
+
+    async fn share_by_id(&self, share_id: &ShareId) -> Result<Option<ShareRow>> {
+        let mut conn = self.conn("share_by_id").await?;
+        shares::by_share_id(&mut conn, share_id)
+            .await
+            .map_err(|e| with_op("share_by_id", e))
+    }
+
+    async fn note_access_failure(&self, share_id: &ShareId, now: UnixTime) -> Result<u32> {
+        let mut tx = self.begin("note_access_failure").await?;
+        let mut events = Pending::default();
+        let result = shares::note_access_failure(&mut tx, &mut events, share_id, now).await;
+        self.commit("note_access_failure", tx, events, result).await
+    }
+
+    async fn bind(
+        &self,
+        share_id: &ShareId,
+        token_hash: &[u8; 32],
+        device_key: &[u8],
+        bind_tag: &[u8],
+        now: UnixTime,
+    ) -> Result<BindOutcome> {
+        let bind = shares::Bind {
+            share_id,
+            token_hash,
+            device_key,
+            bind_tag,
+            now,
+        };
+        let mut tx = self.begin("bind").await?;
+        let mut events = Pending::default();
+        let result = shares::bind(&mut tx, &mut events, &bind).await;
+        self.commit("bind", tx, events, result).await
+    }
+
+    async fn recipient_view(
+        &self,
+        share_id: &ShareId,
+        now: UnixTime,
+    ) -> Result<Option<RecipientView>> {
+        let mut conn = self.conn("recipient_view").await?;
+        shares::recipient_view(&mut conn, share_id, now)
+            .await
+            .map_err(|e| with_op("recipient_view", e))
+    }
+
+    async fn touch_share(&self, share_id: &ShareId, now: UnixTime) -> Result<()> {
+        let mut conn = self.conn("touch_share").await?;
+        shares::touch(&mut conn, share_id, now)
+            .await
+            .map_err(|e| with_op("touch_share", e))
+    }
+
+    async fn recipient_edit(
+        &self,
+        change: SignedChange,
+        base_version: u64,
+        version: NewVersion,
+    ) -> Result<()> {
+        let mut tx = self.begin("recipient_edit").await?;
+        let mut events = Pending::default();
+        let result =
+            shares::recipient_edit(&mut tx, &mut events, &change, base_version, &version).await;
+        self.commit("recipient_edit", tx, events, result).await
+    }
+
+    async fn recipient_end(&self, change: SignedChange) -> Result<ShareRow> {
+        let mut tx = self.begin("recipient_end").await?;
+        let mut events = Pending::default();
+        let result = shares::recipient_end(&mut tx, &mut events, &change).await;
+        self.commit("recipient_end", tx, events, result).await
+    }
+
+    async fn use_nonce(&self, change: SignedChange) -> Result<()> {
+        let mut tx = self.begin("use_nonce").await?;
+        let result = shares::use_nonce(&mut tx, &change).await;
+        self.commit("use_nonce", tx, Pending::default(), result)
+            .await
+    }
+
+    async fn begin_file(&self, record: Id, file: Id, by: Author, now: UnixTime) -> Result<()> {
+        let mut conn = self.conn("begin_file").await?;
+        files::begin(&mut conn, record, file, by, now)
+            .await
+            .map_err(|e| with_op("begin_file", e))
+    }
+
+    async fn complete_file(&self, record: Id, file: Id, parts: u32, size: u64) -> Result<()> {
+        let mut conn = self.conn("complete_file").await?;
+        files::complete(&mut conn, record, file, parts, size)
+            .await
+            .map_err(|e| with_op("complete_file", e))
+    }
+
+    async fn file(&self, record: Id, file: Id) -> Result<Option<FileRow>> {
+        let mut conn = self.conn("file").await?;
+        files::one(&mut conn, record, file)
+            .await
+            .map_err(|e| with_op("file", e))
+    }
+
+    async fn files(&self, record: Id) -> Result<Vec<FileRow>> {
+        let mut conn = self.conn("files").await?;
+        files::of_record(&mut conn, record)
+            .await
+            .map_err(|e| with_op("files", e))
+    }
+
+    async fn events_since(&self, account: Id, after: i64, limit: u32) -> Result<Vec<Event>> {
+        let mut conn = self.conn("events_since").await?;
+        events::since(&mut conn, account, after, limit)
+            .await
+            .map_err(|e| with_op("events_since", e))
+    }
+
+    async fn last_event_id(&self, account: Id) -> Result<i64> {
+        let mut conn = self.conn("last_event_id").await?;
+        events::last_id(&mut conn, account)
+            .await
+            .map_err(|e| with_op("last_event_id", e))
+    }
+
+    async fn sweep(
+        &self,
+        now: UnixTime,
+        retention: i64,
+        nonce_ttl: i64,
+        event_ttl: i64,
+    ) -> Result<SweepReport> {
+        let expired = self
+            .repeat("sweep_expire", |tx, events| {
+                Box::pin(sweep::expire(tx, events, now, sweep::BATCH))
+            })
+            .await?;
+        let shredded = self
+            .repeat("sweep_shred", |tx, _| {
+                Box::pin(sweep::shred(tx, sweep::BATCH))
+            })
+            .await?;
+        let purge_before = now.saturating_sub(retention);
+        let purged = self
+            .repeat("sweep_purge", |tx, _| {
+                Box::pin(sweep::purge(tx, purge_before, sweep::BATCH))
+            })
+            .await?;
+        let nonces_before = now.saturating_sub(nonce_ttl);
+        let nonces = self
+            .repeat("sweep_nonces", |tx, _| {
+                Box::pin(sweep::nonces(tx, nonces_before, sweep::BATCH))
+            })
+            .await?;
+        let sessions = self
+            .repeat("sweep_sessions", |tx, _| {
+                Box::pin(sweep::sessions(tx, now, sweep::BATCH))
+            })
+            .await?;
+        let events_before = now.saturating_sub(event_ttl);
+        let events = self
+            .repeat("sweep_events", |tx, _| {
+                Box::pin(sweep::events(tx, events_before, sweep::BATCH))
+            })
+            .await?;
+        Ok(SweepReport {
+            expired,
+            // Expiring a share drops its key too.
+            shredded: expired + shredded,
+            purged,
+            nonces,
+            sessions,
+            events,
+        })
+    }
+}
+
+impl PostgresStore {
+    /// Repeats a bounded sweep step, one transaction each, until it claims less than a full batch.
+    /// Returns the rows it changed.
+    async fn repeat<F>(&self, op: &'static str, step: F) -> Result<u64>
+    where
+        F: for<'a> Fn(
+            &'a mut PgConnection,
+            &'a mut Pending,
+        ) -> futures::future::BoxFuture<'a, Result<sweep::Claimed>>,
+    {
+        let mut total = 0;
+        loop {
+            let mut tx = self.begin(op).await?;
+            let mut events = Pending::default();
+            let result = step(&mut tx, &mut events).await;
+            let claimed = self.commit(op, tx, events, result).await?;
+            total += claimed.changed;
+            if claimed.claimed < sweep::BATCH {
+                return Ok(total);
+            }
+        }
+    }
+}
