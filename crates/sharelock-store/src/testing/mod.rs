@@ -11,7 +11,8 @@
 //! `fresh` returns a guard (dropped after the store) and the store. The calling crate needs tokio with
 //! the `macros` and `rt-multi-thread` features as a dev-dependency.
 //!
-//! The checks live in one module per area (accounts, records, shares, recipient, files, events, sweep);
+//! The checks live in one module per area (accounts, records, shares, recipient, files, events, sweep,
+//! and races of them all in concurrency);
 //! this module holds the shared helpers and the macro. A new check goes in its area's module and in the
 //! macro's list.
 
@@ -50,6 +51,12 @@ macro_rules! conformance_tests {
             events_in_order,
             sweep,
             files,
+            events_resume_under_load,
+            racing_writes_one_wins,
+            rotation_racing_share_end,
+            edit_racing_share_end,
+            racing_access_failures,
+            sweeps_at_once,
         );
     };
     (@each $setup:path; $($check:ident),* $(,)?) => {
@@ -302,6 +309,7 @@ macro_rules! assert_store_err {
 // --- the checks, by area ---
 
 mod accounts;
+mod concurrency;
 mod events;
 mod files;
 mod recipient;
@@ -310,6 +318,7 @@ mod shares;
 mod sweep;
 
 pub use accounts::*;
+pub use concurrency::*;
 pub use events::*;
 pub use files::*;
 pub use recipient::*;
