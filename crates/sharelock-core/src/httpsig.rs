@@ -438,6 +438,17 @@ pub fn content_digest(body: &[u8]) -> String {
 /// The header may list several digests (RFC 9530 §2); only `sha-256` is ever used, and it must be present,
 /// be a byte sequence of 32 bytes and match. Other algorithms are neither trusted nor required to match.
 pub fn verify_content_digest(header: &str, body: &[u8]) -> Result<()> {
+    let expected = content_digest_sha256(header)?;
+    if ct_eq(&sha256(body), &expected) {
+        Ok(())
+    } else {
+        Err(Error::Verify("content digest"))
+    }
+}
+
+/// The SHA-256 digest a received `Content-Digest` header names, with the rules of [`verify_content_digest`]:
+/// for a body that is hashed as it arrives, then compared in constant time.
+pub fn content_digest_sha256(header: &str) -> Result<[u8; 32]> {
     let dict = parse_dict(DIGEST, header.trim_matches([' ', '\t']))?;
     let Some(entry) = dict.get("sha-256") else {
         return Err(Error::malformed(DIGEST, "no sha-256 digest"));
@@ -454,11 +465,9 @@ pub fn verify_content_digest(header: &str, body: &[u8]) -> Result<()> {
             format!("sha-256 must be 32 bytes, got {}", given.len()),
         ));
     }
-    if ct_eq(&sha256(body), given) {
-        Ok(())
-    } else {
-        Err(Error::Verify("content digest"))
-    }
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(given);
+    Ok(digest)
 }
 
 #[cfg(test)]
