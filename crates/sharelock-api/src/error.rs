@@ -18,7 +18,8 @@ pub struct ErrorDetail {
     /// On `version_conflict` and `stale_record_key`: the record's current key generation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_key_gen: Option<u64>,
-    /// On `too_many_attempts`: seconds until the next attempt is allowed (also in `Retry-After`).
+    /// On `too_many_attempts` and `server_busy`: seconds until the next attempt is worth making (also in
+    /// `Retry-After`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }
@@ -98,6 +99,8 @@ error_codes! {
     ReplayedRequest = "replayed_request", 409;
     /// The share has ended: expired, burnt after opening, or deleted.
     ShareEnded = "share_ended", 410;
+    /// The client did not send its request body within the server's `body_read_timeout`.
+    RequestTimeout = "request_timeout", 408;
     /// The request body is larger than allowed.
     PayloadTooLarge = "payload_too_large", 413;
     /// Too many attempts; wait `retry_after` seconds.
@@ -106,6 +109,9 @@ error_codes! {
     Internal = "internal", 500;
     /// The server cannot serve now (database unavailable, shutting down).
     Unavailable = "unavailable", 503;
+    /// The server is at its bound of concurrent uploads or request bytes in flight; retry after
+    /// `retry_after` seconds. Nothing was read or changed.
+    ServerBusy = "server_busy", 503;
 }
 
 impl std::fmt::Display for ErrorCode {

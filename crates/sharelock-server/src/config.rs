@@ -2,13 +2,14 @@
 //! then command-line flags (each overriding the one before).
 
 use anyhow::{Context, bail};
+use secrecy::SecretString;
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Every setting. Field names are the TOML keys; the environment variable is `SHARELOCK_` + the upper-cased
-/// name (for example `SHARELOCK_MAX_EXPIRY=30d`).
+/// name (for example `SHARELOCK_MAX_EXPIRY=30d`). Secrets are [`SecretString`]s, so `Debug` never prints them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -29,7 +30,7 @@ pub struct Config {
     pub s3_bucket: Option<String>,
     pub s3_region: Option<String>,
     pub s3_access_key_id: Option<String>,
-    pub s3_secret_access_key: Option<String>,
+    pub s3_secret_access_key: Option<SecretString>,
 
     /// New accounts may register.
     pub signups: bool,
@@ -56,9 +57,30 @@ pub struct Config {
     pub sweep_interval: Duration,
     /// Requests per minute per client address on unauthenticated endpoints (login, register, status, bind).
     pub rate_limit_per_minute: u32,
+    /// IPv6 clients are counted by this prefix (a /64 is what one subscriber usually gets).
+    pub rate_limit_ipv6_prefix: u8,
+    /// Proxies whose client-address header is believed (addresses or CIDR blocks). Empty: none; the limiter
+    /// counts the TCP peer.
+    pub trusted_proxies: Vec<String>,
+    /// The header a trusted proxy puts the client address in: `x-forwarded-for` or `forwarded` (RFC 7239).
+    pub client_address_header: ClientAddressHeader,
+
+    /// Time a client has to send a request's headers (slow clients are disconnected).
+    #[serde(with = "humantime_serde_compat")]
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a request body, counted from when the server starts reading it.
+    #[serde(with = "humantime_serde_compat")]
+    pub body_read_timeout: Duration,
+    /// Open connections at most; further clients wait in the listen queue.
+    pub max_connections: u32,
+    /// File part uploads being received at once, over all clients.
+    pub max_concurrent_uploads: u32,
+    /// Request body bytes held at once, over all requests (reserved before a body is read).
+    pub max_inflight_bytes: u64,
+
     /// Secret mixed into the made-up KDF salts answered for unknown emails. Empty: derived from a file in
     /// the data directory (set it explicitly when several nodes serve one database).
-    pub prelogin_secret: Option<String>,
+    pub prelogin_secret: Option<SecretString>,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
 }
@@ -68,6 +90,13 @@ pub struct Config {
 pub enum BlobBackend {
     Local,
     S3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientAddressHeader {
+    XForwardedFor,
+    Forwarded,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -100,6 +129,14 @@ impl Default for Config {
             retention: Duration::from_secs(30 * 86_400),
             sweep_interval: Duration::from_secs(30),
             rate_limit_per_minute: 120,
+            rate_limit_ipv6_prefix: 64,
+            trusted_proxies: Vec::new(),
+            client_address_header: ClientAddressHeader::XForwardedFor,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            max_concurrent_uploads: 16,
+            max_inflight_bytes: 64 * 1024 * 1024,
             prelogin_secret: None,
             log_format: LogFormat::Text,
         }
@@ -138,6 +175,14 @@ const ENV_KEYS: &[(&str, EnvKind)] = &[
     ("retention", EnvKind::Str),
     ("sweep_interval", EnvKind::Str),
     ("rate_limit_per_minute", EnvKind::Int),
+    ("rate_limit_ipv6_prefix", EnvKind::Int),
+    ("trusted_proxies", EnvKind::List),
+    ("client_address_header", EnvKind::Str),
+    ("header_read_timeout", EnvKind::Str),
+    ("body_read_timeout", EnvKind::Str),
+    ("max_connections", EnvKind::Int),
+    ("max_concurrent_uploads", EnvKind::Int),
+    ("max_inflight_bytes", EnvKind::Int),
     ("prelogin_secret", EnvKind::Str),
     ("log_format", EnvKind::Str),
 ];
@@ -147,6 +192,8 @@ enum EnvKind {
     Str,
     Bool,
     Int,
+    /// Comma-separated, blanks around items ignored.
+    List,
 }
 
 impl Config {
@@ -184,6 +231,13 @@ impl Config {
                     raw.parse()
                         .with_context(|| format!("{var} must be a whole number"))?,
                 ),
+                EnvKind::List => toml::Value::Array(
+                    raw.split(',')
+                        .map(str::trim)
+                        .filter(|item| !item.is_empty())
+                        .map(|item| toml::Value::String(item.to_owned()))
+                        .collect(),
+                ),
             };
             table.insert((*key).to_string(), value);
         }
@@ -220,6 +274,20 @@ impl Config {
         if self.rate_limit_per_minute == 0 {
             bail!("rate_limit_per_minute must be positive");
         }
+        if !(16..=128).contains(&self.rate_limit_ipv6_prefix) {
+            bail!("rate_limit_ipv6_prefix must be between 16 and 128");
+        }
+        self.trusted_proxy_nets()?;
+        if self.header_read_timeout.is_zero() || self.body_read_timeout.is_zero() {
+            bail!("header_read_timeout and body_read_timeout must be positive");
+        }
+        if self.max_connections == 0 || self.max_concurrent_uploads == 0 {
+            bail!("max_connections and max_concurrent_uploads must be positive");
+        }
+        let largest_body = sharelock_api::files::MAX_PART_BYTES as u64 + 64 * 1024;
+        if self.max_inflight_bytes < largest_body || self.max_inflight_bytes > 1 << 40 {
+            bail!("max_inflight_bytes must be between {largest_body} (one part upload) and 1 TiB");
+        }
         let public = self.public_url();
         let parsed = public
             .parse::<axum::http::Uri>()
@@ -235,6 +303,23 @@ impl Config {
             bail!("blob_backend = \"s3\" needs s3_bucket");
         }
         Ok(())
+    }
+
+    /// `trusted_proxies` parsed: each an address (a block of one) or a CIDR block.
+    pub fn trusted_proxy_nets(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|text| {
+                text.parse::<ipnet::IpNet>()
+                    .map(|net| net.trunc())
+                    .or_else(|_| text.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    .with_context(|| {
+                        format!(
+                            "trusted_proxies: {text:?} is neither an IP address nor a CIDR block"
+                        )
+                    })
+            })
+            .collect()
     }
 
     /// The public URL without a trailing slash.
@@ -323,5 +408,54 @@ mod tests {
         assert_eq!(config.public_url(), "http://127.0.0.1:8080");
         assert!(config.database_url().starts_with("sqlite://"));
         assert_eq!(config.max_expiry.as_secs(), 180 * 86_400);
+    }
+
+    #[test]
+    fn debug_never_prints_secrets() {
+        let s3_secret = "s3-secret-9f8e7d6c5b4a";
+        let prelogin = "prelogin-secret-0a1b2c3d4e";
+        let env: HashMap<&str, &str> = [
+            ("SHARELOCK_BLOB_BACKEND", "s3"),
+            ("SHARELOCK_S3_BUCKET", "bucket"),
+            ("SHARELOCK_S3_SECRET_ACCESS_KEY", s3_secret),
+            ("SHARELOCK_PRELOGIN_SECRET", prelogin),
+        ]
+        .into();
+        let config = Config::load_from(None, Overrides::default(), |k| {
+            env.get(k).map(|v| v.to_string())
+        })
+        .unwrap();
+        let printed = format!("{config:?} {config:#?}");
+        assert!(!printed.contains(s3_secret), "{printed}");
+        assert!(!printed.contains(prelogin), "{printed}");
+        assert!(printed.contains("bucket"), "other settings still print");
+        use secrecy::ExposeSecret;
+        let kept = config.s3_secret_access_key.as_ref().unwrap();
+        assert_eq!(kept.expose_secret(), s3_secret, "the value itself is kept");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks() {
+        let env = |k: &str| {
+            (k == "SHARELOCK_TRUSTED_PROXIES")
+                .then(|| " 10.0.0.0/8, ::1 ,192.168.1.7/24".to_string())
+        };
+        let config = Config::load_from(None, Overrides::default(), env).unwrap();
+        let nets: Vec<String> = config
+            .trusted_proxy_nets()
+            .unwrap()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nets, ["10.0.0.0/8", "::1/128", "192.168.1.0/24"]);
+        let env = |k: &str| (k == "SHARELOCK_TRUSTED_PROXIES").then(|| "proxy.local".to_string());
+        let err = Config::load_from(None, Overrides::default(), env).unwrap_err();
+        assert!(format!("{err:#}").contains("proxy.local"), "{err:#}");
+        let env = |k: &str| (k == "SHARELOCK_RATE_LIMIT_IPV6_PREFIX").then(|| "8".to_string());
+        assert!(Config::load_from(None, Overrides::default(), env).is_err());
+        let env =
+            |k: &str| (k == "SHARELOCK_CLIENT_ADDRESS_HEADER").then(|| "forwarded".to_string());
+        let config = Config::load_from(None, Overrides::default(), env).unwrap();
+        assert_eq!(config.client_address_header, ClientAddressHeader::Forwarded);
     }
 }

@@ -57,6 +57,20 @@ impl ApiError {
         e
     }
 
+    /// The server is at one of its bounds (uploads, bytes in flight); nothing was read.
+    pub fn busy(retry_after: u64) -> Self {
+        let mut e = Self::new(
+            ErrorCode::ServerBusy,
+            "the server is busy with other uploads; try again shortly",
+        );
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
+    pub fn too_large() -> Self {
+        Self::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+    }
+
     pub fn internal() -> Self {
         Self::new(ErrorCode::Internal, "internal server error")
     }

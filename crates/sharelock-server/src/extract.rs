@@ -1,19 +1,24 @@
 //! Request extractors: strict JSON bodies and the owner's session.
 
+use crate::body::{self, BodyLimit};
 use crate::error::{ApiError, redact_values};
 use crate::state::AppState;
-use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
-use axum::http::{StatusCode, header, request::Parts};
+use axum::http::{header, request::Parts};
 use serde::de::DeserializeOwned;
-use sharelock_api::ErrorCode;
 use sharelock_core::crypto::sha256;
 use uuid::Uuid;
 
-/// A JSON body parsed strictly, with errors that name the offending field but never echo its value.
+/// A JSON body parsed strictly, with errors that name the offending field but never echo its value. The
+/// body is read within the route's bounds ([`crate::body`]); put this extractor last, after the ones that
+/// authenticate or limit the request, so nothing is read for a request refused anyway.
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<S, T: DeserializeOwned> FromRequest<S> for ApiJson<T>
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
@@ -28,20 +33,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "expected Content-Type: application/json",
             ));
         }
-        let bytes = body_bytes(req, state).await?;
+        let state = AppState::from_ref(state);
+        let limit = BodyLimit::of(req.extensions());
+        let bytes = body::read(&state.bounds, limit, req.into_body(), None).await?;
         parse_json(&bytes).map(ApiJson)
     }
-}
-
-/// Reads a body under the route's limit, mapping an oversize body to 413.
-pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
-        } else {
-            ApiError::malformed("the request body could not be read")
-        }
-    })
 }
 
 /// Parses JSON bytes strictly.

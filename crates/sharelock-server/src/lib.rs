@@ -5,6 +5,7 @@
 //! answer or an [`error::ApiError`]. Handlers read the clock once and pass `now` down.
 #![forbid(unsafe_code)]
 
+pub mod body;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -16,26 +17,25 @@ pub mod signed;
 pub mod state;
 pub mod versions;
 
+use crate::body::{BodyLimit, SMALL_BODY};
 use crate::config::{BlobBackend, Config};
 use crate::error::ApiError;
 use crate::handlers::{accounts, events, files, health, pages, recipient, records, shares};
 use crate::state::{AppState, Inner};
 use anyhow::{Context, bail};
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::routing::{delete, get, post, put};
+use secrecy::ExposeSecret;
 use sharelock_api::ErrorCode;
 use sharelock_store::postgres::{PostgresOptions, PostgresStore};
 use sharelock_store::sqlite::SqliteStore;
 use sharelock_store::{BlobStore, Store};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, watch};
-
-/// Body limit of routes that take no more than a small JSON object.
-const SMALL_BODY: usize = 64 * 1024;
+use tokio::sync::{Semaphore, broadcast, watch};
 /// Replay nonces are kept a little longer than the signature window (60 s back, 10 s ahead).
 const NONCE_TTL_SECS: i64 = 120;
 /// Events are kept a week for streams that reconnect with `Last-Event-ID`.
@@ -43,9 +43,11 @@ const EVENT_TTL_SECS: i64 = 7 * 86_400;
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let envelope_body = (state.config.max_envelope_bytes as usize) * 4 / 3 + 16 * 1024;
-    let part_body = sharelock_api::files::MAX_PART_BYTES + 64 * 1024;
-    let big = |limit: usize| DefaultBodyLimit::max(limit);
+    let envelope_body =
+        BodyLimit::json((state.config.max_envelope_bytes as usize) * 4 / 3 + 16 * 1024);
+    let part_body = BodyLimit::upload(sharelock_api::files::MAX_PART_BYTES + 64 * 1024);
+    // Bodies are read by `body::read` under the limit set here (`BodyLimit::SMALL` where none is).
+    let big = |limit: BodyLimit| axum::Extension(limit);
     let api = Router::new()
         .route("/accounts/prelogin", post(accounts::prelogin))
         .route("/accounts", post(accounts::register))
@@ -172,7 +174,10 @@ fn open_blobs(config: &Config) -> anyhow::Result<BlobStore> {
                 .clone()
                 .unwrap_or_else(|| "us-east-1".to_owned()),
             access_key_id: config.s3_access_key_id.clone(),
-            secret_access_key: config.s3_secret_access_key.clone(),
+            secret_access_key: config
+                .s3_secret_access_key
+                .as_ref()
+                .map(|s| s.expose_secret().to_owned()),
             allow_http: config
                 .s3_endpoint
                 .as_deref()
@@ -185,7 +190,9 @@ fn open_blobs(config: &Config) -> anyhow::Result<BlobStore> {
 /// The key of made-up pre-login salts: from the configuration, or a random key kept in the data directory.
 fn prelogin_secret(config: &Config) -> anyhow::Result<[u8; 32]> {
     if let Some(secret) = &config.prelogin_secret {
-        return Ok(sharelock_core::crypto::sha256(secret.as_bytes()));
+        return Ok(sharelock_core::crypto::sha256(
+            secret.expose_secret().as_bytes(),
+        ));
     }
     let path = config.data_dir.join("prelogin.key");
     match std::fs::read(&path) {
@@ -230,6 +237,11 @@ fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
         .clone()
 }
 
+/// Largest request head (request line and headers) a connection may buffer; ours are well under 4 KiB.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// How long requests in flight get to finish once shutdown starts.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
 /// Runs the server until SIGINT or SIGTERM, then finishes requests in flight and returns.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
@@ -250,7 +262,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(Inner {
         store,
         blobs,
-        limiter: ratelimit::RateLimiter::per_minute(config.rate_limit_per_minute),
+        limiter: ratelimit::RateLimiter::new(
+            config.rate_limit_per_minute,
+            config.rate_limit_ipv6_prefix,
+        ),
+        client_address: ratelimit::ClientAddress::new(&config)?,
+        bounds: body::Bounds::new(&config),
         config,
         public_url: public_url.clone(),
         events,
@@ -262,18 +279,76 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%local, %public_url, "sharelock listening");
     // A machine-readable line on stdout, so whoever started us (tests, scripts) learns the bound port.
     println!("sharelock listening on http://{local}");
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing requests in flight");
-            let _ = shutdown_tx.send(true);
-        })
-        .await
-        .context("server error")?;
+    let app = router(state.clone());
+    accept_loop(listener, app, &state.config, async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = shutdown_tx.send(true);
+    })
+    .await;
     sweeper.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Accepts HTTP/1.1 connections until `shutdown` resolves, then lets open requests finish (at most
+/// [`SHUTDOWN_GRACE`]). Each connection must send a request's headers within `header_read_timeout` (also the
+/// idle time allowed between requests) and at most [`MAX_HEAD_BYTES`] of them; at most `max_connections` are
+/// open at once, further clients wait in the listen queue. HTTP/2 is left to the reverse proxy: a server
+/// that must guess the protocol first has no timeout while it waits for the first bytes.
+async fn accept_loop(
+    listener: TcpListener,
+    app: Router,
+    config: &Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .keep_alive(true);
+    let slots = Arc::new(Semaphore::new(config.max_connections as usize));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else { break };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: axum::http::Request<_>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // Errors here are the client's (reset, timed out, malformed head): nothing to report.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still open after the shutdown grace period were cut");
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,30 +1,29 @@
-//! Verification of the recipient's signed requests (docs/protocol.md §5.2).
+//! Verification of the recipient's signed requests (docs/protocol.md §5.2), before any body is read.
 //!
-//! Parsing needs no database; verification needs the device key bound to the share named by the covered
-//! `Sharelock-Share` header, which the caller reads in the same query as the rest of the share. `@target-uri`
-//! is rebuilt from the configured public URL, never from `Host`.
+//! The signature covers `Content-Digest`, so a request is authenticated from its headers alone: parse the
+//! signature headers, read the share (one store call), verify with its bound device key (one P-256 verify),
+//! and only then read the body, hashing it as it arrives and refusing it at the end if it does not match
+//! the digest ([`crate::body::read`]). [`DeviceSigned`] is that sequence as one extractor. Bind is signed by
+//! the new key carried in its body: [`SignedHeaders`] lets it check what it can before reading that body.
+//! `@target-uri` is rebuilt from the configured public URL, never from `Host`.
 
+use crate::body::{self, BodyLimit, ReadBody};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::parse_json;
 use crate::state::AppState;
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::body::Body;
+use axum::extract::{FromRequest, OriginalUri, Request};
+use axum::http::{HeaderMap, header, request::Parts};
+use http_body::Body as _;
+use serde::de::DeserializeOwned;
 use sharelock_api::{ErrorCode, SHARE_HEADER};
 use sharelock_core::Error as CoreError;
 use sharelock_core::device::DevicePublicKey;
-use sharelock_core::httpsig::{ParsedSignature, RequestParts, verify_content_digest};
+use sharelock_core::httpsig::{
+    MAX_AGE, MAX_SKEW, ParsedSignature, RequestParts, content_digest_sha256,
+};
 use sharelock_core::share::ShareId;
-
-/// A signed request, parsed but not yet verified.
-pub struct SignedRequest {
-    pub share_id: ShareId,
-    share_header: String,
-    method: String,
-    target_uri: String,
-    content_type: Option<String>,
-    content_digest: Option<String>,
-    pub signature: ParsedSignature,
-    pub body: Bytes,
-}
+use sharelock_store::{RecipientView, ShareRow, SignedChange};
 
 /// The share named by a recipient request.
 pub fn share_header(headers: &HeaderMap) -> ApiResult<(ShareId, String)> {
@@ -66,70 +65,74 @@ fn signature_error(e: CoreError) -> ApiError {
     }
 }
 
-impl SignedRequest {
-    /// Reads the body under the route's limit and parses the signature (no database access).
-    pub async fn read(state: &AppState, req: axum::extract::Request) -> ApiResult<Self> {
-        let (parts, body) = req.into_parts();
-        let bytes = crate::extract::body_bytes(
-            axum::extract::Request::from_parts(parts.clone(), body),
-            state,
-        )
-        .await?;
-        // Inside the nested `/api/v1` router `parts.uri` lacks the prefix; the signature covers the full path.
-        let uri = parts
-            .extensions
-            .get::<axum::extract::OriginalUri>()
-            .map_or_else(|| parts.uri.clone(), |original| original.0.clone());
-        Self::parse(state, &parts.method, &uri, &parts.headers, bytes)
-    }
+fn unsigned() -> ApiError {
+    ApiError::new(ErrorCode::InvalidSignature, "the request is not signed")
+}
 
-    /// Parses the signature headers and checks the body digest; no database access.
-    pub fn parse(
-        state: &AppState,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-        body: Bytes,
-    ) -> ApiResult<Self> {
+/// The signature headers of a recipient request, parsed; neither verified nor the body read.
+pub struct SignedHeaders {
+    pub share_id: ShareId,
+    share_header: String,
+    method: String,
+    target_uri: String,
+    content_type: Option<String>,
+    content_digest: Option<String>,
+    /// The SHA-256 `Content-Digest` names, which the body must hash to.
+    body_digest: Option<[u8; 32]>,
+    signature: ParsedSignature,
+}
+
+impl SignedHeaders {
+    /// Parses `Sharelock-Share`, the signature headers and `Content-Digest` (no database access). A request
+    /// that may carry a body needs `Content-Digest`: without it, body bytes could not be tied to the signature.
+    pub fn parse(state: &AppState, parts: &Parts, body: &Body) -> ApiResult<Self> {
+        let headers = &parts.headers;
         let (share_id, share_header) = share_header(headers)?;
-        let input = header_text(headers, "signature-input")?.ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidSignature, "the request is not signed")
-        })?;
-        let signature = header_text(headers, "signature")?.ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidSignature, "the request is not signed")
-        })?;
+        let input = header_text(headers, "signature-input")?.ok_or_else(unsigned)?;
+        let signature = header_text(headers, "signature")?.ok_or_else(unsigned)?;
         let signature = ParsedSignature::parse(&input, &signature).map_err(signature_error)?;
         let content_type = header_text(headers, header::CONTENT_TYPE.as_str())?;
         let content_digest = header_text(headers, "content-digest")?;
-        match (&content_digest, body.is_empty()) {
-            (Some(digest), _) => verify_content_digest(digest, &body).map_err(|_| {
-                ApiError::new(
-                    ErrorCode::InvalidSignature,
-                    "Content-Digest does not match the body",
-                )
-            })?,
-            (None, true) => {}
-            (None, false) => {
+        let body_digest = match &content_digest {
+            Some(text) => Some(content_digest_sha256(text).map_err(signature_error)?),
+            None if body.is_end_stream() => None,
+            None => {
                 return Err(ApiError::new(
                     ErrorCode::InvalidSignature,
                     "a request with a body needs Content-Digest",
                 ));
             }
-        }
-        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        Ok(SignedRequest {
+        };
+        // Inside the nested `/api/v1` router `parts.uri` lacks the prefix; the signature covers the full path.
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(&parts.uri, |original| &original.0);
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        Ok(SignedHeaders {
             share_id,
             share_header,
-            method: method.as_str().to_string(),
+            method: parts.method.as_str().to_string(),
             target_uri: format!("{}{}", state.public_url, path),
             content_type,
             content_digest,
+            body_digest,
             signature,
-            body,
         })
     }
 
-    /// Verifies the signature with `key` at `now` (key id, time window, signature base, signature).
+    /// Refuses a signature made outside the accepted window, which needs no key (bind checks it before
+    /// reading the body that carries its key).
+    pub fn check_fresh(&self, now: i64) -> ApiResult<()> {
+        let age = now.saturating_sub(self.signature.created());
+        if (-MAX_SKEW..=MAX_AGE).contains(&age) {
+            Ok(())
+        } else {
+            Err(signature_error(CoreError::Stale))
+        }
+    }
+
+    /// Verifies the signature with `key` at `now` (key id, body coverage, time window, signature).
     pub fn verify(&self, key: &DevicePublicKey, now: i64) -> ApiResult<()> {
         let parts = RequestParts {
             method: &self.method,
@@ -143,7 +146,7 @@ impl SignedRequest {
             .map_err(signature_error)
     }
 
-    /// Verifies with the bound device key stored for the share.
+    /// Verifies with the device key bound to the share (`share_not_bound` if none is).
     pub fn verify_bound(&self, device_key: Option<&[u8]>, now: i64) -> ApiResult<()> {
         let bytes = device_key.ok_or_else(|| {
             ApiError::new(
@@ -155,7 +158,142 @@ impl SignedRequest {
         self.verify(&key, now)
     }
 
+    /// Reads the body under the route's bounds, refusing it if it does not match `Content-Digest`.
+    pub async fn read_body(
+        &self,
+        state: &AppState,
+        limit: BodyLimit,
+        body: Body,
+    ) -> ApiResult<ReadBody> {
+        body::read(&state.bounds, limit, body, self.body_digest.as_ref()).await
+    }
+
     pub fn nonce(&self) -> [u8; 16] {
         self.signature.nonce()
+    }
+}
+
+pub fn unknown_share() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        "no such share: the link is wrong or the share was removed",
+    )
+}
+
+/// What a signed request reads about its share, in one store call: the share alone, or the share with its
+/// record's current version (the fetch and the edit).
+pub trait BoundShare: Sized + Send {
+    /// The share if it exists; `share_ended` if it is not live at `now`.
+    fn load(
+        state: &AppState,
+        share_id: &ShareId,
+        now: i64,
+    ) -> impl Future<Output = ApiResult<Self>> + Send;
+    fn share(&self) -> &ShareRow;
+}
+
+impl BoundShare for ShareRow {
+    async fn load(state: &AppState, share_id: &ShareId, now: i64) -> ApiResult<Self> {
+        let share = state
+            .store
+            .share_by_id(share_id.as_bytes())
+            .await?
+            .ok_or_else(unknown_share)?;
+        if !share.state(now).is_live() {
+            return Err(ApiError::share_ended());
+        }
+        Ok(share)
+    }
+
+    fn share(&self) -> &ShareRow {
+        self
+    }
+}
+
+impl BoundShare for RecipientView {
+    async fn load(state: &AppState, share_id: &ShareId, now: i64) -> ApiResult<Self> {
+        let view = state
+            .store
+            .recipient_view(share_id.as_bytes(), now)
+            .await?
+            .ok_or_else(unknown_share)?;
+        if !view.share.state(now).is_live() {
+            return Err(ApiError::share_ended());
+        }
+        Ok(view)
+    }
+
+    fn share(&self) -> &ShareRow {
+        &self.share
+    }
+}
+
+/// A request signed by the device bound to the share it names, authenticated before its body is read.
+///
+/// Extraction parses the signature headers, refuses a declared body over the route's limit, reads the share
+/// (`V`: one store call), checks it is live and bound, and verifies the signature with the bound key. The
+/// body stays unread until the handler asks for it ([`DeviceSigned::body`], [`DeviceSigned::json`]), so a
+/// handler can refuse cheaply first (a read-only share, a part number out of range); it is then read under
+/// the route's bounds and checked against the signed `Content-Digest`.
+pub struct DeviceSigned<V> {
+    pub view: V,
+    pub now: i64,
+    headers: SignedHeaders,
+    body: Body,
+    limit: BodyLimit,
+}
+
+impl<V: BoundShare> FromRequest<AppState> for DeviceSigned<V> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> ApiResult<Self> {
+        let (parts, body) = req.into_parts();
+        let headers = SignedHeaders::parse(state, &parts, &body)?;
+        let limit = BodyLimit::of(&parts.extensions);
+        if body.size_hint().lower() > limit.bytes as u64 {
+            return Err(ApiError::too_large());
+        }
+        let now = state.now();
+        let view = V::load(state, &headers.share_id, now).await?;
+        headers.verify_bound(view.share().device_key.as_deref(), now)?;
+        Ok(DeviceSigned {
+            view,
+            now,
+            headers,
+            body,
+            limit,
+        })
+    }
+}
+
+impl<V: BoundShare> DeviceSigned<V> {
+    pub fn share(&self) -> &ShareRow {
+        self.view.share()
+    }
+
+    pub fn share_id(&self) -> &ShareId {
+        &self.headers.share_id
+    }
+
+    /// The signed request's nonce as a replay-protected change at the request's time.
+    pub fn change(&self) -> SignedChange {
+        SignedChange {
+            share_id: *self.headers.share_id.as_bytes(),
+            nonce: self.headers.nonce(),
+            now: self.now,
+        }
+    }
+
+    /// Reads the body (once; a second call reads nothing) within the route's bounds, checked against the
+    /// signed digest.
+    pub async fn body(&mut self, state: &AppState) -> ApiResult<ReadBody> {
+        let body = std::mem::take(&mut self.body);
+        self.headers.read_body(state, self.limit, body).await
+    }
+
+    /// Reads and parses a JSON body, as [`DeviceSigned::body`].
+    pub async fn json<T: DeserializeOwned>(&mut self, state: &AppState) -> ApiResult<T> {
+        let body = self.body(state).await?;
+        parse_json(&body)
     }
 }

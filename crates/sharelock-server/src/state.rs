@@ -1,7 +1,8 @@
 //! Shared state of one server process. Cheap to clone (one `Arc`).
 
+use crate::body::Bounds;
 use crate::config::Config;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{ClientAddress, RateLimiter};
 use metrics_exporter_prometheus::PrometheusHandle;
 use sharelock_store::{BlobStore, Store};
 use std::ops::Deref;
@@ -25,6 +26,10 @@ pub struct Inner {
     pub prelogin_secret: [u8; 32],
     /// Per-client-address limiter for unauthenticated endpoints.
     pub limiter: RateLimiter,
+    /// Who the client is behind trusted proxies (for the limiter).
+    pub client_address: ClientAddress,
+    /// Bounds on request bodies being received (uploads at once, bytes in flight, read time).
+    pub bounds: Bounds,
     /// Flips to `true` when the server starts shutting down, so long-lived streams end.
     pub shutdown: watch::Receiver<bool>,
     pub metrics: Option<PrometheusHandle>,

@@ -2,10 +2,10 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Owner};
-use crate::handlers::rate_limit;
+use crate::ratelimit::PerAddressLimit;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use sharelock_api::B64;
 use sharelock_api::ErrorCode;
@@ -17,7 +17,6 @@ use sharelock_core::account::{KdfParams as CoreKdf, normalize_email, verify_auth
 use sharelock_core::crypto::{ct_eq, hmac_sha256, random_array, sha256};
 use sharelock_core::encoding::b64u;
 use sharelock_store::{Account, NewAccount, NewCredentials, NewSession};
-use std::net::SocketAddr;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -55,10 +54,9 @@ fn checked_email(raw: &str) -> ApiResult<String> {
     responses((status = 200, body = PreloginResponse), (status = 429, body = sharelock_api::ErrorBody)))]
 pub async fn prelogin(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    _limit: PerAddressLimit,
     ApiJson(req): ApiJson<PreloginRequest>,
 ) -> ApiResult<Json<PreloginResponse>> {
-    rate_limit(&state, peer.ip())?;
     let email = checked_email(&req.email)?;
     let response = match state.store.account_by_email(&email).await? {
         Some(account) => PreloginResponse {
@@ -131,10 +129,9 @@ fn checked_credentials(
               (status = 409, body = sharelock_api::ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    _limit: PerAddressLimit,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
-    rate_limit(&state, peer.ip())?;
     if !state.config.signups {
         return Err(ApiError::new(
             ErrorCode::SignupsClosed,
@@ -207,10 +204,9 @@ async fn check_proof(
               (status = 429, body = sharelock_api::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    _limit: PerAddressLimit,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    rate_limit(&state, peer.ip())?;
     let email = checked_email(&req.email)?;
     let auth_key = req
         .auth_key

@@ -2,30 +2,42 @@
 //! node can take any part), completed with the part count and size, downloaded as one stream.
 //! The owner uploads through the vault routes; a recipient of an editable share through signed requests.
 
+use crate::body::{self, BodyLimit, ReadBody};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, Owner, body_bytes, parse_json};
-use crate::signed::SignedRequest;
+use crate::extract::{ApiJson, ApiPath, Owner};
+use crate::signed::DeviceSigned;
 use crate::state::AppState;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use sharelock_api::ErrorCode;
 use sharelock_api::files::{CompleteFile, MAX_PART_BYTES};
-use sharelock_store::{Author, ShareRow, SignedChange};
+use sharelock_store::{Author, ShareRow};
 use uuid::Uuid;
 
 /// Parts per file: with 16 MiB parts this allows files far beyond any configured limit.
 const MAX_PARTS: u32 = 65_536;
 
-fn check_part(state: &AppState, part: u32, bytes: &Bytes) -> ApiResult<()> {
+/// Checks a part number before its body is read.
+fn check_part_number(state: &AppState, part: u32) -> ApiResult<()> {
     if part >= MAX_PARTS {
         return Err(ApiError::malformed(format!(
             "part numbers run from 0 to {}",
             MAX_PARTS - 1
         )));
     }
+    if (part as u64) * (MAX_PART_BYTES as u64) >= state.config.max_file_bytes {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the file exceeds this server's size limit",
+        ));
+    }
+    Ok(())
+}
+
+fn check_part_bytes(bytes: &[u8]) -> ApiResult<()> {
     if bytes.is_empty() {
         return Err(ApiError::malformed("a part must not be empty"));
     }
@@ -33,12 +45,6 @@ fn check_part(state: &AppState, part: u32, bytes: &Bytes) -> ApiResult<()> {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
             "a part may hold at most 16 MiB",
-        ));
-    }
-    if (part as u64) * (MAX_PART_BYTES as u64) >= state.config.max_file_bytes {
-        return Err(ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            "the file exceeds this server's size limit",
         ));
     }
     Ok(())
@@ -63,9 +69,9 @@ async fn upload_part(
     file: Uuid,
     part: u32,
     by: Author,
-    bytes: Bytes,
+    bytes: &ReadBody,
 ) -> ApiResult<()> {
-    check_part(state, part, &bytes)?;
+    check_part_bytes(bytes)?;
     if let Some(existing) = state.store.file(record, file).await?
         && (existing.complete || existing.uploaded_by != by)
     {
@@ -80,7 +86,7 @@ async fn upload_part(
         .await?;
     state
         .blobs
-        .put_part(record, file, part, bytes)
+        .put_part(record, file, part, bytes.bytes().clone())
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "blob write failed");
@@ -177,8 +183,10 @@ pub async fn owner_put_part(
     req: Request,
 ) -> ApiResult<StatusCode> {
     owned_record(&state, &owner, record).await?;
-    let bytes = body_bytes(req, &state).await?;
-    upload_part(&state, record, file, part, Author::Owner, bytes).await?;
+    check_part_number(&state, part)?;
+    let limit = BodyLimit::of(req.extensions());
+    let bytes = body::read(&state.bounds, limit, req.into_body(), None).await?;
+    upload_part(&state, record, file, part, Author::Owner, &bytes).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -209,24 +217,6 @@ pub async fn owner_get(
     download(&state, record, file).await
 }
 
-/// A recipient's signed request on a live share bound to the signing device.
-async fn recipient_share(
-    state: &AppState,
-    signed: &SignedRequest,
-    now: i64,
-) -> ApiResult<ShareRow> {
-    let share = state
-        .store
-        .share_by_id(signed.share_id.as_bytes())
-        .await?
-        .ok_or_else(|| ApiError::not_found("share"))?;
-    if !share.state(now).is_live() {
-        return Err(ApiError::share_ended());
-    }
-    signed.verify_bound(share.device_key.as_deref(), now)?;
-    Ok(share)
-}
-
 fn require_editable(share: &ShareRow) -> ApiResult<()> {
     if share.editable {
         Ok(())
@@ -245,28 +235,21 @@ fn require_editable(share: &ShareRow) -> ApiResult<()> {
 pub async fn recipient_put_part(
     State(state): State<AppState>,
     ApiPath((file, part)): ApiPath<(Uuid, u32)>,
-    req: Request,
+    mut signed: DeviceSigned<ShareRow>,
 ) -> ApiResult<StatusCode> {
-    let signed = SignedRequest::read(&state, req).await?;
-    let now = state.now();
-    let share = recipient_share(&state, &signed, now).await?;
-    require_editable(&share)?;
-    check_part(&state, part, &signed.body)?;
-    state
-        .store
-        .use_nonce(SignedChange {
-            share_id: share.share_id,
-            nonce: signed.nonce(),
-            now,
-        })
-        .await?;
+    require_editable(signed.share())?;
+    check_part_number(&state, part)?;
+    let bytes = signed.body(&state).await?;
+    check_part_bytes(&bytes)?;
+    state.store.use_nonce(signed.change()).await?;
+    let share = signed.share();
     upload_part(
         &state,
         share.record_id,
         file,
         part,
         Author::Share(share.handle),
-        signed.body.clone(),
+        &bytes,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -278,21 +261,12 @@ pub async fn recipient_put_part(
 pub async fn recipient_complete(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<Uuid>,
-    req: Request,
+    mut signed: DeviceSigned<ShareRow>,
 ) -> ApiResult<StatusCode> {
-    let signed = SignedRequest::read(&state, req).await?;
-    let now = state.now();
-    let share = recipient_share(&state, &signed, now).await?;
-    require_editable(&share)?;
-    let done: CompleteFile = parse_json(&signed.body)?;
-    state
-        .store
-        .use_nonce(SignedChange {
-            share_id: share.share_id,
-            nonce: signed.nonce(),
-            now,
-        })
-        .await?;
+    require_editable(signed.share())?;
+    let done: CompleteFile = signed.json(&state).await?;
+    state.store.use_nonce(signed.change()).await?;
+    let share = signed.share();
     complete(
         &state,
         share.record_id,
@@ -311,10 +285,7 @@ pub async fn recipient_complete(
 pub async fn recipient_get(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<Uuid>,
-    req: Request,
+    signed: DeviceSigned<ShareRow>,
 ) -> ApiResult<Response> {
-    let signed = SignedRequest::read(&state, req).await?;
-    let now = state.now();
-    let share = recipient_share(&state, &signed, now).await?;
-    download(&state, share.record_id, file).await
+    download(&state, signed.share().record_id, file).await
 }

@@ -9,17 +9,9 @@ pub mod recipient;
 pub mod records;
 pub mod shares;
 
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 use sharelock_api::records::Author as ApiAuthor;
 use sharelock_store::Author;
-use std::net::IpAddr;
 use time::OffsetDateTime;
-
-/// Applies the per-address limit of unauthenticated endpoints.
-pub fn rate_limit(state: &AppState, addr: IpAddr) -> ApiResult<()> {
-    state.limiter.check(addr).map_err(ApiError::too_many)
-}
 
 /// Unix seconds to a wire time.
 pub fn to_time(unix: i64) -> OffsetDateTime {

@@ -1,14 +1,16 @@
 //! The link holder's side: status, bind (Click to Open), fetch, edit and end. The share is named by the
 //! `Sharelock-Share` header only, never by a path or query, so it cannot reach a log line.
 
+use crate::body::BodyLimit;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse_json;
-use crate::handlers::{rate_limit, to_time};
-use crate::signed::{SignedRequest, share_header};
+use crate::handlers::to_time;
+use crate::ratelimit::PerAddressLimit;
+use crate::signed::{DeviceSigned, SignedHeaders, share_header, unknown_share};
 use crate::state::AppState;
 use crate::versions::{self, Expected, conflict, new_version};
 use axum::Json;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use sharelock_api::recipient::{
     BindRequest, BindResponse, EditRequest, EndRequest, ShareView, Status,
@@ -18,8 +20,7 @@ use sharelock_api::{ACCESS_HEADER, ErrorCode};
 use sharelock_core::device::{DevicePublicKey, SIGNATURE_LEN, fingerprint};
 use sharelock_core::envelope::Author as EnvelopeAuthor;
 use sharelock_core::share::verify_access_token;
-use sharelock_store::{Author, BindOutcome, ShareRow, ShareState, SignedChange, StoreError};
-use std::net::SocketAddr;
+use sharelock_store::{Author, BindOutcome, RecipientView, ShareRow, ShareState, StoreError};
 
 /// Wrong access tokens allowed before each further attempt must wait.
 const FREE_ACCESS_FAILURES: u32 = 5;
@@ -36,13 +37,6 @@ pub fn access_wait(failures: u32, last_failed: Option<i64>, now: i64) -> Option<
     let wait = ((1i64 << exp) * 60).min(MAX_ACCESS_WAIT_SECS);
     let until = last_failed.unwrap_or(now) + wait;
     (until > now).then_some(until - now)
-}
-
-fn unknown_share() -> ApiError {
-    ApiError::new(
-        ErrorCode::NotFound,
-        "no such share: the link is wrong or the share was removed",
-    )
 }
 
 fn wrong_passphrase() -> ApiError {
@@ -95,10 +89,9 @@ fn access_header(headers: &HeaderMap) -> ApiResult<Vec<u8>> {
               (status = 429, body = sharelock_api::ErrorBody)))]
 pub async fn status(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    _limit: PerAddressLimit,
     headers: HeaderMap,
 ) -> ApiResult<Json<Status>> {
-    rate_limit(&state, peer.ip())?;
     let (share_id, _) = share_header(&headers)?;
     let token = access_header(&headers)?;
     let now = state.now();
@@ -124,13 +117,18 @@ pub async fn status(
               (status = 403, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody)))]
 pub async fn bind(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    _limit: PerAddressLimit,
     req: Request,
 ) -> ApiResult<Json<BindResponse>> {
-    rate_limit(&state, peer.ip())?;
-    let signed = SignedRequest::read(&state, req).await?;
-    let body: BindRequest = parse_json(&signed.body)?;
+    // Signed by the key its body carries: check what needs no key before reading that (small) body.
     let now = state.now();
+    let (parts, body) = req.into_parts();
+    let signed = SignedHeaders::parse(&state, &parts, &body)?;
+    signed.check_fresh(now)?;
+    let body = signed
+        .read_body(&state, BodyLimit::of(&parts.extensions), body)
+        .await?;
+    let body: BindRequest = parse_json(&body)?;
     let device_key = DevicePublicKey::from_sec1(body.device_key.as_slice())
         .map_err(|_| ApiError::malformed("device_key must be an uncompressed P-256 point"))?;
     // The new key signs its own bind, proving possession of the private key.
@@ -184,30 +182,17 @@ pub async fn bind(
 /// How stale a share's recorded last access may be before a fetch writes it again.
 const LAST_ACCESS_RESOLUTION_SECS: i64 = 60;
 
-/// Loads the share's view and checks it is live and the request is signed by its bound device.
-async fn verified_view(
-    state: &AppState,
-    signed: &SignedRequest,
-    now: i64,
-) -> ApiResult<sharelock_store::RecipientView> {
-    let view = state
-        .store
-        .recipient_view(signed.share_id.as_bytes(), now)
-        .await?
-        .ok_or_else(unknown_share)?;
-    ended_or_live(&view.share, now)?;
-    signed.verify_bound(view.share.device_key.as_deref(), now)?;
-    Ok(view)
-}
-
 #[utoipa::path(get, path = "/api/v1/recipient/share", tag = "recipient",
     params(("sharelock-share" = String, Header, description = "b64u share id")),
     responses((status = 200, body = ShareView), (status = 401, body = sharelock_api::ErrorBody),
               (status = 403, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody)))]
-pub async fn fetch(State(state): State<AppState>, req: Request) -> ApiResult<Json<ShareView>> {
-    let signed = SignedRequest::read(&state, req).await?;
-    let now = state.now();
-    let view = verified_view(&state, &signed, now).await?;
+pub async fn fetch(
+    State(state): State<AppState>,
+    signed: DeviceSigned<RecipientView>,
+) -> ApiResult<Json<ShareView>> {
+    let now = signed.now;
+    let share_id = *signed.share_id().as_bytes();
+    let view = signed.view;
     let wrapped_key = view
         .share
         .wrapped_key
@@ -221,7 +206,6 @@ pub async fn fetch(State(state): State<AppState>, req: Request) -> ApiResult<Jso
         .is_none_or(|last| now - last >= LAST_ACCESS_RESOLUTION_SECS)
     {
         let store = state.store.clone();
-        let share_id = *signed.share_id.as_bytes();
         tokio::spawn(async move {
             if let Err(e) = store.touch_share(&share_id, now).await {
                 tracing::warn!(error = %e, "could not record a share's last access");
@@ -244,17 +228,21 @@ pub async fn fetch(State(state): State<AppState>, req: Request) -> ApiResult<Jso
     responses((status = 200, body = VersionWritten), (status = 400, body = sharelock_api::ErrorBody),
               (status = 401, body = sharelock_api::ErrorBody), (status = 403, body = sharelock_api::ErrorBody),
               (status = 409, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody)))]
-pub async fn edit(State(state): State<AppState>, req: Request) -> ApiResult<Json<VersionWritten>> {
-    let signed = SignedRequest::read(&state, req).await?;
-    let now = state.now();
-    let view = verified_view(&state, &signed, now).await?;
-    let body: EditRequest = parse_json(&signed.body)?;
-    if !view.share.editable {
+pub async fn edit(
+    State(state): State<AppState>,
+    mut signed: DeviceSigned<RecipientView>,
+) -> ApiResult<Json<VersionWritten>> {
+    let now = signed.now;
+    if !signed.share().editable {
         return Err(ApiError::new(
             ErrorCode::ShareNotEditable,
             "this share is read-only",
         ));
     }
+    let body: EditRequest = signed.json(&state).await?;
+    let change = signed.change();
+    let share_id = *signed.share_id();
+    let view = signed.view;
     let envelope = versions::parse(body.envelope.as_slice(), state.config.max_envelope_bytes)?;
     if let Some(e) = conflict(
         body.base_version,
@@ -269,7 +257,7 @@ pub async fn edit(State(state): State<AppState>, req: Request) -> ApiResult<Json
         key_gen: view.key_gen,
         version: view.version + 1,
         prev_envelope: &view.envelope,
-        author: EnvelopeAuthor::Share(signed.share_id),
+        author: EnvelopeAuthor::Share(share_id),
     };
     let checked = versions::check(
         body.envelope.into_vec(),
@@ -304,11 +292,6 @@ pub async fn edit(State(state): State<AppState>, req: Request) -> ApiResult<Json
         version: version.version,
         key_gen: version.key_gen,
     };
-    let change = SignedChange {
-        share_id: *signed.share_id.as_bytes(),
-        nonce: signed.nonce(),
-        now,
-    };
     state
         .store
         .recipient_edit(change, body.base_version, version)
@@ -330,22 +313,17 @@ fn ended_as_410(e: StoreError) -> ApiError {
     params(("sharelock-share" = String, Header, description = "b64u share id")),
     responses((status = 204), (status = 401, body = sharelock_api::ErrorBody),
               (status = 403, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody)))]
-pub async fn end(State(state): State<AppState>, req: Request) -> ApiResult<StatusCode> {
-    let signed = SignedRequest::read(&state, req).await?;
-    let now = state.now();
-    let view = verified_view(&state, &signed, now).await?;
-    let _: EndRequest = parse_json(&signed.body)?;
-    let change = SignedChange {
-        share_id: *signed.share_id.as_bytes(),
-        nonce: signed.nonce(),
-        now,
-    };
+pub async fn end(
+    State(state): State<AppState>,
+    mut signed: DeviceSigned<ShareRow>,
+) -> ApiResult<StatusCode> {
+    let _: EndRequest = signed.json(&state).await?;
     state
         .store
-        .recipient_end(change)
+        .recipient_end(signed.change())
         .await
         .map_err(ended_as_410)?;
-    state.announce(view.share.account_id);
+    state.announce(signed.share().account_id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a real `sharelock serve` process on a loopback port.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod raw;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -91,6 +93,16 @@ impl TestServer {
             dir,
             data,
         }
+    }
+
+    /// The server's process id (to read its memory use from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's `host:port`.
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_owned()
     }
 
     /// The server's data directory.
