@@ -51,7 +51,7 @@ async fn uploader(url: String, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>, n: u
     let mut i = n;
     while !stop.load(Ordering::Relaxed) {
         i += 1;
-        let head = if i % 2 == 0 {
+        let head = if i.is_multiple_of(2) {
             let key = DeviceKey::generate().unwrap();
             let share = ShareId::from_bytes(*uuid::Uuid::new_v4().as_bytes());
             let signer = Signer {
@@ -148,12 +148,12 @@ async fn a_flood_of_unauthenticated_uploads_and_slow_clients_leaves_the_server_s
             n,
         )));
     }
-    for n in 0..400 {
+    for n in 0..400u32 {
         tasks.push(tokio::spawn(slow_client(
             addr.clone(),
             stop.clone(),
             cut.clone(),
-            n % 4 == 0,
+            n.is_multiple_of(4),
         )));
     }
 
