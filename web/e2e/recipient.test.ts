@@ -3,6 +3,9 @@ import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { toB64u } from "../src/protocol/bytes";
+import { parseLink } from "../src/protocol/link";
+import { shareIdOf } from "../src/protocol/share";
 import { launchChromium, Sender, Server } from "./harness";
 
 let server: Server;
@@ -12,7 +15,7 @@ let recordId: string;
 
 interface ShareCreated {
   link: string;
-  share_id: string;
+  share: string;
   expires_at: string;
 }
 
@@ -78,11 +81,13 @@ describe("the recipient's page", () => {
     const { page, problems } = await newPage(first);
     await page.goto(share.link);
     await page.getByTestId("open").waitFor();
+    // Before the click, the recipient learns what loses the device.
+    expect(await page.getByTestId("device-warning").textContent()).toMatch(/private .*window.*clear this site's data/);
     // The key left the address bar as soon as the page read it.
     expect(page.url()).not.toContain("#");
     // Nothing was bound before the click: the sender's list still says active.
-    const before = await sender.json<{ shares: { share_id: string; state: string }[] }>(["share", "list"]);
-    expect(before.shares.find((s) => s.share_id === share.share_id)?.state).toBe("active");
+    const before = await sender.json<{ shares: { share: string; state: string }[] }>(["share", "list"]);
+    expect(before.shares.find((s) => s.share === share.share)?.state).toBe("active");
 
     await page.getByTestId("open").click();
     await expect.poll(() => page.getByTestId("record-title").textContent()).toBe("Mail");
@@ -98,8 +103,8 @@ describe("the recipient's page", () => {
     expect(fingerprint).toMatch(/^[a-z2-7]{4}(-[a-z2-7]{4}){3}$/);
 
     // The sender sees the same device fingerprint.
-    const after = await sender.json<{ shares: { share_id: string; state: string; device_fingerprint: string }[] }>(["share", "list"]);
-    const listed = after.shares.find((s) => s.share_id === share.share_id);
+    const after = await sender.json<{ shares: { share: string; state: string; device_fingerprint: string }[] }>(["share", "list"]);
+    const listed = after.shares.find((s) => s.share === share.share);
     expect(listed?.state).toBe("opened");
     expect(listed?.device_fingerprint).toBe(fingerprint);
 
@@ -123,6 +128,40 @@ describe("the recipient's page", () => {
     expect(other.problems.filter((p) => !p.includes("403"))).toEqual([]);
     await first.close();
     await second.close();
+  });
+
+  it("opens at once in the browser that holds the key, even while a link holder keeps the share in backoff", async () => {
+    const share = await sender.json<ShareCreated>(["share", "create", recordId, "--expires", "1h"]);
+    const context = await browser.newContext();
+    const { page, problems } = await newPage(context);
+    await page.goto(share.link);
+    await page.getByTestId("open").click();
+    await expect.poll(() => page.getByTestId("record-title").textContent()).toBe("Mail");
+
+    // Someone who saw the share id sends wrong access tokens until the share is in backoff.
+    const shareId = toB64u(await shareIdOf(parseLink(share.link).secret));
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const response = await fetch(`${server.url}/api/v1/recipient/status`, {
+        headers: { "Sharelock-Share": shareId, "Sharelock-Access": toB64u(new Uint8Array(32).fill(i)) },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.at(-1)).toBe(429);
+
+    // A new browser has to wait...
+    const stranger = await browser.newContext();
+    const other = await newPage(stranger);
+    await other.page.goto(share.link);
+    await expect.poll(() => other.page.getByTestId("problem").textContent()).toContain("cannot be opened");
+    expect(await other.page.locator("main").textContent()).toContain("Too many");
+    // ...but this profile goes straight to the signed fetch with its key.
+    const again = await context.newPage();
+    await again.goto(share.link);
+    await expect.poll(() => again.getByTestId("record-title").textContent()).toBe("Mail");
+    expect(problems).toEqual([]);
+    await stranger.close();
+    await context.close();
   });
 
   it("lets the recipient of an editable share edit fields and add a file, and the sender gets both", async () => {
@@ -182,8 +221,8 @@ describe("the recipient's page", () => {
     await page.getByTestId("passphrase").fill("red tractor");
     await page.getByTestId("passphrase").press("Enter");
     await expect.poll(() => page.getByTestId("passphrase-error").textContent(), { timeout: 30_000 }).toContain("not right");
-    const listed = await sender.json<{ shares: { share_id: string; state: string }[] }>(["share", "list"]);
-    expect(listed.shares.find((s) => s.share_id === share.share_id)?.state).toBe("active");
+    const listed = await sender.json<{ shares: { share: string; state: string }[] }>(["share", "list"]);
+    expect(listed.shares.find((s) => s.share === share.share)?.state).toBe("active");
 
     await page.getByTestId("passphrase").fill("blue tractor");
     await page.getByTestId("passphrase").press("Enter");
@@ -194,7 +233,7 @@ describe("the recipient's page", () => {
 
   it("shows an ended share as ended, and refuses a damaged link with a reason", async () => {
     const share = await sender.json<ShareCreated>(["share", "create", recordId, "--expires", "1h"]);
-    await sender.json(["share", "delete", share.share_id]);
+    await sender.json(["share", "delete", share.share]);
     const context = await browser.newContext();
     const { page } = await newPage(context);
     await page.goto(share.link);
@@ -215,8 +254,8 @@ describe("the recipient's page", () => {
     await page.getByTestId("open").click();
     await page.getByTestId("end").click();
     await page.getByTestId("deleted").waitFor();
-    const listed = await sender.json<{ shares: { share_id: string; state: string; end_reason: string | null }[] }>(["share", "list", "--all"]);
-    const ended = listed.shares.find((s) => s.share_id === share.share_id);
+    const listed = await sender.json<{ shares: { share: string; state: string; end_reason: string | null }[] }>(["share", "list", "--all"]);
+    const ended = listed.shares.find((s) => s.share === share.share);
     expect(ended?.state).toBe("deleted");
     expect(ended?.end_reason).toBe("recipient_done");
     await context.close();

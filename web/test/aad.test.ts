@@ -1,10 +1,10 @@
 // aad.json: the associated data of every kind, against aad.ts (§1).
 import { describe, expect, it } from "vitest";
-import { aad, recordKeyAad, shareRecordKeyAad, type AadKind } from "../src/protocol/aad";
+import { aad, recordKeyAad, shareGrantAad, shareRecordKeyAad, type AadKind } from "../src/protocol/aad";
 import { concat, fromHex, readU64, toHex, utf8 } from "../src/protocol/bytes";
 import { loadVectors, str } from "./vectors";
 
-const KINDS: readonly AadKind[] = ["data-key", "record-key", "share-record-key", "share-secret", "share-label", "record", "record-summary"];
+const KINDS: readonly AadKind[] = ["data-key", "record-key", "share-record-key", "share-secret", "share-grant", "share-label", "record", "record-summary"];
 
 function isKind(text: string): text is AadKind {
   return (KINDS as readonly string[]).includes(text);
@@ -28,6 +28,9 @@ describe("aad.json", () => {
       if (kind === "record-key") {
         expect(toHex(recordKeyAad(fields[0]!, readU64(fields[1]!, 0)))).toBe(expected);
       }
+      if (kind === "share-grant") {
+        expect(toHex(shareGrantAad(fields[0]!, fields[1]!, fields[2]![0] === 1))).toBe(expected);
+      }
       if (kind === "share-record-key") {
         expect(toHex(shareRecordKeyAad(fields[0]!, fields[1]!, readU64(fields[2]!, 0)))).toBe(expected);
       }
@@ -36,7 +39,7 @@ describe("aad.json", () => {
   }
 
   it("checked every case, one per kind", () => {
-    expect(cases.length).toBe(7);
+    expect(cases.length).toBe(8);
     expect(checked).toBe(cases.length);
     expect(new Set(cases.map((c) => c.kind))).toEqual(new Set(KINDS));
   });

@@ -4,7 +4,8 @@
 //   to the stated JSON; owner versions carry a verifying owner tag, recipient versions a verifying signature;
 // - parse / open / owner_tag / edit_signature: refused with the stated kind;
 // - check_expected: the server's check against `expected`;
-// - guard: the client's anti-rollback check after having seen (seen_v, seen_hash).
+// - guard: the client's anti-rollback check after having seen (seen_v, seen_hash, seen_k);
+// - summary: the sealed summary is the body's, or `summary_mismatch`.
 import { describe, expect, it } from "vitest";
 import { aad } from "../src/protocol/aad";
 import { concat, fromHex, toHex, u32, u64, utf8, uuidToBytes } from "../src/protocol/bytes";
@@ -13,6 +14,7 @@ import { ecdsaVerify, editMessage, generateDeviceKey } from "../src/protocol/dev
 import {
   authorBytes,
   checkExpected,
+  checkSummary,
   envelopeHash,
   expectedAfter,
   expectedFirst,
@@ -39,7 +41,7 @@ import { bodyFromJson, bodyToJson, pad256, summaryFromJson, summaryOf, type Reco
 import { hex, loadVectors, num, str, type VectorCase } from "./vectors";
 
 const cases = loadVectors("envelope");
-const OPS = ["version", "parse", "open", "owner_tag", "edit_signature", "check_expected", "guard"] as const;
+const OPS = ["version", "parse", "open", "owner_tag", "edit_signature", "check_expected", "guard", "summary"] as const;
 const checked = new Map<string, number>();
 
 /** The ProtocolError kind of a failure, synchronous or not (and fails if there is none). */
@@ -137,14 +139,29 @@ const checks: Record<(typeof OPS)[number], (c: VectorCase) => Promise<void>> = {
   },
   async guard(c) {
     const env = parseEnvelope(hex(c, "envelope"));
-    const guard = VersionGuard.resume(BigInt(num(c, "seen_v")), hex(c, "seen_hash"));
+    const seenK = BigInt(num(c, "seen_k"));
+    const guard = VersionGuard.resume(BigInt(num(c, "seen_v")), hex(c, "seen_hash"), seenK);
     const hash = await envelopeHash(env);
     if (c.valid) {
       guard.accept(env, hash);
       expect(guard.highest()).toEqual({ v: env.v, hash });
+      expect(guard.keyGen()).toBe(env.k > seenK ? env.k : seenK);
     } else {
       expect(await kindOf(() => guard.accept(env, hash))).toBe(c.error);
       expect(guard.highest()).toEqual({ v: BigInt(num(c, "seen_v")), hash: hex(c, "seen_hash") });
+      expect(guard.keyGen()).toBe(seenK);
+    }
+  },
+  async summary(c) {
+    const env = parseEnvelope(hex(c, "envelope"));
+    const rk = hex(c, "rk");
+    const body = await openBody(env, rk);
+    if (c.valid) {
+      await checkSummary(env, rk, body);
+    } else {
+      expect(await kindOf(() => checkSummary(env, rk, body))).toBe(c.error);
+      // Both boxes open and validate on their own: only the comparison fails.
+      expect(await openSummary(env, rk)).not.toEqual(summaryOf(body));
     }
   },
 };

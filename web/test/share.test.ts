@@ -2,14 +2,16 @@
 // H(T), BK; bind tags; the owner's sealed S ‖ S′ and the share label.
 import { argon2id } from "hash-wasm";
 import { describe, expect, it } from "vitest";
-import { aad } from "../src/protocol/aad";
-import { concat, toHex, utf8 } from "../src/protocol/bytes";
+import { aad, shareGrantAad } from "../src/protocol/aad";
+import { concat, toHex, utf8, uuidToBytes } from "../src/protocol/bytes";
 import { hkdf, seal, sha256 } from "../src/protocol/crypto";
 import {
   bindTag,
   deriveShareKeys,
   openLabel,
+  openLegacyOwnerSecret,
   openOwnerSecret,
+  openOwnerSecretOf,
   passphraseSalt,
   sealLabel,
   sealOwnerSecret,
@@ -88,8 +90,12 @@ describe("share.json", () => {
           expect(toHex(await bindTag(hex(c, "bk"), hex(c, "share_id"), hex(c, "device_key")))).toBe(str(c, "tag"));
           break;
         }
-        case "owner_secret": {
-          const opened = () => openOwnerSecret(hex(c, "dk"), hex(c, "sealed"), hex(c, "share_id"));
+        case "owner_secret":
+        case "legacy_owner_secret": {
+          const legacy = c.op === "legacy_owner_secret";
+          const grant = legacy ? undefined : { recordId: uuidToBytes(str(c, "record_id")), editable: c.editable === true };
+          const opened = () =>
+            grant === undefined ? openLegacyOwnerSecret(hex(c, "dk"), hex(c, "sealed"), hex(c, "share_id")) : openOwnerSecret(hex(c, "dk"), hex(c, "sealed"), hex(c, "share_id"), grant);
           if (!c.valid) {
             await expectKind(opened, str(c, "error"));
             break;
@@ -99,10 +105,25 @@ describe("share.json", () => {
           expect(toHex(keys.root)).toBe(str(c, "root"));
           expect(toHex(keys.shareId)).toBe(str(c, "share_id"));
           expect(keys.hasPassphrase).toBe(c.passphrase);
-          expect(toHex(aad("share-secret", hex(c, "share_id")))).toBe(str(c, "aad"));
-          expect(toHex(await sealOwnerSecret(hex(c, "dk"), keys, hex(c, "nonce")))).toBe(str(c, "sealed"));
+          if (grant === undefined) {
+            expect(toHex(aad("share-secret", hex(c, "share_id")))).toBe(str(c, "aad"));
+          } else {
+            const spelledAad = aad("share-grant", hex(c, "share_id"), grant.recordId, new Uint8Array([grant.editable ? 1 : 0]));
+            expect(toHex(spelledAad)).toBe(str(c, "aad"));
+            expect(toHex(await sealOwnerSecret(hex(c, "dk"), keys, grant, hex(c, "nonce")))).toBe(str(c, "sealed"));
+          }
           const spelled = await seal(hex(c, "dk"), concat(hex(c, "s"), hex(c, "root")), hex(c, "aad"), hex(c, "nonce"));
           expect(toHex(spelled)).toBe(str(c, "sealed"));
+          break;
+        }
+        case "owner_secret_of": {
+          const opened = () => openOwnerSecretOf(hex(c, "dk"), hex(c, "sealed"), hex(c, "share_id"), uuidToBytes(str(c, "record_id")), c.claimed_editable === true);
+          if (!c.valid) {
+            await expectKind(opened, str(c, "error"));
+            break;
+          }
+          const { facts } = await opened();
+          expect(facts.kind === "legacy" ? "legacy" : facts.grant.editable ? "editable" : "read_only").toBe(str(c, "facts"));
           break;
         }
         case "label": {
@@ -129,9 +150,9 @@ describe("share.json", () => {
 
   it("checked every case of every op", () => {
     const inFile = (op: string): number => cases.filter((c) => c.op === op).length;
-    expect(Object.fromEntries(checked)).toEqual({ derive: 3, bind_tag: 4, owner_secret: 4, label: 2, seal_label: 1 });
+    expect(Object.fromEntries(checked)).toEqual({ derive: 3, bind_tag: 4, owner_secret: 7, legacy_owner_secret: 1, owner_secret_of: 5, label: 2, seal_label: 1 });
     for (const [op, n] of checked) expect(n).toBe(inFile(op));
-    expect(cases.length).toBe(14);
+    expect(cases.length).toBe(23);
   });
 });
 
@@ -145,13 +166,18 @@ describe("shares beyond the vectors", () => {
 
   it("refuses an owner secret whose S does not derive the share id, though it opens", async () => {
     const other = new Uint8Array(16).fill(1);
-    const forged = await seal(dk, new Uint8Array(64), aad("share-secret", other));
-    await expectKind(() => openOwnerSecret(dk, forged, other), "malformed");
+    const grant = { recordId: new Uint8Array(16).fill(5), editable: true };
+    const forged = await seal(dk, new Uint8Array(64), shareGrantAad(other, grant.recordId, true));
+    await expectKind(() => openOwnerSecret(dk, forged, other, grant), "malformed");
+    const legacyForged = await seal(dk, new Uint8Array(64), aad("share-secret", other));
+    await expectKind(() => openLegacyOwnerSecret(dk, legacyForged, other), "malformed");
     const keys = await deriveShareKeys(s);
-    const sealed = await sealOwnerSecret(dk, keys);
+    const sealed = await sealOwnerSecret(dk, keys, grant);
     expect(sealed.length).toBe(92);
-    await expectKind(() => openOwnerSecret(dk, sealed, other), "decrypt");
-    expect((await openOwnerSecret(dk, sealed, keys.shareId)).hasPassphrase).toBe(false);
+    await expectKind(() => openOwnerSecret(dk, sealed, other, grant), "decrypt");
+    await expectKind(() => openOwnerSecret(dk, sealed, keys.shareId, { ...grant, editable: false }), "decrypt");
+    await expectKind(() => openLegacyOwnerSecret(dk, sealed, keys.shareId), "decrypt");
+    expect((await openOwnerSecret(dk, sealed, keys.shareId, grant)).hasPassphrase).toBe(false);
   });
 
   it("accepts a 256-byte label and refuses 257", async () => {

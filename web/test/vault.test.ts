@@ -8,7 +8,7 @@ import { VersionMemory } from "../src/client/versions";
 import { verifyVersion, type VerifyKeys } from "../src/client/verify";
 import { bytesToUuid, randomBytes, randomId, toB64u, uuidToBytes } from "../src/protocol/bytes";
 import { generateDeviceKey } from "../src/protocol/device";
-import { firstHeader, nextHeader, OWNER, ownerTag, sealVersion, shareAuthor, signEdit, type Envelope } from "../src/protocol/envelope";
+import { envelopeHash, firstHeader, nextHeader, OWNER, ownerTag, sealVersion, shareAuthor, signEdit, type Envelope } from "../src/protocol/envelope";
 import { ProtocolError } from "../src/protocol/errors";
 import { ownerKey } from "../src/protocol/kdf";
 import type { RecordBody } from "../src/protocol/record";
@@ -35,7 +35,7 @@ const body = (username: string): RecordBody => ({
 });
 
 interface World {
-  keys: VerifyKeys;
+  keys: VerifyKeys & { kOwn: Uint8Array };
   recordId: string;
   v1: Envelope;
   share: ShareKeys;
@@ -71,7 +71,7 @@ async function world(): Promise<World> {
     last_access_at: null,
     edit_count: 1,
     key_gen: 1,
-    owner_secret: toB64u(await sealOwnerSecret(dk, share)),
+    owner_secret: toB64u(await sealOwnerSecret(dk, share, { recordId: uuidToBytes(recordId), editable: true })),
     label: null,
   };
   const edit = await sealVersion(rk, await nextHeader(v1, 1n, shareAuthor(share.shareId)), body("ada.lovelace"));
@@ -89,8 +89,7 @@ describe("verifying versions (§7.5)", () => {
     wrong[0]! ^= 1;
     expect((await verifyVersion(w.keys, w.recordId, w.v1, wrong, owner, [])).kind).toBe("unverified");
     // Another vault's K_own does not verify it.
-    const other = { dk: w.keys.dk, kOwn: await ownerKey(randomBytes(32)) };
-    expect((await verifyVersion(other, w.recordId, w.v1, tag, owner, [])).kind).toBe("unverified");
+    expect((await verifyVersion({ dk: randomBytes(32) }, w.recordId, w.v1, tag, owner, [])).kind).toBe("unverified");
     // The server claims a recipient wrote an owner version.
     expect((await verifyVersion(w.keys, w.recordId, w.v1, tag, { kind: "share", share: w.info.handle }, [w.info])).kind).toBe("unverified");
   });
@@ -114,9 +113,13 @@ describe("verifying versions (§7.5)", () => {
       expect(r.kind).toBe("unverified");
       return r.kind === "unverified" ? r.reason : "";
     };
-    expect(await reason([])).toContain("no longer listed");
-    expect(await reason([{ ...w.info, editable: false }])).toContain("read-only");
-    expect(await reason([{ ...w.info, record_id: randomId() }])).toContain("another record");
+    const sealedAs = async (recordId: string, editable: boolean): Promise<string> =>
+      toB64u(await sealOwnerSecret(w.keys.dk, w.share, { recordId: uuidToBytes(recordId), editable }));
+    expect(await reason([])).toContain("not listed");
+    // The server's facts do not count: a share sealed read-only stays read-only though the server says
+    // editable, and one sealed for another record stays that record's though the server lists it here.
+    expect(await reason([{ ...w.info, owner_secret: await sealedAs(w.recordId, false) }])).toContain("read-only");
+    expect(await reason([{ ...w.info, owner_secret: await sealedAs(randomId(), true) }])).toContain("share of this record");
     expect(await reason([{ ...w.info, share_id: toB64u(randomBytes(16)) }])).toContain("another share");
     expect(await reason([{ ...w.info, device_key: null }])).toContain("no device");
     // A device of the server's own: its bind tag cannot be made without S′.
@@ -126,9 +129,25 @@ describe("verifying versions (§7.5)", () => {
     // The right device key and tag, but a signature by another key.
     expect(await reason([w.info], await signEdit(rogue, w.edit))).toContain("signature");
     // Secrets sealed under another vault's DK.
-    expect(await reason([{ ...w.info, owner_secret: toB64u(await sealOwnerSecret(randomBytes(32), w.share)) }])).toContain("secrets");
+    const foreign = await sealOwnerSecret(randomBytes(32), w.share, { recordId: uuidToBytes(w.recordId), editable: true });
+    expect(await reason([{ ...w.info, owner_secret: toB64u(foreign) }])).toContain("sealed facts");
     // The server names the owner as the author of a recipient's version.
     expect(await reason([w.info], w.signature, owner)).toContain("does not match");
+  });
+
+  it("refuses a version of a share this browser saw end before it, and keeps the ones before", async () => {
+    const w = await world();
+    const author: ApiAuthor = { kind: "share", share: w.info.handle };
+    const memory = new VersionMemory();
+    const check = () => verifyVersion(w.keys, w.recordId, w.edit, w.signature, author, [w.info], (id) => memory.endedAfter(id));
+    expect((await check()).kind).toBe("recipient");
+    // The edit is version 2: seen ended at version 2, it stays attributed; at version 1, it is refused.
+    memory.noteEnded(w.share.shareId, w.recordId, 2);
+    expect((await check()).kind).toBe("recipient");
+    const early = new VersionMemory();
+    early.noteEnded(w.share.shareId, w.recordId, 1);
+    const refused = await verifyVersion(w.keys, w.recordId, w.edit, w.signature, author, [w.info], (id) => early.endedAfter(id));
+    expect(refused).toMatchObject({ kind: "unverified", code: "share_ended" });
   });
 });
 
@@ -153,6 +172,32 @@ describe("anti-rollback memory (§3.2)", () => {
     await reloaded.check(v2);
     reloaded.forget(bytesToUuid(id));
     expect(new VersionMemory(kv, "k").highest(bytesToUuid(id))).toBeUndefined();
+  });
+
+  it("refuses an older key generation and remembers ended shares, across a reload", async () => {
+    const store = new Map<string, string>();
+    const kv = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
+    const id = uuidToBytes(randomId());
+    const rk1 = randomBytes(32);
+    const v1 = await sealVersion(rk1, firstHeader(id, OWNER), body("a"));
+    const v2 = await sealVersion(randomBytes(32), await nextHeader(v1, 2n, OWNER), body("a"));
+    const share = randomBytes(16);
+    const stale = await sealVersion(rk1, await nextHeader(v2, 1n, shareAuthor(share)), body("b"));
+    const memory = new VersionMemory(kv, "k");
+    await memory.accept(v1);
+    await memory.accept(v2);
+    memory.noteEnded(share, bytesToUuid(id), 2);
+    memory.noteEnded(share, bytesToUuid(id), 7);
+    const reloaded = new VersionMemory(kv, "k");
+    expect(reloaded.keyGen(bytesToUuid(id))).toBe(2n);
+    expect(reloaded.endedAfter(share)).toBe(2n);
+    await expect(reloaded.check(stale)).rejects.toSatisfy((e: unknown) => e instanceof ProtocolError && e.kind === "key_rollback");
+    reloaded.forget(bytesToUuid(id));
+    expect(new VersionMemory(kv, "k").endedAfter(share)).toBeUndefined();
+    // A memory stored in the first form (no generations) still loads.
+    const oldText = JSON.stringify({ [bytesToUuid(id)]: ["2", toB64u(await envelopeHash(v2))] });
+    const old = { getItem: () => oldText, setItem: () => undefined };
+    expect(new VersionMemory(old, "k").highest(bytesToUuid(id))).toBe(2n);
   });
 
   it("starts empty when the stored memory is damaged", () => {

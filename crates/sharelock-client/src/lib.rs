@@ -24,8 +24,8 @@ pub use error::{ClientError, Result};
 pub use files::{NoProgress, Progress, guess_mime, safe_file_name};
 pub use http::{MAX_CLOCK_DRIFT_SECS, Transport, normalize_base};
 pub use recipient::{
-    DeviceStore, FileDeviceStore, MemoryDeviceStore, Recipient, create_private_dir, share_status,
-    write_private_file,
+    DeviceStore, FileDeviceStore, MemoryDeviceStore, Recipient, SeenVersion, create_private_dir,
+    share_status, write_private_file,
 };
 pub use records::{HistoryEntry, RecordListEntry, RecordView, Verification};
 pub use session::{OwnerSession, login, register};

@@ -18,7 +18,7 @@ use sharelock_api::{ACCESS_HEADER, ErrorCode, SHARE_HEADER};
 use sharelock_core::account::RecordKey;
 use sharelock_core::crypto::random_array;
 use sharelock_core::device::{DeviceKey, fingerprint};
-use sharelock_core::encoding::b64u;
+use sharelock_core::encoding::{b64u, b64u_decode_array};
 use sharelock_core::envelope::{Author, Envelope, VersionGuard, VersionHeader};
 use sharelock_core::httpsig::{RequestParts, content_digest, sign};
 use sharelock_core::record::{FileRef, RecordBody};
@@ -30,18 +30,58 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-/// Where a recipient's device keys live, one per share id.
+/// Where a recipient's device keys live, one per share id, with what this device has seen of each share's
+/// record (anti-rollback, docs/protocol.md §3.2).
 pub trait DeviceStore: Send + Sync {
     /// The key bound (or being bound) to `share`, if this device has one.
     fn load(&self, share: &ShareId) -> Result<Option<DeviceKey>>;
     /// Keeps a new key for `share`. Must not replace an existing one.
     fn save(&self, share: &ShareId, key: &DeviceKey) -> Result<()>;
-    /// Forgets the key for `share` (the share ended, or the bind was refused).
+    /// Forgets the key for `share` and what was seen of it (the share ended, or the bind was refused).
     fn remove(&self, share: &ShareId) -> Result<()>;
+    /// The newest version this device accepted through `share`, if any.
+    fn load_seen(&self, share: &ShareId) -> Result<Option<SeenVersion>>;
+    /// Replaces the newest version this device accepted through `share`.
+    fn save_seen(&self, share: &ShareId, seen: &SeenVersion) -> Result<()>;
+}
+
+/// The newest version a recipient's device accepted through a share: `(v, E)` and the highest key
+/// generation, what [`VersionGuard`] needs to resume. Not secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeenVersion {
+    /// The version number.
+    pub version: u64,
+    /// `H(envelope)`.
+    pub hash: [u8; 32],
+    /// The highest key generation seen.
+    pub key_gen: u64,
+}
+
+impl SeenVersion {
+    fn of(guard: &VersionGuard) -> Option<Self> {
+        guard.highest().map(|(version, hash)| SeenVersion {
+            version,
+            hash,
+            key_gen: guard.key_gen(),
+        })
+    }
+
+    fn guard(&self) -> VersionGuard {
+        VersionGuard::resume(self.version, self.hash, self.key_gen)
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedSeen {
+    version: u64,
+    hash: String,
+    key_gen: u64,
 }
 
 /// Device keys as PKCS#8 files, one per share, in a directory readable by its owner only (0700, files
-/// 0600 on Unix). File names are the b64u share ids.
+/// 0600 on Unix), each with a small JSON file of the newest version seen through it. File names are the
+/// b64u share ids (`<id>.p8`, `<id>.seen`).
 #[derive(Debug, Clone)]
 pub struct FileDeviceStore {
     dir: PathBuf,
@@ -60,6 +100,21 @@ impl FileDeviceStore {
 
     fn path(&self, share: &ShareId) -> PathBuf {
         self.dir.join(format!("{}.p8", share.to_b64u()))
+    }
+
+    fn seen_path(&self, share: &ShareId) -> PathBuf {
+        self.dir.join(format!("{}.seen", share.to_b64u()))
+    }
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(ClientError::io(
+            format!("cannot remove {}", path.display()),
+            e,
+        )),
     }
 }
 
@@ -88,15 +143,41 @@ impl DeviceStore for FileDeviceStore {
     }
 
     fn remove(&self, share: &ShareId) -> Result<()> {
-        let path = self.path(share);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(ClientError::io(
-                format!("cannot remove {}", path.display()),
-                e,
-            )),
-        }
+        remove_if_present(&self.path(share))?;
+        remove_if_present(&self.seen_path(share))
+    }
+
+    fn load_seen(&self, share: &ShareId) -> Result<Option<SeenVersion>> {
+        let path = self.seen_path(share);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(ClientError::io(
+                    format!("cannot read {}", path.display()),
+                    e,
+                ));
+            }
+        };
+        let damaged = || ClientError::State(format!("{} is damaged", path.display()));
+        let saved: SavedSeen = serde_json::from_slice(&bytes).map_err(|_| damaged())?;
+        Ok(Some(SeenVersion {
+            version: saved.version,
+            hash: b64u_decode_array("version hash", &saved.hash).map_err(|_| damaged())?,
+            key_gen: saved.key_gen,
+        }))
+    }
+
+    fn save_seen(&self, share: &ShareId, seen: &SeenVersion) -> Result<()> {
+        create_private_dir(&self.dir)?;
+        let saved = SavedSeen {
+            version: seen.version,
+            hash: b64u(&seen.hash),
+            key_gen: seen.key_gen,
+        };
+        let bytes = serde_json::to_vec(&saved)
+            .map_err(|e| ClientError::State(format!("cannot encode: {e}")))?;
+        write_private_file(&self.seen_path(share), &bytes, true)
     }
 }
 
@@ -146,6 +227,7 @@ pub fn write_private_file(path: &Path, bytes: &[u8], replace: bool) -> Result<()
 #[derive(Default)]
 pub struct MemoryDeviceStore {
     keys: Mutex<HashMap<ShareId, Zeroizing<Vec<u8>>>>,
+    seen: Mutex<HashMap<ShareId, SeenVersion>>,
 }
 
 impl std::fmt::Debug for MemoryDeviceStore {
@@ -162,6 +244,12 @@ impl MemoryDeviceStore {
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<ShareId, Zeroizing<Vec<u8>>>>> {
         self.keys
+            .lock()
+            .map_err(|_| ClientError::State("the device store is poisoned".into()))
+    }
+
+    fn seen_lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<ShareId, SeenVersion>>> {
+        self.seen
             .lock()
             .map_err(|_| ClientError::State("the device store is poisoned".into()))
     }
@@ -188,6 +276,16 @@ impl DeviceStore for MemoryDeviceStore {
 
     fn remove(&self, share: &ShareId) -> Result<()> {
         self.lock()?.remove(share);
+        self.seen_lock()?.remove(share);
+        Ok(())
+    }
+
+    fn load_seen(&self, share: &ShareId) -> Result<Option<SeenVersion>> {
+        Ok(self.seen_lock()?.get(share).copied())
+    }
+
+    fn save_seen(&self, share: &ShareId, seen: &SeenVersion) -> Result<()> {
+        self.seen_lock()?.insert(*share, *seen);
         Ok(())
     }
 }
@@ -269,19 +367,21 @@ async fn signed(
 }
 
 /// An opened share: this device is bound to it, and the record is decrypted.
-pub struct Recipient {
+pub struct Recipient<'d> {
     api: Transport,
     keys: ShareKeys,
     device: DeviceKey,
+    devices: &'d dyn DeviceStore,
     fingerprint: String,
     view: ShareView,
     envelope: Envelope,
     rk: RecordKey,
     body: RecordBody,
+    summary_mismatch: bool,
     guard: VersionGuard,
 }
 
-impl std::fmt::Debug for Recipient {
+impl std::fmt::Debug for Recipient<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Recipient")
             .field("server", &self.api.base())
@@ -296,53 +396,99 @@ struct Fetched {
     envelope: Envelope,
     rk: RecordKey,
     body: RecordBody,
+    summary_mismatch: bool,
 }
 
-impl Recipient {
-    /// Opens a link on this device: checks the share's status, binds this device to it on first use (a new
-    /// key, kept by `devices`; "Click to Open"), then fetches and decrypts the record.
+impl<'d> Recipient<'d> {
+    /// Opens a link on this device and fetches and decrypts the record.
+    ///
+    /// A device that already holds the key bound to the share goes straight to the signed fetch: no status,
+    /// no bind, so a link holder who keeps the share's access-token backoff busy cannot lock it out
+    /// (docs/protocol.md §5.3). Otherwise ("Click to Open") it checks the share's status, makes a new key
+    /// (kept by `devices`) and binds it. What this device has seen of the record is kept by `devices` too,
+    /// so a server cannot roll it back between runs.
     ///
     /// Fails with `share_bound_to_other_device` if another device opened it first, `share_ended` once it
     /// expired or was deleted, `wrong_passphrase` with a wrong passphrase (which leaves the share untouched).
     pub async fn open(
         link: &Link,
         passphrase: Option<&str>,
-        devices: &dyn DeviceStore,
+        devices: &'d dyn DeviceStore,
     ) -> Result<Self> {
         let keys = derive_keys(link, passphrase).await?;
         let api = Transport::new(&link.base)?;
         let share_id = keys.share_id();
-        status(&api, &keys).await?;
-        let (device, new) = match devices.load(&share_id)? {
-            Some(key) => (key, false),
-            None => {
-                let key = DeviceKey::generate()?;
-                devices.save(&share_id, &key)?;
-                (key, true)
+        let guard = devices
+            .load_seen(&share_id)?
+            .map_or_else(VersionGuard::new, |seen| seen.guard());
+        if let Some(device) = devices.load(&share_id)? {
+            match fetch(&api, &keys, &device).await {
+                Ok(fetched) => return Self::opened(api, keys, device, devices, guard, fetched),
+                // The key was kept, but its bind never took effect (the answer was lost, or another device
+                // won): bind as on first use, which says which.
+                Err(e) if e.is(ErrorCode::ShareNotBound) || e.is(ErrorCode::InvalidSignature) => {
+                    status(&api, &keys).await?;
+                    bind(&api, &keys, &device).await?;
+                    let fetched = fetch(&api, &keys, &device).await?;
+                    return Self::opened(api, keys, device, devices, guard, fetched);
+                }
+                Err(e) => return Err(e),
             }
-        };
+        }
+        status(&api, &keys).await?;
+        let device = DeviceKey::generate()?;
+        devices.save(&share_id, &device)?;
         if let Err(e) = bind(&api, &keys, &device).await {
-            // A definite refusal makes a new key useless; keep it if the outcome is unknown (the bind may
+            // A definite refusal makes the new key useless; keep it if the outcome is unknown (the bind may
             // have reached the server, and then only this key can ever open the share).
-            if new && matches!(e, ClientError::Api { .. }) {
+            if matches!(e, ClientError::Api { .. }) {
                 devices.remove(&share_id)?;
             }
             return Err(e);
         }
         let fetched = fetch(&api, &keys, &device).await?;
-        let mut guard = VersionGuard::new();
-        guard.accept(&fetched.envelope)?;
-        Ok(Recipient {
+        Self::opened(api, keys, device, devices, guard, fetched)
+    }
+
+    fn opened(
+        api: Transport,
+        keys: ShareKeys,
+        device: DeviceKey,
+        devices: &'d dyn DeviceStore,
+        guard: VersionGuard,
+        fetched: Fetched,
+    ) -> Result<Self> {
+        let mut recipient = Recipient {
             fingerprint: fingerprint(device.public_key()),
             api,
             keys,
             device,
+            devices,
             view: fetched.view,
             envelope: fetched.envelope,
             rk: fetched.rk,
             body: fetched.body,
+            summary_mismatch: fetched.summary_mismatch,
             guard,
-        })
+        };
+        let envelope = recipient.envelope.clone();
+        recipient.accept(&envelope)?;
+        Ok(recipient)
+    }
+
+    /// Checks `envelope` against what this device has seen (§3.2) and keeps it if it is newer.
+    fn accept(&mut self, envelope: &Envelope) -> Result<()> {
+        self.guard.accept(envelope)?;
+        if let Some(seen) = SeenVersion::of(&self.guard) {
+            self.devices.save_seen(&self.keys.share_id(), &seen)?;
+        }
+        Ok(())
+    }
+
+    /// The sealed summary differs from the summary of the body: the writer of this version made the
+    /// sender's record list say something else than the record (docs/protocol.md §3.2).
+    pub fn summary_mismatch(&self) -> bool {
+        self.summary_mismatch
     }
 
     /// The record as last fetched.
@@ -383,11 +529,12 @@ impl Recipient {
     /// Fetches the record again (it may have been edited or rotated meanwhile).
     pub async fn refresh(&mut self) -> Result<()> {
         let fetched = fetch(&self.api, &self.keys, &self.device).await?;
-        self.guard.accept(&fetched.envelope)?;
+        self.accept(&fetched.envelope)?;
         self.view = fetched.view;
         self.envelope = fetched.envelope;
         self.rk = fetched.rk;
         self.body = fetched.body;
+        self.summary_mismatch = fetched.summary_mismatch;
         Ok(())
     }
 
@@ -431,10 +578,11 @@ impl Recipient {
                 "the server stored another version number".into(),
             ));
         }
-        self.guard.accept(&envelope)?;
+        self.accept(&envelope)?;
         self.view.version = written.version;
         self.envelope = envelope;
         self.body = body;
+        self.summary_mismatch = false;
         Ok(written.version)
     }
 
@@ -516,7 +664,7 @@ impl Recipient {
     }
 }
 
-impl PartSink for Recipient {
+impl PartSink for Recipient<'_> {
     async fn put_part(&self, file: Uuid, n: u32, bytes: Vec<u8>) -> Result<()> {
         let path = format!("/recipient/files/{file}/parts/{n}");
         signed(
@@ -610,10 +758,12 @@ async fn fetch(api: &Transport, keys: &ShareKeys, device: &DeviceKey) -> Result<
         view.key_gen,
     )?;
     let body = envelope.open_body(&rk)?;
+    let summary_mismatch = envelope.check_summary(&rk, &body).is_err();
     Ok(Fetched {
         view,
         envelope,
         rk,
         body,
+        summary_mismatch,
     })
 }

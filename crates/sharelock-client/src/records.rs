@@ -1,10 +1,11 @@
 //! The owner's vault: records, their versions and their keys (docs/protocol.md §3).
 //!
-//! Every version the owner's client reads is checked before it is shown or built upon: the owner tag for
-//! the owner's own versions; for a recipient's version, the signature of a device whose bind tag verifies
-//! under the share's secrets, for an editable share of this very record. Anything else is
-//! [`ClientError::Unverified`] and is never resealed. The current version must also not go back
-//! ([`crate::VersionMemory`]).
+//! Every version the owner's client reads is checked before it is shown or built upon
+//! ([`sharelock_core::attribution`]): the owner tag for the owner's own versions; for a recipient's version,
+//! the signature of a device whose bind tag verifies, through a share whose sealed facts make it an editable
+//! share of this very record, and which this client has not seen end before that version. Anything else is
+//! [`ClientError::Unverified`] and is never resealed. The current version must also not go back, in version
+//! or key generation ([`crate::VersionMemory`]).
 
 use crate::error::{ClientError, Result};
 use crate::session::OwnerSession;
@@ -16,11 +17,11 @@ use sharelock_api::records::{
 };
 use sharelock_api::shares::{ShareInfo, ShareList, ShareState};
 use sharelock_core::account::RecordKey;
+use sharelock_core::attribution::{Attribution, ListedShare, ServerAuthor, attribute};
 use sharelock_core::crypto::sha256;
-use sharelock_core::device::{DevicePublicKey, fingerprint};
 use sharelock_core::envelope::{Author, Envelope, VersionHeader};
 use sharelock_core::record::{RecordBody, Summary};
-use sharelock_core::share::{ShareId, ShareKeys};
+use sharelock_core::share::{ShareFacts, ShareId, ShareKeys};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -67,6 +68,9 @@ pub struct RecordView {
     pub updated_at: OffsetDateTime,
     /// A share ended since the last rotation: the next write rotates the record key first.
     pub rotate_pending: bool,
+    /// The sealed summary (what the record list shows) is not the summary of this body: the writer made
+    /// the list say something else than the record (docs/protocol.md §3.2).
+    pub summary_mismatch: bool,
 }
 
 /// One line of the record list.
@@ -78,8 +82,11 @@ pub struct RecordListEntry {
     pub version: u64,
     /// The current key generation.
     pub key_gen: u64,
-    /// The decrypted summary, or why it could not be read.
+    /// The summary of the current body (computed from it, since the body is opened anyway), or why it
+    /// could not be read.
     pub summary: std::result::Result<Summary, String>,
+    /// The sealed summary differs from the body's: the list line its writer chose is not the record's.
+    pub summary_mismatch: bool,
     /// Who wrote the current version.
     pub verification: Verification,
     /// When the current version was written.
@@ -112,6 +119,7 @@ pub(crate) struct Current {
     pub rk: RecordKey,
     pub body: RecordBody,
     pub verification: Verification,
+    pub summary_mismatch: bool,
 }
 
 impl Current {
@@ -129,6 +137,16 @@ impl Current {
 /// Whether the server counts a share as live (its key must be rewrapped at rotation).
 pub(crate) fn is_live(share: &ShareInfo) -> bool {
     matches!(share.state, ShareState::Active | ShareState::Opened)
+}
+
+/// What the attribution checks use of a listed share (`None` if its share id is malformed).
+fn listed(share: &ShareInfo) -> Option<ListedShare<'_>> {
+    Some(ListedShare {
+        share_id: share_id_of(share).ok()?,
+        owner_secret: share.owner_secret.as_slice(),
+        device_key: share.device_key.as_ref().map(|k| k.as_slice()),
+        bind_tag: share.bind_tag.as_ref().map(|t| t.as_slice()),
+    })
 }
 
 /// The share id of a share listed to its owner.
@@ -155,16 +173,41 @@ impl OwnerSession {
         Ok(list.shares)
     }
 
-    /// Opens the owner's copy of a share's secrets.
-    pub(crate) fn share_keys(&self, share: &ShareInfo, share_id: &ShareId) -> Result<ShareKeys> {
-        Ok(ShareKeys::open_owner_secret(
+    /// Remembers every share in `shares` that the server shows ended, at its record's current version as
+    /// `version_of` gives it (docs/protocol.md §7.5): from then on, no later version of that share is
+    /// attributed to its recipient, whatever the server says of the share.
+    pub(crate) fn observe_ended(
+        &mut self,
+        shares: &[ShareInfo],
+        version_of: impl Fn(Uuid) -> Option<u64>,
+    ) {
+        for share in shares
+            .iter()
+            .filter(|s| matches!(s.state, ShareState::Expired | ShareState::Deleted))
+        {
+            if let (Ok(id), Some(version)) = (share_id_of(share), version_of(share.record_id)) {
+                self.versions.note_ended(&id, share.record_id, version);
+            }
+        }
+    }
+
+    /// Opens the owner's copy of a listed share's secrets, as a share of the record the server lists it
+    /// under, and what the box authenticates about it.
+    pub(crate) fn open_share(
+        &self,
+        share: &ShareInfo,
+        share_id: &ShareId,
+    ) -> Result<(ShareKeys, ShareFacts)> {
+        Ok(ShareKeys::open_owner_secret_of(
             &self.dk,
             share.owner_secret.as_slice(),
             share_id,
+            &share.record_id,
+            share.editable,
         )?)
     }
 
-    /// Establishes who wrote `envelope` (with `proof`), given the record's shares.
+    /// Establishes who wrote `envelope` (with `proof`), given the record's shares (docs/protocol.md §7.5).
     pub(crate) fn verify_version(
         &self,
         record: Uuid,
@@ -173,68 +216,31 @@ impl OwnerSession {
         author: &ApiAuthor,
         shares: &[ShareInfo],
     ) -> Verification {
-        match (envelope.header.author, author) {
-            (Author::Owner, ApiAuthor::Owner) => {
-                match envelope.verify_owner_tag(&self.k_own, proof) {
-                    Ok(()) => Verification::Owner,
-                    Err(_) => Verification::Unverified("the owner tag does not verify".into()),
-                }
-            }
-            (Author::Share(share_id), ApiAuthor::Share { share: handle }) => {
-                match self.verify_recipient(record, envelope, proof, &share_id, *handle, shares) {
-                    Ok(fingerprint) => Verification::Recipient {
-                        handle: *handle,
-                        fingerprint,
-                    },
-                    Err(why) => Verification::Unverified(why),
-                }
-            }
-            _ => {
-                Verification::Unverified("the server's author does not match the version's".into())
-            }
-        }
-    }
-
-    fn verify_recipient(
-        &self,
-        record: Uuid,
-        envelope: &Envelope,
-        proof: &[u8],
-        share_id: &ShareId,
-        handle: Uuid,
-        shares: &[ShareInfo],
-    ) -> std::result::Result<String, String> {
-        let share = shares
-            .iter()
-            .find(|s| s.handle == handle)
-            .ok_or_else(|| "written through a share that is no longer listed".to_owned())?;
-        if share.record_id != record {
-            return Err("written through a share of another record".into());
-        }
-        if !share.editable {
-            return Err("written through a read-only share".into());
-        }
-        let (Some(device_key), Some(bind_tag)) = (&share.device_key, &share.bind_tag) else {
-            return Err("written through a share no device has opened".into());
+        let (server, handle) = match author {
+            ApiAuthor::Owner => (ServerAuthor::Owner, None),
+            ApiAuthor::Share { share: handle } => (
+                ServerAuthor::Share(shares.iter().find(|s| s.handle == *handle).and_then(listed)),
+                Some(*handle),
+            ),
         };
-        let keys = self
-            .share_keys(share, share_id)
-            .map_err(|_| "the share's secrets do not open for this version's share".to_owned())?;
-        keys.bind_key()
-            .verify_bind_tag(share_id, device_key.as_slice(), bind_tag.as_slice())
-            .map_err(|_| "the device's bind tag does not verify".to_owned())?;
-        let device = DevicePublicKey::from_sec1(device_key.as_slice())
-            .map_err(|_| "the device key is not a valid public key".to_owned())?;
-        envelope
-            .verify_edit(&device, proof)
-            .map_err(|_| "the device signature does not verify".to_owned())?;
-        Ok(fingerprint(device_key.as_slice()))
+        let ended_after = match envelope.header.author {
+            Author::Share(id) => self.versions.ended_after(&id),
+            Author::Owner => None,
+        };
+        match attribute(&self.dk, &record, envelope, proof, server, ended_after) {
+            Ok(Attribution::Owner) => Verification::Owner,
+            Ok(Attribution::Recipient { fingerprint }) => Verification::Recipient {
+                handle: handle.unwrap_or_default(),
+                fingerprint,
+            },
+            Err(why) => Verification::Unverified(why.to_string()),
+        }
     }
 
     /// Fetches a record's current version, checks it fits what the server says about it, and opens it.
     /// The caller decides what an unverified author means.
     pub(crate) async fn fetch_current(
-        &self,
+        &mut self,
         id: Uuid,
         shares: Option<&[ShareInfo]>,
     ) -> Result<Current> {
@@ -253,15 +259,19 @@ impl OwnerSession {
         let rk =
             RecordKey::unwrap_for_owner(&self.dk, head.wrapped_key.as_slice(), &id, head.key_gen)?;
         let body = envelope.open_body(&rk)?;
+        let summary_mismatch = envelope.check_summary(&rk, &body).is_err();
+        let version = head.version;
         let verification = match (h.author, shares) {
             (Author::Owner, _) => {
                 self.verify_version(id, &envelope, record.proof.as_slice(), &head.author, &[])
             }
             (Author::Share(_), Some(shares)) => {
+                self.observe_ended(shares, |r| (r == id).then_some(version));
                 self.verify_version(id, &envelope, record.proof.as_slice(), &head.author, shares)
             }
             (Author::Share(_), None) => {
                 let shares = self.fetch_shares(Some(id)).await?;
+                self.observe_ended(&shares, |r| (r == id).then_some(version));
                 self.verify_version(
                     id,
                     &envelope,
@@ -277,6 +287,7 @@ impl OwnerSession {
             rk,
             body,
             verification,
+            summary_mismatch,
         })
     }
 
@@ -291,6 +302,15 @@ impl OwnerSession {
         }
         self.versions.accept(&current.envelope)?;
         Ok(current)
+    }
+
+    /// A record's current version as the server states it (nothing is decrypted).
+    pub(crate) async fn record_version(&self, id: Uuid) -> Result<u64> {
+        let record: Record = self
+            .api
+            .json(self.authed(Method::GET, &path_of(id)))
+            .await?;
+        Ok(record.head.version)
     }
 
     /// The ids of every record, most recently changed first (nothing is decrypted).
@@ -332,24 +352,28 @@ impl OwnerSession {
         } else {
             Vec::new()
         };
+        let versions: HashMap<Uuid, u64> = list.records.iter().map(|r| (r.id, r.version)).collect();
+        self.observe_ended(&shares, |r| versions.get(&r).copied());
         let mut out = Vec::with_capacity(list.records.len());
         for head in list.records {
             // The list's summary box is sealed with the version header, which only the envelope carries.
             let entry = match self.fetch_current(head.id, Some(&shares)).await {
                 Ok(current) => {
-                    let summary = current
-                        .envelope
-                        .open_summary(&current.rk)
-                        .map_err(|e| e.to_string());
-                    if current.verification.is_verified() {
-                        self.versions.accept(&current.envelope)?;
-                    }
+                    // A verified author still must not go back (version or key generation).
+                    let verification = match &current.verification {
+                        Verification::Unverified(_) => current.verification.clone(),
+                        _ => match self.versions.accept(&current.envelope) {
+                            Ok(()) => current.verification.clone(),
+                            Err(e) => Verification::Unverified(e.to_string()),
+                        },
+                    };
                     RecordListEntry {
                         id: head.id,
                         version: current.version(),
                         key_gen: current.key_gen(),
-                        summary,
-                        verification: current.verification,
+                        summary: Ok(current.body.summary()),
+                        summary_mismatch: current.summary_mismatch,
+                        verification,
                         updated_at: current.record.head.updated_at,
                         rotate_pending: current.record.head.rotate_pending,
                     }
@@ -363,6 +387,7 @@ impl OwnerSession {
                     version: head.version,
                     key_gen: head.key_gen,
                     summary: Err(e.to_string()),
+                    summary_mismatch: false,
                     verification: Verification::Unverified(e.to_string()),
                     updated_at: head.updated_at,
                     rotate_pending: head.rotate_pending,
@@ -385,6 +410,7 @@ impl OwnerSession {
             created_at: current.record.head.created_at,
             updated_at: current.record.head.updated_at,
             rotate_pending: current.record.head.rotate_pending,
+            summary_mismatch: current.summary_mismatch,
             body: current.body,
         })
     }
@@ -448,7 +474,7 @@ impl OwnerSession {
 
     /// Every version of a record, oldest first, each decrypted under its own key generation and checked
     /// (owner tag or verified device), and the hash chain between them.
-    pub async fn record_history(&self, id: Uuid) -> Result<Vec<HistoryEntry>> {
+    pub async fn record_history(&mut self, id: Uuid) -> Result<Vec<HistoryEntry>> {
         let history: History = self
             .api
             .json(self.authed(Method::GET, &format!("{}/history", path_of(id))))
@@ -462,6 +488,10 @@ impl OwnerSession {
         } else {
             Vec::new()
         };
+        if let Some(last) = history.versions.last() {
+            let current = last.version;
+            self.observe_ended(&shares, |r| (r == id).then_some(current));
+        }
         let keys: HashMap<u64, Vec<u8>> = history
             .keys
             .into_iter()
@@ -469,6 +499,7 @@ impl OwnerSession {
             .collect();
         let mut out = Vec::with_capacity(history.versions.len());
         let mut prev: Option<[u8; 32]> = None;
+        let mut prev_k = 0;
         for entry in history.versions {
             let bytes = entry.envelope.as_slice();
             let parsed = Envelope::parse(bytes)
@@ -487,10 +518,17 @@ impl OwnerSession {
                         None if entry.version != 1 => {
                             Err("the history does not start at version 1".to_owned())
                         }
+                        // Generations never go back along the chain: a lower one is a write under a key the
+                        // record had rotated away from.
+                        _ if h.k < prev_k => Err(format!(
+                            "sealed under key generation {}, older than generation {prev_k} before it",
+                            h.k
+                        )),
                         _ => Ok(env),
                     }
                 });
             prev = Some(sha256(bytes));
+            prev_k = prev_k.max(entry.key_gen);
             let (verification, body) = match parsed {
                 Err(why) => (Verification::Unverified(why.clone()), Err(why)),
                 Ok(env) => {
@@ -547,7 +585,7 @@ impl OwnerSession {
         let id = current.id();
         let mut attempt = 0;
         loop {
-            let shares = self.fetch_shares(Some(id)).await?;
+            let shares = self.rotation_shares(id, current.version()).await?;
             let (rotation, envelope, _) = self.build_rotation(&current, &shares)?;
             let result: Result<VersionWritten> = self
                 .api
@@ -568,8 +606,56 @@ impl OwnerSession {
         }
     }
 
+    /// The shares of `record` (at `version`) for a rotation, after ending every live share whose owner
+    /// secret predates share facts: nothing binds such a share to its record, so wrapping this record's new
+    /// key for it could hand the key to another record's recipient (docs/protocol.md §4.1). Refuses a
+    /// listing that calls live a share this client saw end, or that lists a share of another record.
+    pub(crate) async fn rotation_shares(
+        &mut self,
+        record: Uuid,
+        version: u64,
+    ) -> Result<Vec<ShareInfo>> {
+        for _ in 0..2 {
+            let shares = self.fetch_shares(Some(record)).await?;
+            self.observe_ended(&shares, |r| (r == record).then_some(version));
+            let mut legacy = Vec::new();
+            for share in shares
+                .iter()
+                .filter(|s| is_live(s) && s.record_id == record)
+            {
+                let share_id = share_id_of(share)?;
+                if self.versions.ended_after(&share_id).is_some() {
+                    return Err(ClientError::Unexpected(format!(
+                        "the server lists share {} as live, but it has ended",
+                        share.handle
+                    )));
+                }
+                match self.open_share(share, &share_id) {
+                    Ok((_, ShareFacts::Legacy)) => legacy.push(share.handle),
+                    Ok(_) => {}
+                    Err(_) => {
+                        return Err(ClientError::Unexpected(format!(
+                            "the server lists share {} under record {record}, but its sealed facts name another record",
+                            share.handle
+                        )));
+                    }
+                }
+            }
+            if legacy.is_empty() {
+                return Ok(shares);
+            }
+            for handle in legacy {
+                self.delete_share(handle).await?;
+            }
+        }
+        Err(ClientError::Unexpected(
+            "the server keeps listing ended shares as live".into(),
+        ))
+    }
+
     /// The rotation that reseals `current` under a fresh key for the owner and the live shares among
-    /// `shares`; returns it, the new envelope and the new key.
+    /// `shares` (as [`OwnerSession::rotation_shares`] returns them); returns it, the new envelope and the
+    /// new key.
     pub(crate) fn build_rotation(
         &self,
         current: &Current,
@@ -586,7 +672,14 @@ impl OwnerSession {
         let mut share_keys = Vec::new();
         for share in shares.iter().filter(|s| is_live(s) && s.record_id == id) {
             let share_id = share_id_of(share)?;
-            let keys = self.share_keys(share, &share_id)?;
+            let keys = match self.open_share(share, &share_id)? {
+                (keys, ShareFacts::Granted(_)) => keys,
+                (_, ShareFacts::Legacy) => {
+                    return Err(ClientError::Unexpected(
+                        "a share without sealed facts cannot get a new record key".into(),
+                    ));
+                }
+            };
             share_keys.push(ApiShareKey {
                 share: share.handle,
                 wrapped_key: rk

@@ -11,7 +11,9 @@ use reqwest::Method;
 use sharelock_api::events::Event;
 use sharelock_api::shares::{CreateShare, Expiry, ShareCreated, ShareInfo, ShareState};
 use sharelock_core::device::fingerprint;
-use sharelock_core::share::{Link, LinkSecret, ShareKeys, open_label, seal_label};
+use sharelock_core::share::{
+    Link, LinkSecret, ShareFacts, ShareGrant, ShareKeys, open_label, seal_label,
+};
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -64,8 +66,12 @@ pub struct ShareEntry {
     pub record_id: Uuid,
     /// Active, opened, expired or deleted.
     pub state: ShareState,
-    /// Whether the recipient may edit.
+    /// Whether the recipient may edit: as sealed in the owner secret when it opens (see `legacy`), else as
+    /// the server says.
     pub editable: bool,
+    /// The share's owner secret predates share facts: its editability is only the server's word, its
+    /// recipient's versions are not verified, and the next rotation of its record ends it.
+    pub legacy: bool,
     /// Whether the link needs a passphrase.
     pub passphrase: bool,
     /// The owner's label, if any (or why it could not be read).
@@ -140,9 +146,13 @@ impl OwnerSession {
         let keys = derive_share_keys(LinkSecret::generate()?, options.passphrase).await?;
         let share_id = keys.share_id();
         let current = self.current_verified(record).await?;
+        let grant = ShareGrant {
+            record_id: record,
+            editable: options.editable,
+        };
         let mut attempt = 0;
         loop {
-            let shares = self.fetch_shares(Some(record)).await?;
+            let shares = self.rotation_shares(record, current.version()).await?;
             let (rotation, envelope, rk) = self.build_rotation(&current, &shares)?;
             let k = current.key_gen() + 1;
             let request = CreateShare {
@@ -152,7 +162,7 @@ impl OwnerSession {
                 wrapped_key: rk
                     .wrap_for_share(keys.share_key(), &share_id, &record, k)?
                     .into(),
-                owner_secret: keys.seal_owner_secret(&self.dk)?.into(),
+                owner_secret: keys.seal_owner_secret(&self.dk, &grant)?.into(),
                 label: match &options.label {
                     Some(label) if !label.is_empty() => {
                         Some(seal_label(&self.dk, &share_id, label)?.into())
@@ -208,14 +218,39 @@ impl OwnerSession {
 
     fn share_entry(&self, share: ShareInfo) -> ShareEntry {
         let mut problem = None;
+        let mut editable = share.editable;
+        let mut legacy = false;
         let opened =
-            share_id_of(&share).and_then(|id| self.share_keys(&share, &id).map(|keys| (id, keys)));
+            share_id_of(&share).and_then(|id| self.open_share(&share, &id).map(|o| (id, o)));
         let (label, link, device_verified) = match opened {
             Err(e) => {
-                problem = Some(format!("the share's secrets do not open: {e}"));
+                problem = Some(format!(
+                    "the share's secrets do not open as a share of this record: {e}"
+                ));
                 (None, None, None)
             }
-            Ok((share_id, keys)) => {
+            Ok((share_id, (keys, facts))) => {
+                match facts {
+                    ShareFacts::Granted(grant) => {
+                        if grant.editable != share.editable {
+                            problem = Some(format!(
+                                "the server says the share is {}, but it was created {}",
+                                if share.editable {
+                                    "editable"
+                                } else {
+                                    "read-only"
+                                },
+                                if grant.editable {
+                                    "editable"
+                                } else {
+                                    "read-only"
+                                },
+                            ));
+                        }
+                        editable = grant.editable;
+                    }
+                    ShareFacts::Legacy => legacy = true,
+                }
                 let label = share.label.as_ref().map(|l| {
                     open_label(&self.dk, &share_id, l.as_slice()).map_err(|e| e.to_string())
                 });
@@ -236,7 +271,8 @@ impl OwnerSession {
             handle: share.handle,
             record_id: share.record_id,
             state: share.state,
-            editable: share.editable,
+            editable,
+            legacy,
             passphrase: share.passphrase,
             label,
             link,
@@ -254,12 +290,19 @@ impl OwnerSession {
         }
     }
 
-    /// Ends a share at once. Its record is marked for a key rotation, which the next write performs.
-    pub async fn delete_share(&self, handle: Uuid) -> Result<ShareEntry> {
+    /// Ends a share at once. Its record is marked for a key rotation, which the next write performs. This
+    /// client remembers the share as ended from the record's current version on (docs/protocol.md §7.5).
+    pub async fn delete_share(&mut self, handle: Uuid) -> Result<ShareEntry> {
         let info: ShareInfo = self
             .api
             .json(self.authed(Method::DELETE, &format!("/shares/{handle}")))
             .await?;
+        match self.record_version(info.record_id).await {
+            Ok(version) => self.observe_ended(std::slice::from_ref(&info), |_| Some(version)),
+            // The record is gone: nothing of it can be attributed any more.
+            Err(e) if e.is(sharelock_api::ErrorCode::NotFound) => {}
+            Err(e) => return Err(e),
+        }
         Ok(self.share_entry(info))
     }
 

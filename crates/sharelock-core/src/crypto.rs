@@ -162,8 +162,11 @@ pub enum AadKind {
     RecordKey,
     /// RK_k wrapped by SK; fields: share id, record id, k.
     ShareRecordKey,
-    /// S ‖ S′ kept by the owner; field: share id.
+    /// S ‖ S′ kept by the owner, as sealed before share facts were authenticated (opened only, never
+    /// written); field: share id.
     ShareSecret,
+    /// S ‖ S′ kept by the owner, binding the share's facts; fields: share id, record id, editable (one byte).
+    ShareGrant,
     /// The owner's label for a share; field: share id.
     ShareLabel,
     /// A record version's body; fields: record id, k, v, prev, author.
@@ -180,6 +183,7 @@ impl AadKind {
             AadKind::RecordKey => "record-key",
             AadKind::ShareRecordKey => "share-record-key",
             AadKind::ShareSecret => "share-secret",
+            AadKind::ShareGrant => "share-grant",
             AadKind::ShareLabel => "share-label",
             AadKind::Record => "record",
             AadKind::RecordSummary => "record-summary",

@@ -119,6 +119,18 @@ pub enum EnvelopeError {
         /// The version offered.
         v: u64,
     },
+    /// A version sealed under an older key generation than one already seen: written with a key the record
+    /// had already rotated away from.
+    #[error("key generation {got} is older than generation {seen} already seen")]
+    KeyRollback {
+        /// The highest key generation seen.
+        seen: u64,
+        /// The version's key generation.
+        got: u64,
+    },
+    /// The sealed summary (what the record list shows) is not the summary of the sealed body.
+    #[error("the version's summary does not match its body")]
+    SummaryMismatch,
 }
 
 impl EnvelopeError {
@@ -141,6 +153,8 @@ impl EnvelopeError {
             EnvelopeError::WrongAuthor => "wrong_author",
             EnvelopeError::Rollback { .. } => "rollback",
             EnvelopeError::Fork { .. } => "fork",
+            EnvelopeError::KeyRollback { .. } => "key_rollback",
+            EnvelopeError::SummaryMismatch => "summary_mismatch",
         }
     }
 }
@@ -413,6 +427,18 @@ impl Envelope {
         Ok(Summary::from_json(unpad256(&padded)?)?)
     }
 
+    /// Checks that the sealed summary is the summary of `body` (this version's opened body): type, title and
+    /// subtitle compared as values. The writer chooses both boxes, so a recipient could otherwise keep an old
+    /// title in the record list while changing the body ([`EnvelopeError::SummaryMismatch`]; a summary that
+    /// does not open or validate fails as [`Envelope::open_summary`] does).
+    pub fn check_summary(&self, rk: &RecordKey, body: &RecordBody) -> Result<()> {
+        if self.open_summary(rk)? == body.summary() {
+            Ok(())
+        } else {
+            Err(EnvelopeError::SummaryMismatch.into())
+        }
+    }
+
     /// `owner_tag = HMAC(K_own, E)`, the proof on a version the owner writes.
     pub fn owner_tag(&self, k_own: &OwnerKey) -> [u8; 32] {
         hmac_sha256(k_own.expose(), &[&self.hash()])
@@ -514,13 +540,16 @@ impl Expected {
     }
 }
 
-/// The owner client's anti-rollback memory for one record: the highest `(v, E)` it has accepted as
-/// current. It refuses an older version, a different envelope for the same version, and a direct successor
-/// that names another predecessor. Persist [`VersionGuard::highest`] and restore it with
-/// [`VersionGuard::resume`]. Browsing history deliberately bypasses it.
+/// A client's anti-rollback memory for one record: the highest `(v, E)` it has accepted as current and the
+/// highest key generation `k` among the versions it accepted. It refuses an older version, a different
+/// envelope for the same version, a direct successor that names another predecessor, and a version sealed
+/// under an older generation than one already seen (docs/protocol.md §3.2). Persist
+/// [`VersionGuard::highest`] and [`VersionGuard::key_gen`] and restore them with [`VersionGuard::resume`].
+/// Browsing history deliberately bypasses it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct VersionGuard {
     highest: Option<(u64, [u8; 32])>,
+    key_gen: u64,
 }
 
 impl VersionGuard {
@@ -529,10 +558,12 @@ impl VersionGuard {
         Self::default()
     }
 
-    /// Resumes from a stored `(v, E)`.
-    pub fn resume(v: u64, hash: [u8; 32]) -> Self {
+    /// Resumes from a stored `(v, E)` and key generation (0 when it was not stored: no generation check
+    /// until the next accepted version).
+    pub fn resume(v: u64, hash: [u8; 32], key_gen: u64) -> Self {
         VersionGuard {
             highest: Some((v, hash)),
+            key_gen,
         }
     }
 
@@ -541,36 +572,50 @@ impl VersionGuard {
         self.highest
     }
 
-    /// Whether `envelope` may be shown as current, without remembering it.
-    pub fn check(&self, envelope: &Envelope) -> Result<()> {
-        self.check_parts(envelope.header.v, &envelope.header.prev, &envelope.hash())
+    /// The highest key generation accepted (0 before any).
+    pub fn key_gen(&self) -> u64 {
+        self.key_gen
     }
 
-    fn check_parts(&self, v: u64, prev: &[u8; 32], hash: &[u8; 32]) -> Result<()> {
-        let Some((seen_v, seen_hash)) = self.highest else {
-            return Ok(());
-        };
-        if v < seen_v {
-            return Err(EnvelopeError::Rollback {
-                seen: seen_v,
-                got: v,
+    /// Whether `envelope` may be shown as current, without remembering it.
+    pub fn check(&self, envelope: &Envelope) -> Result<()> {
+        self.check_parts(&envelope.header, &envelope.hash())
+    }
+
+    fn check_parts(&self, header: &VersionHeader, hash: &[u8; 32]) -> Result<()> {
+        let v = header.v;
+        if let Some((seen_v, seen_hash)) = self.highest {
+            if v < seen_v {
+                return Err(EnvelopeError::Rollback {
+                    seen: seen_v,
+                    got: v,
+                }
+                .into());
+            }
+            if (v == seen_v && hash != &seen_hash) || (v == seen_v + 1 && header.prev != seen_hash)
+            {
+                return Err(EnvelopeError::Fork { v }.into());
+            }
+        }
+        if header.k < self.key_gen {
+            return Err(EnvelopeError::KeyRollback {
+                seen: self.key_gen,
+                got: header.k,
             }
             .into());
-        }
-        if (v == seen_v && hash != &seen_hash) || (v == seen_v + 1 && prev != &seen_hash) {
-            return Err(EnvelopeError::Fork { v }.into());
         }
         Ok(())
     }
 
-    /// Checks `envelope` and, if it is newer, remembers it.
+    /// Checks `envelope` and, if it is newer, remembers it (and its key generation, if higher).
     pub fn accept(&mut self, envelope: &Envelope) -> Result<()> {
         let hash = envelope.hash();
         let v = envelope.header.v;
-        self.check_parts(v, &envelope.header.prev, &hash)?;
+        self.check_parts(&envelope.header, &hash)?;
         if self.highest.is_none_or(|(seen, _)| v > seen) {
             self.highest = Some((v, hash));
         }
+        self.key_gen = self.key_gen.max(envelope.header.k);
         Ok(())
     }
 }
@@ -778,8 +823,56 @@ mod tests {
         ));
         let v4 =
             Envelope::seal(&rk(), VersionHeader::next(&v3, 1, Author::Owner), &body()).unwrap();
-        let restored = VersionGuard::resume(3, v3.hash());
+        let restored = VersionGuard::resume(3, v3.hash(), 1);
         assert!(restored.check(&v4).is_ok());
+    }
+
+    #[test]
+    fn version_guard_refuses_an_older_key_generation() {
+        let v1 = first();
+        let rk2 = RecordKey::from_bytes([8; 32]);
+        let v2 = Envelope::seal(&rk2, VersionHeader::next(&v1, 2, Author::Owner), &body()).unwrap();
+        // A version after the rotation, but sealed under the key the record rotated away from.
+        let share = Author::Share(ShareId::from_bytes([4; 16]));
+        let stale = Envelope::seal(&rk(), VersionHeader::next(&v2, 1, share), &body()).unwrap();
+        let mut g = VersionGuard::new();
+        g.accept(&v1).unwrap();
+        g.accept(&v2).unwrap();
+        assert_eq!(g.key_gen(), 2);
+        assert!(matches!(
+            g.check(&stale),
+            Err(Error::Envelope(EnvelopeError::KeyRollback {
+                seen: 2,
+                got: 1
+            }))
+        ));
+        // Also across a gap (the direct predecessor unseen), and after a restart.
+        let later = Envelope::seal(&rk(), VersionHeader::next(&stale, 1, share), &body()).unwrap();
+        let restored = VersionGuard::resume(2, v2.hash(), 2);
+        assert_eq!(
+            restored.check(&later).map_err(|e| e.to_string()),
+            Err(Error::Envelope(EnvelopeError::KeyRollback { seen: 2, got: 1 }).to_string())
+        );
+        // Without a stored generation (saved by an older client) only the version rules apply.
+        assert!(VersionGuard::resume(2, v2.hash(), 0).check(&stale).is_ok());
+    }
+
+    #[test]
+    fn summary_must_be_the_bodys() {
+        let env = first();
+        env.check_summary(&rk(), &body()).unwrap();
+        // A writer who seals another summary (here: the old title) next to a changed body is caught.
+        let mut renamed = body();
+        renamed.title = "Office".into();
+        let lying = Envelope {
+            summary: Envelope::seal(&rk(), env.header, &body()).unwrap().summary,
+            ..Envelope::seal(&rk(), env.header, &renamed).unwrap()
+        };
+        let opened = lying.open_body(&rk()).unwrap();
+        assert_eq!(
+            lying.check_summary(&rk(), &opened),
+            Err(Error::Envelope(EnvelopeError::SummaryMismatch))
+        );
     }
 
     proptest! {

@@ -12,6 +12,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod account;
+pub mod attribution;
 pub mod crypto;
 pub mod device;
 pub mod encoding;

@@ -12,7 +12,9 @@
 //!   separate HKDF outputs of S′: a wrong passphrase gives a wrong T, so it can neither bind nor use up the
 //!   share, and the server, which sees T, learns nothing about SK or BK.
 //! - The owner keeps `S ‖ S′` sealed under DK, so they can show the link again, verify bind tags and rewrap
-//!   record keys on rotation without the passphrase.
+//!   record keys on rotation without the passphrase. The box's associated data binds the share's record and
+//!   whether it may edit ([`ShareGrant`]), so a server cannot pass a read-only share, or a share of another
+//!   record, off as an editable share of this one.
 
 use crate::account::{DataKey, RecordKey, argon2id, key_type, normalize_secret_text};
 use crate::crypto::{self, AadKind, KEY_LEN, Key32, hmac_sha256, hmac_sha256_verify, sha256};
@@ -148,6 +150,28 @@ impl ShareRoot {
     }
 }
 
+/// The facts of a share that the owner's sealed copy of its secrets authenticates (docs/protocol.md §4.1):
+/// the record it gives access to and whether it may write that record. The server states both in the clear;
+/// the owner's client believes only what the owner secret opens under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShareGrant {
+    /// The shared record.
+    pub record_id: Id,
+    /// Whether the recipient may write the record.
+    pub editable: bool,
+}
+
+/// What an opened owner secret authenticates about its share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareFacts {
+    /// Sealed with its grant: the record and the editability are the owner's own.
+    Granted(ShareGrant),
+    /// Sealed before share facts were authenticated (`share-secret`): its record and editability are only
+    /// the server's word, so the owner's client verifies none of its recipient's versions and ends it before
+    /// rotating its record (docs/protocol.md §4.1).
+    Legacy,
+}
+
 /// Every value a client derives from a link (and its passphrase), computed once.
 pub struct ShareKeys {
     share_id: ShareId,
@@ -220,21 +244,67 @@ impl ShareKeys {
         !crypto::ct_eq(self.secret.expose(), self.root.expose())
     }
 
-    /// The owner's copy of the share's secrets: `AEAD(DK, S ‖ S′, AAD("share-secret", share_id))`.
-    pub fn seal_owner_secret(&self, dk: &DataKey) -> Result<Vec<u8>> {
+    /// The owner's copy of the share's secrets, bound to the share's facts:
+    /// `AEAD(DK, S ‖ S′, AAD("share-grant", share_id ‖ record_id ‖ u8(editable)))`. The server stores it
+    /// and states the same facts in the clear, but only what this box opens under counts for the owner.
+    pub fn seal_owner_secret(&self, dk: &DataKey, grant: &ShareGrant) -> Result<Vec<u8>> {
         let mut plain = [0u8; 2 * KEY_LEN];
         plain[..KEY_LEN].copy_from_slice(self.secret.expose());
         plain[KEY_LEN..].copy_from_slice(self.root.expose());
-        let sealed = crypto::seal(&dk.0, &plain, &share_secret_aad(&self.share_id));
+        let sealed = crypto::seal(&dk.0, &plain, &share_grant_aad(&self.share_id, grant));
         plain.zeroize();
         sealed
     }
 
-    /// Opens the owner's copy of a share's secrets and rebuilds every derived value without the
-    /// passphrase. Fails if the box does not open under DK for `share_id`, or if S does not derive
-    /// `share_id`.
-    pub fn open_owner_secret(dk: &DataKey, sealed: &[u8], share_id: &ShareId) -> Result<Self> {
-        let mut plain = crypto::open(&dk.0, sealed, &share_secret_aad(share_id))?;
+    /// Opens the owner's copy of a share's secrets sealed with exactly `grant`, and rebuilds every derived
+    /// value without the passphrase. Fails ([`Error::Decrypt`]) if the box does not open under DK for
+    /// `share_id` and `grant`, and ([`Error::Malformed`]) if S does not derive `share_id`.
+    pub fn open_owner_secret(
+        dk: &DataKey,
+        sealed: &[u8],
+        share_id: &ShareId,
+        grant: &ShareGrant,
+    ) -> Result<Self> {
+        Self::open_sealed(dk, sealed, share_id, &share_grant_aad(share_id, grant))
+    }
+
+    /// Opens an owner secret sealed before share facts were authenticated
+    /// (`AAD("share-secret", share_id)`). Clients only read this form; they never write it.
+    pub fn open_legacy_owner_secret(
+        dk: &DataKey,
+        sealed: &[u8],
+        share_id: &ShareId,
+    ) -> Result<Self> {
+        Self::open_sealed(dk, sealed, share_id, &share_secret_aad(share_id))
+    }
+
+    /// Opens the owner secret of a share the server lists as a share of `record_id` with editability
+    /// `claimed_editable`, and says what the box authenticates: it tries the grant with the claimed
+    /// editability, then with the other one, then the legacy form (docs/protocol.md §4.1). A share of another
+    /// record, or a box of another share, opens under none of them ([`Error::Decrypt`]).
+    pub fn open_owner_secret_of(
+        dk: &DataKey,
+        sealed: &[u8],
+        share_id: &ShareId,
+        record_id: &Id,
+        claimed_editable: bool,
+    ) -> Result<(Self, ShareFacts)> {
+        for editable in [claimed_editable, !claimed_editable] {
+            let grant = ShareGrant {
+                record_id: *record_id,
+                editable,
+            };
+            match Self::open_owner_secret(dk, sealed, share_id, &grant) {
+                Ok(keys) => return Ok((keys, ShareFacts::Granted(grant))),
+                Err(Error::Decrypt) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Self::open_legacy_owner_secret(dk, sealed, share_id).map(|keys| (keys, ShareFacts::Legacy))
+    }
+
+    fn open_sealed(dk: &DataKey, sealed: &[u8], share_id: &ShareId, aad: &[u8]) -> Result<Self> {
+        let mut plain = crypto::open(&dk.0, sealed, aad)?;
         if plain.len() != 2 * KEY_LEN {
             plain.zeroize();
             return Err(Error::malformed("owner secret", "expected 64 bytes"));
@@ -260,6 +330,17 @@ impl ShareKeys {
 
 pub(crate) fn share_secret_aad(share_id: &ShareId) -> Vec<u8> {
     crypto::aad(AadKind::ShareSecret, &[share_id.as_bytes()])
+}
+
+pub(crate) fn share_grant_aad(share_id: &ShareId, grant: &ShareGrant) -> Vec<u8> {
+    crypto::aad(
+        AadKind::ShareGrant,
+        &[
+            share_id.as_bytes(),
+            grant.record_id.as_bytes(),
+            &[u8::from(grant.editable)],
+        ],
+    )
 }
 
 pub(crate) fn share_label_aad(share_id: &ShareId) -> Vec<u8> {
@@ -628,9 +709,13 @@ mod tests {
     fn owner_secret_round_trip_keeps_passphrase_state() {
         let dk = DataKey::from_bytes([9; 32]);
         let keys = ShareKeys::derive(LinkSecret::from_bytes(S), Some("pw")).unwrap();
-        let sealed = keys.seal_owner_secret(&dk).unwrap();
+        let grant = ShareGrant {
+            record_id: Id::from_bytes([5; 16]),
+            editable: true,
+        };
+        let sealed = keys.seal_owner_secret(&dk, &grant).unwrap();
         assert_eq!(sealed.len(), 64 + 28);
-        let back = ShareKeys::open_owner_secret(&dk, &sealed, &keys.share_id()).unwrap();
+        let back = ShareKeys::open_owner_secret(&dk, &sealed, &keys.share_id(), &grant).unwrap();
         assert!(back.has_passphrase());
         assert_eq!(back.access_token().expose(), keys.access_token().expose());
         assert_eq!(
@@ -639,15 +724,68 @@ mod tests {
         );
         let other = ShareId::from_bytes([1; 16]);
         assert_eq!(
-            ShareKeys::open_owner_secret(&dk, &sealed, &other).unwrap_err(),
+            ShareKeys::open_owner_secret(&dk, &sealed, &other, &grant).unwrap_err(),
+            Error::Decrypt
+        );
+        // The grant's facts are bound: another record or another editability does not open it.
+        for lie in [
+            ShareGrant {
+                editable: false,
+                ..grant
+            },
+            ShareGrant {
+                record_id: Id::from_bytes([6; 16]),
+                ..grant
+            },
+        ] {
+            assert_eq!(
+                ShareKeys::open_owner_secret(&dk, &sealed, &keys.share_id(), &lie).unwrap_err(),
+                Error::Decrypt
+            );
+        }
+        assert_eq!(
+            ShareKeys::open_legacy_owner_secret(&dk, &sealed, &keys.share_id()).unwrap_err(),
             Error::Decrypt
         );
         // A box sealed for a share id that S does not derive is refused even though it opens.
-        let forged = crypto::seal(&dk.0, &[0u8; 64], &share_secret_aad(&other)).unwrap();
+        let forged = crypto::seal(&dk.0, &[0u8; 64], &share_grant_aad(&other, &grant)).unwrap();
         assert!(matches!(
-            ShareKeys::open_owner_secret(&dk, &forged, &other),
+            ShareKeys::open_owner_secret(&dk, &forged, &other, &grant),
             Err(Error::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn owner_secret_of_a_listed_share_says_what_it_authenticates() {
+        let dk = DataKey::from_bytes([9; 32]);
+        let keys = ShareKeys::derive(LinkSecret::from_bytes(S), None).unwrap();
+        let id = keys.share_id();
+        let record = Id::from_bytes([5; 16]);
+        let read_only = ShareGrant {
+            record_id: record,
+            editable: false,
+        };
+        let sealed = keys.seal_owner_secret(&dk, &read_only).unwrap();
+        // Whatever the server claims about editability, the box says read-only.
+        for claimed in [false, true] {
+            let (_, facts) =
+                ShareKeys::open_owner_secret_of(&dk, &sealed, &id, &record, claimed).unwrap();
+            assert_eq!(facts, ShareFacts::Granted(read_only));
+        }
+        // Listed under another record, it does not open at all.
+        assert_eq!(
+            ShareKeys::open_owner_secret_of(&dk, &sealed, &id, &Id::from_bytes([6; 16]), false)
+                .unwrap_err(),
+            Error::Decrypt
+        );
+        // A box of the earlier form opens as legacy, whatever record it is listed under.
+        let mut plain = keys.secret().expose().to_vec();
+        plain.extend_from_slice(keys.root().expose());
+        let legacy = crypto::seal(&dk.0, &plain, &share_secret_aad(&id)).unwrap();
+        let (opened, facts) =
+            ShareKeys::open_owner_secret_of(&dk, &legacy, &id, &record, true).unwrap();
+        assert_eq!(facts, ShareFacts::Legacy);
+        assert_eq!(opened.access_token().expose(), keys.access_token().expose());
     }
 
     #[test]
@@ -708,10 +846,11 @@ mod tests {
         fn sealed_share_boxes_refuse_any_bit_flip(bit in 0usize..(64 + 28) * 8) {
             let dk = DataKey::from_bytes([9; 32]);
             let keys = ShareKeys::derive(LinkSecret::from_bytes(S), None).unwrap();
-            let mut sealed = keys.seal_owner_secret(&dk).unwrap();
+            let grant = ShareGrant { record_id: Id::from_bytes([5; 16]), editable: true };
+            let mut sealed = keys.seal_owner_secret(&dk, &grant).unwrap();
             sealed[bit / 8] ^= 1 << (bit % 8);
             proptest::prop_assert_eq!(
-                ShareKeys::open_owner_secret(&dk, &sealed, &keys.share_id()).unwrap_err(),
+                ShareKeys::open_owner_secret(&dk, &sealed, &keys.share_id(), &grant).unwrap_err(),
                 Error::Decrypt
             );
 

@@ -811,3 +811,100 @@ async fn password_change_over_http() {
     assert!(openapi["paths"]["/api/v1/accounts/password"]["post"].is_object());
     assert!(openapi["components"]["schemas"]["ChangePassword"].is_object());
 }
+
+/// A server that lies about a share's facts, or revives an ended share, together with its recipient,
+/// cannot pass the recipient's writes off as verified: the owner believes a share's record and editability
+/// only from its sealed owner secret, and remembers which shares it saw end (docs/protocol.md §7.5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_refuses_recipient_versions_the_shares_own_facts_do_not_allow() {
+    let server = TestServer::start();
+    let mut alice = owner(&server, "alice@example.org").await;
+    let record = alice.create_record(&login_body()).await.unwrap();
+
+    // A read-only share that the server turns editable.
+    let read_only = alice
+        .create_share(record, options(3600, false))
+        .await
+        .unwrap();
+    let device = MemoryDeviceStore::new();
+    let reader = Recipient::open(&read_only.link, None, &device)
+        .await
+        .unwrap();
+    assert!(!reader.editable());
+    drop(reader);
+    let handle = read_only.handle.as_bytes().to_vec();
+    assert_eq!(
+        server.tamper(
+            "UPDATE shares SET editable = 1 WHERE handle = ?1",
+            [&handle]
+        ),
+        1
+    );
+    let mut writer = Recipient::open(&read_only.link, None, &device)
+        .await
+        .unwrap();
+    assert!(writer.editable(), "the server now says editable");
+    writer
+        .set_fields(&[(
+            "password".into(),
+            "written through a read-only share".into(),
+        )])
+        .await
+        .unwrap();
+    let refused = alice.show_record(record).await.unwrap_err();
+    assert!(
+        matches!(&refused, ClientError::Unverified(why) if why.contains("read-only")),
+        "{refused}"
+    );
+    let listed = alice.list_shares(Some(record)).await.unwrap();
+    let entry = listed
+        .iter()
+        .find(|s| s.handle == read_only.handle)
+        .unwrap();
+    assert!(!entry.editable, "the sealed facts say read-only");
+    assert!(entry.problem.is_some(), "the server's claim is flagged");
+    let listed = alice.list_records().await.unwrap();
+    assert!(!listed[0].verification.is_verified());
+
+    // An editable share, edited and ended; the owner saw it end; the server revives it.
+    alice.rotate_record(record).await.unwrap_err(); // unverified current: never resealed
+    let mut bob_record = login_body();
+    bob_record.title = "Second".into();
+    let second = alice.create_record(&bob_record).await.unwrap();
+    let share = alice
+        .create_share(second, options(3600, true))
+        .await
+        .unwrap();
+    let bob_device = MemoryDeviceStore::new();
+    let mut bob = Recipient::open(&share.link, None, &bob_device)
+        .await
+        .unwrap();
+    let before_end = bob
+        .set_fields(&[("password".into(), "bob's last edit".into())])
+        .await
+        .unwrap();
+    alice.delete_share(share.handle).await.unwrap();
+    // The edit from before the end stays attributed.
+    let shown = alice.show_record(second).await.unwrap();
+    assert_eq!(shown.version, before_end);
+    assert!(matches!(
+        shown.verification,
+        sharelock_client::Verification::Recipient { .. }
+    ));
+    let handle = share.handle.as_bytes().to_vec();
+    assert_eq!(
+        server.tamper(
+            "UPDATE shares SET ended_at = NULL, end_reason = NULL WHERE handle = ?1",
+            [&handle]
+        ),
+        1
+    );
+    bob.set_fields(&[("password".into(), "after the end".into())])
+        .await
+        .unwrap();
+    let refused = alice.show_record(second).await.unwrap_err();
+    assert!(
+        matches!(&refused, ClientError::Unverified(why) if why.contains("had ended")),
+        "{refused}"
+    );
+}

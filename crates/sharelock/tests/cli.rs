@@ -148,12 +148,12 @@ impl Home {
         assert_eq!(
             keys.len(),
             3,
-            "share create --json is exactly link, share_id, expires_at: {json}"
+            "share create --json is exactly link, share, expires_at: {json}"
         );
         assert!(json["expires_at"].as_str().unwrap().ends_with('Z'));
         (
             json["link"].as_str().unwrap().to_owned(),
-            json["share_id"].as_str().unwrap().to_owned(),
+            json["share"].as_str().unwrap().to_owned(),
         )
     }
 }
@@ -450,7 +450,7 @@ fn share_open_edit_and_delete_story() {
     let listed = owner.run(&["share", "list", "--json"]).ok().json();
     let shares = listed["shares"].as_array().unwrap();
     assert_eq!(shares.len(), 1);
-    assert_eq!(shares[0]["share_id"], share.as_str());
+    assert_eq!(shares[0]["share"], share.as_str());
     assert_eq!(shares[0]["state"], "active");
     assert_eq!(shares[0]["label"], "for Bob");
     assert_eq!(shares[0]["editable"], true);
@@ -459,8 +459,9 @@ fn share_open_edit_and_delete_story() {
     let opened = bob.run(&["open", &link, "--json"]).ok().json();
     assert_eq!(
         sorted_keys(&opened),
-        vec!["editable", "expires_at", "record"]
+        vec!["editable", "expires_at", "record", "summary_mismatch"]
     );
+    assert_eq!(opened["summary_mismatch"], false);
     assert_eq!(
         sorted_keys(&opened["record"]),
         vec!["fields", "files", "notes", "title", "type"]
@@ -505,7 +506,7 @@ fn share_open_edit_and_delete_story() {
     // The owner sees the edit, attributed to the share and verified.
     let shown = owner.run(&["record", "show", &id, "--json"]).ok().json();
     assert_eq!(field(&shown["record"], "password"), "changed-by-bob");
-    assert_eq!(shown["author"]["share_id"], share.as_str());
+    assert_eq!(shown["author"]["share"], share.as_str());
     assert!(
         shown["author"]["device_fingerprint"]
             .as_str()
@@ -516,7 +517,7 @@ fn share_open_edit_and_delete_story() {
     let history = owner.run(&["record", "history", &id, "--json"]).ok().json();
     let versions = history["versions"].as_array().unwrap();
     let last = versions.last().unwrap();
-    assert_eq!(last["author"]["share_id"], share.as_str());
+    assert_eq!(last["author"]["share"], share.as_str());
     assert_eq!(last["verified"], true);
     assert_eq!(field(&last["record"], "password"), "changed-by-bob");
     assert_eq!(versions[1]["key_gen"], 2, "sharing rotated the record key");
@@ -986,7 +987,7 @@ fn password_change_story() {
     let shown = laptop.run(&["record", "show", &id, "--json"]).ok().json();
     assert_eq!(field(&shown["record"], "password"), "swordfish");
     let listed = laptop.run(&["share", "list", "--json"]).ok().json();
-    assert_eq!(listed["shares"][0]["share_id"], share.as_str());
+    assert_eq!(listed["shares"][0]["share"], share.as_str());
     assert_eq!(listed["shares"][0]["label"], "for Bob");
 
     // The other machine's session has ended, its event stream with it.
@@ -1051,4 +1052,84 @@ fn password_change_story() {
         assert!(!log.contains(secret), "{secret} in the log");
         assert!(!contains_in_dir(&server.data_dir(), secret.as_bytes()));
     }
+}
+
+/// Wrong access tokens for `share` (b64u share id) from a client that is not the recipient: each is counted,
+/// and past the free ones the share is in backoff. Returns the statuses.
+fn wrong_tokens(server: &TestServer, share: &str, n: usize) -> Vec<u16> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut statuses = Vec::new();
+        for i in 0..n {
+            let wrong = sharelock_core::encoding::b64u(&[i as u8; 32]);
+            let response = client
+                .get(format!("{}/api/v1/recipient/status", server.url))
+                .header("sharelock-share", share)
+                .header("sharelock-access", wrong)
+                .send()
+                .await
+                .unwrap();
+            statuses.push(response.status().as_u16());
+        }
+        statuses
+    })
+}
+
+/// The share id (b64u) of a link.
+fn share_id_of_link(link: &str) -> String {
+    let parsed = sharelock_core::share::Link::parse(link).unwrap();
+    sharelock_core::share::LinkSecret::from_bytes(*parsed.secret.expose())
+        .share_id()
+        .to_b64u()
+}
+
+#[test]
+fn a_bound_device_opens_at_once_and_remembers_what_it_saw() {
+    let server = TestServer::start();
+    let owner = Home::new(&server);
+    owner.register("owner@example.org");
+    let id = owner.add_login_record();
+    let (link, _) = owner.share(&id, &["--expires", "1h"]);
+    let bob = Home::new(&server);
+    bob.run(&["open", &link, "--json"]).ok();
+
+    // Someone who saw the share id keeps its access-token backoff busy.
+    let statuses = wrong_tokens(&server, &share_id_of_link(&link), 8);
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    // Opening it anew (status, bind) has to wait...
+    let held = Home::new(&server).run(&["open", &link]).code(1);
+    assert!(held.stderr.contains("retry in"), "{held:?}");
+    // ...but the device that holds the bound key goes straight to the signed fetch.
+    let seen = bob.run(&["open", &link, "--json"]).ok().json();
+    assert_eq!(field(&seen["record"], "username"), "ada");
+
+    // The owner edits; Bob sees it; then the server rolls the record back one version.
+    owner
+        .run(&["record", "edit", &id, "--field", "username=ada2"])
+        .ok();
+    let seen = bob.run(&["open", &link, "--json"]).ok().json();
+    assert_eq!(field(&seen["record"], "username"), "ada2");
+    let record = uuid::Uuid::parse_str(&id).unwrap().as_bytes().to_vec();
+    assert_eq!(
+        server.tamper(
+            "DELETE FROM versions WHERE record_id = ?1 AND version = (SELECT version FROM records WHERE id = ?1)",
+            [&record]
+        ),
+        1
+    );
+    server.tamper(
+        "UPDATE records SET version = version - 1 WHERE id = ?1",
+        [&record],
+    );
+    // A new process on the same device still knows what it saw.
+    let refused = bob.run(&["open", &link]).code(1);
+    assert!(refused.stderr.contains("older than version"), "{refused:?}");
+    assert!(
+        !refused.stdout.contains("ada"),
+        "nothing is shown: {refused:?}"
+    );
 }

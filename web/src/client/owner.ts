@@ -10,6 +10,7 @@ import { sha256 } from "../protocol/crypto";
 import { deviceFingerprint } from "../protocol/device";
 import { ProtocolError } from "../protocol/errors";
 import {
+  checkSummary,
   firstHeader,
   nextHeader,
   openBody,
@@ -38,7 +39,7 @@ import {
 } from "../protocol/kdf";
 import { formatLink } from "../protocol/link";
 import { MAX_FILE_NAME_LEN, validateBody, type FileRef, type RecordBody, type Summary } from "../protocol/record";
-import { deriveShareKeys, MAX_LABEL_LEN, openLabel, openOwnerSecret, sealLabel, sealOwnerSecret, verifyBindTag } from "../protocol/share";
+import { deriveShareKeys, MAX_LABEL_LEN, openLabel, openOwnerSecretOf, sealLabel, sealOwnerSecret, verifyBindTag, type ShareKeys } from "../protocol/share";
 import { blobLength, DEFAULT_CHUNK_SIZE } from "../protocol/stream";
 import { ApiError, type Api } from "./http";
 import {
@@ -113,6 +114,8 @@ export interface OpenedRecord {
   createdAt: string;
   updatedAt: string;
   rotatePending: boolean;
+  /** The sealed summary (the list line) is not this body's: its writer made the list say something else (§3.2). */
+  summaryMismatch: boolean;
 }
 
 /** One line of the record list. */
@@ -143,6 +146,10 @@ export interface HistoryEntry {
 /** A share as its owner sees it: the server's facts plus what only DK opens. */
 export interface ShareEntry {
   info: ShareInfo;
+  /** Whether the recipient may edit, as sealed in the owner secret (the server's word for a legacy share). */
+  editable: boolean;
+  /** The owner secret predates sealed share facts: its recipient's versions are not verified, and the next rotation of its record ends it. */
+  legacy: boolean;
   label?: string;
   /** The link again, while nobody has opened it. */
   link?: string;
@@ -183,6 +190,7 @@ interface Current {
 
 interface WithBody extends Current {
   body: RecordBody;
+  summaryMismatch: boolean;
 }
 
 const JSON_TYPE = "application/json";
@@ -481,13 +489,41 @@ export class OwnerSession {
     const rk = await unwrapRecordKey(this.#keys.dk, uuidToBytes(id), record.key_gen, fromB64u(record.wrapped_key));
     const needShares = envelope.author.kind === "share" && shares === undefined;
     const known = needShares ? await this.fetchShares(id) : (shares ?? []);
-    const verification = await verifyVersion(this.#keys, id, envelope, fromB64u(record.proof), record.author, known);
+    if (envelope.author.kind === "share") this.#observeEnded(known, (r) => (r === id ? record.version : undefined));
+    const verification = await this.#verify(id, envelope, fromB64u(record.proof), record.author, known);
     return { record, envelope, rk, verification };
+  }
+
+  #verify(id: string, envelope: Envelope, proof: Bytes, author: ApiAuthor, shares: readonly ShareInfo[]): Promise<Verification> {
+    return verifyVersion(this.#keys, id, envelope, proof, author, shares, (shareId) => this.versions.endedAfter(shareId));
+  }
+
+  /**
+   * Remembers every share the server shows ended, at its record's current version as `versionOf` gives it
+   * (§7.5): from then on no later version of that share is attributed to its recipient, whatever the server
+   * says of the share.
+   */
+  #observeEnded(shares: readonly ShareInfo[], versionOf: (recordId: string) => number | undefined): void {
+    for (const share of shares) {
+      if (share.state !== "expired" && share.state !== "deleted") continue;
+      const version = versionOf(share.record_id);
+      if (version === undefined) continue;
+      try {
+        this.versions.noteEnded(fromB64u(share.share_id), share.record_id, version);
+      } catch {
+        // A malformed share id names no share a version could carry.
+      }
+    }
   }
 
   async #currentWithBody(id: string, shares?: readonly ShareInfo[]): Promise<WithBody> {
     const current = await this.#current(id, shares);
-    return { ...current, body: await openBody(current.envelope, current.rk) };
+    const body = await openBody(current.envelope, current.rk);
+    const summaryMismatch = await checkSummary(current.envelope, current.rk, body).then(
+      () => false,
+      () => true,
+    );
+    return { ...current, body, summaryMismatch };
   }
 
   /** The anti-rollback rule (§3.2) on a current version: remembered if verified, only checked if not. */
@@ -507,6 +543,8 @@ export class OwnerSession {
   /** The records with their decrypted summaries, most recently changed first. */
   async listRecords(): Promise<RecordListEntry[]> {
     const [list, shares] = await Promise.all([this.#json<RecordList>("GET", "/records"), this.fetchShares()]);
+    const versions = new Map(list.records.map((r) => [r.id, r.version]));
+    this.#observeEnded(shares, (r) => versions.get(r));
     const entries = await mapLimit(list.records, 4, async (head): Promise<RecordListEntry | undefined> => {
       const liveShares = shares.filter((s) => s.record_id === head.id && isLive(s)).length;
       const base = { id: head.id, version: head.version, updatedAt: head.updated_at, rotatePending: head.rotate_pending, liveShares };
@@ -540,6 +578,7 @@ export class OwnerSession {
       createdAt: r.created_at,
       updatedAt: r.updated_at,
       rotatePending: r.rotate_pending,
+      summaryMismatch: current.summaryMismatch,
     };
   }
 
@@ -550,14 +589,19 @@ export class OwnerSession {
   async history(id: string): Promise<HistoryEntry[]> {
     const history = await this.#json<HistoryJson>("GET", `/records/${id}/history`);
     const shares = history.versions.some((v) => v.author.kind === "share") ? await this.fetchShares(id) : [];
+    const last = history.versions.at(-1);
+    if (last) this.#observeEnded(shares, (r) => (r === id ? last.version : undefined));
     const keys = new Map(history.keys.map((k) => [k.key_gen, k.wrapped_key]));
     const out: HistoryEntry[] = [];
     let prev: Bytes | undefined;
+    let prevK = 0;
     for (const entry of history.versions) {
       const base = { version: entry.version, keyGen: entry.key_gen, createdAt: entry.created_at, author: entry.author };
       const bytes = fromB64u(entry.envelope);
       const expectedPrev = prev;
       prev = await sha256(bytes);
+      const keyBefore = prevK;
+      prevK = Math.max(prevK, entry.key_gen);
       let envelope: Envelope;
       try {
         envelope = parseEnvelope(bytes);
@@ -567,12 +611,14 @@ export class OwnerSession {
         if (expectedPrev === undefined ? entry.version !== 1 : !constantTimeEqual(envelope.prev, expectedPrev)) {
           throw new VaultError(expectedPrev === undefined ? "the history does not start at version 1" : "the version does not follow the one before it");
         }
+        // Generations never go back along the chain: a lower one is a write under a key the record had rotated away from.
+        if (entry.key_gen < keyBefore) throw new VaultError(`sealed under key generation ${entry.key_gen}, older than generation ${keyBefore} before it`);
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);
         out.push({ ...base, verification: { kind: "unverified", reason }, problem: reason });
         continue;
       }
-      const verification = await verifyVersion(this.#keys, id, envelope, fromB64u(entry.proof), entry.author, shares);
+      const verification = await this.#verify(id, envelope, fromB64u(entry.proof), entry.author, shares);
       try {
         const wrapped = keys.get(entry.key_gen);
         if (wrapped === undefined) throw new VaultError(`key generation ${entry.key_gen} is missing`);
@@ -662,7 +708,7 @@ export class OwnerSession {
    */
   async #rotate(current: Current, body: RecordBody): Promise<VersionWritten> {
     for (let attempt = 0; ; attempt++) {
-      const shares = await this.fetchShares(current.record.id);
+      const shares = await this.#rotationShares(current.record.id, current.record.version);
       const { rotation, envelope } = await this.#buildRotation(current, body, shares);
       try {
         const written = await this.#json<VersionWritten>("POST", `/records/${current.record.id}/rotate`, rotation);
@@ -675,6 +721,35 @@ export class OwnerSession {
     }
   }
 
+  /**
+   * The shares of a record (at `version`) for a rotation, after ending every live share whose owner secret
+   * predates sealed share facts: nothing binds such a share to its record, so wrapping this record's new key
+   * for it could hand the key to another record's recipient (§4.1). Refuses a listing that calls live a share
+   * this browser saw end, or that lists a share of another record.
+   */
+  async #rotationShares(id: string, version: number): Promise<ShareInfo[]> {
+    const idBytes = uuidToBytes(id);
+    for (let round = 0; round < 2; round++) {
+      const shares = await this.fetchShares(id);
+      this.#observeEnded(shares, (r) => (r === id ? version : undefined));
+      const legacy: string[] = [];
+      for (const share of shares.filter((s) => isLive(s) && s.record_id === id)) {
+        const shareId = fromB64u(share.share_id);
+        if (this.versions.endedAfter(shareId) !== undefined) throw new VaultError("The server lists a share as live that has ended; nothing was written.");
+        let facts;
+        try {
+          facts = (await openOwnerSecretOf(this.#keys.dk, fromB64u(share.owner_secret), shareId, idBytes, share.editable)).facts;
+        } catch {
+          throw new VaultError("The server lists a share under this record whose sealed facts name another record; nothing was written.");
+        }
+        if (facts.kind === "legacy") legacy.push(share.handle);
+      }
+      if (legacy.length === 0) return shares;
+      for (const handle of legacy) await this.#endShare(handle);
+    }
+    throw new VaultError("The server keeps listing ended shares as live; nothing was written.");
+  }
+
   async #buildRotation(current: Current, body: RecordBody, shares: readonly ShareInfo[]): Promise<{ rotation: RotationJson; envelope: Envelope; rk: Bytes }> {
     const id = current.record.id;
     const idBytes = uuidToBytes(id);
@@ -684,8 +759,9 @@ export class OwnerSession {
     const shareKeys = [];
     for (const share of shares.filter((s) => isLive(s) && s.record_id === id)) {
       const shareId = fromB64u(share.share_id);
-      const keys = await openOwnerSecret(this.#keys.dk, fromB64u(share.owner_secret), shareId);
-      shareKeys.push({ share: share.handle, wrapped_key: b64(await wrapRecordKeyForShare(keys.shareKey, shareId, idBytes, k, rk)) });
+      const opened = await openOwnerSecretOf(this.#keys.dk, fromB64u(share.owner_secret), shareId, idBytes, share.editable);
+      if (opened.facts.kind === "legacy") throw new VaultError("A share without sealed facts cannot get a new record key.");
+      shareKeys.push({ share: share.handle, wrapped_key: b64(await wrapRecordKeyForShare(opened.keys.shareKey, shareId, idBytes, k, rk)) });
     }
     const rotation: RotationJson = {
       base_version: current.record.version,
@@ -734,12 +810,12 @@ export class OwnerSession {
     if (options.passphrase) await stage?.("deriving");
     const keys = await deriveShareKeys(randomBytes(32), options.passphrase === "" ? undefined : options.passphrase);
     return this.#exclusive(async () => {
-      const ownerSecret = b64(await sealOwnerSecret(this.#keys.dk, keys));
-      const label = options.label === "" ? null : b64(await sealLabel(this.#keys.dk, keys.shareId, options.label));
       const idBytes = uuidToBytes(recordId);
+      const ownerSecret = b64(await sealOwnerSecret(this.#keys.dk, keys, { recordId: idBytes, editable: options.editable }));
+      const label = options.label === "" ? null : b64(await sealLabel(this.#keys.dk, keys.shareId, options.label));
       for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
         const current = await this.#currentVerified(recordId);
-        const shares = await this.fetchShares(recordId);
+        const shares = await this.#rotationShares(recordId, current.record.version);
         const { rotation, envelope, rk } = await this.#buildRotation(current, current.body, shares);
         const request = {
           rotation,
@@ -779,13 +855,31 @@ export class OwnerSession {
     return Promise.all((await this.fetchShares(recordId)).map((info) => this.shareEntry(info)));
   }
 
-  /** Opens what DK opens of a share: its secrets (for the link and the bind tag) and its label. */
+  /**
+   * Opens what DK opens of a share: its secrets (for the link and the bind tag) as a share of the record the
+   * server lists it under, its sealed facts (editability), and its label.
+   */
   async shareEntry(info: ShareInfo): Promise<ShareEntry> {
-    const entry: ShareEntry = { info };
+    const entry: ShareEntry = { info, editable: info.editable, legacy: false };
     try {
       const shareId = fromB64u(info.share_id);
       if (info.device_key !== null) entry.fingerprint = await deviceFingerprint(fromB64u(info.device_key));
-      const keys = await openOwnerSecret(this.#keys.dk, fromB64u(info.owner_secret), shareId);
+      let keys: ShareKeys;
+      try {
+        const opened = await openOwnerSecretOf(this.#keys.dk, fromB64u(info.owner_secret), shareId, uuidToBytes(info.record_id), info.editable);
+        keys = opened.keys;
+        if (opened.facts.kind === "legacy") {
+          entry.legacy = true;
+        } else {
+          entry.editable = opened.facts.grant.editable;
+          if (entry.editable !== info.editable) {
+            entry.problem = `the server says it is ${info.editable ? "editable" : "read-only"}, but it was created ${entry.editable ? "editable" : "read-only"}`;
+          }
+        }
+      } catch {
+        entry.problem = "its secrets do not open as a share of this record with this vault's key";
+        return entry;
+      }
       if (info.state === "active") entry.link = formatLink(this.api.base, keys.hasPassphrase, keys.secret);
       if (info.device_key !== null) {
         entry.deviceVerified =
@@ -797,7 +891,7 @@ export class OwnerSession {
       }
       if (info.label !== null) entry.label = await openLabel(this.#keys.dk, shareId, fromB64u(info.label));
     } catch {
-      entry.problem = "its secrets or label do not open with this vault's key";
+      entry.problem ??= "its secrets or label do not open with this vault's key";
     }
     return entry;
   }
@@ -807,10 +901,24 @@ export class OwnerSession {
     return this.shareEntry(await this.#json<ShareInfo>("GET", `/shares/${handle}`));
   }
 
-  /** Ends a share at once; its record is then due for a key rotation. */
+  /**
+   * Ends a share at once; its record is then due for a key rotation. This browser remembers the share as
+   * ended from the record's current version on (§7.5).
+   */
   async deleteShare(handle: string): Promise<ShareEntry> {
+    return this.shareEntry(await this.#endShare(handle));
+  }
+
+  async #endShare(handle: string): Promise<ShareInfo> {
     const info = await this.#json<ShareInfo>("DELETE", `/shares/${handle}`);
-    return this.shareEntry(info);
+    try {
+      const record = await this.#json<RecordJson>("GET", `/records/${info.record_id}`);
+      this.#observeEnded([info], () => record.version);
+    } catch (e) {
+      // The record is gone: nothing of it can be attributed any more.
+      if (!isCode(e, "not_found")) throw e;
+    }
+    return info;
   }
 
   // ---- Files

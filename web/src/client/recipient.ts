@@ -2,13 +2,13 @@
 // browser's new device key), fetch and decrypt, edit, upload and download files, end.
 import { fromB64u, toB64u, utf8, uuidToBytes, type Bytes } from "../protocol/bytes";
 import { deviceFingerprint, generateDeviceKey, type DeviceKey } from "../protocol/device";
-import { envelopeHash, nextHeader, openBody, parseEnvelope, sealVersion, serializeEnvelope, shareAuthor, signEdit, VersionGuard, type Envelope } from "../protocol/envelope";
+import { checkSummary, envelopeHash, nextHeader, openBody, parseEnvelope, sealVersion, serializeEnvelope, shareAuthor, signEdit, VersionGuard, type Envelope } from "../protocol/envelope";
 import { signRequest } from "../protocol/httpsig";
 import { unwrapRecordKeyForShare } from "../protocol/kdf";
 import type { ParsedLink } from "../protocol/link";
 import { validateBody, type FileRef, type RecordBody } from "../protocol/record";
 import { bindTag, deriveShareKeys, type ShareKeys } from "../protocol/share";
-import { loadDevice, newDeviceRecord, removeDevice, saveDevice, type DeviceRecord } from "./devices";
+import { addDevice, loadDevice, newDeviceRecord, removeDevice, saveSeen, type DeviceRecord } from "./devices";
 import { decryptDownload, uploadFile, type Progress } from "./files";
 import { Api, ApiError } from "./http";
 
@@ -71,31 +71,46 @@ export class ShareLink {
   }
 
   /**
-   * Opens the share on this browser: makes and stores a device key on first use, binds it ("first device
-   * wins"), then fetches and decrypts the record.
+   * Opens the share on this browser. A browser that already holds the key bound to the share goes straight
+   * to the signed fetch: no status, no bind, so a link holder who keeps the share's access-token backoff busy
+   * cannot lock it out (§5.3). Otherwise ("Click to Open") it adds a new device key (unless another tab just
+   * did), binds it ("first device wins"), then fetches and decrypts the record.
    */
   async open(): Promise<OpenShare> {
-    let record = await this.knownDevice();
-    const fresh = record === undefined;
-    if (!record) {
-      const key = await generateDeviceKey();
-      record = newDeviceRecord(this.shareHeader, key);
-      // Saved before binding: if the answer is lost after the server bound it, only this key can open it.
-      await saveDevice(record);
+    const known = await this.knownDevice();
+    if (known) {
+      try {
+        return await this.fetchWith(known);
+      } catch (e) {
+        // The key was kept, but its bind never took effect (the answer was lost, or another device won):
+        // bind as on first use, which says which.
+        if (!(e instanceof ApiError && (e.code === "share_not_bound" || e.code === "invalid_signature"))) throw e;
+      }
+      await this.bind(known);
+      return this.fetchWith(known);
     }
-    const device: DeviceKey = { privateKey: record.privateKey, publicKey: record.publicKey };
+    const { stored, added } = await addDevice(newDeviceRecord(this.shareHeader, await generateDeviceKey()));
     try {
-      const tag = await bindTag(this.keys.bindKey, this.keys.shareId, device.publicKey);
-      const body = JSON.stringify({ access: toB64u(this.keys.accessToken), device_key: toB64u(device.publicKey), bind_tag: toB64u(tag) });
-      const bound = await (await this.signed(device, "POST", "/recipient/bind", utf8(body), "application/json")).json() as BindResponse;
-      const fingerprint = await deviceFingerprint(device.publicKey);
-      if (bound.fingerprint !== fingerprint) throw new Error("the server bound another device key");
+      await this.bind(stored);
     } catch (e) {
-      // A definite refusal makes a new key useless; an unknown outcome keeps it.
-      if (fresh && e instanceof ApiError) await removeDevice(this.shareHeader);
+      // Only a definite refusal makes a new key useless. After a 5xx or a lost answer the bind may have
+      // reached the server, and then only this key can ever open the share: keep it.
+      if (added && forgetsFreshKey(e)) await removeDevice(this.shareHeader, stored.publicKey);
       throw e;
     }
-    const share = new OpenShare(this, device, record);
+    return this.fetchWith(stored);
+  }
+
+  private async bind(record: DeviceRecord): Promise<void> {
+    const device: DeviceKey = { privateKey: record.privateKey, publicKey: record.publicKey };
+    const tag = await bindTag(this.keys.bindKey, this.keys.shareId, device.publicKey);
+    const body = JSON.stringify({ access: toB64u(this.keys.accessToken), device_key: toB64u(device.publicKey), bind_tag: toB64u(tag) });
+    const bound = (await (await this.signed(device, "POST", "/recipient/bind", utf8(body), "application/json")).json()) as BindResponse;
+    if (bound.fingerprint !== (await deviceFingerprint(device.publicKey))) throw new Error("the server bound another device key");
+  }
+
+  private async fetchWith(record: DeviceRecord): Promise<OpenShare> {
+    const share = new OpenShare(this, { privateKey: record.privateKey, publicKey: record.publicKey }, record);
     await share.refresh();
     return share;
   }
@@ -123,11 +138,21 @@ export class ShareLink {
 
 export type { Progress };
 
+/**
+ * Whether a failed bind makes a fresh key useless: only a definite refusal (401: wrong passphrase or
+ * signature; 403: another device holds the share). Never a 5xx, a 404/410/429, or a network error.
+ */
+export function forgetsFreshKey(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 401 || error.status === 403);
+}
+
 /** An opened share: this browser's device is bound, and the current version is decrypted. */
 export class OpenShare {
   body!: RecordBody;
   view!: ShareView;
   fingerprint = "";
+  /** The sealed summary (the sender's list line) is not this body's: its writer made the list say something else (§3.2). */
+  summaryMismatch = false;
   private envelope!: Envelope;
   private rk!: Bytes;
   private readonly guard: VersionGuard;
@@ -135,9 +160,10 @@ export class OpenShare {
   constructor(
     readonly link: ShareLink,
     private readonly device: DeviceKey,
-    private readonly record: DeviceRecord,
+    record: DeviceRecord,
   ) {
-    this.guard = record.seenVersion !== undefined && record.seenHash ? VersionGuard.resume(record.seenVersion, record.seenHash) : new VersionGuard();
+    this.guard =
+      record.seenVersion !== undefined && record.seenHash ? VersionGuard.resume(record.seenVersion, record.seenHash, record.seenKeyGen ?? 0) : new VersionGuard();
   }
 
   get editable(): boolean {
@@ -163,11 +189,16 @@ export class OpenShare {
     }
     const rk = await unwrapRecordKeyForShare(this.link.keys.shareKey, this.link.keys.shareId, recordId, view.key_gen, fromB64u(view.wrapped_key));
     const body = await openBody(envelope, rk);
+    const summaryMismatch = await checkSummary(envelope, rk, body).then(
+      () => false,
+      () => true,
+    );
     await this.accept(envelope);
     this.view = view;
     this.envelope = envelope;
     this.rk = rk;
     this.body = body;
+    this.summaryMismatch = summaryMismatch;
     // The device key never changes: its fingerprint is computed once.
     if (!this.fingerprint) this.fingerprint = await deviceFingerprint(this.device.publicKey);
   }
@@ -193,6 +224,7 @@ export class OpenShare {
         await this.accept(envelope);
         this.envelope = envelope;
         this.body = body;
+        this.summaryMismatch = false;
         this.view = { ...this.view, version: written.version };
         return written.version;
       } catch (e) {
@@ -209,7 +241,7 @@ export class OpenShare {
   /** Ends the share ("I have it, delete it"); this browser forgets its device key. */
   async end(): Promise<void> {
     await this.link.signed(this.device, "POST", "/recipient/end", utf8("{}"), "application/json");
-    await removeDevice(this.link.shareHeader);
+    await removeDevice(this.link.shareHeader, this.device.publicKey);
   }
 
   /** Downloads a file of the record, checks H(blob), and decrypts it into a Blob. */
@@ -254,11 +286,7 @@ export class OpenShare {
   private async accept(envelope: Envelope): Promise<void> {
     this.guard.accept(envelope, await envelopeHash(envelope));
     const highest = this.guard.highest();
-    if (highest) {
-      this.record.seenVersion = Number(highest.v);
-      this.record.seenHash = highest.hash;
-      await saveDevice(this.record);
-    }
+    if (highest) await saveSeen(this.link.shareHeader, this.device.publicKey, { version: Number(highest.v), hash: highest.hash, keyGen: Number(this.guard.keyGen()) });
   }
 }
 

@@ -1,11 +1,19 @@
-// Anti-rollback memory (docs/protocol.md §3.2): per record, the highest (v, E) this browser accepted as
-// current, so a malicious server cannot replay an old version (an old password) as current. It holds no
-// secret (record ids, version numbers and envelope hashes, what the CLI keeps in its home directory), so it
-// may outlive the session: it is kept per account in the browser's storage when storage is available.
-import { bytesToUuid, fromB64u, toB64u } from "../protocol/bytes";
+// The owner's memory (docs/protocol.md §3.2, §7.5), kept across sessions: per record, the highest (v, E) this
+// browser accepted as current and the highest key generation seen (anti-rollback: a malicious server cannot
+// replay an old version, an old password, as current, nor pass off a write under a key the record rotated
+// away from); and every share seen ended, with its record's version at that moment, so that a server
+// colluding with an ended share's recipient cannot slip in a later version as theirs. It holds no secret
+// (record ids, share ids, version numbers and envelope hashes, what the CLI keeps in its home directory), so
+// it may outlive the session: it is kept per account in the browser's storage when storage is available.
+import { bytesToUuid, fromB64u, toB64u, type Bytes } from "../protocol/bytes";
 import { envelopeHash, VersionGuard, type Envelope } from "../protocol/envelope";
 
-type Saved = Record<string, [string, string]>;
+/** The stored form: `records` id → [v, b64u(E), k]; `ended` b64u(share id) → [record id, v_end]. */
+interface Saved {
+  format: 2;
+  records: Record<string, [string, string, string]>;
+  ended: Record<string, [string, string]>;
+}
 
 /** The minimal storage interface (`localStorage` in the page, a Map in tests). */
 export interface KeyValueStore {
@@ -15,6 +23,7 @@ export interface KeyValueStore {
 
 export class VersionMemory {
   readonly #guards = new Map<string, VersionGuard>();
+  readonly #ended = new Map<string, { record: string; after: bigint }>();
 
   /** `store` and `key` persist the memory; without them it lives as long as the page. */
   constructor(
@@ -23,15 +32,25 @@ export class VersionMemory {
   ) {
     if (!store || !key) return;
     try {
-      const saved = JSON.parse(store.getItem(key) ?? "{}") as Saved;
-      for (const [id, [v, hash]] of Object.entries(saved)) this.#guards.set(id, VersionGuard.resume(BigInt(v), fromB64u(hash)));
+      const saved = JSON.parse(store.getItem(key) ?? "{}") as Partial<Saved> & Record<string, unknown>;
+      if (saved.format === 2) {
+        for (const [id, [v, hash, k]] of Object.entries(saved.records ?? {})) this.#guards.set(id, VersionGuard.resume(BigInt(v), fromB64u(hash), BigInt(k)));
+        for (const [share, [record, after]] of Object.entries(saved.ended ?? {})) this.#ended.set(share, { record, after: BigInt(after) });
+      } else {
+        // The first form: id → [v, b64u(E)], without key generations or ended shares.
+        for (const [id, entry] of Object.entries(saved)) {
+          const [v, hash] = entry as [string, string];
+          this.#guards.set(id, VersionGuard.resume(BigInt(v), fromB64u(hash)));
+        }
+      }
     } catch {
       // A damaged entry protects nothing; start from what the server shows next.
       this.#guards.clear();
+      this.#ended.clear();
     }
   }
 
-  /** Refuses (`rollback`, `fork`) a version that contradicts what was accepted, without remembering it. */
+  /** Refuses (`rollback`, `fork`, `key_rollback`) a version that contradicts what was accepted, without remembering it. */
   async check(env: Envelope): Promise<void> {
     this.#guards.get(bytesToUuid(env.recordId))?.check(env, await envelopeHash(env));
   }
@@ -45,14 +64,34 @@ export class VersionMemory {
       guard = new VersionGuard();
       this.#guards.set(id, guard);
     }
-    const before = guard.highest()?.v;
+    const before = [guard.highest()?.v, guard.keyGen()];
     guard.accept(env, hash);
-    if (guard.highest()?.v !== before) this.#save();
+    if (guard.highest()?.v !== before[0] || guard.keyGen() !== before[1]) this.#save();
   }
 
-  /** Forgets a deleted record. */
+  /** Remembers that a share (of `recordId`) ended when the record was at `version`; the first sighting stays. */
+  noteEnded(shareId: Bytes, recordId: string, version: bigint | number): void {
+    const key = toB64u(shareId);
+    if (this.#ended.has(key)) return;
+    this.#ended.set(key, { record: recordId, after: BigInt(version) });
+    this.#save();
+  }
+
+  /** The record's version when this browser first saw the share ended, if it did. */
+  endedAfter(shareId: Bytes): bigint | undefined {
+    return this.#ended.get(toB64u(shareId))?.after;
+  }
+
+  /** Forgets a deleted record and its ended shares. */
   forget(recordId: string): void {
-    if (this.#guards.delete(recordId)) this.#save();
+    let changed = this.#guards.delete(recordId);
+    for (const [share, entry] of this.#ended) {
+      if (entry.record === recordId) {
+        this.#ended.delete(share);
+        changed = true;
+      }
+    }
+    if (changed) this.#save();
   }
 
   /** The highest version accepted of a record. */
@@ -60,13 +99,19 @@ export class VersionMemory {
     return this.#guards.get(recordId)?.highest()?.v;
   }
 
+  /** The highest key generation accepted of a record (0 if none). */
+  keyGen(recordId: string): bigint {
+    return this.#guards.get(recordId)?.keyGen() ?? 0n;
+  }
+
   #save(): void {
     if (!this.store || !this.key) return;
-    const saved: Saved = {};
+    const saved: Saved = { format: 2, records: {}, ended: {} };
     for (const [id, guard] of this.#guards) {
       const h = guard.highest();
-      if (h) saved[id] = [h.v.toString(), toB64u(h.hash)];
+      if (h) saved.records[id] = [h.v.toString(), toB64u(h.hash), guard.keyGen().toString()];
     }
+    for (const [share, entry] of this.#ended) saved.ended[share] = [entry.record, entry.after.toString()];
     try {
       this.store.setItem(this.key, JSON.stringify(saved));
     } catch {

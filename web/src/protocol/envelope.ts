@@ -217,6 +217,19 @@ export async function openSummary(env: Envelope, rk: Uint8Array): Promise<Summar
   return summaryFromJson(unpad256(padded));
 }
 
+/**
+ * Checks that the sealed summary (what the record list shows) is the summary of `body`, this version's
+ * opened body: type, title and subtitle compared as values (`summary_mismatch`). The writer chooses both
+ * boxes, so a recipient could otherwise keep an old title in the list while changing the body.
+ */
+export async function checkSummary(env: Envelope, rk: Uint8Array, body: RecordBody): Promise<void> {
+  const listed = await openSummary(env, rk);
+  const computed = summaryOf(body);
+  if (listed.type !== computed.type || listed.title !== computed.title || listed.subtitle !== computed.subtitle) {
+    throw new ProtocolError("summary_mismatch", "the version's summary does not match its body");
+  }
+}
+
 /** `owner_tag = HMAC(K_own, E)`, the proof on a version the owner writes. */
 export async function ownerTag(kOwn: Uint8Array, env: Envelope): Promise<Bytes> {
   return hmacSha256(kOwn, await envelopeHash(env));
@@ -280,25 +293,28 @@ export interface SeenVersion {
 }
 
 /**
- * The client's anti-rollback memory for one record (§3.2): having seen `(v_s, E_s)`, it refuses `v < v_s`
- * (`rollback`), `v = v_s` with another E, and `v = v_s + 1` whose prev is not E_s (both `fork`), so a
- * malicious server cannot replay an old password as current. Persist `highest()` and restore it with
- * `VersionGuard.resume`. Browsing history deliberately bypasses it.
+ * The client's anti-rollback memory for one record (§3.2): having seen `(v_s, E_s)` and key generation `k_s`,
+ * it refuses `v < v_s` (`rollback`), `v = v_s` with another E, and `v = v_s + 1` whose prev is not E_s (both
+ * `fork`), and `k < k_s` (`key_rollback`), so a malicious server cannot replay an old password as current, nor
+ * pass off a write under a key the record rotated away from. Persist `highest()` and `keyGen()` and restore
+ * them with `VersionGuard.resume`. Browsing history deliberately bypasses it.
  *
  * The checks are synchronous, so a caller cannot forget to await a refusal: pass `E = await
  * envelopeHash(env)` along with the envelope (WebCrypto only hashes asynchronously).
  */
 export class VersionGuard {
   #highest: SeenVersion | undefined;
+  #keyGen = 0n;
 
   /** Nothing seen yet. */
   constructor() {}
 
-  /** Resumes from a stored `(v, E)`. */
-  static resume(v: bigint | number, hash: Uint8Array): VersionGuard {
+  /** Resumes from a stored `(v, E)` and key generation (0 when it was not stored: no generation check until the next accepted version). */
+  static resume(v: bigint | number, hash: Uint8Array, keyGen: bigint | number = 0n): VersionGuard {
     if (hash.length !== 32) throw new RangeError("E is 32 bytes");
     const guard = new VersionGuard();
     guard.#highest = { v: BigInt(v), hash: Uint8Array.from(hash) };
+    guard.#keyGen = BigInt(keyGen);
     return guard;
   }
 
@@ -307,21 +323,29 @@ export class VersionGuard {
     return this.#highest && { v: this.#highest.v, hash: Uint8Array.from(this.#highest.hash) };
   }
 
+  /** The highest key generation accepted (0 before any). */
+  keyGen(): bigint {
+    return this.#keyGen;
+  }
+
   /** Whether `env` (whose hash is `hash`) may be shown as current, without remembering it. */
   check(env: Envelope, hash: Uint8Array): void {
     if (hash.length !== 32) throw new RangeError("E is 32 bytes");
     const seen = this.#highest;
-    if (seen === undefined) return;
     const v = env.v;
-    if (v < seen.v) throw new ProtocolError("rollback", `version ${v} is older than version ${seen.v} already seen`);
-    if ((v === seen.v && !constantTimeEqual(hash, seen.hash)) || (v === seen.v + 1n && !constantTimeEqual(env.prev, seen.hash))) {
-      throw new ProtocolError("fork", `version ${v} conflicts with the history already seen`);
+    if (seen !== undefined) {
+      if (v < seen.v) throw new ProtocolError("rollback", `version ${v} is older than version ${seen.v} already seen`);
+      if ((v === seen.v && !constantTimeEqual(hash, seen.hash)) || (v === seen.v + 1n && !constantTimeEqual(env.prev, seen.hash))) {
+        throw new ProtocolError("fork", `version ${v} conflicts with the history already seen`);
+      }
     }
+    if (env.k < this.#keyGen) throw new ProtocolError("key_rollback", `key generation ${env.k} is older than generation ${this.#keyGen} already seen`);
   }
 
-  /** Checks `env` (whose hash is `hash`) and, if it is newer than anything seen, remembers it. */
+  /** Checks `env` (whose hash is `hash`) and, if it is newer than anything seen, remembers it (and its key generation, if higher). */
   accept(env: Envelope, hash: Uint8Array): void {
     this.check(env, hash);
     if (this.#highest === undefined || env.v > this.#highest.v) this.#highest = { v: env.v, hash: Uint8Array.from(hash) };
+    if (env.k > this.#keyGen) this.#keyGen = env.k;
   }
 }

@@ -1,6 +1,6 @@
 // Shares (§4.1, §4.3): everything derived from the link secret S (and a passphrase), bind tags, and the
-// owner's sealed copies of S ‖ S′ and of the share's label.
-import { aad } from "./aad";
+// owner's sealed copies of S ‖ S′ (bound to the share's record and editability) and of the share's label.
+import { aad, shareGrantAad } from "./aad";
 import { concat, constantTimeEqual, fromUtf8, utf8, type Bytes } from "./bytes";
 import { hkdf, hmacSha256, open, seal, sha256, verifyHmac } from "./crypto";
 import { ProtocolError } from "./errors";
@@ -92,27 +92,42 @@ export async function verifyBindTag(bk: Uint8Array, shareId: Uint8Array, deviceK
   await verifyHmac(bk, concat(shareId, deviceKey), tag);
 }
 
+/** The facts of a share the owner's sealed copy of its secrets authenticates (§4.1). */
+export interface ShareGrant {
+  /** The shared record's 16 bytes. */
+  recordId: Bytes;
+  /** Whether the recipient may write the record. */
+  editable: boolean;
+}
+
 /**
- * The owner's copy of the share's secrets: `AEAD(DK, S ‖ S′, AAD("share-secret", share_id))` (92 bytes),
- * so the owner can show the link again, verify bind tags and rewrap on rotation without the passphrase.
+ * What an opened owner secret authenticates: its grant, or nothing (`legacy`: sealed before share facts were
+ * authenticated, so its record and editability are only the server's word).
  */
-export async function sealOwnerSecret(dk: Uint8Array, keys: ShareKeys, nonce?: Uint8Array): Promise<Bytes> {
+export type ShareFacts = { kind: "granted"; grant: ShareGrant } | { kind: "legacy" };
+
+function checkRecordId(recordId: Uint8Array): void {
+  if (recordId.length !== 16) throw new RangeError("a record id is 16 bytes");
+}
+
+/**
+ * The owner's copy of the share's secrets, bound to its facts:
+ * `AEAD(DK, S ‖ S′, AAD("share-grant", share_id ‖ record_id ‖ u8(editable)))` (92 bytes), so the owner can
+ * show the link again, verify bind tags and rewrap on rotation without the passphrase, and believes the
+ * share's record and editability only from this box.
+ */
+export async function sealOwnerSecret(dk: Uint8Array, keys: ShareKeys, grant: ShareGrant, nonce?: Uint8Array): Promise<Bytes> {
+  checkRecordId(grant.recordId);
   const plain = concat(keys.secret, keys.root);
   try {
-    return await seal(dk, plain, aad("share-secret", keys.shareId), nonce);
+    return await seal(dk, plain, shareGrantAad(keys.shareId, grant.recordId, grant.editable), nonce);
   } finally {
     plain.fill(0);
   }
 }
 
-/**
- * Opens the owner's copy and rebuilds every derived value. Refuses a box that does not open for
- * `shareId` (`decrypt`), and one whose S does not derive `shareId` (`malformed`): a server could otherwise
- * pair another share's secrets with this share.
- */
-export async function openOwnerSecret(dk: Uint8Array, sealed: Uint8Array, shareId: Uint8Array): Promise<ShareKeys> {
-  checkShareId(shareId);
-  const plain = await open(dk, sealed, aad("share-secret", shareId));
+async function openSealed(dk: Uint8Array, sealed: Uint8Array, shareId: Uint8Array, ad: Uint8Array): Promise<ShareKeys> {
+  const plain = await open(dk, sealed, ad);
   try {
     if (plain.length !== 64) throw new ProtocolError("malformed", "an owner secret is 64 bytes");
     const secret = plain.subarray(0, 32);
@@ -123,6 +138,46 @@ export async function openOwnerSecret(dk: Uint8Array, sealed: Uint8Array, shareI
   } finally {
     plain.fill(0);
   }
+}
+
+/**
+ * Opens the owner's copy sealed with exactly `grant` and rebuilds every derived value. Refuses a box that
+ * does not open for `shareId` and `grant` (`decrypt`), and one whose S does not derive `shareId`
+ * (`malformed`): a server could otherwise pair another share's secrets with this share.
+ */
+export async function openOwnerSecret(dk: Uint8Array, sealed: Uint8Array, shareId: Uint8Array, grant: ShareGrant): Promise<ShareKeys> {
+  checkShareId(shareId);
+  checkRecordId(grant.recordId);
+  return openSealed(dk, sealed, shareId, shareGrantAad(shareId, grant.recordId, grant.editable));
+}
+
+/** Opens an owner secret sealed before share facts were authenticated (`AAD("share-secret", share_id)`); never written. */
+export async function openLegacyOwnerSecret(dk: Uint8Array, sealed: Uint8Array, shareId: Uint8Array): Promise<ShareKeys> {
+  checkShareId(shareId);
+  return openSealed(dk, sealed, shareId, aad("share-secret", shareId));
+}
+
+/**
+ * Opens the owner secret of a share the server lists under `recordId` with editability `claimedEditable`, and
+ * says what it authenticates: the grant with the claimed editability, then the other one, then the legacy
+ * form. A share of another record, or another share's box, opens under none (`decrypt`).
+ */
+export async function openOwnerSecretOf(
+  dk: Uint8Array,
+  sealed: Uint8Array,
+  shareId: Uint8Array,
+  recordId: Uint8Array,
+  claimedEditable: boolean,
+): Promise<{ keys: ShareKeys; facts: ShareFacts }> {
+  for (const editable of [claimedEditable, !claimedEditable]) {
+    const grant = { recordId: Uint8Array.from(recordId), editable };
+    try {
+      return { keys: await openOwnerSecret(dk, sealed, shareId, grant), facts: { kind: "granted", grant } };
+    } catch (e) {
+      if (!(e instanceof ProtocolError && e.kind === "decrypt")) throw e;
+    }
+  }
+  return { keys: await openLegacyOwnerSecret(dk, sealed, shareId), facts: { kind: "legacy" } };
 }
 
 /** The owner's label of a share: `AEAD(DK, UTF-8(label), AAD("share-label", share_id))`, at most 256 bytes (`too_large`). */

@@ -2,6 +2,7 @@
 // removed from the address bar, so it does not stay in history or on screen.
 import "../ui/style.css";
 import { ApiError, NetworkError } from "../client/http";
+import { persistStorage } from "../client/devices";
 import { OpenShare, ShareLink, type ShareStatus } from "../client/recipient";
 import { ProtocolError } from "../protocol/errors";
 import { parseLink, type ParsedLink } from "../protocol/link";
@@ -125,6 +126,13 @@ function askPassphrase(link: ParsedLink, problem?: string): void {
 }
 
 async function check(share: ShareLink, link?: ParsedLink): Promise<void> {
+  // A browser that holds this share's key goes straight to the signed fetch: the status call (and its
+  // backoff, which anyone who saw the share id can keep busy) is only for opening it the first time.
+  const known = await share.knownDevice().catch(() => undefined);
+  if (known) {
+    await openShare(share).catch((e: unknown) => showProblem("This share cannot be opened", explain(e)));
+    return;
+  }
   let status: ShareStatus;
   try {
     status = await share.status();
@@ -136,11 +144,6 @@ async function check(share: ShareLink, link?: ParsedLink): Promise<void> {
     }
     return;
   }
-  const known = await share.knownDevice().catch(() => undefined);
-  if (status.bound && known) {
-    await openShare(share);
-    return;
-  }
   if (status.bound) {
     showProblem("Already opened on another device", "This share was opened on another device (or in another browser), and only that device can open it. Ask the sender to share it again if that was not you.", "bound-elsewhere");
     return;
@@ -150,6 +153,8 @@ async function check(share: ShareLink, link?: ParsedLink): Promise<void> {
   button.addEventListener("click", () => {
     button.disabled = true;
     button.textContent = "Opening…";
+    // The device key lives in this browser's storage: ask the browser to keep it.
+    void persistStorage();
     void openShare(share).catch((e: unknown) => {
       error.textContent = explain(e);
       button.disabled = false;
@@ -162,6 +167,11 @@ async function check(share: ShareLink, link?: ParsedLink): Promise<void> {
       h("h1", {}, "Someone shared a record with you"),
       h("p", {}, `It is available until ${localTime(status.expires_at)}${status.burn_after_secs ? `, and for ${humanDuration(status.burn_after_secs)} after it is opened` : ""}.`),
       h("p", {}, "It can be opened on one device only. Once you click, it is locked to this browser on this device: nobody else can open it, not even with the link."),
+      h(
+        "p",
+        { class: "warning", "data-testid": "device-warning" },
+        "Open it in the browser you will keep using. In a private (incognito) window, or if you clear this site's data, the key is gone when the window closes, and the share cannot be opened again anywhere.",
+      ),
       status.editable ? h("p", { class: "muted" }, "You will be able to edit it and add files; the sender sees your changes.") : null,
       h("div", { class: "actions" }, button),
       error,
@@ -228,6 +238,13 @@ class ShareView {
       app,
       panel(
         view.element,
+        this.share.summaryMismatch
+          ? h(
+              "p",
+              { class: "error", "data-testid": "summary-mismatch" },
+              "This version's entry in the sender's record list (its title or detail line) does not match its content: whoever wrote it made the list say something else. What is shown above is the content.",
+            )
+          : null,
         h("p", { class: "muted" }, `Version ${this.share.version} · ${this.share.editable ? "editable" : "read-only"} · available until ${localTime(expires)}`),
         h("p", { class: "muted" }, "Locked to this device: ", h("span", { class: "fingerprint", "data-testid": "fingerprint" }, this.share.fingerprint), ". The sender sees the same code."),
         actions,

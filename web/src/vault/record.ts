@@ -133,12 +133,21 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
         "Editing and sharing are off, so nothing is built on it. Check the history and restore a verified version.",
       );
 
+  const summaryWarning = record.summaryMismatch
+    ? h(
+        "div",
+        { class: "warning", "data-testid": "summary-mismatch" },
+        "This version's entry in your record list (its title or detail line) does not match its content: whoever wrote it made the list say something else. What is shown here is the content.",
+      )
+    : null;
+
   replace(
     ctx.root,
     h(
       "div",
       { class: "panel" },
       warning,
+      summaryWarning,
       view.element,
       h(
         "p",
@@ -186,7 +195,8 @@ function shareItem(ctx: Ctx, record: OpenedRecord, entry: ShareEntry, say: (text
   const s = entry.info;
   const live = s.state === "active" || s.state === "opened";
   const facts: (string | HTMLElement)[] = [];
-  facts.push(s.editable ? "recipient may edit" : "read-only");
+  facts.push(entry.editable ? "recipient may edit" : "read-only");
+  if (entry.legacy) facts.push("created before sealed share facts: edits through it are not verified");
   if (s.passphrase) facts.push("passphrase");
   if (s.burn_after_secs !== null) facts.push(`ends ${humanDuration(s.burn_after_secs)} after opening`);
   const lines: (HTMLElement | null)[] = [

@@ -6,11 +6,12 @@ use crate::common::{Case, hex, run_area, seq, unhex};
 use serde_json::{Value, json};
 use sharelock_core::crypto::{AadKind, aad};
 
-const KINDS: [AadKind; 7] = [
+const KINDS: [AadKind; 8] = [
     AadKind::DataKey,
     AadKind::RecordKey,
     AadKind::ShareRecordKey,
     AadKind::ShareSecret,
+    AadKind::ShareGrant,
     AadKind::ShareLabel,
     AadKind::Record,
     AadKind::RecordSummary,
@@ -41,6 +42,11 @@ fn fields_of(kind: AadKind) -> Vec<(&'static str, Vec<u8>)> {
             ("u64(k)", k),
         ],
         AadKind::ShareSecret | AadKind::ShareLabel => vec![("share_id", share_id)],
+        AadKind::ShareGrant => vec![
+            ("share_id", share_id),
+            ("record_id", record_id),
+            ("u8(editable)", vec![1]),
+        ],
         AadKind::Record | AadKind::RecordSummary => vec![
             ("record_id", record_id),
             ("u64(k)", k),

@@ -8,7 +8,10 @@
 //! - `"op": "open"`: `envelope` parses but its `part` (`body` or `summary`) does not open under `rk`.
 //! - `"op": "owner_tag"`, `"op": "edit_signature"`: the proof does not verify (`verify`).
 //! - `"op": "check_expected"`: the server's check against `expected` `{record_id, k, v, prev, author}`.
-//! - `"op": "guard"`: the owner client's anti-rollback check after having seen `seen_v`, `seen_hash`.
+//! - `"op": "guard"`: a client's anti-rollback check after having seen `seen_v`, `seen_hash` and key
+//!   generation `seen_k`.
+//! - `"op": "summary"`: `envelope` opens under `rk`; its summary must be the summary of its body (positive), or
+//!   is refused (`summary_mismatch`).
 
 use crate::common::{
     Case, FIXED_DEVICE_PUBLIC, expect_error, fixed_device, hex, run_area, seq, unhex, vectors_dir,
@@ -172,6 +175,57 @@ fn generate() -> Vec<Value> {
     )
     .unwrap();
 
+    // A rotation (v3, k = 2), then a version that continues it but is sealed under the old key (a write the
+    // record's rotation should have cut off).
+    let rk2 = RecordKey::from_bytes(seq(0x31));
+    let v3 = Envelope::seal_with_nonces(
+        &rk2,
+        VersionHeader::next(&v2, 2, Author::Owner),
+        &body_v2(),
+        seq(0xb4),
+        seq(0xb5),
+    )
+    .unwrap();
+    let stale_v4 = Envelope::seal_with_nonces(
+        &rk(),
+        VersionHeader::next(&v3, 1, Author::Share(share_id())),
+        &body_v2(),
+        seq(0xb6),
+        seq(0xb7),
+    )
+    .unwrap();
+    let guard = |name: &str, seen: &Envelope, env: &Envelope, error: Option<&str>| {
+        let mut c = json!({"name": name, "valid": error.is_none(), "op": "guard", "seen_v": seen.header.v,
+            "seen_hash": hex(seen.hash()), "seen_k": seen.header.k, "envelope": hex(env.to_bytes())});
+        if let Some(e) = error {
+            c["error"] = json!(e);
+        }
+        c
+    };
+    // The body of v2 under the summary of v1 (the title and list line the recipient wanted to keep).
+    let mut renamed = body_v2();
+    renamed.title = "Bank login".into();
+    let honest = Envelope::seal_with_nonces(
+        &rk(),
+        VersionHeader::next(&v1, 1, Author::Share(share_id())),
+        &renamed,
+        seq(0xb8),
+        seq(0xb9),
+    )
+    .unwrap();
+    let lying = Envelope {
+        summary: v2.summary.clone(),
+        ..honest.clone()
+    };
+    let summary = |name: &str, env: &Envelope, error: Option<&str>| {
+        let mut c = json!({"name": name, "valid": error.is_none(), "op": "summary", "rk": hex(rk().expose()),
+            "envelope": hex(env.to_bytes())});
+        if let Some(e) = error {
+            c["error"] = json!(e);
+        }
+        c
+    };
+
     vec![
         owner,
         recipient,
@@ -297,12 +351,37 @@ fn generate() -> Vec<Value> {
             },
             Some("wrong_prev"),
         ),
-        json!({"name": "client refuses an older version", "valid": false, "error": "rollback", "op": "guard",
-            "seen_v": 2, "seen_hash": hex(v2.hash()), "envelope": hex(&b1)}),
-        json!({"name": "client refuses another envelope for a version it saw", "valid": false, "error": "fork",
-            "op": "guard", "seen_v": 1, "seen_hash": hex(v1.hash()), "envelope": hex(other_v1.to_bytes())}),
-        json!({"name": "client accepts the next version", "valid": true, "op": "guard", "seen_v": 1,
-            "seen_hash": hex(v1.hash()), "envelope": hex(v2.to_bytes())}),
+        guard(
+            "client refuses an older version",
+            &v2,
+            &v1,
+            Some("rollback"),
+        ),
+        guard(
+            "client refuses another envelope for a version it saw",
+            &v1,
+            &other_v1,
+            Some("fork"),
+        ),
+        guard("client accepts the next version", &v1, &v2, None),
+        guard(
+            "client accepts a rotation (next key generation)",
+            &v2,
+            &v3,
+            None,
+        ),
+        guard(
+            "client refuses a later version under an older key generation",
+            &v3,
+            &stale_v4,
+            Some("key_rollback"),
+        ),
+        summary("summary is the body's", &v2, None),
+        summary(
+            "summary sealed next to another body",
+            &lying,
+            Some("summary_mismatch"),
+        ),
     ]
 }
 
@@ -451,13 +530,32 @@ fn check(case: &Case) {
         }
         "guard" => {
             let env = Envelope::parse(&case.bytes("envelope")).unwrap();
-            let mut guard = VersionGuard::resume(case.u64("seen_v"), case.array("seen_hash"));
+            let mut guard = VersionGuard::resume(
+                case.u64("seen_v"),
+                case.array("seen_hash"),
+                case.u64("seen_k"),
+            );
             let result = guard.accept(&env);
             if case.valid() {
                 result.unwrap();
                 assert_eq!(guard.highest(), Some((env.header.v, env.hash())));
+                assert_eq!(guard.key_gen(), env.header.k.max(case.u64("seen_k")));
             } else {
                 expect_error(case, result);
+            }
+        }
+        "summary" => {
+            let env = Envelope::parse(&case.bytes("envelope")).unwrap();
+            let rk = RecordKey::from_bytes(case.array("rk"));
+            let body = env.open_body(&rk).unwrap();
+            let result = env.check_summary(&rk, &body);
+            if case.valid() {
+                result.unwrap();
+            } else {
+                expect_error(case, result);
+                // Both boxes open and validate on their own: only the comparison fails.
+                let listed = env.open_summary(&rk).unwrap();
+                assert_ne!(listed, body.summary());
             }
         }
         other => panic!("unknown op {other}"),
@@ -468,7 +566,7 @@ fn check(case: &Case) {
 fn vectors() {
     run_area(
         "envelope",
-        "Record version envelopes: layout, sealed body and summary, owner tag, recipient edit signature, strict parsing, the server's expectations and the client's anti-rollback check (docs/protocol.md §3.2).",
+        "Record version envelopes: layout, sealed body and summary, owner tag, recipient edit signature, strict parsing, the server's expectations, the client's anti-rollback check (versions and key generations) and the summary check (docs/protocol.md §3.2).",
         generate,
         check,
     );

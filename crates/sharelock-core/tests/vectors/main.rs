@@ -7,6 +7,7 @@
 mod common;
 
 mod aad;
+mod attribution;
 mod digest;
 mod envelope;
 mod kdf;

@@ -4,8 +4,14 @@
 //!   passphrase), `root` (S′), `sk`, `access` (T), `access_hash` (H(T)), `bk`. A case with
 //!   `other_access` states a T that this derivation must *not* equal (a wrong passphrase).
 //! - `"op": "bind_tag"`: `bk`, `share_id`, `device_key` (65-byte point), `tag` → verifies (or `verify`).
-//! - `"op": "owner_secret"`: `dk`, `share_id`, `sealed` → `s`, `root`, `passphrase` (S′ ≠ S); positive cases
-//!   give `nonce` and `aad` to reproduce `sealed`.
+//! - `"op": "owner_secret"`: `dk`, `share_id`, `record_id`, `editable`, `sealed` (sealed with AAD
+//!   `share-grant`) → `s`, `root`, `passphrase` (S′ ≠ S); positive cases give `nonce` and `aad` to reproduce
+//!   `sealed`; negative cases (another share id, DK, record or editability) are refused (`decrypt`).
+//! - `"op": "legacy_owner_secret"`: the same box sealed with AAD `share-secret` (`share_id` only), as before
+//!   share facts were authenticated; opened, never written.
+//! - `"op": "owner_secret_of"`: the owner's reading of a listed share: `dk`, `share_id`, `record_id` (the
+//!   record it is listed under), `claimed_editable` (what the server says), `sealed` → `facts`
+//!   (`"editable"`, `"read_only"` or `"legacy"`), or refused (`decrypt`).
 //! - `"op": "label"`: `dk`, `share_id`, `sealed` → `label`; or `"op": "seal_label"` with a label that must
 //!   be refused (`too_large`).
 
@@ -13,7 +19,10 @@ use crate::common::{Case, FIXED_DEVICE_PUBLIC, expect_error, hex, run_area, seq,
 use serde_json::{Value, json};
 use sharelock_core::account::DataKey;
 use sharelock_core::crypto::{AadKind, Key32, aad, hkdf, hkdf_salted, seal_with_nonce, sha256};
-use sharelock_core::share::{BindKey, LinkSecret, ShareId, ShareKeys, open_label, seal_label};
+use sharelock_core::encoding::Id;
+use sharelock_core::share::{
+    BindKey, LinkSecret, ShareFacts, ShareGrant, ShareId, ShareKeys, open_label, seal_label,
+};
 
 const PASSPHRASE: &str = "Tr0ub4dor & 3 \u{e9}t\u{e9}";
 const WRONG_PASSPHRASE: &str = "Tr0ub4dor & 3 \u{e9}t\u{e9} ";
@@ -82,27 +91,110 @@ fn generate() -> Vec<Value> {
         c
     };
 
-    let owner_secret = |name: &str, keys: &ShareKeys, nonce: [u8; 12]| {
+    let record = Id::from_bytes(seq(0x10));
+    let other_record = Id::from_bytes(seq(0x11));
+    let grant_aad = |keys: &ShareKeys, grant: &ShareGrant| {
+        aad(
+            AadKind::ShareGrant,
+            &[
+                keys.share_id().as_bytes(),
+                grant.record_id.as_bytes(),
+                &[u8::from(grant.editable)],
+            ],
+        )
+    };
+    let secrets = |keys: &ShareKeys| {
         let mut plain = keys.secret().expose().to_vec();
         plain.extend_from_slice(keys.root().expose());
-        let ad = aad(AadKind::ShareSecret, &[keys.share_id().as_bytes()]);
-        let sealed = seal_with_nonce(&Key32::from_bytes(dk), nonce, &plain, &ad).unwrap();
-        json!({"name": name, "valid": true, "op": "owner_secret", "dk": hex(dk),
-            "share_id": hex(keys.share_id().as_bytes()), "s": hex(keys.secret().expose()),
-            "root": hex(keys.root().expose()), "passphrase": keys.has_passphrase(), "nonce": hex(nonce),
-            "aad": hex(ad), "sealed": hex(sealed)})
+        plain
     };
-    let os_with = owner_secret("owner secret, with passphrase", &with, seq(0xf0));
-    let mut os_wrong_share = os_with.clone();
-    os_wrong_share["name"] = json!("owner secret: other share id (wrong AAD)");
-    os_wrong_share["valid"] = json!(false);
-    os_wrong_share["error"] = json!("decrypt");
-    os_wrong_share["share_id"] = json!(hex(plain.share_id().as_bytes()));
-    let mut os_wrong_dk = os_with.clone();
-    os_wrong_dk["name"] = json!("owner secret: wrong DK");
-    os_wrong_dk["valid"] = json!(false);
-    os_wrong_dk["error"] = json!("decrypt");
-    os_wrong_dk["dk"] = json!(hex(seq::<32>(0x91)));
+    let owner_secret = |name: &str, keys: &ShareKeys, editable: bool, nonce: [u8; 12]| {
+        let grant = ShareGrant {
+            record_id: record,
+            editable,
+        };
+        let ad = grant_aad(keys, &grant);
+        let sealed = seal_with_nonce(&Key32::from_bytes(dk), nonce, &secrets(keys), &ad).unwrap();
+        json!({"name": name, "valid": true, "op": "owner_secret", "dk": hex(dk),
+            "share_id": hex(keys.share_id().as_bytes()), "record_id": record.to_string(), "editable": editable,
+            "s": hex(keys.secret().expose()), "root": hex(keys.root().expose()), "passphrase": keys.has_passphrase(),
+            "nonce": hex(nonce), "aad": hex(ad), "sealed": hex(sealed)})
+    };
+    let refused = |base: &Value, name: &str, key: &str, value: Value| {
+        let mut c = base.clone();
+        c["name"] = json!(name);
+        c["valid"] = json!(false);
+        c["error"] = json!("decrypt");
+        c[key] = value;
+        c
+    };
+    let os_with = owner_secret(
+        "owner secret, with passphrase, editable",
+        &with,
+        true,
+        seq(0xf0),
+    );
+    let os_plain = owner_secret(
+        "owner secret, no passphrase, read-only",
+        &plain,
+        false,
+        seq(0xf1),
+    );
+    let os_wrong_share = refused(
+        &os_with,
+        "owner secret: other share id (wrong AAD)",
+        "share_id",
+        json!(hex(plain.share_id().as_bytes())),
+    );
+    let os_wrong_dk = refused(
+        &os_with,
+        "owner secret: wrong DK",
+        "dk",
+        json!(hex(seq::<32>(0x91))),
+    );
+    let os_other_record = refused(
+        &os_with,
+        "owner secret: listed under another record",
+        "record_id",
+        json!(other_record.to_string()),
+    );
+    let os_not_editable = refused(
+        &os_with,
+        "owner secret: an editable share claimed read-only",
+        "editable",
+        json!(false),
+    );
+    let os_editable = refused(
+        &os_plain,
+        "owner secret: a read-only share claimed editable",
+        "editable",
+        json!(true),
+    );
+
+    let legacy_ad = aad(AadKind::ShareSecret, &[with.share_id().as_bytes()]);
+    let legacy_sealed = seal_with_nonce(
+        &Key32::from_bytes(dk),
+        seq(0xf3),
+        &secrets(&with),
+        &legacy_ad,
+    )
+    .unwrap();
+    let legacy = json!({"name": "owner secret sealed before share facts", "valid": true, "op": "legacy_owner_secret",
+        "dk": hex(dk), "share_id": hex(with.share_id().as_bytes()), "s": hex(with.secret().expose()),
+        "root": hex(with.root().expose()), "passphrase": true, "nonce": hex(seq::<12>(0xf3)), "aad": hex(&legacy_ad),
+        "sealed": hex(&legacy_sealed)});
+    let of = |name: &str, case: &Value, record_id: Id, claimed: bool, facts: Option<&str>| {
+        let mut c = json!({"name": name, "valid": facts.is_some(), "op": "owner_secret_of", "dk": hex(dk),
+            "share_id": case["share_id"], "record_id": record_id.to_string(), "claimed_editable": claimed,
+            "sealed": case["sealed"]});
+        match facts {
+            Some(f) => c["facts"] = json!(f),
+            None => c["error"] = json!("decrypt"),
+        }
+        c
+    };
+    let legacy_listed =
+        json!({"share_id": hex(with.share_id().as_bytes()), "sealed": hex(&legacy_sealed)});
 
     let label = "For Ada \u{2014} tax papers";
     let label_ad = aad(AadKind::ShareLabel, &[with.share_id().as_bytes()]);
@@ -142,10 +234,49 @@ fn generate() -> Vec<Value> {
             &tag[..31],
             false,
         ),
-        owner_secret("owner secret, no passphrase", &plain, seq(0xf1)),
-        os_with,
+        os_plain.clone(),
+        os_with.clone(),
         os_wrong_share,
         os_wrong_dk,
+        os_other_record,
+        os_not_editable,
+        os_editable,
+        legacy,
+        of(
+            "listed editable and editable",
+            &os_with,
+            record,
+            true,
+            Some("editable"),
+        ),
+        of(
+            "listed read-only but sealed editable",
+            &os_with,
+            record,
+            false,
+            Some("editable"),
+        ),
+        of(
+            "listed editable but sealed read-only",
+            &os_plain,
+            record,
+            true,
+            Some("read_only"),
+        ),
+        of(
+            "listed under another record",
+            &os_with,
+            other_record,
+            true,
+            None,
+        ),
+        of(
+            "sealed before share facts",
+            &legacy_listed,
+            other_record,
+            true,
+            Some("legacy"),
+        ),
         json!({"name": "label", "valid": true, "op": "label", "dk": hex(dk), "share_id": hex(with.share_id().as_bytes()),
             "label": label, "nonce": hex(seq::<12>(0xf2)), "aad": hex(&label_ad), "sealed": hex(&label_sealed)}),
         json!({"name": "label: flipped ciphertext bit", "valid": false, "error": "decrypt", "op": "label", "dk": hex(dk),
@@ -173,10 +304,33 @@ fn check(case: &Case) {
                 expect_error(case, result);
             }
         }
-        "owner_secret" => {
+        "owner_secret" | "legacy_owner_secret" => {
             let dk = DataKey::from_bytes(case.array("dk"));
             let share_id = ShareId::from_bytes(case.array("share_id"));
-            let got = ShareKeys::open_owner_secret(&dk, &case.bytes("sealed"), &share_id);
+            let legacy = case.str("op") == "legacy_owner_secret";
+            let (got, ad) = if legacy {
+                (
+                    ShareKeys::open_legacy_owner_secret(&dk, &case.bytes("sealed"), &share_id),
+                    aad(AadKind::ShareSecret, &[share_id.as_bytes()]),
+                )
+            } else {
+                let grant = ShareGrant {
+                    record_id: Id::try_parse(case.str("record_id")).unwrap(),
+                    editable: case.bool("editable"),
+                };
+                let ad = aad(
+                    AadKind::ShareGrant,
+                    &[
+                        share_id.as_bytes(),
+                        grant.record_id.as_bytes(),
+                        &[u8::from(grant.editable)],
+                    ],
+                );
+                (
+                    ShareKeys::open_owner_secret(&dk, &case.bytes("sealed"), &share_id, &grant),
+                    ad,
+                )
+            };
             if !case.valid() {
                 return expect_error(case, got);
             }
@@ -184,7 +338,6 @@ fn check(case: &Case) {
             assert_eq!(hex(keys.secret().expose()), case.str("s"));
             assert_eq!(hex(keys.root().expose()), case.str("root"));
             assert_eq!(keys.has_passphrase(), case.bool("passphrase"));
-            let ad = aad(AadKind::ShareSecret, &[share_id.as_bytes()]);
             assert_eq!(hex(&ad), case.str("aad"));
             let mut plain = case.bytes("s");
             plain.extend_from_slice(&case.bytes("root"));
@@ -196,6 +349,25 @@ fn check(case: &Case) {
             )
             .unwrap();
             assert_eq!(hex(again), case.str("sealed"));
+        }
+        "owner_secret_of" => {
+            let dk = DataKey::from_bytes(case.array("dk"));
+            let got = ShareKeys::open_owner_secret_of(
+                &dk,
+                &case.bytes("sealed"),
+                &ShareId::from_bytes(case.array("share_id")),
+                &Id::try_parse(case.str("record_id")).unwrap(),
+                case.bool("claimed_editable"),
+            );
+            if !case.valid() {
+                return expect_error(case, got);
+            }
+            let facts = match got.unwrap().1 {
+                ShareFacts::Granted(g) if g.editable => "editable",
+                ShareFacts::Granted(_) => "read_only",
+                ShareFacts::Legacy => "legacy",
+            };
+            assert_eq!(facts, case.str("facts"));
         }
         "label" => {
             let dk = DataKey::from_bytes(case.array("dk"));
@@ -294,7 +466,7 @@ fn check_derive(case: &Case) {
 fn vectors() {
     run_area(
         "share",
-        "Share derivations from the link secret S, with and without a passphrase; bind tags; the owner's sealed copy of S || S' and the share label (docs/protocol.md §4.1, §4.3).",
+        "Share derivations from the link secret S, with and without a passphrase; bind tags; the owner's sealed copy of S || S' bound to the share's record and editability (and the earlier unbound form), and the share label (docs/protocol.md §4.1, §4.3).",
         generate,
         check,
     );

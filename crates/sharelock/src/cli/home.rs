@@ -4,8 +4,9 @@
 //! |---|---|
 //! | `settings.json` | the server remembered after login |
 //! | `session.json` | the session token **and the vault's data key**: while it exists the vault is unlocked on this machine, as in a logged-in password manager; `logout` deletes it. Also the account's KDF parameters, salt and wrapped data key, which `password` uses to check the current password here |
-//! | `versions.json` | the highest version seen of each record (anti-rollback; no secret) |
+//! | `versions.json` | the highest version and key generation seen of each record, and the shares seen ended (anti-rollback; no secret) |
 //! | `devices/<share>.p8` | one device key per opened share (PKCS#8); losing it loses the share |
+//! | `devices/<share>.seen` | the newest version this device accepted through that share (anti-rollback; no secret) |
 
 use super::{CliResult, Failure, Global};
 use serde::{Deserialize, Serialize};

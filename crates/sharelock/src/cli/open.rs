@@ -130,9 +130,13 @@ pub async fn run(ctx: &Context, args: OpenArgs) -> CliResult {
             "record": record_json(recipient.body(), &saved),
             "editable": recipient.editable(),
             "expires_at": rfc3339(recipient.expires_at()),
+            "summary_mismatch": recipient.summary_mismatch(),
         }));
     } else {
         print_record(recipient.body(), recipient.server_now(), &saved);
+        if recipient.summary_mismatch() {
+            println!("{}", super::record::SUMMARY_WARNING);
+        }
         println!();
         if let Some(version) = changed {
             println!("Your change is saved (version {version}).");

@@ -148,13 +148,16 @@ async fn add(ctx: &Context, session: &mut OwnerSession, args: AddArgs) -> CliRes
     Ok(())
 }
 
+/// What a reader is told when a version's sealed list line is not its body's (docs/protocol.md §3.2).
+pub const SUMMARY_WARNING: &str = "WARNING: this version's entry in the record list (its title or detail line) does not match its content: whoever wrote it made the list say something else. What is shown above is the content.";
+
 fn author_json(v: &Verification) -> Value {
     match v {
         Verification::Owner => json!("owner"),
         Verification::Recipient {
             handle,
             fingerprint,
-        } => json!({"share_id": handle, "device_fingerprint": fingerprint}),
+        } => json!({"share": handle, "device_fingerprint": fingerprint}),
         Verification::Unverified(why) => json!({"unverified": why}),
     }
 }
@@ -188,6 +191,7 @@ async fn list(ctx: &Context, session: &mut OwnerSession) -> CliResult {
                 json!({
                     "id": r.id, "type": kind, "title": title, "subtitle": subtitle, "version": r.version,
                     "updated_at": rfc3339(r.updated_at), "verified": r.verification.is_verified(),
+                    "summary_mismatch": r.summary_mismatch,
                 })
             })
             .collect();
@@ -210,11 +214,15 @@ async fn list(ctx: &Context, session: &mut OwnerSession) -> CliResult {
             ),
             Err(e) => ("?".into(), format!("(unreadable: {e})"), String::new()),
         };
-        let title = if r.verification.is_verified() {
+        let mut title = if r.verification.is_verified() {
             title
         } else {
             format!("{title} [UNVERIFIED]")
         };
+        if r.summary_mismatch {
+            // The title shown is the record's own; the list line its writer sealed says something else.
+            title.push_str(" [LIST ENTRY DIFFERS]");
+        }
         t.add_row(vec![
             id,
             kind,
@@ -247,10 +255,14 @@ async fn show(ctx: &Context, session: &mut OwnerSession, args: ShowArgs) -> CliR
             "record": record_json(&view.body, &saved),
             "author": author_json(&view.verification),
             "updated_at": rfc3339(view.updated_at),
+            "summary_mismatch": view.summary_mismatch,
         }));
         return Ok(());
     }
     print_record(&view.body, session.server_now(), &saved);
+    if view.summary_mismatch {
+        println!("{SUMMARY_WARNING}");
+    }
     println!(
         "version {} · last changed {} by {}",
         view.version,
@@ -373,7 +385,7 @@ async fn history(ctx: &Context, session: &mut OwnerSession, input: &str) -> CliR
             .map(|e| {
                 let author = match e.author {
                     ApiAuthor::Owner => json!("owner"),
-                    ApiAuthor::Share { share } => json!({"share_id": share}),
+                    ApiAuthor::Share { share } => json!({"share": share}),
                 };
                 json!({
                     "version": e.version,

@@ -25,8 +25,8 @@ pub enum ShareCommand {
     List(ListArgs),
     /// End a share at once.
     Delete {
-        /// The share id (or an unambiguous prefix), as `share list` shows it.
-        share_id: String,
+        /// The share's handle (or an unambiguous prefix), as `share list` shows it.
+        share: String,
     },
     /// Follow your shares' live events (opened, edited, ended) until interrupted.
     Watch,
@@ -73,7 +73,7 @@ pub async fn run(ctx: &Context, command: ShareCommand) -> CliResult {
     let result = match command {
         ShareCommand::Create(args) => create(ctx, &mut session, args).await,
         ShareCommand::List(args) => list(ctx, &session, args).await,
-        ShareCommand::Delete { share_id } => delete(ctx, &session, &share_id).await,
+        ShareCommand::Delete { share } => delete(ctx, &mut session, &share).await,
         ShareCommand::Watch => watch(ctx, &mut session).await,
     };
     ctx.save_versions(&session)?;
@@ -130,7 +130,7 @@ async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> 
     let link = created.link.to_string();
     if ctx.json() {
         print_json(
-            &json!({"link": link, "share_id": created.handle, "expires_at": rfc3339(created.expires_at)}),
+            &json!({"link": link, "share": created.handle, "expires_at": rfc3339(created.expires_at)}),
         );
         return Ok(());
     }
@@ -158,7 +158,7 @@ async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> 
     }
     println!();
     println!(
-        "Share id: {} (see `sharelock share list`, end it with `sharelock share delete`)",
+        "Share: {} (see `sharelock share list`, end it with `sharelock share delete`)",
         created.handle
     );
     Ok(())
@@ -166,11 +166,13 @@ async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> 
 
 fn entry_json(e: &ShareEntry) -> Value {
     json!({
-        "share_id": e.handle,
+        "share": e.handle,
         "record_id": e.record_id,
         "state": state_name(e.state),
         "label": e.label.as_ref().and_then(|l| l.as_ref().ok()),
         "editable": e.editable,
+        "legacy": e.legacy,
+        "problem": e.problem,
         "passphrase": e.passphrase,
         "created_at": rfc3339(e.created_at),
         "expires_at": rfc3339(e.expires_at),
@@ -214,7 +216,7 @@ async fn list(ctx: &Context, session: &OwnerSession, args: ListArgs) -> CliResul
     let short_handles = short_ids(&handles);
     let short_records = short_ids(&records);
     let mut t = table(&[
-        "ID",
+        "SHARE",
         "RECORD",
         "STATE",
         "LABEL",
@@ -231,6 +233,12 @@ async fn list(ctx: &Context, session: &OwnerSession, args: ListArgs) -> CliResul
         let mut flags = Vec::new();
         if s.editable {
             flags.push("editable");
+        }
+        if s.legacy {
+            flags.push("created before sealed share facts");
+        }
+        if s.problem.is_some() {
+            flags.push("PROBLEM: see --json");
         }
         if s.passphrase {
             flags.push("passphrase");
@@ -278,11 +286,11 @@ async fn resolve_share(session: &OwnerSession, input: &str) -> CliResult<Uuid> {
     resolve_id("share", input, &handles)
 }
 
-async fn delete(ctx: &Context, session: &OwnerSession, input: &str) -> CliResult {
+async fn delete(ctx: &Context, session: &mut OwnerSession, input: &str) -> CliResult {
     let handle = resolve_share(session, input).await?;
     let entry = session.delete_share(handle).await?;
     if ctx.json() {
-        print_json(&json!({"share_id": handle, "state": state_name(entry.state)}));
+        print_json(&json!({"share": handle, "state": state_name(entry.state)}));
     } else {
         println!("Share {handle} has ended; its link no longer opens.");
     }

@@ -110,6 +110,16 @@ impl TestServer {
         self.data.clone()
     }
 
+    /// Runs SQL on the server's SQLite database while it runs (WAL: the server sees the change at its next
+    /// read). Tests use it to play a server that lies.
+    pub fn tamper(&self, sql: &str, params: impl rusqlite::Params) -> usize {
+        let db =
+            rusqlite::Connection::open(self.data.join("sharelock.db")).expect("open the database");
+        db.busy_timeout(Duration::from_secs(10))
+            .expect("busy timeout");
+        db.execute(sql, params).expect("tamper with the database")
+    }
+
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
