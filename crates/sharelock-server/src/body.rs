@@ -96,8 +96,42 @@ impl Bounds {
 /// keep it alive while its bytes are in use (a part until the blob store has it).
 pub struct ReadBody {
     bytes: Bytes,
-    _budget: Option<OwnedSemaphorePermit>,
-    _upload: Option<OwnedSemaphorePermit>,
+    _held: Option<Held>,
+}
+
+/// A reservation of the byte budget and, for an upload, a slot; shown in the metrics
+/// `sharelock_body_bytes_reserved` and `sharelock_uploads_receiving` while held.
+struct Held {
+    bytes: usize,
+    upload: Option<OwnedSemaphorePermit>,
+    _budget: OwnedSemaphorePermit,
+}
+
+impl Held {
+    fn new(
+        bytes: usize,
+        upload: Option<OwnedSemaphorePermit>,
+        budget: OwnedSemaphorePermit,
+    ) -> Self {
+        metrics::gauge!("sharelock_body_bytes_reserved").increment(bytes as f64);
+        if upload.is_some() {
+            metrics::gauge!("sharelock_uploads_receiving").increment(1.0);
+        }
+        Held {
+            bytes,
+            upload,
+            _budget: budget,
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        metrics::gauge!("sharelock_body_bytes_reserved").decrement(self.bytes as f64);
+        if self.upload.is_some() {
+            metrics::gauge!("sharelock_uploads_receiving").decrement(1.0);
+        }
+    }
 }
 
 impl ReadBody {
@@ -129,8 +163,7 @@ pub async fn read(
         check_digest(digest, Sha256::new())?;
         return Ok(ReadBody {
             bytes: Bytes::new(),
-            _budget: None,
-            _upload: None,
+            _held: None,
         });
     }
     let upload = if limit.upload {
@@ -156,6 +189,7 @@ pub async fn read(
             metrics::counter!("sharelock_busy_total", "bound" => "bytes").increment(1);
             ApiError::busy(BUSY_RETRY_SECS)
         })?;
+    let held = Held::new(expected, upload, budget);
     let deadline = tokio::time::Instant::now() + bounds.timeout;
     let mut buffer = BytesMut::with_capacity(expected);
     let mut hasher = Sha256::new();
@@ -187,8 +221,7 @@ pub async fn read(
     check_digest(digest, hasher)?;
     Ok(ReadBody {
         bytes: buffer.freeze(),
-        _budget: Some(budget),
-        _upload: upload,
+        _held: Some(held),
     })
 }
 

@@ -266,16 +266,15 @@ async fn uploads_beyond_the_bounds_are_told_to_wait() {
         key: &key,
         created: None,
     };
-    // Upload A declares 16 MiB and sends half: it holds an upload slot and 16 MiB of the byte budget.
+    // Upload A declares 16 MiB and sends 1 MiB: it holds an upload slot and 16 MiB of the byte budget.
     let a_body = vec![7u8; 16 * 1024 * 1024];
     let mut a = send_head(
         &addr,
         &signer.head("PUT", &part_path(), Some(&a_body), a_body.len()),
     )
     .await;
-    a.write_all(&a_body[..8 * 1024 * 1024]).await.unwrap();
-    // Give the server the time to start reading A.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    a.write_all(&a_body[..1024 * 1024]).await.unwrap();
+    wait_for_gauge(&server, "sharelock_uploads_receiving", 1).await;
 
     let busy_check = |response: &common::raw::Response| {
         assert_eq!(
@@ -301,7 +300,7 @@ async fn uploads_beyond_the_bounds_are_told_to_wait() {
     )
     .await;
     c.write_all(&c_body[..1024]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_gauge(&server, "sharelock_uploads_receiving", 2).await;
     let d_body = vec![10u8; 1024];
     let d = answer_without_body(
         &server,
@@ -311,7 +310,7 @@ async fn uploads_beyond_the_bounds_are_told_to_wait() {
     busy_check(&d);
 
     // When A and C finish, the bounds are free again.
-    a.write_all(&a_body[8 * 1024 * 1024..]).await.unwrap();
+    a.write_all(&a_body[1024 * 1024..]).await.unwrap();
     c.write_all(&c_body[1024..]).await.unwrap();
     for (name, stream) in [("A", &mut a), ("C", &mut c)] {
         let response = read_response(stream, PROMPT * 4).await.unwrap();
@@ -325,6 +324,31 @@ async fn uploads_beyond_the_bounds_are_told_to_wait() {
     d.write_all(&d_body).await.unwrap();
     let response = read_response(&mut d, PROMPT).await.unwrap();
     assert_eq!(response.status, 204, "{response:?}");
+}
+
+/// Waits (at most 20 s) until the server's metrics show `gauge` at `value`.
+async fn wait_for_gauge(server: &TestServer, gauge: &str, value: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let metrics = reqwest::get(format!("{}/metrics", server.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let now = metrics.lines().find_map(|line| {
+            let rest = line.strip_prefix(gauge)?.strip_prefix(' ')?;
+            rest.trim().parse::<f64>().ok()
+        });
+        if now == Some(value as f64) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{gauge} stayed at {now:?}, not {value}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Pre-login requests from the test's own address, claiming a client address in `X-Forwarded-For`: the
