@@ -55,6 +55,35 @@ async fn bound_share(server: &TestServer, email: &str, editable: bool) -> (Share
     (id, key)
 }
 
+/// A session token for `email` (registered with [`PASSWORD`] and the default KDF parameters), by hand.
+async fn bearer_token(server: &TestServer, email: &str) -> String {
+    use sharelock_client::core::account::{KdfParams, MasterKey};
+    use sharelock_client::core::encoding::{b64u, b64u_decode_array};
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("{}/api/v1{path}", server.url);
+    let pre: serde_json::Value = client
+        .post(url("/accounts/prelogin"))
+        .json(&serde_json::json!({ "email": email }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let salt: [u8; 16] = b64u_decode_array("kdf_salt", pre["kdf_salt"].as_str().unwrap()).unwrap();
+    let master = MasterKey::derive(PASSWORD, email, &salt, &KdfParams::DEFAULT).unwrap();
+    let session: serde_json::Value = client
+        .post(url("/sessions"))
+        .json(&serde_json::json!({ "email": email, "auth_key": b64u(master.auth_key().expose()) }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    session["token"].as_str().unwrap().to_owned()
+}
+
 fn part_path() -> String {
     format!("/recipient/files/{}/parts/0", uuid::Uuid::new_v4())
 }
@@ -193,6 +222,16 @@ async fn slow_clients_are_cut_off() {
     ]);
     let (share, key) = bound_share(&server, "slow@example.org", true).await;
     let addr = server.addr();
+    // An owner's event stream outlives the header timeout: it is a response, not a wait for a head.
+    let token = bearer_token(&server, "slow@example.org").await;
+    let mut events = reqwest::Client::new()
+        .get(format!("{}/api/v1/events", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status().as_u16(), 200);
+    let stream_opened = std::time::Instant::now();
 
     // A connection that says nothing, one that stops inside its head, one that trickles its head.
     let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -243,11 +282,30 @@ async fn slow_clients_are_cut_off() {
     );
     assert!(started.elapsed() >= Duration::from_millis(1500));
 
-    // Meanwhile the server serves.
+    // Meanwhile the server serves, and the event stream opened before all this still delivers.
     let health = reqwest::get(format!("{}/healthz", server.url))
         .await
         .unwrap();
     assert_eq!(health.status().as_u16(), 200);
+    // Three header timeouts after the stream opened.
+    tokio::time::sleep_until((stream_opened + Duration::from_secs(3)).into()).await;
+    let mut end = send_head(
+        &addr,
+        &signer.head("POST", "/recipient/end", Some(b"{}"), 2),
+    )
+    .await;
+    end.write_all(b"{}").await.unwrap();
+    let ended = read_response(&mut end, PROMPT).await.unwrap();
+    assert_eq!(ended.status, 204, "{ended:?}");
+    let mut seen = String::new();
+    while !seen.contains("share_ended") {
+        let chunk = tokio::time::timeout(PROMPT, events.chunk())
+            .await
+            .expect("the event arrives")
+            .expect("the stream is still open")
+            .expect("the stream did not end");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
