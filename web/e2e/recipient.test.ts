@@ -92,6 +92,8 @@ describe("the recipient's page", () => {
     await page.getByTestId("open").click();
     await expect.poll(() => page.getByTestId("record-title").textContent()).toBe("Mail");
     expect(await page.getByTestId("value-username").textContent()).toBe("ada");
+    // A URL field names its site first.
+    expect(await page.getByTestId("site-url").textContent()).toBe("mail.example");
     // A secret is hidden until asked for, and markup in it stays text.
     expect(await page.getByTestId("value-password").textContent()).not.toContain("hunter2");
     await page.locator('[data-field="password"] button', { hasText: "Show" }).click();

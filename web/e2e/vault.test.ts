@@ -211,15 +211,25 @@ describe("the owner's vault", () => {
     await page.getByTestId("share-record").click();
     await page.getByTestId("share-editable").check();
     await page.getByTestId("share-burn").selectOption("1h");
+    // A passphrase that is too short is refused; a generated one is six words.
+    await page.getByTestId("share-passphrase").fill("too short");
     await page.getByTestId("share-create").click();
-    const link = (await page.getByTestId("share-link").textContent())?.trim() ?? "";
+    await expect.poll(() => text(page, "share-error")).toContain("at least 10 characters");
+    await page.getByTestId("share-passphrase-generate").click();
+    const passphrase = await page.getByTestId("share-passphrase").inputValue();
+    expect(passphrase.split(" ")).toHaveLength(6);
+    await page.getByTestId("share-create").click();
+    const link = (await page.getByTestId("share-link").textContent({ timeout: 60_000 }))?.trim() ?? "";
+    expect(link).toContain("#1p.");
     expect(await page.getByTestId("invitation").inputValue()).toContain("Once opened, it stays available for 1 h");
     await page.getByTestId("share-done").click();
 
     const recipientContext = await browser.newContext();
     const recipient = await newPage(recipientContext);
     await recipient.page.goto(link);
-    await recipient.page.getByTestId("open").click();
+    await recipient.page.getByTestId("passphrase").fill(passphrase);
+    await recipient.page.getByTestId("passphrase").press("Enter");
+    await recipient.page.getByTestId("open").click({ timeout: 60_000 });
     await expect.poll(() => text(recipient.page, "record-title")).toBe("Build box");
 
     // The owner starts editing; the recipient saves a change meanwhile.
@@ -242,7 +252,9 @@ describe("the owner's vault", () => {
     await page.getByTestId("delete-record").click();
     await page.getByTestId("records-empty").waitFor();
     await recipient.page.goto(link);
-    await expect.poll(() => text(recipient.page, "problem")).toContain("cannot be opened");
+    await recipient.page.getByTestId("passphrase").fill(passphrase);
+    await recipient.page.getByTestId("passphrase").press("Enter");
+    await expect.poll(() => text(recipient.page, "problem"), { timeout: 60_000 }).toContain("cannot be opened");
 
     expect(problems).toEqual([]);
     expect(recipient.problems.filter((p) => !p.includes("410"))).toEqual([]);

@@ -1,4 +1,5 @@
 // kdf.json: account key derivation (§2): email normalisation, Argon2id MK, AK, WK, H(AK); refused parameters.
+import { checkNewMasterPassword } from "../src/protocol/passphrase";
 import { describe, expect, it } from "vitest";
 import { concat, fromHex, toHex, utf8 } from "../src/protocol/bytes";
 import { hkdf, sha256 } from "../src/protocol/crypto";
@@ -19,6 +20,12 @@ const count = (op: string): void => void checked.set(op, (checked.get(op) ?? 0) 
 describe("kdf.json", () => {
   for (const c of cases) {
     it(`${c.op}: ${c.name}`, async () => {
+      if (c.op === "new_password") {
+        if (c.valid) checkNewMasterPassword(str(c, "password"));
+        else await expectKind(() => checkNewMasterPassword(str(c, "password")), str(c, "error"));
+        count("new_password");
+        return;
+      }
       const params = paramsOf(c);
       switch (c.op) {
         case "check_params":
@@ -59,10 +66,10 @@ describe("kdf.json", () => {
   }
 
   it("checked every case of every op", () => {
-    expect(Object.fromEntries(checked)).toEqual({ derive: 2, check_params: 8 });
+    expect(Object.fromEntries(checked)).toEqual({ derive: 2, check_params: 8, new_password: 4 });
     expect(cases.filter((c) => c.op === "derive").length).toBe(2);
     expect(cases.filter((c) => c.op === "check_params").length).toBe(8);
-    expect(cases.length).toBe(10);
+    expect(cases.length).toBe(14);
   });
 });
 

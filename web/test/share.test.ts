@@ -18,6 +18,7 @@ import {
   shareIdOf,
   verifyBindTag,
 } from "../src/protocol/share";
+import { checkNewPassphrase, GENERATED_WORDS, generatePassphrase, WORDLIST_LEN, WORDLIST_TEXT, words } from "../src/protocol/passphrase";
 import { expectKind, hex, loadVectors, str, type VectorCase } from "./vectors";
 
 
@@ -137,6 +138,10 @@ describe("share.json", () => {
           expect(toHex(await sealLabel(hex(c, "dk"), hex(c, "share_id"), str(c, "label"), hex(c, "nonce")))).toBe(str(c, "sealed"));
           break;
         }
+        case "new_passphrase":
+          if (c.valid) checkNewPassphrase(str(c, "passphrase"));
+          else await expectKind(() => checkNewPassphrase(str(c, "passphrase")), str(c, "error"));
+          break;
         case "seal_label":
           expect(c.valid).toBe(false);
           await expectKind(() => sealLabel(hex(c, "dk"), hex(c, "share_id"), str(c, "label")), str(c, "error"));
@@ -150,9 +155,9 @@ describe("share.json", () => {
 
   it("checked every case of every op", () => {
     const inFile = (op: string): number => cases.filter((c) => c.op === op).length;
-    expect(Object.fromEntries(checked)).toEqual({ derive: 3, bind_tag: 4, owner_secret: 7, legacy_owner_secret: 1, owner_secret_of: 5, label: 2, seal_label: 1 });
+    expect(Object.fromEntries(checked)).toEqual({ derive: 3, bind_tag: 4, owner_secret: 7, legacy_owner_secret: 1, owner_secret_of: 5, new_passphrase: 3, label: 2, seal_label: 1 });
     for (const [op, n] of checked) expect(n).toBe(inFile(op));
-    expect(cases.length).toBe(23);
+    expect(cases.length).toBe(26);
   });
 });
 
@@ -184,5 +189,29 @@ describe("shares beyond the vectors", () => {
     const id = new Uint8Array(16).fill(1);
     expect(await openLabel(dk, id, await sealLabel(dk, id, "x".repeat(256)))).toBe("x".repeat(256));
     await expectKind(() => sealLabel(dk, id, "x".repeat(257)), "too_large");
+  });
+});
+
+describe("generated passphrases", () => {
+  it("come from the EFF's Long Wordlist, unchanged", async () => {
+    expect(toHex(await sha256(utf8(WORDLIST_TEXT)))).toBe("addd35536511597a02fa0a9ff1e5284677b8883b83e986e43f15a3db996b903e");
+    const list = words();
+    expect(list.length).toBe(WORDLIST_LEN);
+    expect(new Set(list).size).toBe(WORDLIST_LEN);
+    expect([list[0], list.at(-1)]).toEqual(["abacus", "zoom"]);
+  });
+
+  it("are six listed words, long enough, and never repeat", () => {
+    const list = new Set(words());
+    const seen = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      const p = generatePassphrase();
+      const parts = p.split(" ");
+      expect(parts.length).toBe(GENERATED_WORDS);
+      for (const w of parts) expect(list.has(w)).toBe(true);
+      checkNewPassphrase(p);
+      seen.add(p);
+    }
+    expect(seen.size).toBe(50);
   });
 });

@@ -13,7 +13,7 @@ import { ProtocolError } from "../src/protocol/errors";
 import { ownerKey } from "../src/protocol/kdf";
 import type { RecordBody } from "../src/protocol/record";
 import { bindTag, deriveShareKeys, sealOwnerSecret, type ShareKeys } from "../src/protocol/share";
-import { fieldLabel } from "../src/ui/record-view";
+import { fieldLabel, urlSite } from "../src/ui/record-view";
 import { emailProblem } from "../src/vault/auth";
 import { describeChanges } from "../src/vault/changes";
 import { matches } from "../src/vault/list";
@@ -302,6 +302,20 @@ describe("history wording", () => {
     expect(lines.join(" ")).not.toContain("s3cret");
     expect(lines.join(" ")).not.toContain("JBSWY3");
     expect(describeChanges(undefined, before)).toEqual(["Created."]);
+  });
+});
+
+describe("URL fields", () => {
+  it("name the host the browser would visit, and the user name before an @ as such", () => {
+    expect(urlSite("https://bank.example@evil.example/login")).toEqual({ host: "evil.example", userinfo: "bank.example" });
+    expect(urlSite("https://bank.example:pw@evil.example:8443/")).toEqual({ host: "evil.example:8443", userinfo: "bank.example:pw" });
+    expect(urlSite("https://mail.example/login?x=@y")).toEqual({ host: "mail.example", userinfo: null });
+    expect(urlSite("HTTPS://Mail.Example:443/")).toEqual({ host: "mail.example", userinfo: null });
+    // International names in their ASCII form, which cannot pass for another script's look-alike.
+    expect(urlSite("https://bücher.example/")).toEqual({ host: "xn--bcher-kva.example", userinfo: null });
+    expect(urlSite("mail.example")).toBeUndefined();
+    expect(urlSite("javascript:alert(1)")).toBeUndefined();
+    expect(urlSite("ftp://files.example/")).toBeUndefined();
   });
 });
 

@@ -15,8 +15,8 @@ use sharelock_api::account::{
     PreloginResponse, RegisterRequest, RegisterResponse,
 };
 use sharelock_core::account::{
-    AuthKey, DataKey, KdfParams, MasterKey, OwnerKey, WrapKey, normalize_email,
-    normalize_secret_text,
+    AuthKey, DataKey, KdfParams, MasterKey, OwnerKey, WrapKey, check_new_master_password,
+    normalize_email, normalize_secret_text,
 };
 use sharelock_core::crypto::{ct_eq, random_array};
 use sharelock_core::encoding::{b64u, b64u_decode, b64u_decode_array};
@@ -136,11 +136,7 @@ async fn derive_keys(
 
 /// Creates an account on `server` and logs in to it. Costs one Argon2id run.
 pub async fn register(server: &str, email: &str, password: &str) -> Result<OwnerSession> {
-    if password.is_empty() {
-        return Err(ClientError::Invalid(
-            "the password must not be empty".into(),
-        ));
-    }
+    check_new_master_password(password).map_err(|e| ClientError::Invalid(e.to_string()))?;
     let api = Transport::new(server)?;
     let params = KdfParams::DEFAULT;
     let r16: [u8; 16] = random_array()?;

@@ -138,10 +138,9 @@ impl OwnerSession {
                 "the label is longer than 256 bytes".into(),
             ));
         }
-        if options.passphrase.as_ref().is_some_and(|p| p.is_empty()) {
-            return Err(ClientError::Invalid(
-                "the passphrase must not be empty".into(),
-            ));
+        if let Some(passphrase) = &options.passphrase {
+            sharelock_core::passphrase::check_new(passphrase)
+                .map_err(|e| ClientError::Invalid(e.to_string()))?;
         }
         let keys = derive_share_keys(LinkSecret::generate()?, options.passphrase).await?;
         let share_id = keys.share_id();

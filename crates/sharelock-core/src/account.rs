@@ -166,6 +166,16 @@ pub fn normalize_email(email: &str) -> String {
     out
 }
 
+/// The shortest master password a client accepts for a new account or a password change, in characters
+/// (Unicode scalar values of its NFC form): the vault is only as strong as it (docs/security.md).
+pub const MIN_MASTER_PASSWORD_CHARS: usize = 10;
+
+/// Refuses a new master password shorter than [`MIN_MASTER_PASSWORD_CHARS`] (`too_short`). Logging in
+/// with an existing one is never refused for its length.
+pub fn check_new_master_password(password: &str) -> Result<()> {
+    crate::passphrase::check_length("master password", password, MIN_MASTER_PASSWORD_CHARS)
+}
+
 /// A password or passphrase as it enters Argon2id: Unicode NFC, never trimmed (a space is part of it).
 pub fn normalize_secret_text(text: &str) -> Zeroizing<String> {
     Zeroizing::new(text.nfc().collect())

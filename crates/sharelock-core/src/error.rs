@@ -34,6 +34,15 @@ pub enum Error {
     /// A share link is malformed (docs/protocol.md §4.2).
     #[error("invalid share link: {0}")]
     Link(#[from] crate::share::LinkError),
+    /// A new password or passphrase is shorter than clients accept (counted in Unicode scalar values of its
+    /// NFC form).
+    #[error("the {what} is shorter than {min} characters")]
+    TooShort {
+        /// `"share passphrase"` or `"master password"`.
+        what: &'static str,
+        /// The minimum.
+        min: usize,
+    },
     /// Key derivation parameters are outside what clients accept.
     #[error("unacceptable key derivation parameters: {0}")]
     KdfParams(String),

@@ -19,6 +19,7 @@ pub mod encoding;
 pub mod envelope;
 mod error;
 pub mod httpsig;
+pub mod passphrase;
 pub mod record;
 pub mod share;
 pub mod stream;

@@ -97,6 +97,29 @@ impl Home {
         self.run_env(args, &[])
     }
 
+    /// Runs a command with `input` on its standard input.
+    fn run_input(&self, args: &[&str], input: &str) -> Run {
+        let mut child = self
+            .command(args, &[])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run sharelock");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// Registers (which also logs in) with the test password.
     fn register(&self, email: &str) {
         self.run_env(
@@ -1132,4 +1155,133 @@ fn a_bound_device_opens_at_once_and_remembers_what_it_saw() {
         !refused.stdout.contains("ada"),
         "nothing is shown: {refused:?}"
     );
+}
+
+#[test]
+fn secrets_come_from_standard_input_or_files_and_weak_ones_are_refused() {
+    let server = TestServer::start();
+    let owner = Home::new(&server);
+    // The web app's master-password minimum holds here too; nothing is sent.
+    owner
+        .run_env(
+            &["register", "--email", "owner@example.org"],
+            &[("SHARELOCK_PASSWORD", "too short")],
+        )
+        .code(2);
+    owner.register("owner@example.org");
+
+    // Field values from standard input and from files, never on the command line.
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("api-key");
+    std::fs::write(&key_file, "sk-live-0123456789\n").unwrap();
+    let key_spec = format!("apikey=@{}", key_file.display());
+    let added = owner
+        .run_input(
+            &[
+                "record",
+                "add",
+                "--type",
+                "login",
+                "--title",
+                "Payments",
+                "--field",
+                "password=-",
+                "--secret-field",
+                &key_spec,
+                "--field",
+                "account=@@acme",
+                "--field",
+                "url=https://bank.example@evil.example/login",
+                "--json",
+            ],
+            "from stdin\n",
+        )
+        .ok()
+        .json();
+    let id = added["id"].as_str().unwrap().to_owned();
+    let shown = owner.run(&["record", "show", &id, "--json"]).ok().json();
+    assert_eq!(field(&shown["record"], "password"), "from stdin");
+    assert_eq!(field(&shown["record"], "apikey"), "sk-live-0123456789");
+    assert_eq!(field(&shown["record"], "account"), "@acme");
+    // Standard input is read once per command.
+    owner
+        .run_input(
+            &["record", "edit", &id, "--field", "a=-", "--field", "b=-"],
+            "x",
+        )
+        .code(2);
+
+    // A custom field marked secret never reaches the record list; a plain custom one may.
+    let list = owner.run(&["record", "list", "--json"]).ok().json();
+    let entry = &list["records"][0];
+    assert_eq!(entry["subtitle"], "@acme");
+    let table = owner.run(&["record", "list"]).ok().stdout;
+    assert!(
+        !table.contains("sk-live") && !table.contains("from stdin"),
+        "{table}"
+    );
+
+    // A URL field shows the host it really names.
+    let human = owner.run(&["record", "show", &id]).ok().stdout;
+    assert!(human.contains("site evil.example"), "{human}");
+    assert!(
+        human.contains("\"bank.example\" before the @ is a user name, not the site"),
+        "{human}"
+    );
+
+    // Share passphrases: too short is refused; a generated one is six words and opens the share.
+    owner
+        .run_env(
+            &["share", "create", &id, "--expires", "1h", "--passphrase"],
+            &[("SHARELOCK_SHARE_PASSPHRASE", "short one")],
+        )
+        .code(2);
+    let created = owner
+        .run(&[
+            "share",
+            "create",
+            &id,
+            "--expires",
+            "1h",
+            "--editable",
+            "--generate-passphrase",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let passphrase = created["passphrase"].as_str().unwrap().to_owned();
+    assert_eq!(passphrase.split(' ').count(), 6, "{passphrase}");
+    let link = created["link"].as_str().unwrap().to_owned();
+    assert!(link.contains("#1p."), "{link}");
+
+    // The link from standard input; a new value from a file.
+    let bob = Home::new(&server);
+    let new_value = dir.path().join("new-password");
+    std::fs::write(&new_value, "changed by bob\n").unwrap();
+    let set = format!("password=@{}", new_value.display());
+    let mut child = bob
+        .command(&["open", "-", "--set", &set, "--json"], &[])
+        .env("SHARELOCK_SHARE_PASSPHRASE", &passphrase)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{link}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let opened: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(field(&opened["record"], "password"), "changed by bob");
+    // With the link on standard input, a value cannot come from it too.
+    bob.run_input(&["open", "-", "--set", "password=-"], &link)
+        .code(2);
 }

@@ -38,6 +38,7 @@ import {
   type KdfParams,
 } from "../protocol/kdf";
 import { formatLink } from "../protocol/link";
+import { characters, MIN_MASTER_PASSWORD_CHARS, MIN_SHARE_PASSPHRASE_CHARS } from "../protocol/passphrase";
 import { MAX_FILE_NAME_LEN, validateBody, type FileRef, type RecordBody, type Summary } from "../protocol/record";
 import { deriveShareKeys, MAX_LABEL_LEN, openLabel, openOwnerSecretOf, sealLabel, sealOwnerSecret, verifyBindTag, type ShareKeys } from "../protocol/share";
 import { blobLength, DEFAULT_CHUNK_SIZE } from "../protocol/stream";
@@ -232,7 +233,7 @@ async function deriveAccountKeys(email: string, password: string, r16: Uint8Arra
 
 /** Creates an account with a fresh r16 and data key, then logs in to it. */
 export async function register(api: Api, email: string, password: string, store?: KeyValueStore, stage?: StageListener): Promise<OwnerSession> {
-  if (password.length === 0) throw new VaultError("The password must not be empty.");
+  if (characters(password) < MIN_MASTER_PASSWORD_CHARS) throw new VaultError(`Choose a master password of at least ${MIN_MASTER_PASSWORD_CHARS} characters.`);
   const r16 = randomBytes(16);
   const params = kdfJson(DEFAULT_KDF);
   const { ak, wk } = await deriveAccountKeys(email, password, r16, params, stage);
@@ -387,7 +388,7 @@ export class OwnerSession {
    */
   async changePassword(current: string, next: string, stage?: StageListener): Promise<OwnerSession> {
     this.#live();
-    if (next.length === 0) throw new VaultError("Enter a new master password.");
+    if (characters(next) < MIN_MASTER_PASSWORD_CHARS) throw new VaultError(`Choose a new master password of at least ${MIN_MASTER_PASSWORD_CHARS} characters.`);
     if (normalizeSecret(next) === normalizeSecret(current)) throw new VaultError("The new master password is the same as the current one.");
     const unlock = this.#unlock;
     const old = await deriveAccountKeys(this.email, current, unlock.r16, unlock.kdf, stage);
@@ -807,6 +808,9 @@ export class OwnerSession {
    */
   async createShare(recordId: string, options: ShareOptions, stage?: StageListener): Promise<CreatedShare> {
     if (utf8(options.label).length > MAX_LABEL_LEN) throw new VaultError(`The label is longer than ${MAX_LABEL_LEN} bytes; shorten it.`);
+    if (options.passphrase !== "" && characters(options.passphrase) < MIN_SHARE_PASSPHRASE_CHARS) {
+      throw new VaultError(`A passphrase has at least ${MIN_SHARE_PASSPHRASE_CHARS} characters; a few random words (Generate) are best.`);
+    }
     if (options.passphrase) await stage?.("deriving");
     const keys = await deriveShareKeys(randomBytes(32), options.passphrase === "" ? undefined : options.passphrase);
     return this.#exclusive(async () => {

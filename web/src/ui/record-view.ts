@@ -47,6 +47,31 @@ export function fieldLabel(name: string): string {
   return spaced.charAt(0).toUpperCase() + spaced.slice(1);
 }
 
+/** What a URL field points at: the host it really names, and any user name written before an `@`. */
+export interface UrlSite {
+  /** The host (international names in their ASCII form), with a non-default port. */
+  host: string;
+  /** The user name (and `:password`) before the `@`, or null. */
+  userinfo: string | null;
+}
+
+/**
+ * The site of an `http`/`https` URL as the browser itself reads it (`https://bank.example@evil.example/` is
+ * `evil.example`); undefined for anything else.
+ */
+export function urlSite(value: string): UrlSite | undefined {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.host === "") return undefined;
+  // As written (percent-encoded), like the CLI shows it.
+  const userinfo = url.username === "" && url.password === "" ? null : url.username + (url.password === "" ? "" : `:${url.password}`);
+  return { host: url.host, userinfo };
+}
+
 /** The record's fields, notes and files; returns the element and a function that stops its timers. */
 export function renderRecord(body: RecordBody, options: RecordViewOptions): { element: HTMLElement; stop: () => void } {
   const timers: number[] = [];
@@ -111,13 +136,26 @@ function renderValue(field: Field, options: RecordViewOptions, timers: number[])
       return dd;
     }
     case "url": {
-      const safe = /^https?:\/\//i.test(field.value);
+      // The host first and on its own: the rest of a URL can be made to read like another site.
+      const site = urlSite(field.value);
+      if (site) dd.append(h("strong", { class: "site", "data-testid": `site-${field.name}` }, site.host), " ");
       dd.append(
-        safe
-          ? h("a", { href: field.value, rel: "noopener noreferrer", target: "_blank", class: "value", "data-testid": `value-${field.name}` }, field.value)
-          : h("span", { class: "value", "data-testid": `value-${field.name}` }, field.value),
+        site && site.userinfo === null
+          ? h("a", { href: field.value, rel: "noopener noreferrer", target: "_blank", class: "value muted", "data-testid": `value-${field.name}` }, field.value)
+          : h("span", { class: "value muted", "data-testid": `value-${field.name}` }, field.value),
         copyButton("Copy", () => field.value),
       );
+      if (site?.userinfo) {
+        dd.append(
+          h(
+            "div",
+            { class: "error small-text", "data-testid": `site-warning-${field.name}` },
+            `The site is ${site.host}. “${site.userinfo}” before the @ is a user name, not the site.`,
+          ),
+        );
+      } else if (!site) {
+        dd.append(h("div", { class: "muted small-text" }, "Not a web address."));
+      }
       return dd;
     }
     default:

@@ -4,12 +4,13 @@ import type { Api } from "../client/http";
 import { login, register, type OwnerSession, type Stage } from "../client/owner";
 import type { Policy } from "../client/owner-api";
 import type { KeyValueStore } from "../client/versions";
+import { characters, MIN_MASTER_PASSWORD_CHARS } from "../protocol/passphrase";
 import { h, replace } from "../ui/dom";
 import { explain } from "./errors";
 import { afterPaint, byteLength } from "./util";
 
-/** The shortest master password accepted at registration: the vault is only as strong as it. */
-export const MIN_PASSWORD = 10;
+/** The shortest master password accepted at registration: the vault is only as strong as it (the CLI's too). */
+export const MIN_PASSWORD = MIN_MASTER_PASSWORD_CHARS;
 /** What a new master password should be, at registration and at a change. */
 export const PASSWORD_HINT = `At least ${MIN_PASSWORD} characters. A few unrelated words are strong and easy to type. Nobody can reset it: without it, your vault cannot be opened.`;
 
@@ -94,7 +95,7 @@ export function showAuth(options: AuthOptions): void {
     const problem =
       emailProblem(email.value) ??
       (password.value === "" ? "Enter your master password." : undefined) ??
-      (registering && [...password.value].length < MIN_PASSWORD ? `Choose a master password of at least ${MIN_PASSWORD} characters.` : undefined) ??
+      (registering && characters(password.value) < MIN_PASSWORD ? `Choose a master password of at least ${MIN_PASSWORD} characters.` : undefined) ??
       (registering && password.value !== again.value ? "The two master passwords differ. Type them again." : undefined);
     if (problem) {
       error.textContent = problem;

@@ -1,5 +1,6 @@
 // Change the master password. Both passwords are stretched by Argon2id in this page; the server receives the
 // current login proof, the new one and the data key rewrapped under the new password, never a password.
+import { characters } from "../protocol/passphrase";
 import { WrongPasswordError, type Stage } from "../client/owner";
 import { ApiError } from "../client/http";
 import { h, replace } from "../ui/dom";
@@ -19,7 +20,7 @@ export type PasswordField = "current" | "new" | "again";
 /** What is wrong with the form before anything is derived, and which field to fix; undefined if nothing. */
 export function passwordChangeProblem(current: string, next: string, again: string): { field: PasswordField; message: string } | undefined {
   if (current === "") return { field: "current", message: "Enter your current master password." };
-  if ([...next].length < MIN_PASSWORD) return { field: "new", message: `Choose a new master password of at least ${MIN_PASSWORD} characters.` };
+  if (characters(next) < MIN_PASSWORD) return { field: "new", message: `Choose a new master password of at least ${MIN_PASSWORD} characters.` };
   if (next !== again) return { field: "again", message: "The two new master passwords differ. Type them again." };
   if (next.normalize("NFC") === current.normalize("NFC")) return { field: "new", message: "The new master password is the same as the current one." };
   return undefined;

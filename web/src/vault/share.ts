@@ -6,6 +6,7 @@ import type { Ctx } from "./app";
 import { explain, isSessionEnd } from "./errors";
 import { qrSvg } from "./qr";
 import { BURN_CHOICES, burnFor, EXPIRY_CHOICES, expiryFor, invitationText } from "./share-options";
+import { generatePassphrase, MIN_SHARE_PASSPHRASE_CHARS } from "../protocol/passphrase";
 import { afterPaint, byteLength } from "./util";
 
 export async function showShare(ctx: Ctx, id: string): Promise<void> {
@@ -55,6 +56,13 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     passphrase.type = passphrase.type === "password" ? "text" : "password";
     showPass.textContent = passphrase.type === "password" ? "Show" : "Hide";
   });
+  // Six random words from the EFF's list: about 77 bits, and easy to read out on the phone.
+  const generate = h("button", { type: "button", class: "small", "data-testid": "share-passphrase-generate", "aria-controls": "share-passphrase" }, "Generate");
+  generate.addEventListener("click", () => {
+    passphrase.value = generatePassphrase();
+    passphrase.type = "text";
+    showPass.textContent = "Hide";
+  });
   const label = h("input", { id: "share-label", type: "text", maxlength: 256, "data-testid": "share-label", placeholder: "e.g. for Grace, new laptop" });
   const error = h("p", { class: "error", "data-testid": "share-error", role: "alert" });
   const progress = h("p", { class: "muted", "data-testid": "share-progress" });
@@ -77,8 +85,12 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     h("label", { for: "share-burn" }, "End the share after it is opened"),
     burn,
     h("label", { for: "share-passphrase" }, "Passphrase (optional)"),
-    h("div", { class: "row nowrap-row" }, passphrase, showPass),
-    h("p", { class: "muted small-text" }, "Send it by another channel than the link (say it on the phone, for instance). Someone who intercepts the link alone then cannot open the share."),
+    h("div", { class: "row nowrap-row" }, passphrase, showPass, generate),
+    h(
+      "p",
+      { class: "muted small-text" },
+      `At least ${MIN_SHARE_PASSPHRASE_CHARS} characters; Generate makes one of six random words. Send it by another channel than the link (say it on the phone, for instance). Someone who intercepts the link alone then cannot open the share.`,
+    ),
     h("label", { for: "share-label" }, "Label (optional, only you see it)"),
     label,
     error,
@@ -103,7 +115,7 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
       error.textContent = explain(e);
       return;
     }
-    const controls = [expiry, custom, editable, burn, passphrase, label, create, cancel, showPass];
+    const controls = [expiry, custom, editable, burn, passphrase, label, create, cancel, showPass, generate];
     controls.forEach((c) => (c.disabled = true));
     progress.textContent = "Creating the link and rotating the record's key…";
     const stage = async (s: Stage): Promise<void> => {

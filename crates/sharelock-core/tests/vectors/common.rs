@@ -65,6 +65,7 @@ pub fn error_kind(e: &Error) -> String {
         Error::Envelope(e) => e.kind().into(),
         Error::Link(l) => l.kind().into(),
         Error::Stale => "stale".into(),
+        Error::TooShort { .. } => "too_short".into(),
         Error::Truncated => "truncated".into(),
         Error::Random => "random".into(),
         _ => format!("other: {e}"),

@@ -4,11 +4,14 @@
 //!   `email_normalized`, `password_nfc` (hex of the UTF-8 that enters Argon2id), `salt`, `mk`, `ak`, `wk`,
 //!   `auth_hash`.
 //! - `"op": "check_params"`: `params` → accepted, or refused with `kdf_params`.
+//! - `"op": "new_password"`: a new master password (`password`, as typed) → accepted, or refused with
+//!   `too_short` (fewer than 10 Unicode scalar values once in NFC); logging in never checks this.
 
 use crate::common::{Case, expect_error, hex, run_area, seq};
 use serde_json::{Value, json};
 use sharelock_core::account::{
-    KdfParams, MasterKey, auth_hash, kdf_salt, normalize_email, normalize_secret_text,
+    KdfParams, MasterKey, auth_hash, check_new_master_password, kdf_salt, normalize_email,
+    normalize_secret_text,
 };
 use sharelock_core::crypto::{hkdf, sha256};
 
@@ -91,10 +94,39 @@ fn generate() -> Vec<Value> {
         params_case("seventeen passes refused", 65_536, 17, 4),
         params_case("zero lanes refused", 65_536, 3, 0),
         params_case("seventeen lanes refused", 65_536, 3, 17),
+        new_password("ten characters accepted", "correct ho", None),
+        new_password("nine characters refused", "correct h", Some("too_short")),
+        new_password(
+            "ten typed, nine once in NFC, refused",
+            "cafe\u{301}-bar!",
+            Some("too_short"),
+        ),
+        new_password(
+            "ten characters of twenty UTF-16 units accepted",
+            &"\u{1f511}".repeat(10),
+            None,
+        ),
     ]
 }
 
+fn new_password(name: &str, password: &str, error: Option<&str>) -> Value {
+    let mut case =
+        json!({"name": name, "valid": error.is_none(), "op": "new_password", "password": password});
+    if let Some(e) = error {
+        case["error"] = json!(e);
+    }
+    case
+}
+
 fn check(case: &Case) {
+    if case.str("op") == "new_password" {
+        let result = check_new_master_password(case.str("password"));
+        return if case.valid() {
+            result.unwrap()
+        } else {
+            expect_error(case, result)
+        };
+    }
     let params = params_of(case);
     match case.str("op") {
         "check_params" if case.valid() => params.check_for_client().unwrap(),
@@ -138,7 +170,7 @@ fn check(case: &Case) {
 fn vectors() {
     run_area(
         "kdf",
-        "Account keys: email normalisation, Argon2id master key, AK, WK, H(AK); parameters a client must refuse (docs/protocol.md §2).",
+        "Account keys: email normalisation, Argon2id master key, AK, WK, H(AK); parameters a client must refuse; the shortest new master password (docs/protocol.md §2).",
         generate,
         check,
     );

@@ -12,6 +12,8 @@
 //! - `"op": "owner_secret_of"`: the owner's reading of a listed share: `dk`, `share_id`, `record_id` (the
 //!   record it is listed under), `claimed_editable` (what the server says), `sealed` → `facts`
 //!   (`"editable"`, `"read_only"` or `"legacy"`), or refused (`decrypt`).
+//! - `"op": "new_passphrase"`: a passphrase a sender chose → accepted, or refused with `too_short` (fewer
+//!   than 10 Unicode scalar values once in NFC); opening a link never checks this.
 //! - `"op": "label"`: `dk`, `share_id`, `sealed` → `label`; or `"op": "seal_label"` with a label that must
 //!   be refused (`too_large`).
 
@@ -281,6 +283,9 @@ fn generate() -> Vec<Value> {
             "label": label, "nonce": hex(seq::<12>(0xf2)), "aad": hex(&label_ad), "sealed": hex(&label_sealed)}),
         json!({"name": "label: flipped ciphertext bit", "valid": false, "error": "decrypt", "op": "label", "dk": hex(dk),
             "share_id": hex(with.share_id().as_bytes()), "sealed": hex(&label_flipped)}),
+        json!({"name": "new passphrase of ten characters", "valid": true, "op": "new_passphrase", "passphrase": "blue tract"}),
+        json!({"name": "new passphrase of nine characters", "valid": false, "error": "too_short", "op": "new_passphrase", "passphrase": "blue trac"}),
+        json!({"name": "new passphrase of ten typed, nine in NFC", "valid": false, "error": "too_short", "op": "new_passphrase", "passphrase": "cafe\u{301}-bar!"}),
         json!({"name": "label: 257 bytes refused", "valid": false, "error": "too_large", "op": "seal_label", "dk": hex(dk),
             "share_id": hex(with.share_id().as_bytes()), "label": "\u{e9}".repeat(128) + "x"}),
     ]
@@ -368,6 +373,14 @@ fn check(case: &Case) {
                 ShareFacts::Legacy => "legacy",
             };
             assert_eq!(facts, case.str("facts"));
+        }
+        "new_passphrase" => {
+            let result = sharelock_core::passphrase::check_new(case.str("passphrase"));
+            if case.valid() {
+                result.unwrap();
+            } else {
+                expect_error(case, result);
+            }
         }
         "label" => {
             let dk = DataKey::from_bytes(case.array("dk"));

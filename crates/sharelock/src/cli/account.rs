@@ -98,6 +98,7 @@ fn password_change(ctx: &Context) -> CliResult<(Zeroizing<String>, Zeroizing<Str
     if new.is_empty() {
         return Err(Failure::usage("the new master password is empty"));
     }
+    check_new_password(&new, "new")?;
     if *current == *new {
         return Err(Failure::usage(
             "the new master password is the same as the current one",
@@ -106,9 +107,20 @@ fn password_change(ctx: &Context) -> CliResult<(Zeroizing<String>, Zeroizing<Str
     Ok((current, new))
 }
 
+/// Refuses a new master password shorter than the web app's minimum (a usage error: nothing was sent).
+fn check_new_password(password: &str, what: &str) -> CliResult {
+    sharelock_core::account::check_new_master_password(password).map_err(|_| {
+        Failure::usage(format!(
+            "the {what} master password is shorter than {} characters; a few unrelated words are strong and easy to type",
+            sharelock_core::account::MIN_MASTER_PASSWORD_CHARS
+        ))
+    })
+}
+
 pub async fn register(ctx: &Context, args: RegisterArgs) -> CliResult {
     let server = ctx.server()?;
     let password = password(ctx, true)?;
+    check_new_password(&password, "new")?;
     let session = sharelock_client::register(&server, &args.email, &password).await?;
     ctx.save_session(&session)?;
     ctx.remember_server(session.server())?;

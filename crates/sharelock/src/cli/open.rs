@@ -4,7 +4,8 @@
 use super::account::secret_from_env_or_prompt;
 use super::home::Context;
 use super::output::{
-    Bar, human_time, parse_assignment, print_json, print_record, record_json, relative, rfc3339,
+    Bar, Inputs, human_time, parse_assignment, print_json, print_record, record_json, relative,
+    rfc3339,
 };
 use super::{CliResult, ExitStatus, Failure};
 use clap::Args;
@@ -16,9 +17,12 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct OpenArgs {
-    /// The share link (quote it: it contains `#`).
+    /// The share link, or `-` to read it from the first line of standard input (paste it, or pipe it): the
+    /// link is the only key to the share, and on the command line it stays in the shell's history and shows
+    /// in the process list. (Quote a link given here: it contains `#`.)
     link: String,
-    /// Change fields of an editable share (as one new version).
+    /// Change fields of an editable share (as one new version). VALUE `-` reads standard input (unless the
+    /// link came from it), `@PATH` a file, `@@…` is a literal `@…`.
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_assignment, num_args = 1..)]
     set: Vec<(String, String)>,
     /// Attach a file to an editable share.
@@ -71,8 +75,15 @@ fn open_failure(e: ClientError) -> Failure {
 }
 
 pub async fn run(ctx: &Context, args: OpenArgs) -> CliResult {
-    let link = Link::parse(args.link.trim())
+    let inputs = Inputs::new();
+    let link_text = if args.link == "-" {
+        inputs.stdin_line("the link")?
+    } else {
+        zeroize::Zeroizing::new(args.link.clone())
+    };
+    let link = Link::parse(link_text.trim())
         .map_err(|e| Failure::usage(format!("not a share link: {e}")))?;
+    let changes = inputs.assignments(&args.set)?;
     let passphrase = if link.passphrase {
         Some(secret_from_env_or_prompt(
             "SHARELOCK_SHARE_PASSPHRASE",
@@ -93,12 +104,11 @@ pub async fn run(ctx: &Context, args: OpenArgs) -> CliResult {
                 "this share is read-only: --set needs an editable share",
             ));
         }
-        changed = Some(
-            recipient
-                .set_fields(&args.set)
-                .await
-                .map_err(open_failure)?,
-        );
+        let fields: Vec<(String, String)> = changes
+            .iter()
+            .map(|(name, value)| (name.clone(), value.to_string()))
+            .collect();
+        changed = Some(recipient.set_fields(&fields).await.map_err(open_failure)?);
     }
     if !args.attach.is_empty() {
         if !recipient.editable() {

@@ -80,11 +80,126 @@ pub fn parse_expiry(text: &str) -> Result<Expiry, String> {
         .map_err(|_| format!("not a duration (90s, 15m, 1h, 7d) or an RFC 3339 time: {text}"))
 }
 
-/// `NAME=VALUE` (the value may be empty and may contain `=`).
+/// `NAME=VALUE` (the value may be empty and may contain `=`). The value is a [`ValueSource`] spec, resolved
+/// later with [`Inputs::value`].
 pub fn parse_assignment(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
         _ => Err(format!("expected NAME=VALUE, got {text:?}")),
+    }
+}
+
+/// The most a value read from standard input or a file may hold (a field value is at most 64 KiB; notes
+/// and links are smaller than this too).
+const MAX_INPUT_BYTES: u64 = 1024 * 1024;
+
+/// Where the command line's values come from, so secrets need not be typed into it (where they would stay
+/// in the shell's history and show in the process list): `-` is standard input (once per command),
+/// `@PATH` a file, `@@TEXT` the literal `@TEXT`, anything else the text itself. A value read from standard
+/// input or a file loses one final line ending if it is otherwise one line; text of several lines (a key)
+/// is kept exactly.
+pub struct Inputs {
+    stdin_taken: std::cell::Cell<bool>,
+}
+
+impl Inputs {
+    pub fn new() -> Self {
+        Inputs {
+            stdin_taken: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Standard input, whole; refused the second time (it can be read only once).
+    pub fn stdin(&self, what: &str) -> CliResult<zeroize::Zeroizing<String>> {
+        if self.stdin_taken.replace(true) {
+            return Err(Failure::usage(format!(
+                "{what}: standard input is already used by another value of this command; give this one as @FILE"
+            )));
+        }
+        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::io::stdin().lock(), MAX_INPUT_BYTES + 1),
+            &mut bytes,
+        )
+        .map_err(|e| Failure::other(format!("cannot read standard input: {e}")))?;
+        text_of(what, "standard input", &bytes)
+    }
+
+    /// The first line of standard input (a link, pasted at a prompt or piped), without its line ending;
+    /// refused the second time.
+    pub fn stdin_line(&self, what: &str) -> CliResult<zeroize::Zeroizing<String>> {
+        if self.stdin_taken.replace(true) {
+            return Err(Failure::usage(format!(
+                "{what}: standard input is already used by another value of this command"
+            )));
+        }
+        let mut line = zeroize::Zeroizing::new(String::new());
+        std::io::BufRead::read_line(
+            &mut std::io::Read::take(std::io::stdin().lock(), MAX_INPUT_BYTES),
+            &mut line,
+        )
+        .map_err(|e| Failure::usage(format!("{what}: cannot read standard input: {e}")))?;
+        Ok(zeroize::Zeroizing::new(
+            line.trim_end_matches(['\r', '\n']).to_owned(),
+        ))
+    }
+
+    /// Resolves one value spec (see [`Inputs`]).
+    pub fn value(&self, what: &str, spec: &str) -> CliResult<zeroize::Zeroizing<String>> {
+        if spec == "-" {
+            return self.stdin(what).map(without_final_newline);
+        }
+        if let Some(literal) = spec.strip_prefix("@@") {
+            return Ok(zeroize::Zeroizing::new(format!("@{literal}")));
+        }
+        if let Some(path) = spec.strip_prefix('@') {
+            let file = std::fs::File::open(path)
+                .map_err(|e| Failure::usage(format!("{what}: cannot read {path}: {e}")))?;
+            let mut bytes = zeroize::Zeroizing::new(Vec::new());
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(file, MAX_INPUT_BYTES + 1),
+                &mut bytes,
+            )
+            .map_err(|e| Failure::usage(format!("{what}: cannot read {path}: {e}")))?;
+            return text_of(what, path, &bytes).map(without_final_newline);
+        }
+        Ok(zeroize::Zeroizing::new(spec.to_owned()))
+    }
+
+    /// Resolves `NAME=SPEC` pairs.
+    pub fn assignments(
+        &self,
+        pairs: &[(String, String)],
+    ) -> CliResult<Vec<(String, zeroize::Zeroizing<String>)>> {
+        pairs
+            .iter()
+            .map(|(name, spec)| Ok((name.clone(), self.value(name, spec)?)))
+            .collect()
+    }
+}
+
+fn text_of(what: &str, source: &str, bytes: &[u8]) -> CliResult<zeroize::Zeroizing<String>> {
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(Failure::usage(format!(
+            "{what}: {source} holds more than {MAX_INPUT_BYTES} bytes"
+        )));
+    }
+    std::str::from_utf8(bytes)
+        .map(|t| zeroize::Zeroizing::new(t.to_owned()))
+        .map_err(|_| Failure::usage(format!("{what}: {source} is not UTF-8 text")))
+}
+
+/// One final `\n` or `\r\n` removed from a text that is otherwise one line (`echo secret > file`); text of
+/// several lines is kept as it is.
+fn without_final_newline(text: zeroize::Zeroizing<String>) -> zeroize::Zeroizing<String> {
+    let trimmed = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(&text);
+    if trimmed.contains(['\n', '\r']) {
+        text
+    } else {
+        zeroize::Zeroizing::new(trimmed.to_owned())
     }
 }
 
@@ -194,6 +309,36 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
+/// What a URL field points at, for people: the host it really names, and any user name written before an
+/// `@`, which reads like a site but is not one (`https://bank.example@evil.example/` is `evil.example`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct UrlSite {
+    /// The host (international names in their ASCII form, which cannot imitate another), with a
+    /// non-default port.
+    pub host: String,
+    /// The user name (and `:password`) before the `@`, if any.
+    pub userinfo: Option<String>,
+}
+
+/// The site of an `http`/`https` URL, as WHATWG URL parsing (browsers) and the `url` crate read it; `None`
+/// for anything else.
+pub fn url_site(value: &str) -> Option<UrlSite> {
+    let url = url::Url::parse(value.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let mut host = url.host_str()?.to_owned();
+    if let Some(port) = url.port() {
+        host.push_str(&format!(":{port}"));
+    }
+    let userinfo = match (url.username(), url.password()) {
+        ("", None) => None,
+        (user, None) => Some(user.to_owned()),
+        (user, Some(password)) => Some(format!("{user}:{password}")),
+    };
+    Some(UrlSite { host, userinfo })
+}
+
 /// Prints a record for humans: title, fields (with a live code for one-time code fields), notes, files.
 pub fn print_record(body: &RecordBody, now: i64, saved: &[(Uuid, std::path::PathBuf)]) {
     println!("{}  ({})", clean(&body.title), body.record_type.as_str());
@@ -214,7 +359,27 @@ pub fn print_record(body: &RecordBody, now: i64, saved: &[(Uuid, std::path::Path
                 Err(_) => format!("{shown}  (not a valid one-time code seed)"),
             };
         }
+        let mut warning = None;
+        if field.kind == FieldKind::Url && !field.value.is_empty() {
+            // The host first: the rest of a URL can be made to read like another site.
+            shown = match url_site(&field.value) {
+                Some(site) => {
+                    if let Some(user) = &site.userinfo {
+                        warning = Some(format!(
+                            "WARNING: the site is {}; \"{}\" before the @ is a user name, not the site",
+                            clean(&site.host),
+                            clean(user)
+                        ));
+                    }
+                    format!("site {}  ·  {shown}", clean(&site.host))
+                }
+                None => format!("{shown}  (not a web address)"),
+            };
+        }
         println!("  {name:<width$}  {shown}");
+        if let Some(warning) = warning {
+            println!("  {:<width$}  {warning}", "");
+        }
         for line in lines {
             println!("  {:<width$}  {}", "", clean(line));
         }
@@ -302,6 +467,7 @@ impl Progress for Bar {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]
@@ -331,6 +497,70 @@ mod tests {
             Ok(Expiry::At(_))
         ));
         assert!(parse_expiry("2030-01-01").is_err());
+    }
+
+    #[test]
+    fn url_fields_name_the_real_host() {
+        let site = |v: &str| url_site(v).map(|s| (s.host, s.userinfo));
+        assert_eq!(
+            site("https://bank.example@evil.example/login"),
+            Some(("evil.example".into(), Some("bank.example".into())))
+        );
+        assert_eq!(
+            site("https://bank.example:pw@evil.example:8443/"),
+            Some(("evil.example:8443".into(), Some("bank.example:pw".into())))
+        );
+        assert_eq!(
+            site("https://mail.example/login?x=@y"),
+            Some(("mail.example".into(), None))
+        );
+        assert_eq!(
+            site("HTTPS://Mail.Example:443/"),
+            Some(("mail.example".into(), None))
+        );
+        // International names in their ASCII form, which cannot pass for another script's look-alike.
+        assert_eq!(
+            site("https://b\u{fc}cher.example/"),
+            Some(("xn--bcher-kva.example".into(), None))
+        );
+        assert_eq!(site("mail.example"), None);
+        assert_eq!(site("javascript:alert(1)"), None);
+        assert_eq!(site("ftp://files.example/"), None);
+    }
+
+    #[test]
+    fn values_come_from_the_text_a_file_or_standard_input() {
+        let inputs = Inputs::new();
+        assert_eq!(inputs.value("x", "plain").unwrap().as_str(), "plain");
+        assert_eq!(inputs.value("x", "@@at").unwrap().as_str(), "@at");
+        assert_eq!(inputs.value("x", "").unwrap().as_str(), "");
+        let dir = tempfile::tempdir().unwrap();
+        let one = dir.path().join("one");
+        std::fs::write(&one, "s3cret\n").unwrap();
+        let spec = format!("@{}", one.display());
+        assert_eq!(inputs.value("x", &spec).unwrap().as_str(), "s3cret");
+        let key = dir.path().join("key");
+        std::fs::write(&key, "line 1\nline 2\n").unwrap();
+        let spec = format!("@{}", key.display());
+        assert_eq!(
+            inputs.value("x", &spec).unwrap().as_str(),
+            "line 1\nline 2\n"
+        );
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, [0xff, 0xfe]).unwrap();
+        let spec = format!("@{}", bad.display());
+        assert_eq!(
+            inputs.value("x", &spec).map_err(|f| f.status).err(),
+            Some(super::super::ExitStatus::Usage)
+        );
+        let missing = format!("@{}", dir.path().join("missing").display());
+        assert!(inputs.value("x", &missing).is_err());
+        // Standard input can be read once per command.
+        inputs.stdin_taken.set(true);
+        assert_eq!(
+            inputs.value("x", "-").map_err(|f| f.status).err(),
+            Some(super::super::ExitStatus::Usage)
+        );
     }
 
     #[test]

@@ -2,17 +2,18 @@
 
 use super::home::Context;
 use super::output::{
-    Bar, human_time, parse_assignment, print_json, print_record, record_json, resolve_id, rfc3339,
-    short_ids, table,
+    Bar, Inputs, human_time, parse_assignment, print_json, print_record, record_json, resolve_id,
+    rfc3339, short_ids, table,
 };
 use super::{CliResult, Failure};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use sharelock_client::api::records::Author as ApiAuthor;
 use sharelock_client::{ClientError, OwnerSession, Verification};
-use sharelock_core::record::{RecordBody, RecordType};
+use sharelock_core::record::{FieldKind, RecordBody, RecordType};
 use std::path::PathBuf;
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 fn record_type(text: &str) -> Result<RecordType, String> {
     RecordType::parse(text).ok_or_else(|| {
@@ -51,10 +52,16 @@ pub struct AddArgs {
     /// The title.
     #[arg(long)]
     title: String,
-    /// A field; standard names of the type get their kind (password: secret, totp: one-time code, …).
+    /// A field; standard names of the type get their kind (password: secret, totp: one-time code, …),
+    /// other names are text. VALUE `-` reads standard input, `@PATH` a file (keep secrets off the command
+    /// line), `@@…` is a literal `@…`.
     #[arg(long = "field", value_name = "NAME=VALUE", value_parser = parse_assignment)]
     fields: Vec<(String, String)>,
-    /// Free text.
+    /// A field of kind secret (hidden on screen, never in the record list), e.g. an API key; VALUE as for
+    /// --field.
+    #[arg(long = "secret-field", value_name = "NAME=VALUE", value_parser = parse_assignment)]
+    secret_fields: Vec<(String, String)>,
+    /// Free text (`-` or `@PATH` as for --field).
     #[arg(long)]
     notes: Option<String>,
     /// Attach a file (encrypted before upload).
@@ -78,13 +85,17 @@ pub struct EditArgs {
     /// A new title.
     #[arg(long)]
     title: Option<String>,
-    /// Set a field (an empty value blanks it).
+    /// Set a field (an empty value blanks it). VALUE `-` reads standard input, `@PATH` a file, `@@…` is a
+    /// literal `@…`.
     #[arg(long = "field", value_name = "NAME=VALUE", value_parser = parse_assignment)]
     fields: Vec<(String, String)>,
+    /// Set a field and make it a secret (hidden on screen, never in the record list); VALUE as for --field.
+    #[arg(long = "secret-field", value_name = "NAME=VALUE", value_parser = parse_assignment)]
+    secret_fields: Vec<(String, String)>,
     /// Remove a field.
     #[arg(long = "remove-field", value_name = "NAME")]
     remove_fields: Vec<String>,
-    /// New notes.
+    /// New notes (`-` or `@PATH` as for --field).
     #[arg(long)]
     notes: Option<String>,
     /// Attach a file.
@@ -122,18 +133,45 @@ pub async fn resolve_record(session: &OwnerSession, input: &str) -> CliResult<Uu
     resolve_id("record", input, &ids)
 }
 
-fn set_fields(body: &mut RecordBody, fields: &[(String, String)]) -> Result<(), ClientError> {
-    for (name, value) in fields {
-        body.set_field(name, value.as_str())
-            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+/// Field values, resolved from the command line, standard input or files, with whether each is a secret.
+type FieldValues = Vec<(String, Zeroizing<String>, bool)>;
+
+fn field_values(
+    inputs: &Inputs,
+    fields: &[(String, String)],
+    secrets: &[(String, String)],
+) -> CliResult<FieldValues> {
+    let mut out = Vec::new();
+    for (pairs, secret) in [(fields, false), (secrets, true)] {
+        for (name, value) in inputs.assignments(pairs)? {
+            out.push((name, value, secret));
+        }
+    }
+    Ok(out)
+}
+
+fn set_fields(body: &mut RecordBody, fields: &FieldValues) -> Result<(), ClientError> {
+    for (name, value, secret) in fields {
+        let result = if *secret {
+            body.set_field_with_kind(name, FieldKind::Secret, value.as_str())
+        } else {
+            body.set_field(name, value.as_str())
+        };
+        result.map_err(|e| ClientError::Invalid(e.to_string()))?;
     }
     Ok(())
 }
 
 async fn add(ctx: &Context, session: &mut OwnerSession, args: AddArgs) -> CliResult {
+    let inputs = Inputs::new();
+    let fields = field_values(&inputs, &args.fields, &args.secret_fields)?;
+    let notes = match &args.notes {
+        Some(spec) => Some(inputs.value("notes", spec)?),
+        None => None,
+    };
     let mut body = RecordBody::new(args.record_type, args.title);
-    set_fields(&mut body, &args.fields).map_err(|e| Failure::usage(e.to_string()))?;
-    body.notes = args.notes.unwrap_or_default();
+    set_fields(&mut body, &fields).map_err(|e| Failure::usage(e.to_string()))?;
+    body.notes = notes.map(|n| n.to_string()).unwrap_or_default();
     body.validate()
         .map_err(|e| Failure::usage(format!("invalid record: {e}")))?;
     let id = session.create_record(&body).await?;
@@ -275,16 +313,23 @@ async fn show(ctx: &Context, session: &mut OwnerSession, args: ShowArgs) -> CliR
 async fn edit(ctx: &Context, session: &mut OwnerSession, args: EditArgs) -> CliResult {
     if args.title.is_none()
         && args.fields.is_empty()
+        && args.secret_fields.is_empty()
         && args.remove_fields.is_empty()
         && args.notes.is_none()
         && args.files.is_empty()
     {
         return Err(Failure::usage(
-            "nothing to change: give --title, --field, --remove-field, --notes or --file",
+            "nothing to change: give --title, --field, --secret-field, --remove-field, --notes or --file",
         ));
     }
+    let inputs = Inputs::new();
+    let fields = field_values(&inputs, &args.fields, &args.secret_fields)?;
+    let notes = match &args.notes {
+        Some(spec) => Some(inputs.value("notes", spec)?),
+        None => None,
+    };
     let id = resolve_record(session, &args.id).await?;
-    let (title, fields, removed, notes) = (args.title, args.fields, args.remove_fields, args.notes);
+    let (title, removed) = (args.title, args.remove_fields);
     let written = session
         .edit_record(id, args.if_version, move |body| {
             if let Some(title) = title {
@@ -299,7 +344,7 @@ async fn edit(ctx: &Context, session: &mut OwnerSession, args: EditArgs) -> CliR
             }
             set_fields(body, &fields)?;
             if let Some(notes) = notes {
-                body.notes = notes;
+                body.notes = notes.to_string();
             }
             Ok(())
         })

@@ -48,9 +48,14 @@ pub struct CreateArgs {
     /// A label only you can read (who it is for).
     #[arg(long)]
     label: Option<String>,
-    /// Also require a passphrase (from SHARELOCK_SHARE_PASSPHRASE or a prompt); send it by another channel.
+    /// Also require a passphrase (from SHARELOCK_SHARE_PASSPHRASE or a prompt; at least 10 characters);
+    /// send it by another channel.
     #[arg(long)]
     passphrase: bool,
+    /// Also require a passphrase, made here of six random words (about 77 bits) and printed once; send it
+    /// by another channel.
+    #[arg(long, conflicts_with = "passphrase")]
+    generate_passphrase: bool,
     /// Also draw the link as a QR code.
     #[arg(long)]
     qr: bool,
@@ -103,14 +108,22 @@ fn qr_text(link: &str) -> CliResult<String> {
 
 async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> CliResult {
     let record = resolve_record(session, &args.record_id).await?;
-    let passphrase = if args.passphrase {
+    let passphrase = if args.generate_passphrase {
+        Some(sharelock_core::passphrase::generate().map_err(|e| Failure::other(e.to_string()))?)
+    } else if args.passphrase {
         let p = secret_from_env_or_prompt("SHARELOCK_SHARE_PASSPHRASE", "Share passphrase", true)?;
-        if p.is_empty() {
-            return Err(Failure::usage("the share passphrase is empty"));
-        }
+        sharelock_core::passphrase::check_new(&p).map_err(|e| {
+            Failure::usage(format!(
+                "{e}: choose a longer one, or --generate-passphrase for six random words"
+            ))
+        })?;
         Some(p)
     } else {
         None
+    };
+    let generated = match (&passphrase, args.generate_passphrase) {
+        (Some(p), true) => Some(p.clone()),
+        _ => None,
     };
     let options = ShareOptions {
         expires: args.expires,
@@ -129,12 +142,21 @@ async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> 
         })?;
     let link = created.link.to_string();
     if ctx.json() {
-        print_json(
-            &json!({"link": link, "share": created.handle, "expires_at": rfc3339(created.expires_at)}),
-        );
+        let mut out = json!({"link": link, "share": created.handle, "expires_at": rfc3339(created.expires_at)});
+        if let Some(p) = &generated {
+            out["passphrase"] = json!(p.as_str());
+        }
+        print_json(&out);
         return Ok(());
     }
     println!("{link}");
+    if let Some(p) = &generated {
+        println!();
+        println!(
+            "Passphrase (send it by another channel than the link, e.g. say it on the phone):"
+        );
+        println!("  {}", p.as_str());
+    }
     println!();
     println!("Invitation (send it to the recipient):");
     println!();
@@ -151,7 +173,7 @@ async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> 
     if needs_passphrase {
         println!("  You will also need the passphrase, which I am sending you separately.");
     }
-    println!("  On a computer: sharelock open '<the link>'");
+    println!("  On a computer: run `sharelock open -` and paste the link.");
     if args.qr {
         println!();
         println!("{}", qr_text(&link)?);
