@@ -7,6 +7,7 @@ use crate::error::{ClientError, Result};
 use crate::session::OwnerSession;
 use futures::StreamExt;
 use reqwest::{Method, Response};
+use sharelock_api::ErrorCode;
 use sharelock_api::files::{CompleteFile, MAX_PART_BYTES};
 use sharelock_core::crypto::{Sha256, random_array};
 use sharelock_core::encoding::b64u;
@@ -76,6 +77,31 @@ pub(crate) trait PartSink {
     async fn complete(&self, file: Uuid, done: &CompleteFile) -> Result<()>;
 }
 
+/// Times a part is offered again to a server that answered `server_busy` (it read none of it: its bound on
+/// uploads or bytes in flight was reached), so a busy server slows an upload down instead of failing it.
+const BUSY_RETRIES: u32 = 5;
+/// Longest pause before offering a part again, whatever the server's `Retry-After` says.
+const BUSY_WAIT_CAP_SECS: u64 = 30;
+
+/// Sends one part, offering it again after the server's `Retry-After` while it answers `server_busy`.
+async fn put_part<S: PartSink>(sink: &S, file: Uuid, n: u32, bytes: Vec<u8>) -> Result<()> {
+    let mut retries = 0;
+    loop {
+        match sink.put_part(file, n, bytes.clone()).await {
+            Err(ClientError::Api {
+                code: ErrorCode::ServerBusy,
+                retry_after,
+                ..
+            }) if retries < BUSY_RETRIES => {
+                retries += 1;
+                let wait = retry_after.unwrap_or(1).min(BUSY_WAIT_CAP_SECS);
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Encrypts the file at `path` under a fresh key and uploads it in parts; returns its reference for the
 /// record body.
 pub(crate) async fn upload<S: PartSink>(
@@ -117,7 +143,7 @@ pub(crate) async fn upload<S: PartSink>(
                 let full = std::mem::replace(&mut part, rest);
                 hash.update(&full);
                 blob_len += full.len() as u64;
-                sink.put_part(id, parts, full).await?;
+                put_part(sink, id, parts, full).await?;
                 parts += 1;
             }
             progress.advance(n as u64);
@@ -136,7 +162,7 @@ pub(crate) async fn upload<S: PartSink>(
         let bytes = part[offset..end].to_vec();
         hash.update(&bytes);
         blob_len += bytes.len() as u64;
-        sink.put_part(id, parts, bytes).await?;
+        put_part(sink, id, parts, bytes).await?;
         parts += 1;
         offset = end;
     }
@@ -338,7 +364,71 @@ fn already_exists(target: &Path) -> ClientError {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn busy(retry_after: u64) -> ClientError {
+        ClientError::Api {
+            status: 503,
+            code: ErrorCode::ServerBusy,
+            message: "busy".into(),
+            current_version: None,
+            current_key_gen: None,
+            retry_after: Some(retry_after),
+        }
+    }
+
+    /// Answers `server_busy` to the first `busy_answers` parts it is offered.
+    struct BusySink {
+        busy_answers: u32,
+        offered: std::sync::Mutex<Vec<Vec<u8>>>,
+    }
+
+    impl PartSink for BusySink {
+        async fn put_part(&self, _file: Uuid, _n: u32, bytes: Vec<u8>) -> Result<()> {
+            let mut offered = self.offered.lock().unwrap();
+            offered.push(bytes);
+            if offered.len() as u32 <= self.busy_answers {
+                Err(busy(0))
+            } else {
+                Ok(())
+            }
+        }
+
+        async fn complete(&self, _file: Uuid, _done: &CompleteFile) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_busy_server_gets_the_part_again() {
+        let sink = BusySink {
+            busy_answers: 2,
+            offered: Default::default(),
+        };
+        put_part(&sink, Uuid::nil(), 0, vec![1, 2, 3])
+            .await
+            .unwrap();
+        {
+            let offered = sink.offered.lock().unwrap();
+            assert_eq!(offered.len(), 3);
+            assert!(offered.iter().all(|bytes| bytes == &[1, 2, 3]));
+        }
+
+        let always = BusySink {
+            busy_answers: u32::MAX,
+            offered: Default::default(),
+        };
+        let error = put_part(&always, Uuid::nil(), 0, vec![4])
+            .await
+            .unwrap_err();
+        assert!(error.is(ErrorCode::ServerBusy), "{error}");
+        assert_eq!(
+            always.offered.lock().unwrap().len() as u32,
+            BUSY_RETRIES + 1,
+            "a few offers, then the refusal is the caller's"
+        );
+    }
 
     #[test]
     fn unsafe_names_are_refused() {

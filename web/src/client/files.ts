@@ -5,6 +5,7 @@ import { createSHA256 } from "hash-wasm";
 import { concat, constantTimeEqual, fromB64u, randomBytes, randomId, toB64u, uuidToBytes, type Bytes } from "../protocol/bytes";
 import type { FileRef } from "../protocol/record";
 import { DEFAULT_CHUNK_SIZE, decryptStream, encryptStream } from "../protocol/stream";
+import { ApiError } from "./http";
 
 /** Parts of an uploaded blob: 8 MiB keeps each request well under the server's 16 MiB part limit. */
 export const UPLOAD_PART = 8 * 1024 * 1024;
@@ -16,6 +17,29 @@ export type Progress = (done: number, total: number) => void;
 export interface PartSink {
   putPart(fileId: string, part: number, bytes: Bytes): Promise<void>;
   complete(fileId: string, parts: number, size: number): Promise<void>;
+}
+
+/** Times a part is offered again to a server that answered `server_busy` (it read none of it). */
+export const BUSY_RETRIES = 5;
+/** Longest pause before offering a part again, whatever the server's `Retry-After` says. */
+const BUSY_WAIT_CAP_SECS = 30;
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `send` (one part request, signed afresh each time) and, while the server answers `server_busy`
+ * (its bound on uploads or bytes in flight was reached), runs it again after the server's `Retry-After`,
+ * a few times: a busy server slows an upload down instead of failing it.
+ */
+export async function sendPatiently<T>(send: () => Promise<T>, wait: (ms: number) => Promise<void> = pause): Promise<T> {
+  for (let retries = 0; ; retries++) {
+    try {
+      return await send();
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== "server_busy" || retries >= BUSY_RETRIES) throw e;
+      await wait(Math.min(e.retryAfter ?? 1, BUSY_WAIT_CAP_SECS) * 1000);
+    }
+  }
 }
 
 /** A browser's MIME type as the record allows it (printable ASCII, at most 127 bytes). */
@@ -37,7 +61,7 @@ export async function uploadFile(file: File, sink: PartSink, progress?: Progress
     const bytes = concat(...pending);
     pending = [];
     pendingLen = 0;
-    await sink.putPart(id, part, bytes);
+    await sendPatiently(() => sink.putPart(id, part, bytes));
     part++;
     sent += bytes.length;
     progress?.(Math.min(sent, file.size), file.size);
