@@ -284,9 +284,11 @@ impl Config {
         if self.max_connections == 0 || self.max_concurrent_uploads == 0 {
             bail!("max_connections and max_concurrent_uploads must be positive");
         }
-        let largest_body = sharelock_api::files::MAX_PART_BYTES as u64 + 64 * 1024;
+        let largest_body = self.part_body_limit().max(self.envelope_body_limit()) as u64;
         if self.max_inflight_bytes < largest_body || self.max_inflight_bytes > 1 << 40 {
-            bail!("max_inflight_bytes must be between {largest_body} (one part upload) and 1 TiB");
+            bail!(
+                "max_inflight_bytes must be between {largest_body} (the largest request body) and 1 TiB"
+            );
         }
         let public = self.public_url();
         let parsed = public
@@ -320,6 +322,16 @@ impl Config {
                     })
             })
             .collect()
+    }
+
+    /// Largest body of the routes that carry an envelope (base64 in JSON, with room for the other fields).
+    pub fn envelope_body_limit(&self) -> usize {
+        (self.max_envelope_bytes as usize) * 4 / 3 + 16 * 1024
+    }
+
+    /// Largest body of a part upload.
+    pub fn part_body_limit(&self) -> usize {
+        sharelock_api::files::MAX_PART_BYTES + 64 * 1024
     }
 
     /// The public URL without a trailing slash.
@@ -399,6 +411,14 @@ mod tests {
         assert!(Config::load_from(None, Overrides::default(), env).is_err());
         let env = |k: &str| (k == "SHARELOCK_MAX_EXPIRY").then(|| "soon".to_string());
         assert!(Config::load_from(None, Overrides::default(), env).is_err());
+        // The byte budget must hold the largest body a route accepts, or that route could never succeed.
+        let env = |k: &str| match k {
+            "SHARELOCK_MAX_ENVELOPE_BYTES" => Some((16 * 1024 * 1024).to_string()),
+            "SHARELOCK_MAX_INFLIGHT_BYTES" => Some((17 * 1024 * 1024).to_string()),
+            _ => None,
+        };
+        let err = Config::load_from(None, Overrides::default(), env).unwrap_err();
+        assert!(format!("{err:#}").contains("max_inflight_bytes"), "{err:#}");
     }
 
     #[test]

@@ -43,9 +43,8 @@ const EVENT_TTL_SECS: i64 = 7 * 86_400;
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let envelope_body =
-        BodyLimit::json((state.config.max_envelope_bytes as usize) * 4 / 3 + 16 * 1024);
-    let part_body = BodyLimit::upload(sharelock_api::files::MAX_PART_BYTES + 64 * 1024);
+    let envelope_body = BodyLimit::json(state.config.envelope_body_limit());
+    let part_body = BodyLimit::upload(state.config.part_body_limit());
     // Bodies are read by `body::read` under the limit set here (`BodyLimit::SMALL` where none is).
     let big = |limit: BodyLimit| axum::Extension(limit);
     let api = Router::new()
