@@ -13,7 +13,7 @@ use crate::extract::parse_json;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{FromRequest, OriginalUri, Request};
-use axum::http::{HeaderMap, header, request::Parts};
+use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use http_body::Body as _;
 use serde::de::DeserializeOwned;
 use sharelock_api::{ErrorCode, SHARE_HEADER};
@@ -25,10 +25,31 @@ use sharelock_core::httpsig::{
 use sharelock_core::share::ShareId;
 use sharelock_store::{RecipientView, ShareRow, SignedChange};
 
+/// The one field of header `name`, if any; `Err` if the request repeats it. A header the signature covers
+/// or the share lookup reads must not come twice: a proxy or a library could combine or pick repeated fields
+/// otherwise than this server does (docs/protocol.md §5.2).
+pub fn one_field<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+) -> Result<Option<&'a HeaderValue>, RepeatedHeader> {
+    let mut fields = headers.get_all(name).iter();
+    let first = fields.next();
+    match fields.next() {
+        Some(_) => Err(RepeatedHeader),
+        None => Ok(first),
+    }
+}
+
+/// A header that must come once came more than once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepeatedHeader;
+
 /// The share named by a recipient request.
 pub fn share_header(headers: &HeaderMap) -> ApiResult<(ShareId, String)> {
-    let value = headers
-        .get(SHARE_HEADER)
+    let value = one_field(headers, SHARE_HEADER)
+        .map_err(|RepeatedHeader| {
+            ApiError::malformed("the Sharelock-Share header appears more than once")
+        })?
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::malformed("the Sharelock-Share header is required"))?
         .trim()
@@ -39,7 +60,13 @@ pub fn share_header(headers: &HeaderMap) -> ApiResult<(ShareId, String)> {
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> ApiResult<Option<String>> {
-    match headers.get(name) {
+    let field = one_field(headers, name).map_err(|RepeatedHeader| {
+        ApiError::new(
+            ErrorCode::InvalidSignature,
+            format!("the {name} header appears more than once"),
+        )
+    })?;
+    match field {
         None => Ok(None),
         Some(v) => v
             .to_str()

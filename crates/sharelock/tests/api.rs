@@ -908,3 +908,88 @@ async fn owner_refuses_recipient_versions_the_shares_own_facts_do_not_allow() {
         "{refused}"
     );
 }
+
+/// A header the signature covers, or the share lookup reads, must come once: a request that repeats one is
+/// refused, whatever the copies say (docs/protocol.md §5.2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_signed_headers_are_refused() {
+    let server = TestServer::start();
+    let mut alice = owner(&server, "alice@example.org").await;
+    let record = alice.create_record(&login_body()).await.unwrap();
+    let share = alice
+        .create_share(record, options(3600, true))
+        .await
+        .unwrap();
+    let device = MemoryDeviceStore::new();
+    Recipient::open(&share.link, None, &device).await.unwrap();
+    let share_id = share_id_of(&share.link);
+
+    // The same request once is fine.
+    let fetch = Signed::new(&server, &share_id, &device, "/recipient/share", None);
+    assert_eq!(fetch.send(None).await.0, 200);
+
+    let with_extra = |mut signed: Signed, name: &'static str, value: String| {
+        signed.headers.push((name, value));
+        signed
+    };
+    let twice = |name: &'static str| {
+        let signed = Signed::new(&server, &share_id, &device, "/recipient/share", None);
+        let value = signed
+            .headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        with_extra(signed, name, value)
+    };
+    let (status, body) = twice("sharelock-share").send(None).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "malformed_request")
+    );
+    for name in ["signature-input", "signature"] {
+        let (status, body) = twice(name).send(None).await;
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            (401, "invalid_signature"),
+            "{name}"
+        );
+    }
+    // A body's digest and type, repeated (even with the same value), are refused too.
+    for name in ["content-digest", "content-type"] {
+        let signed = Signed::new(
+            &server,
+            &share_id,
+            &device,
+            "/recipient/end",
+            Some(b"{}".to_vec()),
+        );
+        let value = signed
+            .headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        let (status, body) = with_extra(signed, name, value).send(None).await;
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            (401, "invalid_signature"),
+            "{name}"
+        );
+    }
+    // The access header of the unsigned status call, likewise.
+    let keys =
+        ShareKeys::derive(LinkSecret::from_bytes(*share.link.secret.expose()), None).unwrap();
+    let access = keys.access_token().to_b64u();
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/recipient/status", server.url))
+        .header("sharelock-share", share_id.to_b64u())
+        .header("sharelock-access", &access)
+        .header("sharelock-access", &access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    // None of these refused requests ended the share.
+    assert_eq!(fetch.send(None).await.0, 200);
+}

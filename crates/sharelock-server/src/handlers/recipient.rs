@@ -72,8 +72,10 @@ async fn check_access(state: &AppState, share: &ShareRow, token: &[u8], now: i64
 }
 
 fn access_header(headers: &HeaderMap) -> ApiResult<Vec<u8>> {
-    let text = headers
-        .get(ACCESS_HEADER)
+    let text = crate::signed::one_field(headers, ACCESS_HEADER)
+        .map_err(|crate::signed::RepeatedHeader| {
+            ApiError::malformed("the Sharelock-Access header appears more than once")
+        })?
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::malformed("the Sharelock-Access header is required"))?;
     sharelock_core::encoding::b64u_decode_array::<32>("access token", text.trim())
