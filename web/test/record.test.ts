@@ -1,6 +1,7 @@
 // record.json (docs/protocol.md §3.3), every case, as crates/sharelock-core/tests/vectors/record.rs checks it:
 // - body: body_json decodes, re-encodes byte for byte, its summary encodes to summary_json (which decodes to
 //   the same summary), and padded = pad256(body_json) unpads back;
+// - read_body: valid JSON no writer emits decodes, and re-encodes to canonical_json;
 // - decode_body / decode_summary: refused with the stated error kind;
 // - unpad: padded → data, or refused with the stated kind.
 import { describe, expect, it } from "vitest";
@@ -24,7 +25,7 @@ import {
 import { loadVectors, str, type VectorCase } from "./vectors";
 
 const cases = loadVectors("record");
-const OPS = ["body", "decode_body", "decode_summary", "unpad"] as const;
+const OPS = ["body", "read_body", "decode_body", "decode_summary", "unpad"] as const;
 const checked = new Map<string, number>();
 
 function done(c: VectorCase): void {
@@ -53,6 +54,10 @@ const checks: Record<(typeof OPS)[number], (c: VectorCase) => void> = {
     expect(toHex(pad256(json))).toBe(str(c, "padded"));
     expect(toHex(unpad256(fromHex(str(c, "padded"))))).toBe(toHex(json));
     validateBody(structuredClone(body));
+  },
+  read_body(c) {
+    const body = bodyFromJson(utf8(str(c, "body_json")));
+    expect(toHex(bodyToJson(body))).toBe(toHex(utf8(str(c, "canonical_json"))));
   },
   decode_body(c) {
     expect(kindOf(() => bodyFromJson(utf8(str(c, "body_json"))))).toBe(c.error);

@@ -313,12 +313,18 @@ export async function contentDigest(body: Uint8Array): Promise<string> {
  * listed and are neither trusted nor required to match.
  */
 export async function verifyContentDigest(header: string, body: Uint8Array): Promise<void> {
+  const expected = contentDigestSha256(header);
+  if (!constantTimeEqual(await sha256(body), expected)) throw new ProtocolError("verify", "content digest did not verify");
+}
+
+/** The SHA-256 digest a received Content-Digest names, with the rules of `verifyContentDigest` (`malformed`). */
+export function contentDigestSha256(header: string): Uint8Array {
   const what = "Content-Digest";
   const entry = parseDictionary(what, trimSpTab(header)).get("sha-256");
   if (entry === undefined) throw malformed(what, "no sha-256 digest");
   if (entry.kind !== "item" || entry.bare.type !== "bytes") throw malformed(what, "sha-256 must be a byte sequence");
   if (entry.bare.value.length !== 32) throw malformed(what, `sha-256 must be 32 bytes, got ${entry.bare.value.length}`);
-  if (!constantTimeEqual(await sha256(body), entry.bare.value)) throw new ProtocolError("verify", "content digest did not verify");
+  return entry.bare.value;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -595,15 +601,16 @@ export interface ReceivedRequest extends RequestParts {
 }
 
 /**
- * Checks a whole signed request: the body against Content-Digest, both signature headers, then the signature
- * with `publicKey` at time `now`. Returns what was verified (the nonce is the replay key, with the share id).
+ * Checks a whole signed request in the server's order (§5.2): both signature headers, the Content-Digest
+ * header, the signature with `publicKey` at time `now` (keyid, body coverage, time window, signature), and
+ * last the body against Content-Digest. Returns what was verified (the nonce is the replay key, with the
+ * share id).
  */
 export async function verifyRequest(request: ReceivedRequest): Promise<ParsedSignature> {
-  if (request.body !== undefined) {
-    if (request.contentDigest === undefined) throw malformed(REQUEST, "a body without Content-Digest");
-    await verifyContentDigest(request.contentDigest, request.body);
-  }
   const parsed = parseSignature(request.signatureInput, request.signature);
+  if (request.contentDigest !== undefined) contentDigestSha256(request.contentDigest);
+  else if (request.body !== undefined) throw malformed(REQUEST, "a body without Content-Digest");
   await verifyParsedSignature(parsed, request.publicKey, request, request.now);
+  if (request.body !== undefined && request.contentDigest !== undefined) await verifyContentDigest(request.contentDigest, request.body);
   return parsed;
 }

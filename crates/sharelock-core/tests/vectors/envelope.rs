@@ -245,6 +245,61 @@ fn generate() -> Vec<Value> {
             "trailing_bytes",
         ),
         parse("wrong magic", patched(&b1, 0, b"SLV2"), "bad_magic"),
+        // The order of the checks (docs/protocol.md §3.2), pinned where two failures meet.
+        parse("three bytes", b"SLV".to_vec(), "truncated"),
+        parse("wrong magic on four bytes", b"SLV2".to_vec(), "bad_magic"),
+        parse(
+            "wrong magic on a short envelope",
+            patched(&b1[..40], 0, b"SLV2"),
+            "bad_magic",
+        ),
+        parse(
+            "bad author, nothing after the header",
+            patched(&b1[..HEADER_LEN], HEADER_LEN - 17, &[2]),
+            "bad_author",
+        ),
+        parse(
+            "bad author and key generation 0",
+            patched(
+                &patched(&b1, HEADER_LEN - 17, &[2]),
+                20,
+                &0u64.to_be_bytes(),
+            ),
+            "bad_author",
+        ),
+        parse(
+            "key generation 0 and version 0",
+            patched(
+                &patched(&b1, 20, &0u64.to_be_bytes()),
+                28,
+                &0u64.to_be_bytes(),
+            ),
+            "bad_key_generation",
+        ),
+        parse(
+            "version 0 with a predecessor",
+            patched(&patched(&b1, 28, &0u64.to_be_bytes()), 36, &[1]),
+            "bad_version",
+        ),
+        parse(
+            "body length over the limit, nothing after it",
+            patched(
+                &b1[..HEADER_LEN + 4],
+                body_len_at,
+                &524_317u32.to_be_bytes(),
+            ),
+            "too_large",
+        ),
+        parse(
+            "body length not 28 + 256n, nothing after it",
+            patched(&b1[..HEADER_LEN + 4], body_len_at, &300u32.to_be_bytes()),
+            "bad_length",
+        ),
+        parse(
+            "cut inside the summary length",
+            b1[..summary_len_at + 2].to_vec(),
+            "truncated",
+        ),
         parse(
             "body length over the limit",
             patched(&b1, body_len_at, &524_317u32.to_be_bytes()),

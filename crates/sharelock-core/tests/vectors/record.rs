@@ -2,6 +2,8 @@
 //!
 //! - `"op": "body"` (positive): `body_json` → decodes; `summary_json` is its summary; `padded` is
 //!   `pad256(body_json)`. The code re-encodes `body_json` byte for byte.
+//! - `"op": "read_body"` (positive): `body_json` is valid JSON no writer emits (white space, another key order,
+//!   escapes); it decodes, and re-encoding gives `canonical_json`.
 //! - `"op": "decode_body"` / `"op": "decode_summary"` (negative): the JSON (given as `body_json`, or as
 //!   `body_json_template` plus `fill` for huge inputs) must be refused with `error`.
 //! - `"op": "unpad"`: `padded` → `data`, or refused with `error`.
@@ -195,6 +197,48 @@ fn generate() -> Vec<Value> {
             "json",
         ),
         bad("trailing characters", raw("", "", "") + "x", "json"),
+        // JSON details a reader must not guess (docs/protocol.md §3.3).
+        bad("lone high surrogate escape", raw("", "\\ud83d", ""), "json"),
+        bad("lone low surrogate escape", raw("", "\\ude00", ""), "json"),
+        bad(
+            "high surrogate escape followed by a non-surrogate escape",
+            raw("", "\\ud83d\\u0041", ""),
+            "json",
+        ),
+        bad(
+            "a form feed between tokens (not JSON white space)",
+            raw("", "", "").replacen(',', ",\u{c}", 1),
+            "json",
+        ),
+        bad(
+            "raw TAB inside a string (must be escaped)",
+            raw("", "a\tb", ""),
+            "json",
+        ),
+        bad(
+            "size with an exponent",
+            raw("", "", &file_json(FILE_ID, "a", "", "1e3", KEY, KEY)),
+            "json",
+        ),
+        bad(
+            "size 2^64 (beyond an unsigned 64-bit integer)",
+            raw(
+                "",
+                "",
+                &file_json(FILE_ID, "a", "", "18446744073709551616", KEY, KEY),
+            ),
+            "json",
+        ),
+        bad(
+            "size with a leading zero",
+            raw("", "", &file_json(FILE_ID, "a", "", "01", KEY, KEY)),
+            "json",
+        ),
+        bad(
+            "negative size",
+            raw("", "", &file_json(FILE_ID, "a", "", "-1", KEY, KEY)),
+            "json",
+        ),
         // serde reads a struct from a positional array too; the format allows objects only.
         bad(
             "body as an array",
@@ -512,6 +556,25 @@ fn generate() -> Vec<Value> {
     ];
     cases.extend(negatives);
 
+    // Valid JSON that writers never emit: readers accept it; re-encoding gives the canonical form.
+    let read = |name: &str, json: &str| {
+        let body = RecordBody::from_json(json.as_bytes()).unwrap();
+        json!({"name": name, "valid": true, "op": "read_body", "body_json": json,
+            "canonical_json": String::from_utf8(body.to_json().unwrap()).unwrap()})
+    };
+    cases.push(read(
+        "white space between every token, and a final newline",
+        " {\t\"type\" : \"note\" ,\r\n \"title\":\"T\", \"fields\":[ ],\"notes\":\"\",\"files\":[]}\n",
+    ));
+    cases.push(read(
+        "keys in another order",
+        r#"{"files":[],"notes":"n","fields":[{"value":"v","kind":"text","name":"a"}],"title":"T","type":"general"}"#,
+    ));
+    cases.push(read(
+        "escapes: \\u0041, \\/ and a surrogate pair",
+        r#"{"type":"note","title":"\u0041\/B \ud83d\ude00","fields":[],"notes":"","files":[]}"#,
+    ));
+
     let summary = |name: &str, json: &str, error: &str| json!({"name": name, "valid": false, "error": error, "op": "decode_summary", "summary_json": json});
     cases.push(summary(
         "subtitle of 65 characters",
@@ -576,6 +639,13 @@ fn check(case: &Case) {
             assert_eq!(summary, body.summary());
             assert_eq!(hex(pad256(json)), case.str("padded"));
             assert_eq!(unpad256(&case.bytes("padded")).unwrap(), json);
+        }
+        "read_body" => {
+            let body = RecordBody::from_json(case.str("body_json").as_bytes()).unwrap();
+            assert_eq!(
+                String::from_utf8(body.to_json().unwrap()).unwrap(),
+                case.str("canonical_json")
+            );
         }
         "decode_body" => expect_kind(
             case,

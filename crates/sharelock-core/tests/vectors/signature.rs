@@ -2,8 +2,9 @@
 //!
 //! Case: the request (`method`, `target_uri`, `share_header`, and with a body `content_type`, `body` as text
 //! and `content_digest`), the verifier's `public_key` (SEC1 hex) and clock `now`, and the two headers
-//! `signature_input` and `signature`. A verifier checks, in order: the body against `content_digest`, parses
-//! both headers, then verifies (keyid, time window, signature over the rebuilt base). Positive cases also give
+//! `signature_input` and `signature`. A verifier checks in the server's order (docs/protocol.md §5.2): parses
+//! both signature headers, parses `content_digest`, verifies (keyid, body coverage, time window, signature over
+//! the rebuilt base), and last hashes the body against `content_digest`. Positive cases also give
 //! `signature_base`, `created`, `nonce` (hex) and `keyid`; negative cases the first failure's error kind.
 //!
 //! ECDSA signatures are randomised, so the two valid signatures below were made once with the fixed device key
@@ -343,6 +344,56 @@ fn generate() -> Vec<Value> {
             ),
         ),
         bad(
+            "created is negative",
+            "malformed",
+            get(
+                &get_in.replace(&format!("created={CREATED}"), "created=-1"),
+                &get_sig,
+                CREATED,
+            ),
+        ),
+        bad(
+            "created is a string",
+            "malformed",
+            get(
+                &get_in.replace(
+                    &format!("created={CREATED}"),
+                    &format!("created=\"{CREATED}\""),
+                ),
+                &get_sig,
+                CREATED,
+            ),
+        ),
+        bad(
+            "keyid of 31 bytes",
+            "malformed",
+            get(
+                &get_in.replace(&keyid, &b64u(&[7u8; 31])),
+                &get_sig,
+                CREATED,
+            ),
+        ),
+        bad(
+            "signature without base64 padding (not canonical)",
+            "malformed",
+            post(&post_in, &post_sig.replace("==:", ":"), CREATED),
+        ),
+        bad(
+            "the signature covers a body the request lacks",
+            "malformed",
+            get(&post_in, &post_sig, CREATED),
+        ),
+        bad("method in lower case", "malformed", {
+            let mut c = get(&get_in, &get_sig, CREATED);
+            c["method"] = json!("get");
+            c
+        }),
+        bad("content-type other than the one signed", "verify", {
+            let mut c = post(&post_in, &post_sig, CREATED);
+            c["content_type"] = json!("text/plain");
+            c
+        }),
+        bad(
             "signature of 63 bytes",
             "malformed",
             get(
@@ -362,10 +413,10 @@ fn run(case: &Case) -> Result<(), Error> {
         content_type: case.opt_str("content_type"),
         content_digest: case.opt_str("content_digest"),
     };
-    if let (Some(digest), Some(body)) = (parts.content_digest, case.opt_str("body")) {
-        httpsig::verify_content_digest(digest, body.as_bytes())?;
-    }
     let parsed = ParsedSignature::parse(case.str("signature_input"), case.str("signature"))?;
+    if let Some(digest) = parts.content_digest {
+        httpsig::content_digest_sha256(digest)?;
+    }
     if case.valid() {
         assert_eq!(parsed.created(), case.u64("created") as i64);
         assert_eq!(hex(parsed.nonce()), case.str("nonce"));
@@ -378,7 +429,11 @@ fn run(case: &Case) -> Result<(), Error> {
         assert_eq!(base, case.str("signature_base"));
     }
     let key = DevicePublicKey::from_sec1(&case.bytes("public_key"))?;
-    parsed.verify(&key, &parts, case.u64("now") as i64)
+    parsed.verify(&key, &parts, case.u64("now") as i64)?;
+    if let (Some(digest), Some(body)) = (parts.content_digest, case.opt_str("body")) {
+        httpsig::verify_content_digest(digest, body.as_bytes())?;
+    }
+    Ok(())
 }
 
 fn check(case: &Case) {
@@ -399,10 +454,10 @@ fn check(case: &Case) {
 fn vectors() {
     run_area(
         "signature",
-        "Signed recipient requests (RFC 9421 profile, docs/protocol.md §5.2): check the body against \
-         content_digest, parse signature_input and signature, verify with public_key at time now. The valid \
-         signatures were made once with the fixed device key (ECDSA is randomised): verify them, do not \
-         expect to reproduce them.",
+        "Signed recipient requests (RFC 9421 profile, docs/protocol.md §5.2): parse signature_input and \
+         signature, parse content_digest, verify with public_key at time now, then check the body against \
+         content_digest. The valid signatures were made once with the fixed device key (ECDSA is randomised): \
+         verify them, do not expect to reproduce them.",
         generate,
         check,
     );
