@@ -73,6 +73,8 @@ export class Vault {
     readonly policy: Policy,
     private readonly app: HTMLElement,
     private readonly nav: HTMLElement,
+    /** Shows and hides the navigation on narrow screens, where it is folded away. */
+    private readonly menu: HTMLButtonElement,
     private readonly render: ScreenRenderer,
     private readonly onEnded: (message: string) => void,
     /** The password was changed: a new vault takes over with the new session. */
@@ -95,6 +97,11 @@ export class Vault {
         .finally(() => this.end("You are logged out. Your vault is locked."));
     });
     replace(this.nav, this.#liveStatus, h("span", { class: "muted account" }, this.session.email), records, add, password, logout);
+    this.menu.hidden = false;
+    this.menu.addEventListener("click", this.#toggleMenu);
+    this.nav.addEventListener("keydown", this.#menuKey);
+    // Choosing a screen folds the menu again.
+    for (const button of [records, add, password]) button.addEventListener("click", () => this.#closeMenu(false));
     replace(this.app, this.#notices, this.#root);
     for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, this.#active, { capture: true, passive: true });
     this.#idleTimer = window.setInterval(() => {
@@ -151,6 +158,10 @@ export class Vault {
     this.#leave();
     this.session.close();
     replace(this.nav);
+    this.#closeMenu(false);
+    this.menu.hidden = true;
+    this.menu.removeEventListener("click", this.#toggleMenu);
+    this.nav.removeEventListener("keydown", this.#menuKey);
     return true;
   }
 
@@ -225,6 +236,27 @@ export class Vault {
       return;
     }
     this.notify(explain(error), "error");
+  }
+
+  readonly #toggleMenu = (): void => {
+    if (this.nav.classList.contains("open")) {
+      this.#closeMenu(false);
+      return;
+    }
+    this.nav.classList.add("open");
+    this.menu.setAttribute("aria-expanded", "true");
+    this.nav.querySelector("button")?.focus();
+  };
+
+  /** Escape in the open menu folds it and gives the focus back to the menu button. */
+  readonly #menuKey = (event: KeyboardEvent): void => {
+    if (event.key === "Escape" && this.nav.classList.contains("open")) this.#closeMenu(true);
+  };
+
+  #closeMenu(focus: boolean): void {
+    this.nav.classList.remove("open");
+    this.menu.setAttribute("aria-expanded", "false");
+    if (focus) this.menu.focus();
   }
 
   #leave(): void {

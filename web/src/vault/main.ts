@@ -17,6 +17,7 @@ import { serverBase } from "./util";
 
 const app = byId("app");
 const nav = byId("nav");
+const menu = byId<HTMLButtonElement>("menu");
 const api = new Api(serverBase(location));
 
 /** Storage for the anti-rollback memory only (it holds no key or token); absent if the browser blocks it. */
@@ -55,6 +56,7 @@ function unlocked(session: OwnerSession, policy: Policy, registered: boolean, pa
     policy,
     app,
     nav,
+    menu,
     render,
     (message) => {
       vault = undefined;

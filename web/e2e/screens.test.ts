@@ -1,0 +1,159 @@
+// Every screen of both pages at a phone's width (390×844) and a desktop's, in light and dark: nothing spills
+// out of the window, no control is off screen, nothing fails on the console. A screenshot of each screen
+// is kept in e2e-artifacts/screens/.
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, Sender, Server } from "./harness";
+import { layoutProblems, newPage, screenshot, VIEWPORTS, type ViewportName } from "./pages";
+
+let server: Server;
+let browser: Browser;
+let sender: Sender;
+let recordId: string;
+
+const EMAIL = "screens@example.org";
+const PASSWORD = "correct horse battery staple";
+const SCHEMES = ["light", "dark"] as const;
+
+beforeAll(async () => {
+  server = await Server.start();
+  browser = await launchChromium();
+  sender = new Sender(server, PASSWORD);
+  await sender.register(EMAIL);
+  // Long unbroken values are what push a narrow layout wide.
+  const added = await sender.json<{ id: string }>([
+    "record", "add", "--type", "login", "--title", "Mail account with a rather long title for a phone",
+    "--field", "username=ada.lovelace.with.a.very.long.username@mail.example.org",
+    "--field", "password=hunter2-correct-horse-battery-staple-and-more",
+    "--field", "url=https://mail.example/login/with/a/very/long/path/that/does/not/break?and=query&more=1",
+    "--field", "totp=JBSWY3DPEHPK3PXP",
+  ]);
+  recordId = added.id;
+  await sender.json(["record", "add", "--type", "note", "--title", "Notes"]);
+  await sender.json(["share", "create", recordId, "--expires", "1d", "--editable", "--label", "for Grace, on her new laptop at the office"]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Checks the screen as it is now, in both colour schemes, and keeps its screenshots. */
+async function check(page: Page, viewport: ViewportName, screen: string): Promise<void> {
+  for (const scheme of SCHEMES) {
+    await page.emulateMedia({ colorScheme: scheme });
+    expect(await layoutProblems(page), `${screen} at ${viewport} (${scheme})`).toEqual([]);
+    await screenshot(page, "screens", `${viewport}-${scheme}-${screen}`);
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+}
+
+/** Clicks a control of the navigation, opening the folded menu first where there is one. */
+async function navigate(page: Page, testId: string): Promise<void> {
+  const menu = page.getByTestId("menu");
+  if (await menu.isVisible()) {
+    await menu.click();
+    expect(await menu.getAttribute("aria-expanded")).toBe("true");
+  }
+  await page.getByTestId(testId).click();
+}
+
+describe.each(Object.keys(VIEWPORTS) as ViewportName[])("every screen at %s width", (viewport) => {
+  it("fits the window, in light and dark, with nothing on the console", async () => {
+    const context = await browser.newContext({ viewport: VIEWPORTS[viewport] });
+    const { page, problems } = await newPage(context);
+    await page.goto(`${server.url}/`);
+
+    // Login and registration.
+    await page.getByTestId("auth-submit").waitFor();
+    await check(page, viewport, "login");
+    await page.getByTestId("switch-register").click();
+    await page.getByTestId("password-again").waitFor();
+    await check(page, viewport, "register");
+    await page.getByTestId("switch-login").click();
+    await page.getByTestId("email").fill(EMAIL);
+    await page.getByTestId("password").fill(PASSWORD);
+    await page.getByTestId("auth-submit").click();
+
+    // The list: rows, or cards on a phone.
+    await page.getByTestId("record-row").first().waitFor({ timeout: 60_000 });
+    await check(page, viewport, "list");
+    const menu = page.getByTestId("menu");
+    if (viewport === "phone") {
+      // The navigation is folded away until asked for, and Escape folds it again.
+      expect(await page.getByTestId("logout").isVisible()).toBe(false);
+      await menu.click();
+      expect(await page.getByTestId("logout").isVisible()).toBe(true);
+      await check(page, viewport, "menu");
+      await page.keyboard.press("Escape");
+      expect(await page.getByTestId("logout").isVisible()).toBe(false);
+      expect(await menu.getAttribute("aria-expanded")).toBe("false");
+    } else {
+      expect(await menu.isVisible()).toBe(false);
+      expect(await page.getByTestId("logout").isVisible()).toBe(true);
+    }
+
+    // A record with a long title, long values and a share.
+    await page.locator(`[data-testid="record-row"][data-id="${recordId}"] [data-testid="record-open"]`).click();
+    await page.getByTestId("share-item").first().waitFor();
+    await expect.poll(() => page.getByTestId("otp-totp").textContent()).toMatch(/^\d{6}$/);
+    await check(page, viewport, "record");
+
+    await page.getByTestId("edit-record").click();
+    await page.getByTestId("save-record").waitFor();
+    await check(page, viewport, "edit");
+    await page.getByTestId("cancel").click();
+
+    await page.getByTestId("history").click();
+    await page.getByTestId("history-entry").first().waitFor();
+    await check(page, viewport, "history");
+    await page.getByTestId("back-to-record").click();
+
+    await page.getByTestId("share-record").click();
+    await page.getByTestId("share-create").waitFor();
+    await page.getByTestId("share-passphrase-generate").click();
+    await check(page, viewport, "share");
+    await page.getByTestId("share-create").click();
+    await page.getByTestId("share-created").waitFor({ timeout: 60_000 });
+    await check(page, viewport, "share-created");
+    await page.getByTestId("share-done").click();
+    await page.getByTestId("share-item").first().waitFor();
+
+    await navigate(page, "new-record");
+    await page.getByTestId("new-type").waitFor();
+    await check(page, viewport, "new");
+
+    await navigate(page, "change-password");
+    await page.getByTestId("password-submit").waitFor();
+    await check(page, viewport, "password");
+
+    await navigate(page, "logout");
+    await page.getByTestId("auth-message").waitFor();
+    await check(page, viewport, "locked");
+
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("fits the recipient's page, in light and dark, with nothing on the console", async () => {
+    const share = await sender.json<{ link: string }>(["share", "create", recordId, "--expires", "1h", "--editable"]);
+    const context = await browser.newContext({ viewport: VIEWPORTS[viewport] });
+    const { page, problems } = await newPage(context);
+    await page.goto(share.link);
+    await page.getByTestId("open").waitFor();
+    await check(page, viewport, "recipient-open");
+    await page.getByTestId("open").click();
+    await page.getByTestId("fingerprint").waitFor();
+    await check(page, viewport, "recipient-record");
+    await page.getByTestId("edit").click();
+    await page.getByTestId("save").waitFor();
+    await check(page, viewport, "recipient-edit");
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.getByTestId("end").click();
+    await page.locator("main").getByText("Share deleted").waitFor();
+    await check(page, viewport, "recipient-ended");
+    // The share's end answers 410 to the page's next request; nothing else may fail.
+    expect(problems.filter((p) => !p.includes("410"))).toEqual([]);
+    await context.close();
+  });
+});
