@@ -183,7 +183,7 @@ describe("the recipient's page", () => {
     await page.getByTestId("edit-url").fill("https://mail.example");
     await page.getByTestId("edit-recovery").fill("abcd-efgh");
     await page.getByTestId("save").click();
-    await expect.poll(() => page.getByTestId("status").textContent()).toContain("Saved as version");
+    await expect.poll(() => page.getByTestId("status").textContent()).toContain("Saved.");
 
     const shown = await sender.json<Shown>(["record", "show", recordId]);
     const value = (name: string): string | undefined => shown.record.fields.find((f) => f.name === name)?.value;

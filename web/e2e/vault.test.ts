@@ -134,7 +134,7 @@ describe("the owner's vault", () => {
     await recipient.page.getByTestId("edit").click();
     await recipient.page.getByTestId("edit-username").fill("ada.lovelace");
     await recipient.page.getByTestId("save").click();
-    await expect.poll(() => text(recipient.page, "status")).toContain("Saved as version");
+    await expect.poll(() => text(recipient.page, "status")).toContain("Saved.");
 
     // The vault updates live: the new value, written by the recipient's verified device.
     await expect.poll(() => text(page, "value-username"), { timeout: 30_000 }).toBe("ada.lovelace");
@@ -144,18 +144,30 @@ describe("the owner's vault", () => {
     await expect.poll(() => text(page, "share-fingerprint")).toBe(fingerprint);
     expect(await text(page, "share-edits")).toContain("1 edit");
 
-    // The history attributes every version, the recipient's included.
+    // The history lists the changes people made, each attributed, the recipient's included. Sharing wrote
+    // version 4 (a new record key, the same content): it is nobody's change, so it is not listed, not
+    // offered for restoring, and does not say "by you".
     await page.getByTestId("history").click();
     await page.getByTestId("history-entry").first().waitFor();
+    expect(await page.getByTestId("history-entry").evaluateAll((items) => items.map((i) => i.getAttribute("data-version")))).toEqual(["5", "3", "2", "1"]);
     const badges = await page.getByTestId("history-verified").allTextContents();
-    expect(badges.length).toBeGreaterThanOrEqual(3);
-    expect(badges.every((b) => b === "verified")).toBe(true);
-    expect(await text(page, "history-author")).toContain("recipient");
+    expect(badges).toEqual(["verified", "verified", "verified", "verified"]);
+    expect(await page.getByTestId("history-author").allTextContents()).toEqual([expect.stringContaining("recipient"), "you", "you", "you"]);
+    expect(await page.getByTestId("restore-4").count()).toBe(0);
+    expect(await page.getByTestId("history-list").textContent()).not.toMatch(/[Kk]ey|[Vv]ersion/);
     await page.getByTestId("back-to-record").click();
 
-    // End the share: the record's key is rotated, and the recipient's page says it ended.
+    // End the share: the record gets a new key, and the recipient's page says it ended.
     await page.getByTestId("share-delete").click();
-    await expect.poll(() => page.getByTestId("notice-ok").allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining("rotated")]));
+    await expect.poll(() => page.getByTestId("notice-ok").allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining("new key")]));
+    await expect.poll(() => page.locator('[data-testid="share-item"].ended [data-testid="share-state"]').textContent()).toBe("ended");
+    // That new key is version 6, written by this vault; the record still says whose change it shows.
+    expect(await text(page, "record-author")).toContain("recipient");
+    expect(await text(page, "record-meta")).not.toMatch(/[Vv]ersion/);
+    await page.getByTestId("history").click();
+    await page.getByTestId("history-entry").first().waitFor();
+    expect(await page.getByTestId("history-entry").count()).toBe(4);
+    await page.getByTestId("back-to-record").click();
     await expect.poll(() => page.locator('[data-testid="share-item"].ended [data-testid="share-state"]').textContent()).toBe("ended");
     expect(await page.getByTestId("share-delete").count()).toBe(0);
     await recipient.page.goto(link);
@@ -239,7 +251,7 @@ describe("the owner's vault", () => {
     await recipient.page.getByTestId("edit").click();
     await recipient.page.getByTestId("edit-hostname").fill("build2.example");
     await recipient.page.getByTestId("save").click();
-    await expect.poll(() => text(recipient.page, "status")).toContain("Saved as version");
+    await expect.poll(() => text(recipient.page, "status")).toContain("Saved.");
     await page.getByTestId("changed-meanwhile").waitFor({ timeout: 30_000 });
 
     // Saving applies only the owner's change, on top of the recipient's.

@@ -15,7 +15,7 @@ import type { RecordBody } from "../src/protocol/record";
 import { bindTag, deriveShareKeys, sealOwnerSecret, type ShareKeys } from "../src/protocol/share";
 import { fieldLabel, urlSite } from "../src/ui/record-view";
 import { emailProblem } from "../src/vault/auth";
-import { describeChanges } from "../src/vault/changes";
+import { describeChanges, historyChanges } from "../src/vault/changes";
 import { matches } from "../src/vault/list";
 import { passwordChangeProblem } from "../src/vault/password";
 import { qrMatrix, qrPath } from "../src/vault/qr";
@@ -363,5 +363,40 @@ describe("small rules of the page", () => {
     expect(raisedKdf({ alg: "argon2id", m: 65_536, t: 3, p: 4 })).toEqual({ alg: "argon2id", m: 65_536, t: 3, p: 4 });
     expect(raisedKdf({ alg: "argon2id", m: 262_144, t: 3, p: 1 })).toEqual({ alg: "argon2id", m: 262_144, t: 3, p: 4 });
     expect(raisedKdf({ alg: "argon2id", m: 65_536, t: 8, p: 8 })).toEqual({ alg: "argon2id", m: 65_536, t: 8, p: 8 });
+  });
+});
+
+describe("history as changes", () => {
+  const owner = { kind: "owner" };
+  const recipient = { kind: "recipient" };
+  const unverified = { kind: "unverified" };
+  it("folds the versions a share's key rotation wrote into the change before them", () => {
+    const v = (keyGen: number, verification: { kind: string }, username: string | undefined, version: number) => ({ version, keyGen, verification, body: username === undefined ? undefined : body(username) });
+    const history = [
+      v(1, owner, "ada", 1),
+      v(2, owner, "ada", 2), // shared: new key, same content
+      v(3, owner, "ada", 3), // another share
+      v(3, recipient, "ada.lovelace", 4),
+      v(4, owner, "ada.lovelace", 5), // the share ended: new key
+      v(4, owner, "grace", 6),
+    ];
+    const changes = historyChanges(history);
+    expect(changes.map((c) => c.entry.version)).toEqual([1, 4, 6]);
+    expect(changes.map((c) => c.quiet.map((q) => q.version))).toEqual([[2, 3], [5], []]);
+    expect(changes[0]!.lines).toEqual(["Created."]);
+    expect(changes[1]!.lines).toEqual(["Username changed from “ada” to “ada.lovelace”."]);
+  });
+
+  it("never folds a version it cannot attribute to this vault, or cannot read", () => {
+    const history = [
+      { keyGen: 1, verification: owner, body: body("ada") },
+      { keyGen: 2, verification: unverified, body: body("ada") },
+      { keyGen: 2, verification: recipient, body: body("ada") },
+      { keyGen: 3, verification: owner, problem: "cannot be read" },
+      { keyGen: 3, verification: owner, body: body("ada") },
+    ];
+    const changes = historyChanges(history);
+    expect(changes).toHaveLength(4);
+    expect(changes[3]!.quiet).toHaveLength(1);
   });
 });

@@ -245,7 +245,7 @@ class ShareView {
               "This version's entry in the sender's record list (its title or detail line) does not match its content: whoever wrote it made the list say something else. What is shown above is the content.",
             )
           : null,
-        h("p", { class: "muted" }, `Version ${this.share.version} · ${this.share.editable ? "editable" : "read-only"} · available until ${localTime(expires)}`),
+        h("p", { class: "muted" }, `${this.share.editable ? "You can edit it" : "Read-only"} · available until ${localTime(expires)}`),
         h("p", { class: "muted" }, "Locked to this device: ", h("span", { class: "fingerprint", "data-testid": "fingerprint" }, this.share.fingerprint), ". The sender sees the same code."),
         actions,
         this.status,
@@ -308,10 +308,10 @@ class ShareView {
       error.textContent = "";
       void this.share
         .edit(changeBetween(before, after))
-        .then((version) => {
+        .then(() => {
           this.editing = false;
           this.show();
-          this.say(`Saved as version ${version}. The sender sees it now.`);
+          this.say("Saved. The sender sees your change now.");
         })
         .catch((e: unknown) => {
           save.disabled = false;
@@ -333,10 +333,10 @@ class ShareView {
     this.say(`Encrypting and uploading ${files.length} file(s)…`);
     void this.share
       .attach(files, (done, total) => this.say(`Uploading… ${total ? Math.floor((100 * done) / total) : 100} %`))
-      .then((version) => {
+      .then(() => {
         this.editing = false;
         this.show();
-        this.say(`Added ${files.map((f) => f.name).join(", ")} (version ${version}).`);
+        this.say(`Added ${files.map((f) => f.name).join(", ")}.`);
       })
       .catch((e: unknown) => {
         this.editing = false;

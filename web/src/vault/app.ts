@@ -282,7 +282,7 @@ export class Vault {
         this.notify(`A share of ${this.#name(event.record)} was just opened on a device. Its fingerprint is in the record's share list.`);
         break;
       case "record_edited":
-        this.notify(`The recipient of a share changed ${this.#name(event.record)} (version ${event.number ?? "?"}).`);
+        this.notify(`The recipient of a share changed ${this.#name(event.record)}.`);
         break;
       case "share_ended":
         if (!(event.share !== null && this.#endedHere.delete(event.share))) this.notify(`A share of ${this.#name(event.record)} ended.`);
@@ -308,8 +308,8 @@ export class Vault {
   async #rotatePending(): Promise<void> {
     try {
       const { rotated, skipped } = await this.session.rotatePending();
-      if (rotated.length > 0) this.notify(`Rotated the key of ${rotated.length === 1 ? this.#name(rotated[0]!) : `${rotated.length} records`} after a share ended: the ended share cannot read what you write next.`, "ok");
-      for (const { id, error } of skipped) this.notify(`The key of ${this.#name(id)} could not be rotated after a share ended: ${explain(error)}`, "error");
+      if (rotated.length > 0) this.notify(`A share ended, so ${rotated.length === 1 ? this.#name(rotated[0]!) : `${rotated.length} records`} got a new key: the ended share cannot read what you change next.`, "ok");
+      for (const { id, error } of skipped) this.notify(`A share of ${this.#name(id)} ended, but the record could not get a new key: ${explain(error)}`, "error");
     } catch (e) {
       if (!this.#events.signal.aborted) this.fail(e);
     }

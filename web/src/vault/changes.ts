@@ -35,3 +35,45 @@ export function describeChanges(before: RecordBody | undefined, after: RecordBod
   for (const file of before.files) if (!newFiles.has(file.id)) out.push(`File “${file.name}” removed.`);
   return out;
 }
+
+/** What the history needs of a version (the client's `HistoryEntry`). */
+export interface VersionOf {
+  keyGen: number;
+  verification: { kind: string };
+  body?: RecordBody;
+  problem?: string;
+}
+
+/** A change people made: the version that made it, and the versions after it that changed nothing. */
+export interface Change<T extends VersionOf> {
+  entry: T;
+  /** What it changed, in words (empty when its content could not be read). */
+  lines: string[];
+  /** Later versions, written by this vault, whose content is the same: a new record key when a share started or ended. */
+  quiet: T[];
+}
+
+/**
+ * The history as people think of it, oldest first. The protocol writes a version for every key rotation
+ * (each share created or ended), with the same content; those belong to no one's change, so they are
+ * folded into the change before them instead of being listed as "changed by you". Only versions this vault
+ * verifiably wrote are folded: a recipient's version, an unverified or unreadable one is always listed.
+ */
+export function historyChanges<T extends VersionOf>(entries: readonly T[]): Change<T>[] {
+  const out: Change<T>[] = [];
+  let previous: RecordBody | undefined;
+  for (const entry of entries) {
+    const last = out.at(-1);
+    if (last && previous && entry.body && entry.verification.kind === "owner" && sameContent(previous, entry.body)) {
+      last.quiet.push(entry);
+      continue;
+    }
+    out.push({ entry, lines: entry.body ? describeChanges(previous, entry.body) : [], quiet: [] });
+    if (entry.body) previous = entry.body;
+  }
+  return out;
+}
+
+function sameContent(a: RecordBody, b: RecordBody): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -8,7 +8,7 @@ import { changeBetween, isUnchanged } from "../ui/record-diff";
 import { recordEditor, type RecordEditor } from "../ui/record-editor";
 import { renderRecord, saveBlob, typeName } from "../ui/record-view";
 import type { Ctx } from "./app";
-import { describeChanges } from "./changes";
+import { historyChanges } from "./changes";
 import { explain, isSessionEnd } from "./errors";
 
 /** Who wrote a version, in words, from what this client verified (not from what the server claims). */
@@ -56,6 +56,7 @@ function filePicker(id: string, label: string, testId: string): { input: HTMLInp
 
 export async function showRecord(ctx: Ctx, id: string): Promise<void> {
   const [record, shares] = await Promise.all([ctx.session.openRecord(id), ctx.session.listShares(id)]);
+  const changed = await lastChange(ctx, record);
   if (!ctx.isCurrent()) return;
   ctx.titles.set(id, record.body.title);
   const verified = record.verification.kind !== "unverified";
@@ -112,8 +113,8 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
     ctx.session
       .attachFiles(id, files, ctx.policy.max_file_bytes, (n, total) => say(`Encrypting and uploading… ${total ? Math.floor((100 * n) / total) : 100} %`))
       .then(
-        (written) => {
-          ctx.notify(`Added ${files.map((f) => `“${f.name}”`).join(", ")} (version ${written.version}).`, "ok");
+        () => {
+          ctx.notify(`Added ${files.map((f) => `“${f.name}”`).join(", ")}.`, "ok");
           ctx.refresh();
         },
         (e: unknown) => {
@@ -152,10 +153,10 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
       h(
         "p",
         { class: "muted meta", "data-testid": "record-meta" },
-        `Version ${record.version} · changed ${localTime(record.updatedAt)} by `,
-        h("span", { "data-testid": "record-author" }, authorText(record.verification, record.author, shares)),
+        `Changed ${localTime(changed.at)} by `,
+        h("span", { "data-testid": "record-author" }, authorText(changed.verification, changed.author, shares)),
         " ",
-        verifiedBadge(record.verification, "record-verified"),
+        verifiedBadge(changed.verification, "record-verified"),
       ),
       h("div", { class: "actions" }, edit, share, verified ? attach.label : null, verified ? attach.input : null, history, remove),
       !ctx.policy.one_time_share ? h("p", { class: "muted small-text" }, "This server does not allow new shares.") : null,
@@ -249,7 +250,7 @@ function shareItem(ctx: Ctx, record: OpenedRecord, entry: ShareEntry, say: (text
           const { rotated, skipped } = await ctx.session.rotatePending();
           for (const skip of skipped) if (skip.id === record.id) throw skip.error;
           // The live event may have rotated it first; then it said so already.
-          ctx.notify(rotated.includes(record.id) ? "Share ended. The record's key was rotated: the ended share cannot read what you write next." : "Share ended.", "ok");
+          ctx.notify(rotated.includes(record.id) ? "Share ended. The record now has a new key: the ended share cannot read what you change next." : "Share ended.", "ok");
           if (ctx.isCurrent()) ctx.refresh();
         })
         .catch((e: unknown) => {
@@ -348,8 +349,8 @@ export async function showEdit(ctx: Ctx, id: string): Promise<void> {
         return { ...next, files: [...current.files.filter((f) => !remover.removed.has(f.id)), ...added] };
       });
     })().then(
-      (written) => {
-        ctx.notify(`Saved “${after.title}” as version ${written.version}.`, "ok");
+      () => {
+        ctx.notify(`Saved “${after.title}”.`, "ok");
         ctx.go({ kind: "record", id });
       },
       (e: unknown) => {
@@ -462,42 +463,42 @@ export async function showHistory(ctx: Ctx, id: string): Promise<void> {
   const back = h("button", { type: "button", "data-testid": "back-to-record" }, "Back to the record");
   back.addEventListener("click", () => ctx.go({ kind: "record", id }));
   const list = h("ol", { class: "history", "data-testid": "history-list" });
-  let previous: RecordBody | undefined;
-  let previousKeyGen: number | undefined;
+  const changes = historyChanges(history);
   const items: HTMLElement[] = [];
-  for (const entry of history) {
-    const rotated = previousKeyGen !== undefined && entry.keyGen !== previousKeyGen;
-    previousKeyGen = entry.keyGen;
-    const changes = entry.body ? describeChanges(previous, entry.body) : [];
-    if (rotated && changes.length === 0) changes.push("Key rotated (the content did not change).");
+  for (const change of changes) {
+    const entry = change.entry;
+    const first = change === changes[0];
+    // The state the record had after this change (and the new keys that followed it).
+    const latest = change.quiet.at(-1) ?? entry;
     const item = h(
       "li",
       { "data-testid": "history-entry", "data-version": entry.version },
       h(
         "div",
         { class: "share-head" },
-        h("strong", {}, `Version ${entry.version}`),
-        h("span", { class: "muted" }, ` · ${localTime(entry.createdAt)} · by `),
+        h("strong", {}, first ? "Created" : "Changed"),
+        h("span", { class: "muted" }, ` ${localTime(entry.createdAt)} by `),
         h("span", { "data-testid": "history-author" }, authorText(entry.verification, entry.author, shares)),
         " ",
         verifiedBadge(entry.verification, "history-verified"),
       ),
       entry.verification.kind === "unverified" ? h("div", { class: "error small-text" }, `Not attributed: ${entry.verification.reason}.`) : null,
       entry.problem ? h("div", { class: "error small-text" }, `Cannot be read: ${entry.problem}.`) : null,
-      changes.length > 0 ? h("ul", { class: "changes small-text" }, ...changes.map((c) => h("li", {}, c))) : null,
+      change.lines.length > 0 && !first ? h("ul", { class: "changes small-text" }, ...change.lines.map((c) => h("li", {}, c))) : null,
     );
     const body = entry.body;
-    // Restoring is offered for a verified version whose content differs from the current one.
+    // Restoring is offered for a verified state whose content differs from the current one.
     const differs = body !== undefined && (current?.body === undefined || !isUnchanged(current.body, body));
-    if (body && differs && entry !== current && entry.verification.kind !== "unverified") {
-      const restore = h("button", { type: "button", class: "small", "data-testid": `restore-${entry.version}` }, "Restore this version");
+    if (body && differs && latest !== current && entry.verification.kind !== "unverified") {
+      const when = localTime(entry.createdAt);
+      const restore = h("button", { type: "button", class: "small", "data-testid": `restore-${entry.version}`, "aria-label": `Restore the record as it was after the change of ${when}` }, "Restore");
       restore.addEventListener("click", () => {
-        if (!confirm(`Make version ${entry.version} of “${body.title}” the current one again? It is written as a new version; the history keeps everything.`)) return;
+        if (!confirm(`Make “${body.title}” as it was after the change of ${when} the current state again? It is saved as a new change; the history keeps everything.`)) return;
         const done = busyButton(restore, "Restoring…");
         // The whole body is replaced, so nothing of the current version is resealed (it may be unverified).
         ctx.session.writeRecord(id, () => structuredClone(body), { replacesBody: true }).then(
-          (written) => {
-            ctx.notify(`Restored version ${entry.version} as version ${written.version}.`, "ok");
+          () => {
+            ctx.notify(`Restored “${body.title}” as it was on ${when}.`, "ok");
             ctx.go({ kind: "record", id });
           },
           (e: unknown) => {
@@ -509,7 +510,6 @@ export async function showHistory(ctx: Ctx, id: string): Promise<void> {
       item.append(h("div", { class: "row" }, restore));
     }
     items.push(item);
-    if (entry.body) previous = entry.body;
   }
   list.append(...items.reverse());
   replace(
@@ -518,8 +518,26 @@ export async function showHistory(ctx: Ctx, id: string): Promise<void> {
       "div",
       { class: "panel" },
       h("div", { class: "toolbar" }, h("h1", {}, `History of “${title}”`), back),
-      h("p", { class: "muted" }, "Newest first. Each version was checked here: yours carry your vault's tag, a recipient's carry the signature of the device that opened the share."),
+      h("p", { class: "muted" }, "Newest first. Each change was checked here: yours carry your vault's tag, a recipient's carry the signature of the device that opened the share."),
       list,
     ),
   );
+}
+
+/**
+ * The change that made the record what it is now. The current version is usually that change; when this
+ * vault wrote it with the same content (a new key when a share started or ended), the history says whose
+ * change it was. Only then is the history read.
+ */
+async function lastChange(ctx: Ctx, record: OpenedRecord): Promise<{ at: string; author: ApiAuthor; verification: Verification }> {
+  const itself = { at: record.updatedAt, author: record.author, verification: record.verification };
+  if (record.verification.kind !== "owner" || record.keyGen <= 1) return itself;
+  try {
+    const change = historyChanges(await ctx.session.history(record.id)).at(-1);
+    if (!change || (change.quiet.at(-1) ?? change.entry).version !== record.version) return itself;
+    return { at: change.entry.createdAt, author: change.entry.author, verification: change.entry.verification };
+  } catch (e) {
+    if (isSessionEnd(e)) throw e;
+    return itself;
+  }
 }

@@ -117,7 +117,7 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     }
     const controls = [expiry, custom, editable, burn, passphrase, label, create, cancel, showPass, generate];
     controls.forEach((c) => (c.disabled = true));
-    progress.textContent = "Creating the link and rotating the record's key…";
+    progress.textContent = "Creating the link…";
     const stage = async (s: Stage): Promise<void> => {
       if (s !== "deriving") return;
       progress.textContent = "Deriving the share's key from the passphrase (a few seconds)…";
@@ -196,5 +196,5 @@ function showCreated(ctx: Ctx, id: string, title: string, created: CreatedShare,
     ),
   );
   done.focus();
-  ctx.notify(`Shared “${title}”: the record's key was rotated (version ${created.version}).`, "ok");
+  ctx.notify(`Shared “${title}”.`, "ok");
 }
