@@ -157,7 +157,8 @@ pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
     bail!("database_url must start with sqlite:// or postgres://")
 }
 
-fn open_blobs(config: &Config) -> anyhow::Result<BlobStore> {
+/// Opens the blob store the configuration names (`<data_dir>/blobs` or the S3 bucket).
+pub fn open_blobs(config: &Config) -> anyhow::Result<BlobStore> {
     match config.blob_backend {
         BlobBackend::Local => {
             let dir = config.data_dir.join("blobs");

@@ -104,6 +104,11 @@ impl BlobStore {
         Self { store }
     }
 
+    /// The object store underneath, for copying a whole store (`crate::copy`).
+    pub(crate) fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
     /// Stores one part (overwriting a retried upload of the same part). Durable when it returns.
     pub async fn put_part(&self, record: Id, file: Id, part: u32, bytes: Bytes) -> Result<()> {
         self.store
@@ -184,7 +189,7 @@ fn part_path(record: Id, file: Id, part: u32) -> Path {
     file_prefix(record, file).join(format!("{part:08}"))
 }
 
-fn blob_error(e: object_store::Error) -> StoreError {
+pub(crate) fn blob_error(e: object_store::Error) -> StoreError {
     match e {
         object_store::Error::NotFound { .. } => StoreError::NotFound,
         other => StoreError::Backend(format!("blob store: {other}")),

@@ -1,5 +1,5 @@
-//! Sharelock's storage: the [`Store`] trait, one implementation per database backend, and [`BlobStore`]
-//! for encrypted file streams.
+//! Sharelock's storage: the [`Store`] trait, one implementation per database backend, [`BlobStore`]
+//! for encrypted file streams, and [`copy`], which moves a SQLite deployment into PostgreSQL.
 //!
 //! All SQL lives in this crate, next to the method it serves. The store never reads a clock (`now` is a
 //! parameter) and judges expiry on every read, so behaviour over time is testable without waiting.
@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod blob;
+pub mod copy;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;

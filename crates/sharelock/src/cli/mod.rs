@@ -8,7 +8,7 @@ mod output;
 mod record;
 mod share;
 
-use crate::serve;
+use crate::{migrate, serve};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use sharelock_client::ClientError;
 use sharelock_client::api::ErrorCode;
@@ -52,6 +52,10 @@ pub struct Global {
 pub enum Command {
     /// Run the server (SQLite and local blobs in a data directory unless configured otherwise).
     Serve(serve::ServeArgs),
+    /// Copy a SQLite deployment (database and blobs) into an empty PostgreSQL database and the blob
+    /// store the PostgreSQL nodes use. Exit codes: 1 the copy failed and was undone, 2 unusable
+    /// command line, configuration or source, 7 the target is not empty.
+    Migrate(migrate::MigrateArgs),
     /// Create an account on the server and log in.
     Register(account::RegisterArgs),
     /// Log in: unlocks the vault on this machine until `logout`.
@@ -176,6 +180,7 @@ pub fn main() -> ExitCode {
     let global = cli.global;
     let command = match cli.command {
         Command::Serve(args) => return serve::run(args),
+        Command::Migrate(args) => return migrate::run(args, global.json),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "sharelock", &mut std::io::stdout());
@@ -221,7 +226,7 @@ async fn run(global: Global, command: Command) -> CliResult {
         Command::Record(cmd) => record::run(&ctx, cmd).await,
         Command::Share(cmd) => share::run(&ctx, cmd).await,
         Command::Open(args) => open::run(&ctx, args).await,
-        Command::Serve(_) | Command::Completions { .. } => Ok(()),
+        Command::Serve(_) | Command::Migrate(_) | Command::Completions { .. } => Ok(()),
     }
 }
 

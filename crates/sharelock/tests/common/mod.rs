@@ -35,22 +35,30 @@ impl TestServer {
     pub fn start_with(env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
-        Self::spawn(dir, data, env)
+        Self::spawn(dir, data, "127.0.0.1:0", env)
+    }
+
+    /// Starts a server on `listen` (`127.0.0.1:<port>`) over the data directory `data` with extra
+    /// `SHARELOCK_*` settings: a node of a deployment (`SHARELOCK_DATABASE_URL`, S3 settings), or a
+    /// server that takes over another's address so links and signatures made for it stay valid.
+    pub fn start_node(listen: &str, data: PathBuf, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn(dir, data, listen, env)
     }
 
     /// Starts a server on an existing data directory (a restart); its log goes to a new scratch directory.
     pub fn start_in(data: PathBuf) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        Self::spawn(dir, data, &[])
+        Self::spawn(dir, data, "127.0.0.1:0", &[])
     }
 
-    fn spawn(dir: tempfile::TempDir, data: PathBuf, env: &[(&str, &str)]) -> Self {
+    fn spawn(dir: tempfile::TempDir, data: PathBuf, listen: &str, env: &[(&str, &str)]) -> Self {
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
         let mut command = Command::new(binary());
         command
             .arg("serve")
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--data-dir")
             .arg(&data)
             .env_remove("SHARELOCK_CONFIG")
