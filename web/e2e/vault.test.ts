@@ -157,8 +157,11 @@ describe("the owner's vault", () => {
     expect(await page.getByTestId("history-list").textContent()).not.toMatch(/[Kk]ey|[Vv]ersion/);
     await page.getByTestId("back-to-record").click();
 
-    // End the share: the record gets a new key, and the recipient's page says it ended.
+    // End the share: the record gets a new key, and the recipient's open page says at once that it ended
+    // (its live channel tells it; it used to find out at its next poll, 20 s later).
     await page.getByTestId("share-delete").click();
+    await recipient.page.getByTestId("ended").waitFor({ timeout: 3000 });
+    expect(await recipient.page.getByTestId("record-title").count()).toBe(0);
     await expect.poll(() => page.getByTestId("notice-ok").allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining("new key")]));
     await expect.poll(() => page.locator('[data-testid="share-item"].ended [data-testid="share-state"]').textContent()).toBe("ended");
     // That new key is version 6, written by this vault; the record still says whose change it shows.
@@ -341,6 +344,56 @@ describe("the owner's vault", () => {
 
     // The failed login with the old password answers 401, which the browser reports; nothing else may fail.
     expect(problems.filter((p) => !p.includes("401"))).toEqual([]);
+    await owner.close();
+  });
+
+  it("gives every screen an address: Back and Forward move between screens, and a reload returns to the screen after logging in", async () => {
+    const email = "babbage@example.org";
+    const maker = new Sender(server, PASSWORD);
+    await maker.register(email);
+    const added = await maker.json<{ id: string }>(["record", "add", "--type", "login", "--title", "Engine", "--field", "username=charles"]);
+    const owner = await browser.newContext();
+    const { page, problems } = await newPage(owner);
+    await page.goto(`${server.url}/`);
+    await page.getByTestId("email").fill(email);
+    await page.getByTestId("password").fill(PASSWORD);
+    await page.getByTestId("auth-submit").click();
+    await page.getByTestId("record-row").first().waitFor({ timeout: 60_000 });
+    const hash = async (): Promise<string> => new URL(page.url()).hash;
+    expect(await hash()).toBe("#/");
+
+    await page.getByTestId("record-open").first().click();
+    await expect.poll(() => text(page, "record-title")).toBe("Engine");
+    expect(await hash()).toBe(`#/records/${added.id}`);
+    await page.getByTestId("history").click();
+    await page.getByTestId("history-entry").first().waitFor();
+    expect(await hash()).toBe(`#/records/${added.id}/history`);
+
+    // Back: the record, then the list; Forward: the record again. The vault stays unlocked throughout.
+    await page.goBack();
+    await expect.poll(() => text(page, "record-title")).toBe("Engine");
+    expect(await page.getByTestId("history-list").count()).toBe(0);
+    await page.goBack();
+    await page.getByTestId("record-row").first().waitFor();
+    expect(await hash()).toBe("#/");
+    await page.goForward();
+    await expect.poll(() => text(page, "record-title")).toBe("Engine");
+    expect(await text(page, "live-status")).toBe("Live");
+
+    // A reload locks the vault (its keys lived in the page), and says so; logging in returns to the record.
+    await page.reload();
+    await expect.poll(() => text(page, "auth-message")).toContain("reloaded");
+    await page.getByTestId("email").fill(email);
+    await page.getByTestId("password").fill(PASSWORD);
+    await page.getByTestId("auth-submit").click();
+    await expect.poll(() => text(page, "record-title"), { timeout: 60_000 }).toBe("Engine");
+    expect(await hash()).toBe(`#/records/${added.id}`);
+
+    // Logging out forgets the screen.
+    await page.getByTestId("logout").click();
+    await page.getByTestId("auth-message").waitFor();
+    expect(await hash()).toBe("");
+    expect(problems).toEqual([]);
     await owner.close();
   });
 });

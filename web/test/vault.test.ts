@@ -14,6 +14,7 @@ import { ownerKey } from "../src/protocol/kdf";
 import type { RecordBody } from "../src/protocol/record";
 import { bindTag, deriveShareKeys, sealOwnerSecret, type ShareKeys } from "../src/protocol/share";
 import { fieldLabel, urlSite } from "../src/ui/record-view";
+import { parseScreen, screenPath, type Screen } from "../src/vault/app";
 import { emailProblem } from "../src/vault/auth";
 import { describeChanges, historyChanges } from "../src/vault/changes";
 import { matches } from "../src/vault/list";
@@ -398,5 +399,19 @@ describe("history as changes", () => {
     const changes = historyChanges(history);
     expect(changes).toHaveLength(4);
     expect(changes[3]!.quiet).toHaveLength(1);
+  });
+});
+
+describe("screen addresses", () => {
+  it("names every screen after the # and reads it back", () => {
+    const id = "0b6c1e9a-5f0e-4c1b-9a53-2f4b7c8d9e10";
+    const screens: Screen[] = [{ kind: "list" }, { kind: "new" }, { kind: "password" }, { kind: "record", id }, { kind: "edit", id }, { kind: "history", id }, { kind: "share", id }];
+    for (const screen of screens) expect(parseScreen(`#${screenPath(screen)}`)).toEqual(screen);
+    expect(screenPath({ kind: "history", id })).toBe(`/records/${id}/history`);
+    expect(parseScreen("")).toEqual({ kind: "list" });
+  });
+
+  it("refuses addresses that name no screen", () => {
+    for (const hash of ["#/records/not-an-id", "#/records/0b6c1e9a-5f0e-4c1b-9a53-2f4b7c8d9e10/delete", "#/elsewhere", "#1.abc"]) expect(parseScreen(hash)).toBeUndefined();
   });
 });

@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
             post(recipient::edit).layer(big(envelope_body)),
         )
         .route("/recipient/end", post(recipient::end))
+        .route("/recipient/events", get(events::recipient_stream))
         .route("/recipient/files/{file}", get(files::recipient_get))
         .route(
             "/recipient/files/{file}/parts/{part}",

@@ -23,7 +23,7 @@ use utoipa::{Modify, OpenApi};
         recipient::status, recipient::bind, recipient::fetch, recipient::edit, recipient::end,
         files::owner_put_part, files::owner_complete, files::owner_get,
         files::recipient_put_part, files::recipient_complete, files::recipient_get,
-        events::stream, health::policy,
+        events::stream, events::recipient_stream, health::policy,
     ),
     components(schemas(sharelock_api::ErrorBody, sharelock_api::ErrorDetail)),
     modifiers(&BearerAuth),

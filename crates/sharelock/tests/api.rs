@@ -134,6 +134,15 @@ impl Signed {
         }
     }
 
+    /// Sends the request and hands back the response unread (for a stream).
+    async fn open(&self) -> reqwest::Response {
+        let mut request = reqwest::Client::new().request(self.method.clone(), &self.url);
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
+        }
+        request.send().await.unwrap()
+    }
+
     async fn send(&self, body: Option<&[u8]>) -> (u16, String) {
         let mut request = reqwest::Client::new().request(self.method.clone(), &self.url);
         for (name, value) in &self.headers {
@@ -992,4 +1001,110 @@ async fn repeated_signed_headers_are_refused() {
     assert_eq!(response.status().as_u16(), 400);
     // None of these refused requests ended the share.
     assert_eq!(fetch.send(None).await.0, 200);
+}
+
+/// Reads a server-sent event stream until its text contains `needle`, for at most `limit`.
+async fn read_until(
+    stream: &mut reqwest::Response,
+    seen: &mut String,
+    needle: &str,
+    limit: Duration,
+) -> bool {
+    tokio::time::timeout(limit, async {
+        while !seen.contains(needle) {
+            match stream.chunk().await {
+                Ok(Some(bytes)) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return false,
+            }
+        }
+        true
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// The recipient's live channel (docs/protocol.md §9.5): signed by the bound device, it names the record's
+/// version at once and on every change, and says `ended` (then closes) as soon as the owner ends the share,
+/// where the page used to find out at its next poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recipient_stream_reports_versions_and_the_end_of_the_share() {
+    let server = TestServer::start();
+    let mut alice = owner(&server, "alice@example.org").await;
+    let record = alice.create_record(&login_body()).await.unwrap();
+    let share = alice
+        .create_share(record, options(3600, true))
+        .await
+        .unwrap();
+    let device = MemoryDeviceStore::new();
+    let mut bob = Recipient::open(&share.link, None, &device).await.unwrap();
+    let share_id = share_id_of(&share.link);
+
+    // Only the bound device may listen.
+    let stranger = MemoryDeviceStore::new();
+    stranger
+        .save(
+            &share_id,
+            &sharelock_client::core::device::DeviceKey::generate().unwrap(),
+        )
+        .unwrap();
+    let refused = Signed::new(&server, &share_id, &stranger, "/recipient/events", None);
+    let (status, body) = refused.send(None).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (401, "invalid_signature")
+    );
+
+    let mut stream = Signed::new(&server, &share_id, &device, "/recipient/events", None)
+        .open()
+        .await;
+    assert_eq!(stream.status().as_u16(), 200);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut seen = String::new();
+    let first = format!("{{\"version\":{}}}", share.version);
+    assert!(
+        read_until(&mut stream, &mut seen, &first, Duration::from_secs(10)).await,
+        "{seen}"
+    );
+    assert!(seen.contains("event: version"), "{seen}");
+
+    // The recipient's own edit is a new version, named on the stream.
+    let written = bob
+        .set_fields(&[("password".into(), "changed by bob".into())])
+        .await
+        .unwrap();
+    let next = format!("{{\"version\":{written}}}");
+    assert!(
+        read_until(&mut stream, &mut seen, &next, Duration::from_secs(10)).await,
+        "{seen}"
+    );
+
+    // The owner ends the share: the stream says so and closes.
+    alice.delete_share(share.handle).await.unwrap();
+    assert!(
+        read_until(
+            &mut stream,
+            &mut seen,
+            "event: ended",
+            Duration::from_secs(5)
+        )
+        .await,
+        "{seen}"
+    );
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the stream stayed open after the share ended"
+    );
+
+    // An ended share has no stream.
+    let late = Signed::new(&server, &share_id, &device, "/recipient/events", None);
+    assert_eq!(late.send(None).await.0, 410);
 }

@@ -11,6 +11,7 @@ import { bindTag, deriveShareKeys, type ShareKeys } from "../protocol/share";
 import { addDevice, loadDevice, newDeviceRecord, removeDevice, saveSeen, type DeviceRecord } from "./devices";
 import { decryptDownload, uploadFile, type Progress } from "./files";
 import { Api, ApiError } from "./http";
+import { SseParser } from "./events";
 
 /** `GET /recipient/status`. */
 export interface ShareStatus {
@@ -116,7 +117,7 @@ export class ShareLink {
   }
 
   /** One signed request (§5.2); a `stale_request` is retried once with the server's clock. */
-  async signed(device: DeviceKey, method: string, path: string, body?: Bytes, contentType?: string): Promise<Response> {
+  async signed(device: DeviceKey, method: string, path: string, body?: Bytes, contentType?: string, signal?: AbortSignal): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       const headers = await signRequest(device, {
         method,
@@ -127,7 +128,7 @@ export class ShareLink {
         created: this.api.serverNow(),
       });
       try {
-        return await this.api.send(path, { method, headers, body: body ?? null });
+        return await this.api.send(path, { method, headers, body: body ?? null, signal: signal ?? null });
       } catch (e) {
         if (attempt === 0 && e instanceof ApiError && e.code === "stale_request") continue;
         throw e;
@@ -236,6 +237,53 @@ export class OpenShare {
       }
     }
     throw new Error("the record kept changing while saving; try again");
+  }
+
+  /**
+   * Listens on the share's live channel (`GET /recipient/events`, signed, §9.5) until `signal` aborts or
+   * the share ends: `onVersion` with the record's version number at the start and on every change,
+   * `onEnded` once. A dropped stream is opened again after a growing pause (1 s … 30 s). Resolves when it
+   * stops; rejects only if the server refuses the stream for another reason than the share's end.
+   */
+  async listen(handlers: { onVersion(version: number): void; onEnded(): void }, signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        const response = await this.link.signed(this.device, "GET", "/recipient/events", undefined, undefined, signal);
+        if (!response.body) throw new Error("the live channel has no body");
+        failures = 0;
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        const parser = new SseParser();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          for (const message of parser.push(value)) {
+            if (message.event === "ended") {
+              handlers.onEnded();
+              return;
+            }
+            if (message.event !== "version") continue;
+            const version = (JSON.parse(message.data) as { version?: unknown }).version;
+            if (typeof version === "number") handlers.onVersion(version);
+          }
+        }
+      } catch (e) {
+        if (signal.aborted) return;
+        if (e instanceof ApiError && (e.code === "share_ended" || e.code === "not_found")) {
+          handlers.onEnded();
+          return;
+        }
+        if (e instanceof ApiError && e.status < 500 && e.status !== 429) throw e;
+      }
+      failures++;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(30_000, 1000 * 2 ** Math.min(failures - 1, 5)));
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   /** Ends the share ("I have it, delete it"); this browser forgets its device key. */

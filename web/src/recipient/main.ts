@@ -197,6 +197,15 @@ async function openShare(share: ShareLink): Promise<void> {
 class ShareView {
   private stopRecord: () => void = () => {};
   private timer = 0;
+  /** Stops the live channel when the share has ended here. */
+  private readonly live = new AbortController();
+  private listening = false;
+  /** Whether the live channel failed and the page polls instead. */
+  private polling = false;
+  /** A new version was announced while the recipient was editing: fetch it when they are done. */
+  private pending = false;
+  /** The recipient is ending the share here: the live channel's news of it is not news. */
+  private closing = false;
   private editing = false;
   private readonly status = h("p", { class: "muted", "data-testid": "status" });
 
@@ -251,7 +260,12 @@ class ShareView {
         this.status,
       ),
     );
+    this.listen();
     this.schedule();
+    if (this.pending && !this.editing) {
+      this.pending = false;
+      this.reload();
+    }
   }
 
   private say(message: string, error = false): void {
@@ -259,23 +273,52 @@ class ShareView {
     this.status.className = error ? "error" : "ok";
   }
 
+  /**
+   * Keeps the record current: the share's live channel names each new version and the share's end as they
+   * happen; while the channel is down for good, a poll every REFRESH_MS does instead.
+   */
+  private listen(): void {
+    if (this.listening) return;
+    this.listening = true;
+    void this.share
+      .listen(
+        {
+          onVersion: (version) => {
+            if (version !== this.share.version) this.reload();
+          },
+          onEnded: () => this.reload(),
+        },
+        this.live.signal,
+      )
+      .catch(() => {
+        this.polling = true;
+        this.schedule();
+      });
+  }
+
   private schedule(): void {
     clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => {
-      if (this.editing || document.hidden) {
-        this.schedule();
-        return;
-      }
-      const before = this.share.version;
-      void this.share
-        .refresh()
-        .then(() => (this.share.version !== before ? this.show() : this.schedule()))
-        .catch((e: unknown) => this.ended(e));
-    }, REFRESH_MS);
+    if (!this.polling) return;
+    this.timer = window.setTimeout(() => this.reload(), REFRESH_MS);
+  }
+
+  /** Fetches the current version and shows it if it is new (not while the recipient is editing). */
+  private reload(): void {
+    if (this.closing) return;
+    if (this.editing) {
+      this.pending = true;
+      return;
+    }
+    const before = this.share.version;
+    void this.share
+      .refresh()
+      .then(() => (this.share.version !== before ? this.show() : this.schedule()))
+      .catch((e: unknown) => this.ended(e));
   }
 
   private ended(e: unknown): void {
     clearTimeout(this.timer);
+    if (e instanceof ApiError && (e.code === "share_ended" || e.code === "not_found")) this.live.abort();
     if (e instanceof ApiError && (e.code === "share_ended" || e.code === "not_found")) {
       this.stopRecord();
       showProblem("This share has ended", "It expired, or the sender deleted it. What was shown here is gone from this page.", "ended");
@@ -347,14 +390,17 @@ class ShareView {
   private end(button: HTMLButtonElement): void {
     if (!confirm("Delete this share now? Nobody will be able to open it again, including you.")) return;
     button.disabled = true;
+    this.closing = true;
     void this.share
       .end()
       .then(() => {
         clearTimeout(this.timer);
+        this.live.abort();
         this.stopRecord();
         showProblem("Share deleted", "The share is gone from the server. Thank you for cleaning up.", "deleted");
       })
       .catch((e: unknown) => {
+        this.closing = false;
         button.disabled = false;
         this.say(explain(e), true);
       });

@@ -15,6 +15,42 @@ export type Screen =
   | { kind: "share"; id: string }
   | { kind: "password" };
 
+/**
+ * The address of a screen, after the `#` (never sent to the server, so record ids stay out of its logs).
+ * Every screen is a browser history entry: Back and Forward move between screens, and after a reload (which
+ * locks the vault: its keys live in this page only) logging in again opens the same screen.
+ */
+export function screenPath(screen: Screen): string {
+  switch (screen.kind) {
+    case "list":
+      return "/";
+    case "new":
+      return "/new";
+    case "password":
+      return "/password";
+    case "record":
+      return `/records/${screen.id}`;
+    default:
+      return `/records/${screen.id}/${screen.kind}`;
+  }
+}
+
+const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+const RECORD_PATH = new RegExp(`^/records/(${UUID})(?:/(edit|history|share))?$`);
+
+/** The screen at a location's hash (`#/records/…`); undefined for anything else. */
+export function parseScreen(hash: string): Screen | undefined {
+  const path = hash.replace(/^#/, "");
+  if (path === "" || path === "/") return { kind: "list" };
+  if (path === "/new") return { kind: "new" };
+  if (path === "/password") return { kind: "password" };
+  const match = RECORD_PATH.exec(path);
+  if (!match) return undefined;
+  const id = match[1]!;
+  const kind = (match[2] ?? "record") as "record" | "edit" | "history" | "share";
+  return { kind, id };
+}
+
 export type NoticeKind = "ok" | "info" | "error";
 
 /** What a screen gets to work with. */
@@ -81,7 +117,8 @@ export class Vault {
     private readonly onReplaced: (next: OwnerSession) => void,
   ) {}
 
-  start(): void {
+  /** Unlocked: shows `first`, else the screen the address names (a reload, a bookmark), else the list. */
+  start(first?: Screen): void {
     const records = h("button", { type: "button", "data-testid": "nav-records" }, "Records");
     records.addEventListener("click", () => this.go({ kind: "list" }));
     const add = h("button", { type: "button", class: "primary", "data-testid": "new-record" }, "New record");
@@ -91,6 +128,8 @@ export class Vault {
     const logout = h("button", { type: "button", "data-testid": "logout" }, "Log out");
     logout.addEventListener("click", () => {
       logout.disabled = true;
+      // The next login starts at the list, not on this user's last screen.
+      history.replaceState(null, "", location.pathname);
       void this.session
         .logout()
         .catch(() => undefined)
@@ -128,7 +167,8 @@ export class Vault {
     );
     // A share that ended while nobody was logged in leaves its record due for a rotation (§7.3).
     void this.#rotatePending();
-    this.go({ kind: "list" });
+    window.addEventListener("popstate", this.#onPopState);
+    this.go(first ?? parseScreen(location.hash) ?? { kind: "list" }, false, "replace");
   }
 
   /** Locks the vault: keys forgotten, stream stopped, back to the login screen. */
@@ -150,6 +190,7 @@ export class Vault {
   #stop(revoke: boolean): boolean {
     if (this.#events.signal.aborted) return false;
     this.#events.abort();
+    window.removeEventListener("popstate", this.#onPopState);
     clearTimeout(this.#expiry);
     clearInterval(this.#idleTimer);
     for (const type of ["keydown", "pointerdown"]) document.removeEventListener(type, this.#active, { capture: true });
@@ -180,8 +221,17 @@ export class Vault {
     }
   }
 
-  /** Shows `screen`; `quiet` keeps the old content until the new one is drawn (a refresh, no flicker). */
-  go(screen: Screen, quiet = false): void {
+  /**
+   * Shows `screen`; `quiet` keeps the old content until the new one is drawn (a refresh, no flicker).
+   * `address` says what happens to the browser's history: a new entry (the user went somewhere), the
+   * current one replaced, or nothing (Back or Forward brought the user here).
+   */
+  go(screen: Screen, quiet = false, address: "push" | "replace" | "keep" = "push"): void {
+    const path = `#${screenPath(screen)}`;
+    if (address !== "keep" && location.hash !== path) {
+      if (address === "push" && location.hash !== "") history.pushState(null, "", path);
+      else history.replaceState(null, "", path);
+    }
     this.#leave();
     this.#screen = screen;
     const generation = ++this.#generation;
@@ -191,7 +241,7 @@ export class Vault {
       root: this.#root,
       titles: this.titles,
       go: (s) => this.go(s),
-      refresh: () => this.go(screen, true),
+      refresh: () => this.go(screen, true, "keep"),
       expectEnd: (handle) => this.#endedHere.add(handle),
       notify: (m, k) => this.notify(m, k),
       fail: (e) => this.fail(e),
@@ -238,6 +288,11 @@ export class Vault {
     this.notify(explain(error), "error");
   }
 
+  /** Back or Forward: show the screen of the entry the browser went to. */
+  readonly #onPopState = (): void => {
+    this.go(parseScreen(location.hash) ?? { kind: "list" }, false, "keep");
+  };
+
   readonly #toggleMenu = (): void => {
     if (this.nav.classList.contains("open")) {
       this.#closeMenu(false);
@@ -268,7 +323,7 @@ export class Vault {
   #refresh(): void {
     if (this.#live) return;
     const s = this.#screen;
-    if (s.kind === "list" || s.kind === "record" || s.kind === "history") this.go(s, true);
+    if (s.kind === "list" || s.kind === "record" || s.kind === "history") this.go(s, true, "keep");
   }
 
   #name(record: string | null): string {
@@ -302,7 +357,7 @@ export class Vault {
       return;
     }
     const s = this.#screen;
-    if (s.kind === "list" || ((s.kind === "record" || s.kind === "history") && (event.record === null || event.record === s.id))) this.go(s, true);
+    if (s.kind === "list" || ((s.kind === "record" || s.kind === "history") && (event.record === null || event.record === s.id))) this.go(s, true, "keep");
   }
 
   async #rotatePending(): Promise<void> {

@@ -6,7 +6,7 @@ import type { OwnerSession } from "../client/owner";
 import type { Policy } from "../client/owner-api";
 import type { KeyValueStore } from "../client/versions";
 import { byId, h, replace } from "../ui/dom";
-import { Vault, type Ctx, type Screen } from "./app";
+import { parseScreen, Vault, type Ctx, type Screen } from "./app";
 import { showAuth } from "./auth";
 import { explain } from "./errors";
 import { resetSearch, showList } from "./list";
@@ -65,7 +65,8 @@ function unlocked(session: OwnerSession, policy: Policy, registered: boolean, pa
     },
     (next) => unlocked(next, policy, false, true),
   );
-  vault.start();
+  // After a password change, the list (not the change form again).
+  vault.start(passwordChanged ? { kind: "list" } : undefined);
   if (registered) vault.notify("Your vault is ready. Add your first record with New record.", "ok");
   if (passwordChanged) vault.notify("Your master password was changed. Every other device and browser has been logged out: log in there with the new password.", "ok");
 }
@@ -76,7 +77,14 @@ function auth(policy: Policy, mode: "login" | "register", message?: string, emai
 
 async function start(): Promise<void> {
   const policy = await api.json<Policy>("/policy", { method: "GET" });
-  auth(policy, "login");
+  // A reload locks the vault (its keys lived in the page); logging in again returns to the screen.
+  const navigation = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
+  const screen = parseScreen(location.hash);
+  const message =
+    navigation?.type === "reload" && screen && screen.kind !== "list"
+      ? "The page was reloaded, so your vault locked: its keys live only in this page. Log in to return to where you were."
+      : undefined;
+  auth(policy, "login", message);
 }
 
 // A reload or a closed tab is a logout: the keys are gone with the page, so the session goes too.

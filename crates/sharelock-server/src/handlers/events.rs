@@ -1,4 +1,4 @@
-//! The owner's live events as server-sent events.
+//! The owner's live events as server-sent events, and the recipient's (its share's version and end).
 //!
 //! Events are rows written in the same transaction as their cause, so every node can stream every event:
 //! a stream wakes at once when this node announces a write for the account, and polls the database every
@@ -9,16 +9,18 @@
 use crate::error::ApiResult;
 use crate::extract::Owner;
 use crate::handlers::to_time;
+use crate::signed::DeviceSigned;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::Stream;
 use sharelock_api::events::{Event, EventKind as ApiKind};
-use sharelock_store::EventKind;
+use sharelock_store::{EventKind, ShareRow, StoreError};
 use std::convert::Infallible;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{Receiver, error::RecvError};
+use uuid::Uuid;
 
 /// How often a stream looks for events written by other nodes.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -92,16 +94,7 @@ pub async fn stream(
             tokio::select! {
                 _ = shutdown.changed() => break,
                 _ = tokio::time::sleep(POLL_INTERVAL) => {}
-                woke = async {
-                    loop {
-                        match wake.recv().await {
-                            Ok(id) if id == account => return true,
-                            Ok(_) => continue,
-                            Err(RecvError::Lagged(_)) => return true,
-                            Err(RecvError::Closed) => return false,
-                        }
-                    }
-                } => if !woke { break },
+                woke = woken(&mut wake, account) => if !woke { break },
             }
             if *shutdown.borrow() {
                 break;
@@ -110,6 +103,92 @@ pub async fn stream(
                 Ok(Some(_)) => {}
                 Ok(None) => break,
                 Err(e) => tracing::warn!(error = %e, "event stream could not check its session"),
+            }
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Waits until this node announces a write for `account` (true), or the announcements stop (false).
+async fn woken(wake: &mut Receiver<Uuid>, account: Uuid) -> bool {
+    loop {
+        match wake.recv().await {
+            Ok(id) if id == account => return true,
+            Ok(_) => continue,
+            // Missed announcements may have been this account's.
+            Err(RecvError::Lagged(_)) => return true,
+            Err(RecvError::Closed) => return false,
+        }
+    }
+}
+
+/// The recipient's live channel (docs/protocol.md §9.5): a `version` event with the record's current
+/// version number when the stream starts and whenever it changes, and an `ended` event, after which the
+/// stream closes, as soon as the share ends. The stream looks at the share whenever this node announces a
+/// write for the share's owner (ending a share is one), and every [`POLL_INTERVAL`] otherwise (expiry,
+/// writes on other nodes). It carries numbers only: the content is fetched, signed, with `GET
+/// /recipient/share`.
+#[utoipa::path(get, path = "/api/v1/recipient/events", tag = "recipient",
+    params(("sharelock-share" = String, Header, description = "b64u share id")),
+    responses((status = 200, description = "text/event-stream of `version` events (`{\"version\": n}`) and a last `ended` event"),
+              (status = 401, body = sharelock_api::ErrorBody), (status = 403, body = sharelock_api::ErrorBody),
+              (status = 410, body = sharelock_api::ErrorBody)))]
+pub async fn recipient_stream(
+    State(state): State<AppState>,
+    signed: DeviceSigned<ShareRow>,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let share_id = *signed.share_id().as_bytes();
+    let account = signed.share().account_id;
+    let mut wake = state.events.subscribe();
+    let mut shutdown = state.shutdown.clone();
+    let stream = async_stream::stream! {
+        let mut sent: Option<u64> = None;
+        // The version is read (with the envelope) at the start and after a wake; a timed look only
+        // reads the share's row.
+        let mut read_version = true;
+        loop {
+            let now = state.now();
+            let live = if read_version {
+                match state.store.recipient_view(&share_id, now).await {
+                    Ok(Some(view)) if view.share.state(now).is_live() => {
+                        if sent != Some(view.version) {
+                            sent = Some(view.version);
+                            yield Ok(SseEvent::default().event("version").data(format!("{{\"version\":{}}}", view.version)));
+                        }
+                        true
+                    }
+                    Ok(_) | Err(StoreError::ShareEnded) => false,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "recipient stream could not read its share");
+                        true
+                    }
+                }
+            } else {
+                match state.store.share_by_id(&share_id).await {
+                    Ok(Some(share)) => share.state(now).is_live(),
+                    Ok(None) => false,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "recipient stream could not read its share");
+                        true
+                    }
+                }
+            };
+            if !live {
+                yield Ok(SseEvent::default().event("ended").data("{}"));
+                break;
+            }
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep(POLL_INTERVAL) => read_version = false,
+                woke = woken(&mut wake, account) => {
+                    if !woke {
+                        break;
+                    }
+                    read_version = true;
+                }
+            }
+            if *shutdown.borrow() {
+                break;
             }
         }
     };
