@@ -31,6 +31,8 @@ pub struct Config {
     pub s3_region: Option<String>,
     pub s3_access_key_id: Option<String>,
     pub s3_secret_access_key: Option<SecretString>,
+    /// Keys go under this prefix in the bucket (`<prefix>/files/…`); unset: at the bucket's root.
+    pub s3_prefix: Option<String>,
 
     /// New accounts may register.
     pub signups: bool,
@@ -119,6 +121,7 @@ impl Default for Config {
             s3_region: None,
             s3_access_key_id: None,
             s3_secret_access_key: None,
+            s3_prefix: None,
             signups: true,
             one_time_shares: true,
             editable_shares: true,
@@ -165,6 +168,7 @@ const ENV_KEYS: &[(&str, EnvKind)] = &[
     ("s3_region", EnvKind::Str),
     ("s3_access_key_id", EnvKind::Str),
     ("s3_secret_access_key", EnvKind::Str),
+    ("s3_prefix", EnvKind::Str),
     ("signups", EnvKind::Bool),
     ("one_time_shares", EnvKind::Bool),
     ("editable_shares", EnvKind::Bool),

@@ -183,6 +183,7 @@ pub fn open_blobs(config: &Config) -> anyhow::Result<BlobStore> {
                 .s3_endpoint
                 .as_deref()
                 .is_some_and(|e| e.starts_with("http://")),
+            prefix: config.s3_prefix.clone(),
         })
         .context("cannot configure S3 blob storage"),
     }

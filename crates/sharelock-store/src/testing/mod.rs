@@ -309,11 +309,13 @@ macro_rules! assert_store_err {
 // --- the checks, by area ---
 
 mod accounts;
+pub mod blobs;
 mod concurrency;
 mod events;
 mod files;
 mod recipient;
 mod records;
+pub mod s3;
 mod shares;
 mod sweep;
 

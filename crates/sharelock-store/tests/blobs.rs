@@ -1,0 +1,131 @@
+//! The blob-store suite against every backend: memory, a local directory, and S3 (a moto server on
+//! loopback, or the endpoint in SHARELOCK_TEST_S3_ENDPOINT), the last with and without a key prefix.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use sharelock_store::BlobStore;
+use sharelock_store::testing::s3::{self, TestBucket};
+
+mod memory {
+    use super::*;
+
+    async fn fresh() -> ((), BlobStore) {
+        ((), BlobStore::memory())
+    }
+
+    sharelock_store::blob_store_tests!(fresh);
+}
+
+mod local {
+    use super::*;
+
+    async fn fresh() -> (tempfile::TempDir, BlobStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let blobs = BlobStore::local(dir.path().join("blobs")).expect("local blob store");
+        (dir, blobs)
+    }
+
+    sharelock_store::blob_store_tests!(fresh);
+}
+
+mod s3_bucket {
+    use super::*;
+
+    async fn fresh() -> (TestBucket, BlobStore) {
+        let bucket = s3::fresh_bucket().await;
+        let blobs = bucket.blob_store(None);
+        (bucket, blobs)
+    }
+
+    sharelock_store::blob_store_tests!(fresh);
+}
+
+mod s3_prefixed {
+    use super::*;
+
+    async fn fresh() -> (TestBucket, BlobStore) {
+        let bucket = s3::fresh_bucket().await;
+        let blobs = bucket.blob_store(Some("tenant-a/sharelock"));
+        (bucket, blobs)
+    }
+
+    sharelock_store::blob_store_tests!(fresh);
+}
+
+/// Without a prefix the keys are `files/<record>/<file>/<part:08>` at the bucket's root; with one, the
+/// same keys under it, and nothing at the root.
+#[tokio::test]
+async fn s3_keys_live_under_the_configured_prefix() {
+    let bucket = s3::fresh_bucket().await;
+    let base = bucket
+        .base_prefix()
+        .map(|p| format!("{p}/"))
+        .unwrap_or_default();
+    let (record, file) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let plain = bucket.blob_store(None);
+    let prefixed = bucket.blob_store(Some("/tenant-a/sharelock/"));
+    plain
+        .put_part(record, file, 3, bytes::Bytes::from_static(b"x"))
+        .await
+        .expect("put");
+    prefixed
+        .put_part(record, file, 12, bytes::Bytes::from_static(b"y"))
+        .await
+        .expect("put");
+    assert_eq!(
+        bucket.keys().await,
+        vec![
+            format!("{base}files/{record}/{file}/00000003"),
+            format!("{base}tenant-a/sharelock/files/{record}/{file}/00000012"),
+        ]
+    );
+    // Each store sees only its own keys.
+    assert_eq!(
+        plain.part_sizes(record, file).await.expect("list"),
+        vec![(3, 1)]
+    );
+    assert_eq!(
+        prefixed.part_sizes(record, file).await.expect("list"),
+        vec![(12, 1)]
+    );
+    prefixed.delete_file(record, file).await.expect("delete");
+    assert_eq!(
+        bucket.keys().await,
+        vec![format!("{base}files/{record}/{file}/00000003")]
+    );
+}
+
+/// The harness's own server stops when asked (and when dropped): its port refuses connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_s3_server_is_gone() {
+    if !s3::server().is_throwaway() {
+        // An external endpoint is not ours to stop; the shared server's start is covered above.
+        return;
+    }
+    let mut server = tokio::task::spawn_blocking(s3::S3Server::start)
+        .await
+        .expect("join")
+        .expect("start moto");
+    let bucket = server.bucket();
+    let blobs = bucket.blob_store(None);
+    let (record, file) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    blobs
+        .put_part(record, file, 0, bytes::Bytes::from_static(b"x"))
+        .await
+        .expect("put while running");
+    let addr = server.endpoint().trim_start_matches("http://").to_owned();
+    server.stop();
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "moto still listens on {addr} after stop"
+    );
+}
+
+/// Without moto the harness fails, saying how to install it; it never pretends to have a server.
+#[test]
+fn a_missing_moto_is_a_clear_failure() {
+    let missing = std::env::temp_dir().join("no-such-python-for-sharelock-tests");
+    let error = s3::S3Server::start_with_python(&missing).expect_err("no python, no server");
+    assert!(error.contains("moto[server]"), "{error}");
+    let error = s3::S3Server::start_with_python("false").expect_err("a python without moto");
+    assert!(error.contains("moto[server]"), "{error}");
+}
