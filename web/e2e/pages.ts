@@ -2,6 +2,7 @@
 // violations on the console), nothing wider than the window, no control off screen; and a screenshot of
 // each screen kept as a test artifact.
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 
@@ -79,4 +80,18 @@ export async function screenshot(page: Page, folder: string, name: string): Prom
   const dir = join(ARTIFACTS, folder);
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
+
+/** axe-core's script, run in the page through the debugging protocol (the page's CSP does not apply to it). */
+const AXE_SOURCE = (createRequire(import.meta.url)("axe-core") as { source: string }).source;
+
+/** An automated accessibility audit (axe-core, WCAG 2.x A and AA rules): the serious and critical findings. */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[]; failureSummary?: string }[] }[] }> } }).axe;
+    const result = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] }, resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => `${JSON.stringify(n.target)} ${n.failureSummary ?? ""}`.slice(0, 300)) }));
+  });
+  return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 4).join(" | ")}`);
 }

@@ -1,10 +1,11 @@
 // Every screen of both pages at a phone's width (390×844) and a desktop's, in light and dark: nothing spills
-// out of the window, no control is off screen, nothing fails on the console. A screenshot of each screen
-// is kept in e2e-artifacts/screens/.
-import type { Browser, Page } from "playwright-core";
+// out of the window, no control is off screen, the accessibility audit (axe-core) finds nothing serious or
+// critical, nothing fails on the console. A screenshot of each screen is kept in e2e-artifacts/screens/.
+// And the vault works from the keyboard alone, with every control named for what it does.
+import type { Browser, FileChooser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, Sender, Server } from "./harness";
-import { layoutProblems, newPage, screenshot, VIEWPORTS, type ViewportName } from "./pages";
+import { accessibilityProblems, layoutProblems, newPage, screenshot, VIEWPORTS, type ViewportName } from "./pages";
 
 let server: Server;
 let browser: Browser;
@@ -14,6 +15,8 @@ let recordId: string;
 const EMAIL = "screens@example.org";
 const PASSWORD = "correct horse battery staple";
 const SCHEMES = ["light", "dark"] as const;
+/** Serious and critical findings of the accessibility audit, over every screen (reported together). */
+const audits: string[] = [];
 
 beforeAll(async () => {
   server = await Server.start();
@@ -43,6 +46,7 @@ async function check(page: Page, viewport: ViewportName, screen: string): Promis
   for (const scheme of SCHEMES) {
     await page.emulateMedia({ colorScheme: scheme });
     expect(await layoutProblems(page), `${screen} at ${viewport} (${scheme})`).toEqual([]);
+    audits.push(...(await accessibilityProblems(page)).map((p) => `${screen} at ${viewport} (${scheme}): ${p}`));
     await screenshot(page, "screens", `${viewport}-${scheme}-${screen}`);
   }
   await page.emulateMedia({ colorScheme: "light" });
@@ -59,7 +63,7 @@ async function navigate(page: Page, testId: string): Promise<void> {
 }
 
 describe.each(Object.keys(VIEWPORTS) as ViewportName[])("every screen at %s width", (viewport) => {
-  it("fits the window, in light and dark, with nothing on the console", async () => {
+  it("fits the window and passes the accessibility audit, in light and dark, with nothing on the console", async () => {
     const context = await browser.newContext({ viewport: VIEWPORTS[viewport] });
     const { page, problems } = await newPage(context);
     await page.goto(`${server.url}/`);
@@ -131,11 +135,12 @@ describe.each(Object.keys(VIEWPORTS) as ViewportName[])("every screen at %s widt
     await page.getByTestId("auth-message").waitFor();
     await check(page, viewport, "locked");
 
+    expect(audits.splice(0)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   });
 
-  it("fits the recipient's page, in light and dark, with nothing on the console", async () => {
+  it("fits the recipient's page and passes the accessibility audit, in light and dark, with nothing on the console", async () => {
     const share = await sender.json<{ link: string }>(["share", "create", recordId, "--expires", "1h", "--editable"]);
     const context = await browser.newContext({ viewport: VIEWPORTS[viewport] });
     const { page, problems } = await newPage(context);
@@ -154,8 +159,83 @@ describe.each(Object.keys(VIEWPORTS) as ViewportName[])("every screen at %s widt
     await page.getByTestId("end").click();
     await page.locator("main").getByText("Share deleted").waitFor();
     await check(page, viewport, "recipient-ended");
+    expect(audits.splice(0)).toEqual([]);
     // The share's end answers 410 to the page's next request; nothing else may fail.
     expect(problems.filter((p) => !p.includes("410"))).toEqual([]);
+    await context.close();
+  });
+});
+
+/** Presses Tab until the control with this test id (or matching this selector) has the focus (at most `max` times). */
+async function tabTo(page: Page, target: string, max = 60): Promise<void> {
+  const selector = target.startsWith("[") ? target : `[data-testid="${target}"]`;
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+    await page.keyboard.press("Tab");
+  }
+  throw new Error(`Tab never reached ${target}`);
+}
+
+describe("the keyboard alone", () => {
+  it("logs in, opens a record, reveals and copies by name, opens the file dialog, edits with labelled fields and saves", async () => {
+    const context = await browser.newContext({ viewport: VIEWPORTS.phone });
+    const { page, problems } = await newPage(context);
+    // Set up before anything happens: the browser's file dialogs are caught instead of shown.
+    const choosers: FileChooser[] = [];
+    page.on("filechooser", (chooser) => choosers.push(chooser));
+    await page.goto(`${server.url}/`);
+    await page.getByTestId("auth-submit").waitFor();
+    // The email box has the focus; Tab leads to the password; Enter logs in.
+    await page.keyboard.type(EMAIL);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press("Enter");
+    await page.getByTestId("record-row").first().waitFor({ timeout: 60_000 });
+
+    // The menu opens from the keyboard; Escape folds it and gives the focus back.
+    await tabTo(page, "menu");
+    await page.keyboard.press("Enter");
+    expect(await page.getByTestId("logout").isVisible()).toBe(true);
+    await page.keyboard.press("Escape");
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("data-testid"))).toBe("menu");
+
+    await tabTo(page, `[data-id="${recordId}"] [data-testid="record-open"]`);
+    await page.keyboard.press("Enter");
+    await page.getByTestId("share-item").first().waitFor();
+
+    // Show and Copy say what they show and copy.
+    for (const name of ["Copy Username", "Show Password", "Copy Password", "Copy URL", "Copy One-time code"]) {
+      expect(await page.getByRole("button", { name, exact: true }).count(), name).toBe(1);
+    }
+    await page.getByRole("button", { name: "Show Password", exact: true }).focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.getByTestId("value-password").textContent()).toBe("hunter2-correct-horse-battery-staple-and-more");
+    expect(await page.getByRole("button", { name: "Hide Password", exact: true }).count()).toBe(1);
+
+    // The file button is a button: Tab reaches it, Enter opens the browser's file dialog.
+    await tabTo(page, "attach-files-button");
+    await tabTo(page, "attach-files-button");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => choosers.length).toBe(1);
+    expect(choosers[0]!.isMultiple()).toBe(true);
+
+    // Editing: every field has its label.
+    await tabTo(page, "edit-record");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("save-record").waitFor();
+    expect(await page.getByLabel("Title", { exact: true }).getAttribute("data-testid")).toBe("edit-title");
+    expect(await page.getByLabel("Notes", { exact: true }).getAttribute("data-testid")).toBe("edit-notes");
+    expect(await page.getByLabel("Username", { exact: true }).getAttribute("data-testid")).toBe("edit-username");
+    expect(await page.getByLabel("New field name").count()).toBe(1);
+    expect(await page.getByLabel("Kind of the new field").count()).toBe(1);
+    // The title has the focus; a change and Enter save it.
+    await page.keyboard.press("End");
+    await page.keyboard.type(" (work)");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.getByTestId("record-title").textContent()).toBe("Mail account with a rather long title for a phone (work)");
+
+    expect(audits.splice(0)).toEqual([]);
+    expect(problems).toEqual([]);
     await context.close();
   });
 });

@@ -6,7 +6,7 @@ import { persistStorage } from "../client/devices";
 import { OpenShare, ShareLink, type ShareStatus } from "../client/recipient";
 import { ProtocolError } from "../protocol/errors";
 import { parseLink, type ParsedLink } from "../protocol/link";
-import { byId, h, humanBytes, humanDuration, localTime, replace } from "../ui/dom";
+import { byId, filePicker, h, humanBytes, humanDuration, localTime, replace } from "../ui/dom";
 import { recordEditor } from "../ui/record-editor";
 import { changeBetween, isUnchanged } from "../ui/record-diff";
 import { renderRecord, saveBlob } from "../ui/record-view";
@@ -100,14 +100,14 @@ async function start(): Promise<void> {
 }
 
 function askPassphrase(link: ParsedLink, problem?: string): void {
-  const input = h("input", { type: "password", autocomplete: "off", "data-testid": "passphrase", required: true });
+  const input = h("input", { id: "passphrase", type: "password", autocomplete: "off", "data-testid": "passphrase", required: true });
   const button = h("button", { type: "submit", class: "primary" }, "Continue");
   const form = h(
     "form",
     {},
     h("h1", {}, "A passphrase is needed"),
     h("p", { class: "muted" }, "The sender protected this share with a passphrase, sent to you separately (not in the same message as the link)."),
-    h("label", {}, "Passphrase"),
+    h("label", { for: "passphrase" }, "Passphrase"),
     input,
     problem ? h("p", { class: "error", "data-testid": "passphrase-error" }, problem) : null,
     h("div", { class: "actions" }, button),
@@ -235,9 +235,9 @@ class ShareView {
     if (this.share.editable) {
       const edit = h("button", { type: "button", "data-testid": "edit" }, "Edit");
       edit.addEventListener("click", () => this.edit());
-      const upload = h("input", { type: "file", multiple: true, "data-testid": "attach", class: "visually-hidden", id: "attach" });
+      const { input: upload, button: choose } = filePicker("Add files", "attach");
       upload.addEventListener("change", () => this.attach(upload));
-      actions.append(edit, h("label", { for: "attach", class: "button" }, "Add files"), upload);
+      actions.append(edit, choose, upload);
     }
     const end = h("button", { type: "button", class: "danger", "data-testid": "end" }, "I have it: delete this share");
     end.addEventListener("click", () => this.end(end));

@@ -42,9 +42,12 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return el as T;
 }
 
-/** A button that copies `text()` to the clipboard and says so for a moment. */
-export function copyButton(label: string, text: () => string, testId?: string): HTMLButtonElement {
-  const button = h("button", { type: "button", class: "small", "data-testid": testId });
+/**
+ * A button that copies `text()` to the clipboard and says so for a moment. `name` is what screen readers
+ * call it when the visible label alone ("Copy") does not say what it copies.
+ */
+export function copyButton(label: string, text: () => string, testId?: string, name?: string): HTMLButtonElement {
+  const button = h("button", { type: "button", class: "small", "data-testid": testId, "aria-label": name });
   button.textContent = label;
   button.addEventListener("click", () => {
     // Browsers offer the clipboard only to secure pages (HTTPS or localhost).
@@ -92,4 +95,15 @@ export function humanBytes(n: number): string {
     unit++;
   }
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/**
+ * A file chooser: a real button (reached with Tab, pressed with Enter or Space) that opens the browser's
+ * file dialog of a hidden file input. The input is out of the tab order: the button stands for it.
+ */
+export function filePicker(label: string, testId: string): { input: HTMLInputElement; button: HTMLButtonElement } {
+  const input = h("input", { type: "file", multiple: true, class: "visually-hidden", tabindex: -1, "aria-hidden": "true", "data-testid": testId });
+  const button = h("button", { type: "button", "data-testid": `${testId}-button` }, label);
+  button.addEventListener("click", () => input.click());
+  return { input, button };
 }

@@ -5,7 +5,20 @@ import { standardKind } from "../protocol/record";
 import { h } from "./dom";
 import { fieldLabel } from "./record-view";
 
-const KINDS: FieldKind[] = ["text", "secret", "url", "email", "phone", "otp", "date", "multiline"];
+/** The kinds a new field can have, as people call them. */
+const KINDS: Record<FieldKind, string> = {
+  text: "Text",
+  secret: "Hidden (a password, a key)",
+  url: "Web address",
+  email: "Email address",
+  phone: "Phone number",
+  otp: "One-time code (TOTP)",
+  date: "Date",
+  multiline: "Several lines",
+};
+
+/** Ids for the labels of this page's editors (an editor can be built again while another is shown). */
+let editors = 0;
 
 interface Row {
   field: Field;
@@ -23,9 +36,11 @@ export interface RecordEditor {
 /** Builds an editor for `body`. */
 export function recordEditor(body: RecordBody): RecordEditor {
   const rows: Row[] = [];
-  const title = h("input", { type: "text", value: body.title, maxlength: 256, required: true, "data-testid": "edit-title" });
+  const prefix = `editor${++editors}`;
+  let fieldIds = 0;
+  const title = h("input", { id: `${prefix}-title`, type: "text", value: body.title, maxlength: 256, required: true, "data-testid": "edit-title" });
   const fieldList = h("div", { class: "field-list" });
-  const notes = h("textarea", { "data-testid": "edit-notes", rows: 5 });
+  const notes = h("textarea", { id: `${prefix}-notes`, "data-testid": "edit-notes", rows: 5 });
   notes.value = body.notes;
 
   const addRow = (field: Field): void => {
@@ -34,32 +49,36 @@ export function recordEditor(body: RecordBody): RecordEditor {
         ? h("textarea", { rows: 4 })
         : h("input", { type: field.kind === "secret" ? "password" : "text", autocomplete: "off", spellcheck: "false" });
     input.value = field.value;
+    input.id = `${prefix}-field${++fieldIds}`;
     input.setAttribute("data-testid", `edit-${field.name}`);
-    input.setAttribute("aria-label", fieldLabel(field.name));
+    const label = fieldLabel(field.name);
     const entry: Row = { field, input, row: h("div"), removed: false };
-    const remove = h("button", { type: "button", class: "small danger", title: "Remove this field" }, "Remove");
+    const remove = h("button", { type: "button", class: "small danger", "aria-label": `Remove the field ${label}` }, "Remove");
     remove.addEventListener("click", () => {
       entry.removed = true;
       entry.row.remove();
     });
     const controls = h("div", { class: "row" }, input);
     if (input instanceof HTMLInputElement && field.kind === "secret") {
-      const show = h("button", { type: "button", class: "small" }, "Show");
+      const show = h("button", { type: "button", class: "small", "aria-controls": input.id, "aria-label": `Show ${label}` }, "Show");
       show.addEventListener("click", () => {
         input.type = input.type === "password" ? "text" : "password";
         show.textContent = input.type === "password" ? "Show" : "Hide";
+        show.setAttribute("aria-label", `${show.textContent} ${label}`);
       });
       controls.append(show);
     }
     controls.append(remove);
-    entry.row.append(h("label", {}, `${fieldLabel(field.name)} `, h("span", { class: "muted" }, `(${field.kind})`)), controls);
+    // Only a hidden field says what it is: the others show their value as typed.
+    const hint = field.kind === "secret" ? " (hidden on screen)" : field.kind === "otp" ? " (the code's secret key)" : "";
+    entry.row.append(h("label", { for: input.id }, label, hint ? h("span", { class: "muted" }, hint) : null), controls);
     rows.push(entry);
     fieldList.append(entry.row);
   };
   body.fields.forEach(addRow);
 
-  const newName = h("input", { type: "text", placeholder: "New field name", maxlength: 64, "data-testid": "new-field-name" });
-  const newKind = h("select", { "data-testid": "new-field-kind" }, ...KINDS.map((k) => h("option", { value: k }, k)));
+  const newName = h("input", { type: "text", placeholder: "New field name", "aria-label": "New field name", maxlength: 64, "data-testid": "new-field-name" });
+  const newKind = h("select", { "data-testid": "new-field-kind", "aria-label": "Kind of the new field" }, ...Object.entries(KINDS).map(([k, name]) => h("option", { value: k }, name)));
   const addError = h("span", { class: "error" });
   const add = h("button", { type: "button", class: "small", "data-testid": "add-field" }, "Add field");
   newName.addEventListener("input", () => {
@@ -84,11 +103,11 @@ export function recordEditor(body: RecordBody): RecordEditor {
   const element = h(
     "div",
     { class: "editor" },
-    h("label", {}, "Title"),
+    h("label", { for: title.id }, "Title"),
     title,
     fieldList,
     h("div", { class: "row add-field" }, newName, newKind, add, addError),
-    h("label", {}, "Notes"),
+    h("label", { for: notes.id }, "Notes"),
     notes,
   );
   return {

@@ -95,6 +95,7 @@ export function renderRecord(body: RecordBody, options: RecordViewOptions): { el
 
 function renderValue(field: Field, options: RecordViewOptions, timers: number[]): HTMLElement {
   const dd = h("dd", { "data-field": field.name });
+  const label = fieldLabel(field.name);
   if (field.value === "") {
     dd.append(h("span", { class: "muted" }, "(empty)"));
     return dd;
@@ -103,13 +104,14 @@ function renderValue(field: Field, options: RecordViewOptions, timers: number[])
     case "secret": {
       const value = h("span", { class: "value", "data-testid": `value-${field.name}` }, "••••••••");
       let shown = false;
-      const toggle = h("button", { type: "button", class: "small" }, "Show");
+      const toggle = h("button", { type: "button", class: "small", "aria-label": `Show ${label}` }, "Show");
       toggle.addEventListener("click", () => {
         shown = !shown;
         value.textContent = shown ? field.value : "••••••••";
         toggle.textContent = shown ? "Hide" : "Show";
+        toggle.setAttribute("aria-label", `${toggle.textContent} ${label}`);
       });
-      dd.append(value, toggle, copyButton("Copy", () => field.value, `copy-${field.name}`));
+      dd.append(value, toggle, copyButton("Copy", () => field.value, `copy-${field.name}`, `Copy ${label}`));
       return dd;
     }
     case "otp": {
@@ -132,7 +134,7 @@ function renderValue(field: Field, options: RecordViewOptions, timers: number[])
       };
       tick();
       timers.push(window.setInterval(tick, 1000));
-      dd.append(code, left, copyButton("Copy", () => code.textContent ?? "", `copy-${field.name}`));
+      dd.append(code, left, copyButton("Copy", () => code.textContent ?? "", `copy-${field.name}`, `Copy ${label}`));
       return dd;
     }
     case "url": {
@@ -143,7 +145,7 @@ function renderValue(field: Field, options: RecordViewOptions, timers: number[])
         site && site.userinfo === null
           ? h("a", { href: field.value, rel: "noopener noreferrer", target: "_blank", class: "value muted", "data-testid": `value-${field.name}` }, field.value)
           : h("span", { class: "value muted", "data-testid": `value-${field.name}` }, field.value),
-        copyButton("Copy", () => field.value),
+        copyButton("Copy", () => field.value, `copy-${field.name}`, `Copy ${label}`),
       );
       if (site?.userinfo) {
         dd.append(
@@ -159,7 +161,7 @@ function renderValue(field: Field, options: RecordViewOptions, timers: number[])
       return dd;
     }
     default:
-      dd.append(h("span", { class: "value", "data-testid": `value-${field.name}` }, field.value), copyButton("Copy", () => field.value, `copy-${field.name}`));
+      dd.append(h("span", { class: "value", "data-testid": `value-${field.name}` }, field.value), copyButton("Copy", () => field.value, `copy-${field.name}`, `Copy ${label}`));
       return dd;
   }
 }
@@ -169,7 +171,7 @@ function renderFiles(files: FileRef[], options: RecordViewOptions): HTMLElement 
   for (const file of files) {
     const item = h("li", {}, h("span", { class: "value" }, file.name), " ", h("span", { class: "muted" }, humanBytes(file.size)), " ");
     if (options.onDownload) {
-      const button = h("button", { type: "button", class: "small", "data-testid": `download-${file.name}` }, "Download");
+      const button = h("button", { type: "button", class: "small", "data-testid": `download-${file.name}`, "aria-label": `Download ${file.name}` }, "Download");
       const download = options.onDownload;
       button.addEventListener("click", () => download(file, button));
       item.append(button);

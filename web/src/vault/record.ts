@@ -3,7 +3,7 @@ import type { OpenedRecord, ShareEntry } from "../client/owner";
 import type { ApiAuthor, OwnerEvent } from "../client/owner-api";
 import type { Verification } from "../client/verify";
 import { RECORD_TYPES, type Field, type FileRef, type RecordBody, type RecordType } from "../protocol/record";
-import { h, humanBytes, humanDuration, localTime, replace, copyButton } from "../ui/dom";
+import { copyButton, filePicker, h, humanBytes, humanDuration, localTime, replace } from "../ui/dom";
 import { changeBetween, isUnchanged } from "../ui/record-diff";
 import { recordEditor, type RecordEditor } from "../ui/record-editor";
 import { renderRecord, saveBlob, typeName } from "../ui/record-view";
@@ -36,20 +36,6 @@ function busyButton(button: HTMLButtonElement, text: string): () => void {
     button.disabled = false;
     button.textContent = before;
   };
-}
-
-/** A hidden file input with a visible, keyboard-reachable label. */
-function filePicker(id: string, label: string, testId: string): { input: HTMLInputElement; label: HTMLLabelElement } {
-  const input = h("input", { type: "file", multiple: true, id, class: "visually-hidden", "data-testid": testId });
-  const visible = h("label", { for: id, class: "button", tabindex: 0 }, label);
-  // Labels are not keyboard-activated by default: Enter or Space opens the picker.
-  visible.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" || event.key === " ") {
-      event.preventDefault();
-      input.click();
-    }
-  });
-  return { input, label: visible };
 }
 
 // ---- Detail
@@ -104,7 +90,7 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
       },
     );
   });
-  const attach = filePicker("attach-files", "Add files", "attach-files");
+  const attach = filePicker("Add files", "attach-files");
   attach.input.addEventListener("change", () => {
     const files = [...(attach.input.files ?? [])];
     attach.input.value = "";
@@ -158,7 +144,7 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
         " ",
         verifiedBadge(changed.verification, "record-verified"),
       ),
-      h("div", { class: "actions" }, edit, share, verified ? attach.label : null, verified ? attach.input : null, history, remove),
+      h("div", { class: "actions" }, edit, share, verified ? attach.button : null, verified ? attach.input : null, history, remove),
       !ctx.policy.one_time_share ? h("p", { class: "muted small-text" }, "This server does not allow new shares.") : null,
       status,
     ),
@@ -235,9 +221,9 @@ function shareItem(ctx: Ctx, record: OpenedRecord, entry: ShareEntry, say: (text
   }
   if (entry.problem) lines.push(h("div", { class: "error small-text" }, `This share cannot be checked: ${entry.problem}.`));
   const actions = h("div", { class: "row" });
-  if (entry.link) actions.append(copyButton("Copy link", () => entry.link ?? "", "share-copy-link"));
+  if (entry.link) actions.append(copyButton("Copy link", () => entry.link ?? "", "share-copy-link", `Copy link of ${entry.label ? `share “${entry.label}”` : "this share"}`));
   if (live) {
-    const end = h("button", { type: "button", class: "small danger", "data-testid": "share-delete" }, "End share");
+    const end = h("button", { type: "button", class: "small danger", "data-testid": "share-delete", "aria-label": entry.label ? `End share “${entry.label}”` : undefined }, "End share");
     end.addEventListener("click", () => {
       if (!confirm(`End this share of “${record.body.title}” now? The link stops working at once${s.state === "opened" ? " and the recipient no longer sees the record" : ""}.`)) return;
       const done = busyButton(end, "Ending…");
@@ -287,13 +273,14 @@ function fileRemover(files: readonly FileRef[]): { element: HTMLElement | null; 
   const list = h("ul", { class: "files" });
   for (const file of files) {
     const name = h("span", { class: "value" }, file.name);
-    const toggle = h("button", { type: "button", class: "small danger", "data-testid": `remove-file-${file.name}` }, "Remove");
+    const toggle = h("button", { type: "button", class: "small danger", "data-testid": `remove-file-${file.name}`, "aria-label": `Remove the file ${file.name}` }, "Remove");
     toggle.addEventListener("click", () => {
       const gone = !removed.has(file.id);
       if (gone) removed.add(file.id);
       else removed.delete(file.id);
       name.classList.toggle("struck", gone);
       toggle.textContent = gone ? "Keep" : "Remove";
+      toggle.setAttribute("aria-label", `${toggle.textContent} the file ${file.name}`);
     });
     list.append(h("li", {}, name, " ", h("span", { class: "muted" }, humanBytes(file.size)), " ", toggle));
   }
@@ -310,7 +297,7 @@ export async function showEdit(ctx: Ctx, id: string): Promise<void> {
   const before = record.body;
   const editor = recordEditor(before);
   const remover = fileRemover(before.files);
-  const add = filePicker("edit-add-files", "Add files", "edit-add-files");
+  const add = filePicker("Add files", "edit-add-files");
   const chosen = h("span", { class: "muted small-text" });
   add.input.addEventListener("change", () => {
     const n = add.input.files?.length ?? 0;
@@ -324,7 +311,7 @@ export async function showEdit(ctx: Ctx, id: string): Promise<void> {
   const save = h("button", { type: "submit", class: "primary", "data-testid": "save-record" }, "Save");
   const cancel = h("button", { type: "button", "data-testid": "cancel" }, "Cancel");
   cancel.addEventListener("click", () => ctx.go({ kind: "record", id }));
-  const form = editorForm(editor, remover.element, h("div", { class: "row" }, add.label, add.input, chosen), meanwhile, error, h("div", { class: "actions" }, save, cancel));
+  const form = editorForm(editor, remover.element, h("div", { class: "row" }, add.button, add.input, chosen), meanwhile, error, h("div", { class: "actions" }, save, cancel));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const after = editor.read();
@@ -378,7 +365,7 @@ export function showNew(ctx: Ctx): void {
   const holder = h("div", {}, editor.element);
   const select = h("select", { id: "new-type", "data-testid": "new-type" }, ...RECORD_TYPES.map((t) => h("option", { value: t.type }, typeName(t.type))));
   select.value = type;
-  const files = filePicker("new-files", "Attach files", "new-files");
+  const files = filePicker("Attach files", "new-files");
   const chosen = h("span", { class: "muted small-text", "data-testid": "new-files-chosen" });
   files.input.addEventListener("change", () => {
     const list = [...(files.input.files ?? [])];
@@ -393,7 +380,7 @@ export function showNew(ctx: Ctx): void {
   const wire = (): HTMLFormElement => {
     const form = editorForm(
       editor,
-      h("div", { class: "row" }, files.label, files.input, chosen),
+      h("div", { class: "row" }, files.button, files.input, chosen),
       error,
       h("div", { class: "actions" }, save, cancel),
     );

@@ -51,17 +51,21 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     ...BURN_CHOICES.filter((c) => c.seconds <= max).map((c) => h("option", { value: c.value }, c.label)),
   );
   const passphrase = h("input", { id: "share-passphrase", type: "password", autocomplete: "off", "data-testid": "share-passphrase" });
-  const showPass = h("button", { type: "button", class: "small", "aria-controls": "share-passphrase" }, "Show");
+  const showPass = h("button", { type: "button", class: "small", "aria-controls": "share-passphrase", "aria-label": "Show the passphrase" }, "Show");
+  const shown = (): void => {
+    showPass.textContent = passphrase.type === "password" ? "Show" : "Hide";
+    showPass.setAttribute("aria-label", `${showPass.textContent} the passphrase`);
+  };
   showPass.addEventListener("click", () => {
     passphrase.type = passphrase.type === "password" ? "text" : "password";
-    showPass.textContent = passphrase.type === "password" ? "Show" : "Hide";
+    shown();
   });
   // Six random words from the EFF's list: about 77 bits, and easy to read out on the phone.
-  const generate = h("button", { type: "button", class: "small", "data-testid": "share-passphrase-generate", "aria-controls": "share-passphrase" }, "Generate");
+  const generate = h("button", { type: "button", class: "small", "data-testid": "share-passphrase-generate", "aria-controls": "share-passphrase", "aria-label": "Generate a passphrase" }, "Generate");
   generate.addEventListener("click", () => {
     passphrase.value = generatePassphrase();
     passphrase.type = "text";
-    showPass.textContent = "Hide";
+    shown();
   });
   const label = h("input", { id: "share-label", type: "text", maxlength: 256, "data-testid": "share-label", placeholder: "e.g. for Grace, new laptop" });
   const error = h("p", { class: "error", "data-testid": "share-error", role: "alert" });
