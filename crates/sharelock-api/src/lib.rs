@@ -5,6 +5,7 @@
 //! RFC 3339 UTC strings, ids as UUID text.
 #![forbid(unsafe_code)]
 
+pub mod body;
 mod bytes;
 mod error;
 
@@ -16,6 +17,7 @@ pub mod recipient;
 pub mod records;
 pub mod shares;
 
+pub use body::{BodyError, parse_body};
 pub use bytes::B64;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 

@@ -592,7 +592,8 @@ impl VersionGuard {
                 }
                 .into());
             }
-            if (v == seen_v && hash != &seen_hash) || (v == seen_v + 1 && header.prev != seen_hash)
+            if (v == seen_v && hash != &seen_hash)
+                || (Some(v) == seen_v.checked_add(1) && header.prev != seen_hash)
             {
                 return Err(EnvelopeError::Fork { v }.into());
             }
@@ -629,6 +630,30 @@ mod tests {
 
     fn rk() -> RecordKey {
         RecordKey::from_bytes([7; 32])
+    }
+
+    /// Found by fuzzing (fuzz/corpus/envelope/finding-guard-last-version-overflow): a guard that had accepted
+    /// version 2^64 − 1 overflowed computing its successor when shown that version again.
+    #[test]
+    fn guard_at_the_last_version_number_does_not_overflow() {
+        let last = Envelope {
+            header: VersionHeader {
+                record_id: Id::from_bytes([1; 16]),
+                k: 1,
+                v: u64::MAX,
+                prev: [2; 32],
+                author: Author::Owner,
+            },
+            body: vec![],
+            summary: vec![],
+        };
+        let mut guard = VersionGuard::new();
+        guard.accept(&last).unwrap();
+        assert!(guard.check(&last).is_ok());
+        assert!(guard.accept(&last).is_ok());
+        let mut older = last.clone();
+        older.header.v = u64::MAX - 1;
+        assert!(guard.check(&older).is_err());
     }
 
     fn body() -> RecordBody {

@@ -155,35 +155,3 @@ impl IntoResponse for ApiError {
         response
     }
 }
-
-/// Removes double-quoted substrings from a deserializer message: serde quotes input values there, and a
-/// misplaced secret must never be echoed back or logged.
-pub fn redact_values(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut in_quotes = false;
-    for c in message.chars() {
-        if c == '"' {
-            if !in_quotes {
-                out.push_str("\"…\"");
-            }
-            in_quotes = !in_quotes;
-        } else if !in_quotes {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_quoted_values() {
-        assert_eq!(
-            redact_values(r#"invalid type: string "hunter2", expected u64"#),
-            "invalid type: string \"…\", expected u64"
-        );
-        assert_eq!(redact_values("unknown field `x`"), "unknown field `x`");
-    }
-}

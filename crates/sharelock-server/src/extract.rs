@@ -1,7 +1,7 @@
 //! Request extractors: strict JSON bodies and the owner's session.
 
 use crate::body::{self, BodyLimit};
-use crate::error::{ApiError, redact_values};
+use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts};
@@ -40,23 +40,9 @@ where
     }
 }
 
-/// Parses JSON bytes strictly.
+/// Parses JSON bytes strictly ([`sharelock_api::parse_body`]); the error names the field, never its value.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = redact_values(&e.inner().to_string());
-        if e.inner().is_syntax() || e.inner().is_eof() {
-            ApiError::malformed(format!("the body is not valid JSON: {inner}"))
-        } else if path == "." {
-            ApiError::malformed(format!("invalid request body: {inner}"))
-        } else {
-            ApiError::malformed(format!("invalid request body at `{path}`: {inner}"))
-        }
-    })?;
-    de.end()
-        .map_err(|_| ApiError::malformed("the body has trailing data after the JSON value"))?;
-    Ok(value)
+    sharelock_api::parse_body(bytes).map_err(|e| ApiError::malformed(e.message().to_owned()))
 }
 
 /// The authenticated owner of a request (`Authorization: Bearer <token>`).

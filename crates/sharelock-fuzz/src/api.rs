@@ -1,0 +1,92 @@
+//! API request bodies, parsed as the server parses them ([`sharelock_api::parse_body`]).
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sharelock_api::{account, files, parse_body, recipient, records, shares};
+
+/// Every request body type the server accepts, by name; the first byte of an `api_body` input picks one.
+pub const REQUEST_TYPES: &[crate::Target] = &[
+    ("prelogin", check::<account::PreloginRequest>),
+    ("register", check::<account::RegisterRequest>),
+    ("login", check::<account::LoginRequest>),
+    ("change_password", check::<account::ChangePassword>),
+    ("create_record", check::<records::CreateRecord>),
+    ("update_record", check::<records::UpdateRecord>),
+    ("rotation", check::<records::Rotation>),
+    ("create_share", check::<shares::CreateShare>),
+    ("complete_file", check::<files::CompleteFile>),
+    ("bind", check::<recipient::BindRequest>),
+    ("edit", check::<recipient::EditRequest>),
+    ("end", check::<recipient::EndRequest>),
+];
+
+/// First byte: the request type; the rest: the body.
+pub fn api_body(data: &[u8]) {
+    let Some((&which, json)) = data.split_first() else {
+        return;
+    };
+    (REQUEST_TYPES[usize::from(which) % REQUEST_TYPES.len()].1)(json);
+}
+
+/// A body that parses serialises to JSON that parses to the same value (a fixed point after one round);
+/// a body that is refused gets a message that echoes none of its string values.
+fn check<T: DeserializeOwned + Serialize>(json: &[u8]) {
+    match parse_body::<T>(json) {
+        Ok(value) => {
+            let once = serde_json::to_vec(&value).unwrap();
+            let again: T =
+                parse_body(&once).expect("what the server accepts, it accepts re-encoded");
+            assert_eq!(
+                serde_json::to_vec(&again).unwrap(),
+                once,
+                "re-encoding is a fixed point"
+            );
+        }
+        Err(e) => assert_no_value_echoed::<T>(json, e.message()),
+    }
+}
+
+fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+fn replace(value: &mut serde_json::Value, from: &str, to: &str) {
+    match value {
+        serde_json::Value::String(s) if s == from => *s = to.to_owned(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| replace(v, from, to)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| replace(v, from, to)),
+        _ => {}
+    }
+}
+
+/// Every string value of the body that the message contains must be there for another reason (a field
+/// name, a word of the message): the same body with that value replaced by other characters still gets a
+/// message containing it.
+fn assert_no_value_echoed<T: DeserializeOwned>(json: &[u8], message: &str) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(json) else {
+        return;
+    };
+    let mut found = Vec::new();
+    strings(&value, &mut found);
+    for s in found {
+        if s.chars().count() < 6 || !message.contains(s.as_str()) {
+            continue;
+        }
+        let mut other = value.clone();
+        let marker: String = s.chars().map(|_| '\u{3a9}').collect();
+        replace(&mut other, &s, &marker);
+        let bytes = serde_json::to_vec(&other).unwrap();
+        let Err(e) = parse_body::<T>(&bytes) else {
+            continue;
+        };
+        assert!(
+            e.message().contains(s.as_str()),
+            "the error message echoes a value of the body: {message}"
+        );
+    }
+}
