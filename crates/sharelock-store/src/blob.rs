@@ -8,6 +8,7 @@
 
 use std::path::Path as FsPath;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -16,7 +17,7 @@ use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{BackoffConfig, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 
 use crate::model::Id;
 use crate::{Result, StoreError};
@@ -54,6 +55,19 @@ impl std::fmt::Debug for S3Config {
     }
 }
 
+/// A few quick retries, then the error: when S3 is down a part request fails within seconds (the
+/// client gets 503 and retries itself) instead of holding its connection and body for minutes
+/// (`object_store`'s default is 10 retries over up to 3 minutes).
+const S3_RETRY: RetryConfig = RetryConfig {
+    backoff: BackoffConfig {
+        init_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(2),
+        base: 2.,
+    },
+    max_retries: 4,
+    retry_timeout: Duration::from_secs(20),
+};
+
 /// The file part store.
 #[derive(Clone)]
 pub struct BlobStore {
@@ -87,7 +101,8 @@ impl BlobStore {
             .with_bucket_name(config.bucket)
             .with_region(config.region)
             .with_virtual_hosted_style_request(false)
-            .with_allow_http(config.allow_http);
+            .with_allow_http(config.allow_http)
+            .with_retry(S3_RETRY);
         if let Some(endpoint) = config.endpoint {
             builder = builder.with_endpoint(endpoint);
         }
@@ -207,11 +222,38 @@ fn part_path(record: Id, file: Id, part: u32) -> Path {
     file_prefix(record, file).join(format!("{part:08}"))
 }
 
+/// The error for logs. Object keys hold record and file ids, and `object_store` puts them in its
+/// messages (the location, or the request URL of a failed S3 call): every id-like run is cut out.
 pub(crate) fn blob_error(e: object_store::Error) -> StoreError {
     match e {
         object_store::Error::NotFound { .. } => StoreError::NotFound,
-        other => StoreError::Backend(format!("blob store: {other}")),
+        other => StoreError::Backend(format!("blob store: {}", redact_ids(&other.to_string()))),
     }
+}
+
+/// `text` with every run of hex digits and hyphens that holds 32 or more hex digits (a UUID in any
+/// form, a hash) replaced by `<id>`.
+fn redact_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().filter(char::is_ascii_hexdigit).count() >= 32 {
+            out.push_str("<id>");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() || c == '-' {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -239,6 +281,22 @@ mod tests {
         assert!(
             !root.join(format!("files/{record}/{file}")).exists(),
             "empty directories go too"
+        );
+    }
+
+    #[test]
+    fn ids_are_cut_out_of_error_messages() {
+        let (record, file) = (Id::new_v4(), Id::new_v4());
+        let message = format!(
+            "error sending request for url (http://127.0.0.1:9/b/files/{record}/{file}/00000001): \
+             at /srv/blobs/files/{}/x, ok-deadbeef 2026-01-01",
+            record.simple()
+        );
+        let redacted = redact_ids(&message);
+        assert_eq!(
+            redacted,
+            "error sending request for url (http://127.0.0.1:9/b/files/<id>/<id>/00000001): \
+             at /srv/blobs/files/<id>/x, ok-deadbeef 2026-01-01"
         );
     }
 

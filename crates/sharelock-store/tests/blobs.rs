@@ -129,3 +129,88 @@ fn a_missing_moto_is_a_clear_failure() {
     let error = s3::S3Server::start_with_python("false").expect_err("a python without moto");
     assert!(error.contains("moto[server]"), "{error}");
 }
+
+/// Every way an id can be written: hyphenated, simple, upper-case.
+fn id_forms(ids: &[uuid::Uuid]) -> Vec<String> {
+    ids.iter()
+        .flat_map(|id| {
+            [
+                id.to_string(),
+                id.simple().to_string(),
+                id.to_string().to_uppercase(),
+            ]
+        })
+        .collect()
+}
+
+fn assert_names_no_id(error: &sharelock_store::StoreError, ids: &[uuid::Uuid]) {
+    let shown = format!("{error} / {error:?}");
+    for form in id_forms(ids) {
+        assert!(!shown.contains(&form), "the error names an id: {shown}");
+    }
+}
+
+/// Blob-store errors name no record or file id (object keys hold both, and errors reach the logs):
+/// S3 with its endpoint gone (the failed requests' URLs hold the keys).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_errors_name_no_ids() {
+    let mut server = tokio::task::spawn_blocking(s3::S3Server::start)
+        .await
+        .expect("join")
+        .expect("start moto");
+    let bucket = server.bucket();
+    let blobs = bucket.blob_store(None);
+    let (record, file) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    blobs
+        .put_part(record, file, 0, bytes::Bytes::from_static(b"x"))
+        .await
+        .expect("put while running");
+    server.stop();
+    let ids = [record, file];
+    let put = blobs
+        .put_part(record, file, 1, bytes::Bytes::from_static(b"y"))
+        .await
+        .expect_err("put with the endpoint gone");
+    assert_names_no_id(&put, &ids);
+    let read = sharelock_store::testing::blobs::read_all(&blobs, record, file, 1)
+        .await
+        .expect_err("read with the endpoint gone");
+    assert_names_no_id(&read, &ids);
+    let list = blobs
+        .part_sizes(record, file)
+        .await
+        .expect_err("list with the endpoint gone");
+    assert_names_no_id(&list, &ids);
+    let delete = blobs
+        .delete_file(record, file)
+        .await
+        .expect_err("delete with the endpoint gone");
+    assert_names_no_id(&delete, &ids);
+}
+
+/// The same for a local directory that went bad (a file where the record's directory should be).
+#[tokio::test]
+async fn local_errors_name_no_ids() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("blobs");
+    let blobs = BlobStore::local(&root).expect("local");
+    let (record, file) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    std::fs::create_dir_all(root.join("files")).expect("mkdir");
+    std::fs::write(root.join(format!("files/{record}")), b"not a directory").expect("write");
+    let put = blobs
+        .put_part(record, file, 0, bytes::Bytes::from_static(b"x"))
+        .await
+        .expect_err("put into a file");
+    assert_names_no_id(&put, &[record, file]);
+    for result in [
+        blobs.part_sizes(record, file).await.map(drop),
+        blobs.delete_file(record, file).await,
+        sharelock_store::testing::blobs::read_all(&blobs, record, file, 1)
+            .await
+            .map(drop),
+    ] {
+        if let Err(error) = result {
+            assert_names_no_id(&error, &[record, file]);
+        }
+    }
+}

@@ -298,14 +298,14 @@ impl TestBucket {
 
     /// Every object key in the bucket under the test's prefix, as stored (prefix included), sorted.
     pub async fn keys(&self) -> Vec<String> {
-        let mut builder = AmazonS3Builder::new()
+        let builder = AmazonS3Builder::new()
             .with_endpoint(&self.endpoint)
             .with_bucket_name(&self.bucket)
             .with_region(&self.region)
             .with_access_key_id(&self.access_key_id)
             .with_secret_access_key(&self.secret_access_key)
-            .with_allow_http(true);
-        builder = builder.with_virtual_hosted_style_request(false);
+            .with_allow_http(true)
+            .with_virtual_hosted_style_request(false);
         let store = Arc::new(builder.build().expect("an S3 client for the test bucket"));
         let prefix = self
             .base_prefix
