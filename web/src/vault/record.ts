@@ -183,7 +183,7 @@ function shareItem(ctx: Ctx, record: OpenedRecord, entry: ShareEntry, say: (text
   const live = s.state === "active" || s.state === "opened";
   const facts: (string | HTMLElement)[] = [];
   facts.push(entry.editable ? "recipient may edit" : "read-only");
-  if (entry.legacy) facts.push("created before sealed share facts: edits through it are not verified");
+  if (entry.legacy) facts.push("made by an older version of Sharelock: edits through it cannot be checked");
   if (s.passphrase) facts.push("passphrase");
   if (s.burn_after_secs !== null) facts.push(`ends ${humanDuration(s.burn_after_secs)} after opening`);
   const lines: (HTMLElement | null)[] = [
@@ -211,8 +211,8 @@ function shareItem(ctx: Ctx, record: OpenedRecord, entry: ShareEntry, say: (text
         h("span", { class: "fingerprint", "data-testid": "share-fingerprint" }, entry.fingerprint ?? "?"),
         " ",
         entry.deviceVerified
-          ? h("span", { class: "badge ok", title: "The device's bind tag verifies: it was registered by someone holding the link." }, "device verified")
-          : h("span", { class: "badge warn", title: "The bind tag does not verify: the server may have bound a device of its own." }, "device not verified"),
+          ? h("span", { class: "badge ok", title: "The device proved that it was registered with the link itself." }, "device verified")
+          : h("span", { class: "badge warn", title: "The device could not prove that it was registered with the link: the server may have put a device of its own in its place." }, "device not verified"),
         s.last_access_at ? h("span", { class: "muted" }, ` · last read ${localTime(s.last_access_at)}`) : null,
         h("span", { class: "muted", "data-testid": "share-edits" }, ` · ${s.edit_count} edit${s.edit_count === 1 ? "" : "s"}`),
       ),
