@@ -7,6 +7,7 @@ import { toB64u } from "../src/protocol/bytes";
 import { parseLink } from "../src/protocol/link";
 import { shareIdOf } from "../src/protocol/share";
 import { launchChromium, Sender, Server } from "./harness";
+import { accessibilityProblems } from "./pages";
 
 let server: Server;
 let browser: Browser;
@@ -260,6 +261,35 @@ describe("the recipient's page", () => {
     const ended = listed.shares.find((s) => s.share === share.share);
     expect(ended?.state).toBe("deleted");
     expect(ended?.end_reason).toBe("recipient_done");
+    await context.close();
+  });
+
+  it("speaks the browser's language, and the picker changes it in place, link and all", async () => {
+    const share = await sender.json<ShareCreated>(["share", "create", recordId, "--expires", "1h"]);
+    const context = await browser.newContext({ locale: "de-DE" });
+    const { page, problems } = await newPage(context);
+    await page.goto(share.link);
+    await expect.poll(() => page.getByTestId("open").textContent()).toBe("Zum Öffnen klicken");
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe("de");
+    expect(await page.getByTestId("language").inputValue()).toBe("de");
+    await page.getByTestId("open").click();
+    await page.getByTestId("fingerprint").waitFor();
+    expect(await page.locator("dt").allTextContents()).toEqual(expect.arrayContaining(["Benutzername", "Passwort", "Einmalcode"]));
+    expect(await page.getByRole("button", { name: "Passwort kopieren" }).count()).toBe(1);
+
+    // Japanese from the picker: the open record is drawn again (the link is no longer in the address bar).
+    await page.getByTestId("language").selectOption("ja");
+    await expect.poll(() => page.locator("dt").allTextContents()).toEqual(expect.arrayContaining(["ユーザー名", "パスワード"]));
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe("ja");
+    expect(await page.getByTestId("end").textContent()).toBe("受け取りました: この共有を削除");
+    expect(await page.locator("main").textContent()).toContain("まで利用可能");
+    expect(await accessibilityProblems(page)).toEqual([]);
+
+    // The choice is remembered for the next share opened in this browser.
+    const next = await sender.json<ShareCreated>(["share", "create", recordId, "--expires", "1h"]);
+    await page.goto(next.link);
+    await expect.poll(() => page.getByTestId("open").textContent()).toBe("クリックして開く");
+    expect(problems).toEqual([]);
     await context.close();
   });
 });

@@ -7,32 +7,30 @@ import { OpenShare, ShareLink, type ShareStatus } from "../client/recipient";
 import { ProtocolError } from "../protocol/errors";
 import { parseLink, type ParsedLink } from "../protocol/link";
 import { byId, filePicker, h, humanBytes, humanDuration, localTime, replace } from "../ui/dom";
+import { chooseLanguage, language, LANGUAGES, setLanguage, t, type Language, type MessageKey } from "../ui/i18n";
 import { recordEditor } from "../ui/record-editor";
 import { changeBetween, isUnchanged } from "../ui/record-diff";
 import { renderRecord, saveBlob } from "../ui/record-view";
 
 const app = byId("app");
+/** Where the picked language is remembered (not a secret). */
+const LANGUAGE_KEY = "sharelock:language";
 /** How often an open share is fetched again, to show the sender's changes. */
 const REFRESH_MS = 20_000;
 
-const LINK_ERRORS: Record<string, string> = {
-  missing_fragment: "the part after # is missing",
-  missing_version: "the part after # is cut off",
-  unknown_version: "it was made by a newer version of Sharelock",
-  missing_dot: "the part after # is cut off",
-  unknown_flag: "the part after # is damaged",
-  repeated_flag: "the part after # is damaged",
-  trailing_data: "something was appended to it",
-  secret_encoding: "the key in it is damaged",
-  secret_length: "the key in it is incomplete",
-};
+const LINK_ERRORS = new Set(["missing_fragment", "missing_version", "unknown_version", "missing_dot", "unknown_flag", "repeated_flag", "trailing_data", "secret_encoding", "secret_length"]);
+
+/** Draws the current screen again (the language changed); each screen sets it. */
+let redraw: () => void = () => undefined;
 
 function panel(...children: (Node | string | null)[]): HTMLElement {
   return h("div", { class: "panel" }, ...children);
 }
 
-function showProblem(title: string, detail: string, testId = "problem"): void {
-  replace(app, panel(h("h1", { "data-testid": testId }, title), h("p", { class: "muted" }, detail)));
+/** A problem screen; `detail` is a function so that it is worded again in another language. */
+function showProblem(title: MessageKey, detail: () => string, testId = "problem"): void {
+  replace(app, panel(h("h1", { "data-testid": testId }, t(title)), h("p", { class: "muted" }, detail())));
+  redraw = () => showProblem(title, detail, testId);
 }
 
 /** A sentence for any failure, without secrets (messages never contain keys or values). */
@@ -40,36 +38,31 @@ function explain(error: unknown): string {
   if (error instanceof ApiError) {
     switch (error.code) {
       case "share_ended":
-        return "This share has ended: it expired, or the sender deleted it.";
+        return t("error.shareEnded");
       case "not_found":
-        return "There is no such share. It may have ended long ago, or the link is wrong.";
+        return t("error.notFound");
       case "share_bound_to_other_device":
-        return "This share was already opened on another device, and only that device can open it.";
+        return t("error.otherDevice");
       case "wrong_passphrase":
-        return "That passphrase is not right.";
+        return t("error.wrongPassphrase");
       case "too_many_attempts":
-        return `Too many wrong attempts. Try again in ${humanDuration(error.retryAfter ?? 60)}.`;
+        return t("error.tooMany", { wait: humanDuration(error.retryAfter ?? 60) });
       case "share_not_editable":
-        return "This share is read-only.";
+        return t("error.readOnly");
       case "payload_too_large":
-        return "That is larger than this server accepts.";
+        return t("error.tooLarge");
       default:
-        return `The server refused: ${error.message} (${error.code}).`;
+        return t("error.refused", { message: error.message, code: error.code });
     }
   }
-  if (error instanceof NetworkError) return `${error.message}. Check your connection and try again.`;
-  if (error instanceof ProtocolError) return `The shared data failed a check (${error.kind}); it was not shown.`;
+  if (error instanceof NetworkError) return t("error.network", { message: error.message });
+  if (error instanceof ProtocolError) return t("error.check", { kind: error.kind });
   return error instanceof Error ? error.message : String(error);
 }
 
 function readLink(): ParsedLink | undefined {
   if (!location.hash || location.hash === "#") {
-    showProblem(
-      "Open the whole link",
-      "This page opens Sharelock links, and the key is in the part after #. If you reloaded the page, it is no longer " +
-        "here: the page removes it from the address bar. Open the link from your message again.",
-      "no-key",
-    );
+    showProblem("problem.wholeLink", () => t("problem.wholeLinkDetail"), "no-key");
     return undefined;
   }
   let link: ParsedLink;
@@ -77,13 +70,14 @@ function readLink(): ParsedLink | undefined {
     link = parseLink(location.href);
   } catch (e) {
     const kind = e instanceof ProtocolError ? e.kind : "invalid";
-    showProblem("This link does not work", `The link is incomplete or damaged: ${LINK_ERRORS[kind] ?? "it is not a Sharelock link"}. Copy the whole link from your message, including everything after #.`, "bad-link");
+    const reason = (): string => t(LINK_ERRORS.has(kind) ? (`link.${kind}` as MessageKey) : "link.other");
+    showProblem("problem.badLink", () => t("problem.badLinkDetail", { reason: reason() }), "bad-link");
     return undefined;
   }
   history.replaceState(null, "", location.pathname);
   const here = `${location.origin}${location.pathname.replace(/\/s$/, "")}`;
   if (link.base !== here) {
-    showProblem("This link belongs to another server", `It was made for ${link.base}, but this page comes from ${here}.`, "bad-link");
+    showProblem("problem.otherServer", () => t("problem.otherServerDetail", { link: link.base, here }), "bad-link");
     return undefined;
   }
   return link;
@@ -101,13 +95,13 @@ async function start(): Promise<void> {
 
 function askPassphrase(link: ParsedLink, problem?: string): void {
   const input = h("input", { id: "passphrase", type: "password", autocomplete: "off", "data-testid": "passphrase", required: true });
-  const button = h("button", { type: "submit", class: "primary" }, "Continue");
+  const button = h("button", { type: "submit", class: "primary" }, t("passphrase.continue"));
   const form = h(
     "form",
     {},
-    h("h1", {}, "A passphrase is needed"),
-    h("p", { class: "muted" }, "The sender protected this share with a passphrase, sent to you separately (not in the same message as the link)."),
-    h("label", { for: "passphrase" }, "Passphrase"),
+    h("h1", {}, t("passphrase.title")),
+    h("p", { class: "muted" }, t("passphrase.intro")),
+    h("label", { for: "passphrase" }, t("passphrase.label")),
     input,
     problem ? h("p", { class: "error", "data-testid": "passphrase-error" }, problem) : null,
     h("div", { class: "actions" }, button),
@@ -116,13 +110,18 @@ function askPassphrase(link: ParsedLink, problem?: string): void {
     event.preventDefault();
     if (!input.value) return;
     button.disabled = true;
-    button.textContent = "Checking…";
+    button.textContent = t("passphrase.checking");
     void ShareLink.derive(link, input.value)
       .then((share) => check(share, link))
       .catch((e: unknown) => askPassphrase(link, explain(e)));
   });
   replace(app, panel(form));
   input.focus();
+  redraw = () => {
+    const typed = input.value;
+    askPassphrase(link, problem);
+    byId<HTMLInputElement>("passphrase").value = typed;
+  };
 }
 
 async function check(share: ShareLink, link?: ParsedLink): Promise<void> {
@@ -130,7 +129,7 @@ async function check(share: ShareLink, link?: ParsedLink): Promise<void> {
   // backoff, which anyone who saw the share id can keep busy) is only for opening it the first time.
   const known = await share.knownDevice().catch(() => undefined);
   if (known) {
-    await openShare(share).catch((e: unknown) => showProblem("This share cannot be opened", explain(e)));
+    await openShare(share).catch((e: unknown) => showProblem("problem.cannotOpen", () => explain(e)));
     return;
   }
   let status: ShareStatus;
@@ -140,43 +139,47 @@ async function check(share: ShareLink, link?: ParsedLink): Promise<void> {
     if (link && e instanceof ApiError && (e.code === "wrong_passphrase" || e.code === "too_many_attempts")) {
       askPassphrase(link, explain(e));
     } else {
-      showProblem("This share cannot be opened", explain(e));
+      showProblem("problem.cannotOpen", () => explain(e));
     }
     return;
   }
   if (status.bound) {
-    showProblem("Already opened on another device", "This share was opened on another device (or in another browser), and only that device can open it. Ask the sender to share it again if that was not you.", "bound-elsewhere");
+    showProblem("problem.elsewhere", () => t("problem.elsewhereDetail"), "bound-elsewhere");
     return;
   }
-  const button = h("button", { type: "button", class: "primary big", "data-testid": "open" }, "Click to Open");
+  showOpen(share, status);
+}
+
+/** Click to Open. */
+function showOpen(share: ShareLink, status: ShareStatus): void {
+  const button = h("button", { type: "button", class: "primary big", "data-testid": "open" }, t("open.button"));
   const error = h("p", { class: "error" });
   button.addEventListener("click", () => {
     button.disabled = true;
-    button.textContent = "Opening…";
+    button.textContent = t("open.opening");
     // The device key lives in this browser's storage: ask the browser to keep it.
     void persistStorage();
     void openShare(share).catch((e: unknown) => {
       error.textContent = explain(e);
       button.disabled = false;
-      button.textContent = "Click to Open";
+      button.textContent = t("open.button");
     });
   });
   replace(
     app,
     panel(
-      h("h1", {}, "Someone shared a record with you"),
-      h("p", {}, `It is available until ${localTime(status.expires_at)}${status.burn_after_secs ? `, and for ${humanDuration(status.burn_after_secs)} after it is opened` : ""}.`),
-      h("p", {}, "It can be opened on one device only. Once you click, it is locked to this browser on this device: nobody else can open it, not even with the link."),
-      h(
-        "p",
-        { class: "warning", "data-testid": "device-warning" },
-        "Open it in the browser you will keep using. In a private (incognito) window, or if you clear this site's data, the key is gone when the window closes, and the share cannot be opened again anywhere.",
-      ),
-      status.editable ? h("p", { class: "muted" }, "You will be able to edit it and add files; the sender sees your changes.") : null,
+      h("h1", {}, t("open.title")),
+      h("p", {}, status.burn_after_secs ? t("open.untilBurn", { time: localTime(status.expires_at), duration: humanDuration(status.burn_after_secs) }) : t("open.until", { time: localTime(status.expires_at) })),
+      h("p", {}, t("open.oneDevice")),
+      h("p", { class: "warning", "data-testid": "device-warning" }, t("open.warning")),
+      status.editable ? h("p", { class: "muted" }, t("open.editable")) : null,
       h("div", { class: "actions" }, button),
       error,
     ),
   );
+  redraw = () => {
+    if (!button.disabled) showOpen(share, status);
+  };
 }
 
 async function openShare(share: ShareLink): Promise<void> {
@@ -185,7 +188,7 @@ async function openShare(share: ShareLink): Promise<void> {
     opened = await share.open();
   } catch (e) {
     if (e instanceof ApiError && e.code === "share_bound_to_other_device") {
-      showProblem("Already opened on another device", explain(e), "bound-elsewhere");
+      showProblem("problem.elsewhere", () => explain(e), "bound-elsewhere");
       return;
     }
     throw e;
@@ -226,20 +229,20 @@ class ShareView {
           .catch((e: unknown) => this.say(explain(e), true))
           .finally(() => {
             button.disabled = false;
-            button.textContent = "Download";
+            button.textContent = t("view.download");
           });
       },
     });
     this.stopRecord = view.stop;
     const actions = h("div", { class: "actions" });
     if (this.share.editable) {
-      const edit = h("button", { type: "button", "data-testid": "edit" }, "Edit");
+      const edit = h("button", { type: "button", "data-testid": "edit" }, t("share.edit"));
       edit.addEventListener("click", () => this.edit());
-      const { input: upload, button: choose } = filePicker("Add files", "attach");
+      const { input: upload, button: choose } = filePicker(t("share.addFiles"), "attach");
       upload.addEventListener("change", () => this.attach(upload));
       actions.append(edit, choose, upload);
     }
-    const end = h("button", { type: "button", class: "danger", "data-testid": "end" }, "I have it: delete this share");
+    const end = h("button", { type: "button", class: "danger", "data-testid": "end" }, t("share.end"));
     end.addEventListener("click", () => this.end(end));
     actions.append(end);
     const expires = this.share.view.expires_at;
@@ -248,18 +251,17 @@ class ShareView {
       panel(
         view.element,
         this.share.summaryMismatch
-          ? h(
-              "p",
-              { class: "error", "data-testid": "summary-mismatch" },
-              "This version's entry in the sender's record list (its title or detail line) does not match its content: whoever wrote it made the list say something else. What is shown above is the content.",
-            )
+          ? h("p", { class: "error", "data-testid": "summary-mismatch" }, t("share.mismatch"))
           : null,
-        h("p", { class: "muted" }, `${this.share.editable ? "You can edit it" : "Read-only"} · available until ${localTime(expires)}`),
-        h("p", { class: "muted" }, "Locked to this device: ", h("span", { class: "fingerprint", "data-testid": "fingerprint" }, this.share.fingerprint), ". The sender sees the same code."),
+        h("p", { class: "muted" }, t(this.share.editable ? "share.editable" : "share.readOnly", { time: localTime(expires) })),
+        h("p", { class: "muted" }, t("share.device"), h("span", { class: "fingerprint", "data-testid": "fingerprint" }, this.share.fingerprint), t("share.deviceAfter")),
         actions,
         this.status,
       ),
     );
+    redraw = () => {
+      if (!this.editing) this.show();
+    };
     this.listen();
     this.schedule();
     if (this.pending && !this.editing) {
@@ -321,7 +323,7 @@ class ShareView {
     if (e instanceof ApiError && (e.code === "share_ended" || e.code === "not_found")) this.live.abort();
     if (e instanceof ApiError && (e.code === "share_ended" || e.code === "not_found")) {
       this.stopRecord();
-      showProblem("This share has ended", "It expired, or the sender deleted it. What was shown here is gone from this page.", "ended");
+      showProblem("problem.ended", () => t("problem.endedDetail"), "ended");
     } else {
       this.say(explain(e), true);
       this.schedule();
@@ -333,8 +335,8 @@ class ShareView {
     this.stopRecord();
     const before = this.share.body;
     const editor = recordEditor(before);
-    const save = h("button", { type: "button", class: "primary", "data-testid": "save" }, "Save");
-    const cancel = h("button", { type: "button" }, "Cancel");
+    const save = h("button", { type: "button", class: "primary", "data-testid": "save" }, t("share.save"));
+    const cancel = h("button", { type: "button" }, t("share.cancel"));
     const error = h("p", { class: "error", "data-testid": "edit-error" });
     cancel.addEventListener("click", () => {
       this.editing = false;
@@ -354,18 +356,18 @@ class ShareView {
         .then(() => {
           this.editing = false;
           this.show();
-          this.say("Saved. The sender sees your change now.");
+          this.say(t("share.saved"));
         })
         .catch((e: unknown) => {
           save.disabled = false;
           // The record rules (§3.3) name the field, never its value: show them as they are.
           error.textContent =
             e instanceof ProtocolError && !["decrypt", "verify", "rollback", "fork"].includes(e.kind)
-              ? `This change cannot be saved: ${e.message}.`
+              ? t("error.cannotSave", { message: e.message })
               : explain(e);
         });
     });
-    replace(app, panel(h("h1", {}, "Edit"), editor.element, h("div", { class: "actions" }, save, cancel), error));
+    replace(app, panel(h("h1", {}, t("share.editTitle")), editor.element, h("div", { class: "actions" }, save, cancel), error));
   }
 
   private attach(input: HTMLInputElement): void {
@@ -373,13 +375,13 @@ class ShareView {
     input.value = "";
     if (files.length === 0) return;
     this.editing = true;
-    this.say(`Encrypting and uploading ${files.length} file(s)…`);
+    this.say(t("share.uploading", { count: files.length }));
     void this.share
-      .attach(files, (done, total) => this.say(`Uploading… ${total ? Math.floor((100 * done) / total) : 100} %`))
+      .attach(files, (done, total) => this.say(t("share.progress", { percent: total ? Math.floor((100 * done) / total) : 100 })))
       .then(() => {
         this.editing = false;
         this.show();
-        this.say(`Added ${files.map((f) => f.name).join(", ")}.`);
+        this.say(t("share.added", { names: files.map((f) => f.name).join(", ") }));
       })
       .catch((e: unknown) => {
         this.editing = false;
@@ -388,7 +390,7 @@ class ShareView {
   }
 
   private end(button: HTMLButtonElement): void {
-    if (!confirm("Delete this share now? Nobody will be able to open it again, including you.")) return;
+    if (!confirm(t("share.confirmEnd"))) return;
     button.disabled = true;
     this.closing = true;
     void this.share
@@ -397,7 +399,7 @@ class ShareView {
         clearTimeout(this.timer);
         this.live.abort();
         this.stopRecord();
-        showProblem("Share deleted", "The share is gone from the server. Thank you for cleaning up.", "deleted");
+        showProblem("problem.deleted", () => t("problem.deletedDetail"), "deleted");
       })
       .catch((e: unknown) => {
         this.closing = false;
@@ -410,4 +412,36 @@ class ShareView {
 // Pasting another link into this tab changes only the fragment, which loads nothing: start over.
 window.addEventListener("hashchange", () => location.reload());
 
-start().catch((e: unknown) => showProblem("Something went wrong", explain(e)));
+/** The language: the one picked here before, else the browser's first offered one; the picker changes it in place. */
+function setUpLanguage(): void {
+  let stored: string | null = null;
+  try {
+    stored = localStorage.getItem(LANGUAGE_KEY);
+  } catch {
+    // Storage blocked: the browser's language it is.
+  }
+  const apply = (lang: Language): void => {
+    setLanguage(lang);
+    document.documentElement.lang = lang;
+    byId("tagline").textContent = t("page.tagline");
+  };
+  apply(chooseLanguage(navigator.languages, stored));
+  const picker = byId<HTMLSelectElement>("language");
+  replace(picker, ...Object.entries(LANGUAGES).map(([code, name]) => h("option", { value: code, lang: code }, name)));
+  picker.value = language();
+  picker.addEventListener("change", () => {
+    const lang = picker.value as Language;
+    try {
+      localStorage.setItem(LANGUAGE_KEY, lang);
+    } catch {
+      // Not remembered; still applied.
+    }
+    apply(lang);
+    picker.setAttribute("aria-label", t("page.language"));
+    redraw();
+  });
+  picker.setAttribute("aria-label", t("page.language"));
+}
+
+setUpLanguage();
+start().catch((e: unknown) => showProblem("problem.wrong", () => explain(e)));

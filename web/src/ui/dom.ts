@@ -1,6 +1,8 @@
 // A tiny DOM builder. Text only ever becomes text nodes (never markup), which is what lets the pages run
 // under Trusted Types with no policy at all: shared content cannot inject anything.
 
+import { formatBytes, formatDuration, formatTime, t } from "./i18n";
+
 type Child = Node | string | null | undefined | false;
 type Attrs = Record<string, string | boolean | number | EventListener | undefined>;
 
@@ -52,12 +54,12 @@ export function copyButton(label: string, text: () => string, testId?: string, n
   button.addEventListener("click", () => {
     // Browsers offer the clipboard only to secure pages (HTTPS or localhost).
     if (!navigator.clipboard) {
-      flash(button, "Needs HTTPS", label);
+      flash(button, t("copy.needsHttps"), label);
       return;
     }
     void navigator.clipboard.writeText(text()).then(
-      () => flash(button, "Copied", label),
-      () => flash(button, "Copy failed", label),
+      () => flash(button, t("copy.done"), label),
+      () => flash(button, t("copy.failed"), label),
     );
   });
   return button;
@@ -70,31 +72,19 @@ function flash(button: HTMLButtonElement, message: string, label: string): void 
   }, 1500);
 }
 
-/** A human duration ("3 d 4 h", "12 min", "40 s") for a number of seconds. */
+/** A human duration ("3 d 4 h", "12 min", "40 s") for a number of seconds, in the page's language. */
 export function humanDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s >= 86_400) return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
-  if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-  if (s >= 60) return `${Math.floor(s / 60)} min`;
-  return `${s} s`;
+  return formatDuration(seconds);
 }
 
-/** A local date and time for an RFC 3339 string. */
+/** A local date and time for an RFC 3339 string, in the page's language. */
 export function localTime(rfc3339: string): string {
-  return new Date(rfc3339).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return formatTime(rfc3339);
 }
 
 /** A byte count for people. */
 export function humanBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let value = n / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  return formatBytes(n);
 }
 
 /**

@@ -3,19 +3,11 @@
 import type { Field, FieldKind, RecordBody } from "../protocol/record";
 import { standardKind } from "../protocol/record";
 import { h } from "./dom";
+import { t } from "./i18n";
 import { fieldLabel } from "./record-view";
 
-/** The kinds a new field can have, as people call them. */
-const KINDS: Record<FieldKind, string> = {
-  text: "Text",
-  secret: "Hidden (a password, a key)",
-  url: "Web address",
-  email: "Email address",
-  phone: "Phone number",
-  otp: "One-time code (TOTP)",
-  date: "Date",
-  multiline: "Several lines",
-};
+/** The kinds a new field can have. */
+const KINDS: readonly FieldKind[] = ["text", "secret", "url", "email", "phone", "otp", "date", "multiline"];
 
 /** Ids for the labels of this page's editors (an editor can be built again while another is shown). */
 let editors = 0;
@@ -53,34 +45,35 @@ export function recordEditor(body: RecordBody): RecordEditor {
     input.setAttribute("data-testid", `edit-${field.name}`);
     const label = fieldLabel(field.name);
     const entry: Row = { field, input, row: h("div"), removed: false };
-    const remove = h("button", { type: "button", class: "small danger", "aria-label": `Remove the field ${label}` }, "Remove");
+    const remove = h("button", { type: "button", class: "small danger", "aria-label": t("editor.removeNamed", { name: label }) }, t("editor.remove"));
     remove.addEventListener("click", () => {
       entry.removed = true;
       entry.row.remove();
     });
     const controls = h("div", { class: "row" }, input);
     if (input instanceof HTMLInputElement && field.kind === "secret") {
-      const show = h("button", { type: "button", class: "small", "aria-controls": input.id, "aria-label": `Show ${label}` }, "Show");
+      const show = h("button", { type: "button", class: "small", "aria-controls": input.id, "aria-label": t("view.showNamed", { name: label }) }, t("view.show"));
       show.addEventListener("click", () => {
         input.type = input.type === "password" ? "text" : "password";
-        show.textContent = input.type === "password" ? "Show" : "Hide";
-        show.setAttribute("aria-label", `${show.textContent} ${label}`);
+        const hidden = input.type === "password";
+        show.textContent = hidden ? t("view.show") : t("view.hide");
+        show.setAttribute("aria-label", t(hidden ? "view.showNamed" : "view.hideNamed", { name: label }));
       });
       controls.append(show);
     }
     controls.append(remove);
     // Only a hidden field says what it is: the others show their value as typed.
-    const hint = field.kind === "secret" ? " (hidden on screen)" : field.kind === "otp" ? " (the code's secret key)" : "";
+    const hint = field.kind === "secret" ? t("editor.hiddenHint") : field.kind === "otp" ? t("editor.otpHint") : "";
     entry.row.append(h("label", { for: input.id }, label, hint ? h("span", { class: "muted" }, hint) : null), controls);
     rows.push(entry);
     fieldList.append(entry.row);
   };
   body.fields.forEach(addRow);
 
-  const newName = h("input", { type: "text", placeholder: "New field name", "aria-label": "New field name", maxlength: 64, "data-testid": "new-field-name" });
-  const newKind = h("select", { "data-testid": "new-field-kind", "aria-label": "Kind of the new field" }, ...Object.entries(KINDS).map(([k, name]) => h("option", { value: k }, name)));
+  const newName = h("input", { type: "text", placeholder: t("editor.newName"), "aria-label": t("editor.newName"), maxlength: 64, "data-testid": "new-field-name" });
+  const newKind = h("select", { "data-testid": "new-field-kind", "aria-label": t("editor.newKind") }, ...KINDS.map((k) => h("option", { value: k }, t(`kind.${k}`))));
   const addError = h("span", { class: "error" });
-  const add = h("button", { type: "button", class: "small", "data-testid": "add-field" }, "Add field");
+  const add = h("button", { type: "button", class: "small", "data-testid": "add-field" }, t("editor.addField"));
   newName.addEventListener("input", () => {
     const kind = standardKind(body.type, newName.value.trim());
     if (kind) newKind.value = kind;
@@ -89,11 +82,11 @@ export function recordEditor(body: RecordBody): RecordEditor {
     const name = newName.value.trim();
     addError.textContent = "";
     if (!name) {
-      addError.textContent = "Give the field a name.";
+      addError.textContent = t("editor.needName");
       return;
     }
     if (rows.some((r) => !r.removed && r.field.name === name)) {
-      addError.textContent = "There is already a field with that name.";
+      addError.textContent = t("editor.duplicate");
       return;
     }
     addRow({ name, kind: standardKind(body.type, name) ?? (newKind.value as FieldKind), value: "" });
@@ -103,11 +96,11 @@ export function recordEditor(body: RecordBody): RecordEditor {
   const element = h(
     "div",
     { class: "editor" },
-    h("label", { for: title.id }, "Title"),
+    h("label", { for: title.id }, t("editor.title")),
     title,
     fieldList,
     h("div", { class: "row add-field" }, newName, newKind, add, addError),
-    h("label", { for: notes.id }, "Notes"),
+    h("label", { for: notes.id }, t("editor.notes")),
     notes,
   );
   return {

@@ -3,6 +3,8 @@
 import type { Field, FileRef, RecordBody } from "../protocol/record";
 import { parseOtp, totpCode, totpRemaining } from "../protocol/totp";
 import { copyButton, h, humanBytes } from "./dom";
+import { t, type MessageKey } from "./i18n";
+import { en } from "./messages/en";
 
 export interface RecordViewOptions {
   /** The current Unix time by the server's clock (one-time codes must follow the server, not this device). */
@@ -11,38 +13,16 @@ export interface RecordViewOptions {
   onDownload?: (file: FileRef, button: HTMLButtonElement) => void;
 }
 
-const TYPE_NAMES: Record<string, string> = {
-  login: "Login",
-  card: "Payment card",
-  bank: "Bank account",
-  wifi: "Wi-Fi",
-  server: "Server",
-  database: "Database",
-  ssh: "SSH key",
-  note: "Secure note",
-  file: "Files",
-  general: "General",
-};
-
 /** The display name of a record type. */
 export function typeName(type: string): string {
-  return TYPE_NAMES[type] ?? type;
+  const key = `type.${type}`;
+  return key in en ? t(key as MessageKey) : type;
 }
 
-const FIELD_NAMES: Record<string, string> = {
-  totp: "One-time code",
-  url: "URL",
-  ssid: "Network name (SSID)",
-  cvv: "CVV",
-  pin: "PIN",
-  iban: "IBAN",
-  swift: "SWIFT/BIC",
-};
-
-/** A field name for people: `account_number` → "Account number"; a few standard names spelled out. */
+/** A field name for people: a standard name in the page's language, another one as written (`account_no` → "Account no"). */
 export function fieldLabel(name: string): string {
-  const known = FIELD_NAMES[name];
-  if (known) return known;
+  const key = `field.${name}`;
+  if (key in en) return t(key as MessageKey);
   const spaced = name.replaceAll("_", " ");
   return spaced.charAt(0).toUpperCase() + spaced.slice(1);
 }
@@ -85,9 +65,9 @@ export function renderRecord(body: RecordBody, options: RecordViewOptions): { el
     h("h1", { "data-testid": "record-title" }, body.title),
     h("span", { class: "badge" }, typeName(body.type)),
     body.fields.length > 0 ? list : null,
-    body.notes ? h("h2", {}, "Notes") : null,
+    body.notes ? h("h2", {}, t("view.notes")) : null,
     body.notes ? h("div", { class: "notes", "data-testid": "notes" }, body.notes) : null,
-    body.files.length > 0 ? h("h2", {}, "Files") : null,
+    body.files.length > 0 ? h("h2", {}, t("view.files")) : null,
     body.files.length > 0 ? renderFiles(body.files, options) : null,
   );
   return { element, stop: () => timers.forEach((t) => clearInterval(t)) };
@@ -97,21 +77,21 @@ function renderValue(field: Field, options: RecordViewOptions, timers: number[])
   const dd = h("dd", { "data-field": field.name });
   const label = fieldLabel(field.name);
   if (field.value === "") {
-    dd.append(h("span", { class: "muted" }, "(empty)"));
+    dd.append(h("span", { class: "muted" }, t("view.empty")));
     return dd;
   }
   switch (field.kind) {
     case "secret": {
       const value = h("span", { class: "value", "data-testid": `value-${field.name}` }, "••••••••");
       let shown = false;
-      const toggle = h("button", { type: "button", class: "small", "aria-label": `Show ${label}` }, "Show");
+      const toggle = h("button", { type: "button", class: "small", "aria-label": t("view.showNamed", { name: label }) }, t("view.show"));
       toggle.addEventListener("click", () => {
         shown = !shown;
         value.textContent = shown ? field.value : "••••••••";
-        toggle.textContent = shown ? "Hide" : "Show";
-        toggle.setAttribute("aria-label", `${toggle.textContent} ${label}`);
+        toggle.textContent = shown ? t("view.hide") : t("view.show");
+        toggle.setAttribute("aria-label", t(shown ? "view.hideNamed" : "view.showNamed", { name: label }));
       });
-      dd.append(value, toggle, copyButton("Copy", () => field.value, `copy-${field.name}`, `Copy ${label}`));
+      dd.append(value, toggle, copyButton(t("view.copy"), () => field.value, `copy-${field.name}`, t("view.copyNamed", { name: label })));
       return dd;
     }
     case "otp": {
@@ -121,7 +101,7 @@ function renderValue(field: Field, options: RecordViewOptions, timers: number[])
       try {
         otp = parseOtp(field.value);
       } catch {
-        dd.append(h("span", { class: "error" }, "not a valid one-time code seed"));
+        dd.append(h("span", { class: "error" }, t("view.badOtp")));
         return dd;
       }
       const valid = otp;
@@ -130,11 +110,11 @@ function renderValue(field: Field, options: RecordViewOptions, timers: number[])
         void totpCode(valid, now).then((text) => {
           code.textContent = text;
         });
-        left.textContent = `${totpRemaining(valid, now)} s left`;
+        left.textContent = t("view.secondsLeft", { s: totpRemaining(valid, now) });
       };
       tick();
       timers.push(window.setInterval(tick, 1000));
-      dd.append(code, left, copyButton("Copy", () => code.textContent ?? "", `copy-${field.name}`, `Copy ${label}`));
+      dd.append(code, left, copyButton(t("view.copy"), () => code.textContent ?? "", `copy-${field.name}`, t("view.copyNamed", { name: label })));
       return dd;
     }
     case "url": {
@@ -145,23 +125,23 @@ function renderValue(field: Field, options: RecordViewOptions, timers: number[])
         site && site.userinfo === null
           ? h("a", { href: field.value, rel: "noopener noreferrer", target: "_blank", class: "value muted", "data-testid": `value-${field.name}` }, field.value)
           : h("span", { class: "value muted", "data-testid": `value-${field.name}` }, field.value),
-        copyButton("Copy", () => field.value, `copy-${field.name}`, `Copy ${label}`),
+        copyButton(t("view.copy"), () => field.value, `copy-${field.name}`, t("view.copyNamed", { name: label })),
       );
       if (site?.userinfo) {
         dd.append(
           h(
             "div",
             { class: "error small-text", "data-testid": `site-warning-${field.name}` },
-            `The site is ${site.host}. “${site.userinfo}” before the @ is a user name, not the site.`,
+            t("view.siteWarning", { host: site.host, user: site.userinfo }),
           ),
         );
       } else if (!site) {
-        dd.append(h("div", { class: "muted small-text" }, "Not a web address."));
+        dd.append(h("div", { class: "muted small-text" }, t("view.notWeb")));
       }
       return dd;
     }
     default:
-      dd.append(h("span", { class: "value", "data-testid": `value-${field.name}` }, field.value), copyButton("Copy", () => field.value, `copy-${field.name}`, `Copy ${label}`));
+      dd.append(h("span", { class: "value", "data-testid": `value-${field.name}` }, field.value), copyButton(t("view.copy"), () => field.value, `copy-${field.name}`, t("view.copyNamed", { name: label })));
       return dd;
   }
 }
@@ -171,7 +151,7 @@ function renderFiles(files: FileRef[], options: RecordViewOptions): HTMLElement 
   for (const file of files) {
     const item = h("li", {}, h("span", { class: "value" }, file.name), " ", h("span", { class: "muted" }, humanBytes(file.size)), " ");
     if (options.onDownload) {
-      const button = h("button", { type: "button", class: "small", "data-testid": `download-${file.name}`, "aria-label": `Download ${file.name}` }, "Download");
+      const button = h("button", { type: "button", class: "small", "data-testid": `download-${file.name}`, "aria-label": t("view.downloadNamed", { name: file.name }) }, t("view.download"));
       const download = options.onDownload;
       button.addEventListener("click", () => download(file, button));
       item.append(button);
