@@ -140,6 +140,33 @@ describe.each(Object.keys(VIEWPORTS) as ViewportName[])("every screen at %s widt
     await context.close();
   });
 
+  it("fits the recipient's passphrase screen and an empty vault, and passes the accessibility audit", async () => {
+    const share = await sender.json<{ link: string }>(["share", "create", recordId, "--expires", "1h", "--passphrase"], { SHARELOCK_SHARE_PASSPHRASE: "a passphrase of some length" });
+    const context = await browser.newContext({ viewport: VIEWPORTS[viewport] });
+    const { page, problems } = await newPage(context);
+    await page.goto(share.link);
+    await page.getByTestId("passphrase").waitFor();
+    await check(page, viewport, "recipient-passphrase");
+    await page.getByTestId("passphrase").fill("not the passphrase");
+    await page.getByTestId("passphrase").press("Enter");
+    await page.getByTestId("passphrase-error").waitFor({ timeout: 60_000 });
+    await check(page, viewport, "recipient-passphrase-wrong");
+
+    // A new account's empty vault.
+    await page.goto(`${server.url}/`);
+    await page.getByTestId("switch-register").click();
+    await page.getByTestId("email").fill(`empty-${viewport}@example.org`);
+    await page.getByTestId("password").fill(PASSWORD);
+    await page.getByTestId("password-again").fill(PASSWORD);
+    await page.getByTestId("auth-submit").click();
+    await page.getByTestId("records-empty").waitFor({ timeout: 60_000 });
+    await check(page, viewport, "list-empty");
+    expect(audits.splice(0)).toEqual([]);
+    // The wrong passphrase answers 401; nothing else may fail.
+    expect(problems.filter((p) => !p.includes("401"))).toEqual([]);
+    await context.close();
+  });
+
   it("fits the recipient's page and passes the accessibility audit, in light and dark, with nothing on the console", async () => {
     const share = await sender.json<{ link: string }>(["share", "create", recordId, "--expires", "1h", "--editable"]);
     const context = await browser.newContext({ viewport: VIEWPORTS[viewport] });
