@@ -154,6 +154,12 @@ impl TestServer {
         }
     }
 
+    /// Kills the server with SIGKILL (no shutdown of any kind) and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        let _ = self.child.wait();
+    }
+
     /// A scratch directory that lives as long as the server.
     pub fn scratch(&self) -> &Path {
         self.dir.path()

@@ -1,0 +1,402 @@
+//! Many stateless nodes (issue 14): three `sharelock serve` processes on loopback ports over one throwaway
+//! PostgreSQL database and one S3 endpoint (moto), behind a small TCP load balancer whose address is every
+//! node's `public_url`, as in a deployment. Nothing about correctness may depend on which node a request
+//! reaches.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::TestServer;
+use sharelock_client::api::ErrorCode;
+use sharelock_client::api::shares::Expiry;
+use sharelock_client::core::record::{RecordBody, RecordType};
+use sharelock_client::{
+    ClientError, MemoryDeviceStore, NoProgress, OwnerSession, Recipient, ShareOptions,
+};
+use sharelock_store::postgres::test_cluster::fresh_database;
+use sharelock_store::testing::s3::fresh_bucket;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+
+const PASSWORD: &str = "correct horse battery staple";
+const ROUND_ROBIN: usize = usize::MAX;
+/// How soon an edit through one node reaches an owner's event stream on another. Streams look for other
+/// nodes' events every 2 s until PostgreSQL's notifications wake them.
+const CROSS_NODE_EVENT: Duration = Duration::from_secs(3);
+
+/// A TCP load balancer on loopback: each new connection goes to the next node (or to the one node
+/// `route` names), skipping nodes that refuse connections, as a proxy's health checks would.
+struct Balancer {
+    url: String,
+    nodes: Arc<RwLock<Vec<SocketAddr>>>,
+    route: Arc<AtomicUsize>,
+    /// Connections handed to each node.
+    handed: Arc<Vec<AtomicUsize>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Balancer {
+    async fn start(nodes: usize) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let addrs: Arc<RwLock<Vec<SocketAddr>>> = Arc::default();
+        let route = Arc::new(AtomicUsize::new(ROUND_ROBIN));
+        let handed: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..nodes).map(|_| AtomicUsize::new(0)).collect());
+        let next = Arc::new(AtomicUsize::new(0));
+        let task = {
+            let (addrs, route, handed) = (addrs.clone(), route.clone(), handed.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Ok((mut inbound, _)) = listener.accept().await else {
+                        return;
+                    };
+                    let nodes = addrs.read().unwrap().clone();
+                    let first = match route.load(Ordering::SeqCst) {
+                        ROUND_ROBIN => next.fetch_add(1, Ordering::SeqCst),
+                        fixed => fixed,
+                    };
+                    let handed = handed.clone();
+                    tokio::spawn(async move {
+                        for attempt in 0..nodes.len() {
+                            let node = (first + attempt) % nodes.len();
+                            if let Ok(mut outbound) = TcpStream::connect(nodes[node]).await {
+                                handed[node].fetch_add(1, Ordering::SeqCst);
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
+                                    .await;
+                                return;
+                            }
+                        }
+                    });
+                }
+            })
+        };
+        Balancer {
+            url,
+            nodes: addrs,
+            route,
+            handed,
+            task,
+        }
+    }
+
+    /// New connections go to node `i` only (`None`: round robin).
+    fn route(&self, node: Option<usize>) {
+        self.route
+            .store(node.unwrap_or(ROUND_ROBIN), Ordering::SeqCst);
+    }
+
+    fn handed(&self) -> Vec<usize> {
+        self.handed
+            .iter()
+            .map(|n| n.load(Ordering::SeqCst))
+            .collect()
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn body(title: &str, password: &str) -> RecordBody {
+    let mut body = RecordBody::new(RecordType::Login, title);
+    body.set_field("password", password).unwrap();
+    body
+}
+
+fn field(body: &RecordBody, name: &str) -> String {
+    body.field(name)
+        .map(|f| f.value.to_string())
+        .unwrap_or_default()
+}
+
+fn options(editable: bool) -> ShareOptions {
+    ShareOptions {
+        expires: Expiry::InSeconds(86_400),
+        editable,
+        burn_after_secs: None,
+        label: None,
+        passphrase: None,
+    }
+}
+
+fn code_of<T: std::fmt::Debug>(result: Result<T, ClientError>) -> ErrorCode {
+    match result {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e.code().unwrap_or_else(|| panic!("not an API error: {e}")),
+    }
+}
+
+fn token_of(session: &OwnerSession) -> String {
+    let saved: serde_json::Value = serde_json::from_slice(&session.to_bytes().unwrap()).unwrap();
+    saved["token"].as_str().unwrap().to_owned()
+}
+
+/// Logs in through the balancer with new connections going to `node`.
+async fn login_on(lb: &Balancer, node: usize, email: &str) -> OwnerSession {
+    lb.route(Some(node));
+    let session = sharelock_client::login(&lb.url, email, PASSWORD)
+        .await
+        .unwrap();
+    // The login's connection stays with the session; later new ones follow the route again.
+    session
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_over_one_database_and_one_bucket_behave_as_one_server() {
+    let database = fresh_database().await;
+    let bucket = fresh_bucket().await;
+    let lb = Balancer::start(3).await;
+    let mut env: Vec<(String, String)> = bucket.server_env();
+    env.extend([
+        (
+            "SHARELOCK_DATABASE_URL".to_owned(),
+            database.url().to_owned(),
+        ),
+        ("SHARELOCK_PUBLIC_URL".to_owned(), lb.url.clone()),
+        (
+            "SHARELOCK_PRELOGIN_SECRET".to_owned(),
+            "the same pre-login secret on every node, long enough".to_owned(),
+        ),
+        // Every request reaches the nodes from the balancer's address: the per-address limiter stays
+        // out of the way.
+        (
+            "SHARELOCK_RATE_LIMIT_PER_MINUTE".to_owned(),
+            "100000".to_owned(),
+        ),
+        ("SHARELOCK_SWEEP_INTERVAL".to_owned(), "2s".to_owned()),
+    ]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut nodes: Vec<TestServer> = Vec::new();
+    for dir in &dirs {
+        nodes.push(TestServer::start_node(
+            "127.0.0.1:0",
+            dir.path().to_path_buf(),
+            &env,
+        ));
+    }
+    *lb.nodes.write().unwrap() = nodes.iter().map(|n| n.addr().parse().unwrap()).collect();
+
+    lb.route(None);
+    sharelock_client::register(&lb.url, "alice@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let mut alice = login_on(&lb, 0, "alice@example.org").await;
+    let record = alice.create_record(&body("Bank", "first")).await.unwrap();
+
+    // --- 100 concurrent first opens with different device keys, spread over the nodes ---
+    let share = alice.create_share(record, options(true)).await.unwrap();
+    let link = share.link.to_string();
+    lb.route(None);
+    let before = lb.handed();
+    let opens: Vec<_> = (0..100)
+        .map(|_| {
+            let link = sharelock_client::core::share::Link::parse(&link).unwrap();
+            tokio::spawn(async move {
+                let device = MemoryDeviceStore::new();
+                match Recipient::open(&link, None, &device).await {
+                    Ok(opened) => Ok(opened.fingerprint().to_owned()),
+                    Err(e) => Err(e.code()),
+                }
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut refused = 0;
+    for open in opens {
+        match open.await.unwrap() {
+            Ok(fingerprint) => winners.push(fingerprint),
+            Err(Some(ErrorCode::ShareBoundToOtherDevice)) => refused += 1,
+            Err(other) => panic!("an open failed otherwise: {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one device binds");
+    assert_eq!(
+        refused, 99,
+        "every other device is refused with share_bound_to_other_device"
+    );
+    let spread: Vec<usize> = lb
+        .handed()
+        .iter()
+        .zip(&before)
+        .map(|(after, before)| after - before)
+        .collect();
+    assert!(
+        spread.iter().all(|n| *n >= 10),
+        "the opens reached every node: {spread:?}"
+    );
+    let listed = alice.list_shares(Some(record)).await.unwrap();
+    let entry = listed.iter().find(|s| s.handle == share.handle).unwrap();
+    assert_eq!(
+        entry.device_fingerprint.as_deref(),
+        Some(winners[0].as_str())
+    );
+
+    // --- a delete through node 1 is refused on nodes 2 and 3 at the very next request ---
+    let doomed = alice.create_share(record, options(false)).await.unwrap();
+    let device = MemoryDeviceStore::new();
+    for node in [1, 2] {
+        lb.route(Some(node));
+        Recipient::open(&doomed.link, None, &device)
+            .await
+            .expect("the bound device reads through every node");
+    }
+    let mut alice_on_1 = login_on(&lb, 0, "alice@example.org").await;
+    alice_on_1.delete_share(doomed.handle).await.unwrap();
+    for node in [1, 2] {
+        lb.route(Some(node));
+        assert_eq!(
+            code_of(Recipient::open(&doomed.link, None, &device).await),
+            ErrorCode::ShareEnded,
+            "node {} still served the deleted share",
+            node + 1
+        );
+    }
+
+    // --- a file uploaded through node 1 downloads byte-identical through node 3 ---
+    let upload_dir = tempfile::tempdir().unwrap();
+    let upload = upload_dir.path().join("contract.pdf");
+    let file_bytes: Vec<u8> = (0..2_500_000u32).map(|i| (i ^ (i >> 9)) as u8).collect();
+    std::fs::write(&upload, &file_bytes).unwrap();
+    let mut alice_on_1 = login_on(&lb, 0, "alice@example.org").await;
+    alice_on_1
+        .attach_files(record, std::slice::from_ref(&upload), &NoProgress)
+        .await
+        .unwrap();
+    assert!(
+        !bucket.keys().await.is_empty(),
+        "the parts went to the bucket"
+    );
+    let mut alice_on_3 = login_on(&lb, 2, "alice@example.org").await;
+    let shown = alice_on_3.show_record(record).await.unwrap();
+    let file = shown.body.files.first().expect("the record names its file");
+    let out = tempfile::tempdir().unwrap();
+    let saved = alice_on_3
+        .download_file(record, file, out.path(), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(saved).unwrap(), file_bytes);
+
+    // --- an edit through node 2 reaches an owner's event stream attached to node 3 within a second ---
+    let editable = alice_on_3
+        .create_share(record, options(true))
+        .await
+        .unwrap();
+    let editor_device = MemoryDeviceStore::new();
+    lb.route(Some(1));
+    let mut editor = Recipient::open(&editable.link, None, &editor_device)
+        .await
+        .unwrap();
+    let mut stream = reqwest::Client::new()
+        .get(format!("{}/api/v1/events", nodes[2].url))
+        .bearer_auth(token_of(&alice_on_3))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    // The stream is attached once its first bytes (the keep-alive comment or nothing) can flow; give it
+    // a moment to subscribe before the edit.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let version = editor
+        .set_fields(&[("password".into(), "second, through node 2".into())])
+        .await
+        .unwrap();
+    let edited_at = Instant::now();
+    let wanted = format!("\"number\":{version}");
+    let mut seen = String::new();
+    let arrived = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let chunk = stream.chunk().await.unwrap().expect("the stream ended");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("record_edited") && seen.contains(&wanted) {
+                return edited_at.elapsed();
+            }
+        }
+    })
+    .await
+    .expect("the edit's event reaches the stream on node 3");
+    assert!(
+        arrived < CROSS_NODE_EVENT,
+        "the event took {arrived:?} to reach another node's stream"
+    );
+    drop(stream);
+    let shown = alice_on_1.show_record(record).await.unwrap();
+    assert_eq!(field(&shown.body, "password"), "second, through node 2");
+
+    // --- one node killed with SIGKILL in the middle of a write load loses no acknowledged write ---
+    lb.route(None);
+    let acknowledged: Arc<Mutex<Vec<uuid::Uuid>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..6 {
+        let (acknowledged, stop, url) = (acknowledged.clone(), stop.clone(), lb.url.clone());
+        let email = format!("writer{w}@example.org");
+        sharelock_client::register(&url, &email, PASSWORD)
+            .await
+            .unwrap();
+        writers.push(tokio::spawn(async move {
+            let mut session = sharelock_client::login(&url, &email, PASSWORD)
+                .await
+                .unwrap();
+            let (mut ok, mut failed) = (0usize, 0usize);
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                n += 1;
+                match session
+                    .create_record(&body(&format!("load {w}/{n}"), "x"))
+                    .await
+                {
+                    Ok(id) => {
+                        acknowledged.lock().unwrap().push(id);
+                        ok += 1;
+                    }
+                    // Unacknowledged (the node died under it): the client may retry, it is not lost.
+                    Err(_) => failed += 1,
+                }
+            }
+            (email, ok, failed)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let killed_after = acknowledged.lock().unwrap().len();
+    nodes[1].kill();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut written = Vec::new();
+    for writer in writers {
+        written.push(writer.await.unwrap());
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(killed_after > 0, "writes were acknowledged before the kill");
+    assert!(
+        acknowledged.len() > killed_after,
+        "writes went on through the other nodes: {written:?}"
+    );
+    lb.route(Some(0));
+    let mut found = std::collections::BTreeSet::new();
+    for (email, _, _) in &written {
+        let session = sharelock_client::login(&lb.url, email, PASSWORD)
+            .await
+            .unwrap();
+        found.extend(session.record_ids().await.unwrap());
+    }
+    let lost: Vec<_> = acknowledged
+        .iter()
+        .filter(|id| !found.contains(id))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    // And each one reads back whole through the surviving nodes.
+    lb.route(Some(2));
+    let mut reader = sharelock_client::login(&lb.url, &written[0].0, PASSWORD)
+        .await
+        .unwrap();
+    for id in reader.record_ids().await.unwrap() {
+        reader.show_record(id).await.unwrap();
+    }
+}
