@@ -260,7 +260,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         None => format!("http://{local}"),
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let (events, _) = broadcast::channel(1024);
+    let (wakeups, _) = broadcast::channel(1024);
     let state = AppState::new(Inner {
         store,
         blobs,
@@ -272,12 +272,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         bounds: body::Bounds::new(&config),
         config,
         public_url: public_url.clone(),
-        events,
+        wakeups,
         prelogin_secret,
         shutdown: shutdown_rx,
         metrics: install_metrics(),
     });
     let sweeper = tokio::spawn(sweep_forever(state.clone()));
+    let listener_task = state
+        .store
+        .event_wakeups()
+        .map(|wakeups| tokio::spawn(forward_wakeups(state.clone(), wakeups)));
     tracing::info!(%local, %public_url, "sharelock listening");
     // A machine-readable line on stdout, so whoever started us (tests, scripts) learns the bound port.
     println!("sharelock listening on http://{local}");
@@ -289,6 +293,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     })
     .await;
     sweeper.abort();
+    if let Some(task) = listener_task {
+        task.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -374,6 +381,18 @@ async fn shutdown_signal() {
     }
 }
 
+/// Wakes this node's event streams for events other nodes committed (the store's wake-ups: PostgreSQL
+/// `LISTEN`), through the same channel [`AppState::publish`] uses for this node's own.
+async fn forward_wakeups(
+    state: AppState,
+    mut wakeups: futures::stream::BoxStream<'static, sharelock_store::Wakeup>,
+) {
+    while let Some(wakeup) = futures::StreamExt::next(&mut wakeups).await {
+        state.wake(wakeup);
+    }
+    tracing::warn!("the event listener stopped; streams fall back to their slow re-check");
+}
+
 /// Ends shares whose time has passed, drops their keys, purges old rows. Expiry is also checked on every
 /// request, so the sweeper's pace only affects housekeeping, never access.
 async fn sweep_forever(state: AppState) {
@@ -387,7 +406,8 @@ async fn sweep_forever(state: AppState) {
             .sweep(state.now(), retention, NONCE_TTL_SECS, EVENT_TTL_SECS)
             .await
         {
-            Ok(report) => {
+            Ok((report, events)) => {
+                state.publish(&events);
                 if report != sharelock_store::SweepReport::default() {
                     tracing::info!(?report, "sweep");
                 }

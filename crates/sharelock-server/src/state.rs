@@ -4,7 +4,7 @@ use crate::body::Bounds;
 use crate::config::Config;
 use crate::ratelimit::{ClientAddress, RateLimiter};
 use metrics_exporter_prometheus::PrometheusHandle;
-use sharelock_store::{BlobStore, Store};
+use sharelock_store::{BlobStore, Event, Store, Wakeup};
 use std::ops::Deref;
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
@@ -19,9 +19,9 @@ pub struct Inner {
     pub config: Config,
     /// `config.public_url()`, computed once: signatures cover URLs built on it.
     pub public_url: String,
-    /// Accounts that have new events, announced by this node's writes so its event streams wake at once
-    /// (streams also poll the database, for events written by other nodes).
-    pub events: broadcast::Sender<Uuid>,
+    /// Wakes this node's event streams: fed by [`AppState::publish`] (this node's writes) and by the
+    /// store's wake-ups (other nodes' writes, PostgreSQL only).
+    pub wakeups: broadcast::Sender<Wakeup>,
     /// Key for the made-up KDF salts of unknown emails.
     pub prelogin_secret: [u8; 32],
     /// Per-client-address limiter for unauthenticated endpoints.
@@ -45,10 +45,30 @@ impl AppState {
         time::OffsetDateTime::now_utc().unix_timestamp()
     }
 
-    /// Wakes this node's event streams for an account.
-    pub fn announce(&self, account: Uuid) {
+    /// The one way events leave a write: every handler (and the sweeper) passes the events its store
+    /// call returned, once that call has succeeded. Counts them by kind and wakes this node's streams of
+    /// their accounts (which read them from the database, in order, so a stream never skips one).
+    pub fn publish(&self, events: &[Event]) {
+        let mut woken: Vec<Uuid> = Vec::new();
+        for event in events {
+            metrics::counter!("sharelock_events_total", "kind" => event.kind.as_str()).increment(1);
+            if !woken.contains(&event.account_id) {
+                woken.push(event.account_id);
+                self.wake(Wakeup::Account(event.account_id));
+            }
+        }
+    }
+
+    /// Wakes this node's streams of an account whose sessions ended (logout, a password change), so
+    /// they see it and end. Not an event: nothing is published.
+    pub fn sessions_ended(&self, account: Uuid) {
+        self.wake(Wakeup::Account(account));
+    }
+
+    /// Hands a wake-up to the streams (also the path of the store's wake-ups from other nodes).
+    pub fn wake(&self, wakeup: Wakeup) {
         // No receivers is normal (nobody is watching).
-        let _ = self.events.send(account);
+        let _ = self.wakeups.send(wakeup);
     }
 }
 

@@ -18,6 +18,7 @@ pub mod testing;
 
 use async_trait::async_trait;
 pub use blob::{BlobStore, S3Config};
+use futures::stream::BoxStream;
 pub use model::*;
 
 /// Why a store operation failed. The HTTP layer maps each variant to one status.
@@ -61,7 +62,9 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The service's database. Implementations: [`sqlite::SqliteStore`] (single node, the default) and
+/// The service's database. Every write that raises owner events returns them, as committed (with their
+/// ids, oldest first), so the caller can publish them; a write that fails returns none and commits
+/// none. Implementations: [`sqlite::SqliteStore`] (single node, the default) and
 /// [`postgres::PostgresStore`] (many stateless nodes).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -112,8 +115,13 @@ pub trait Store: Send + Sync + 'static {
     /// Rotates the record key (see [`Rotation`]); clears `rotate_pending`.
     async fn rotate_record(&self, account: Id, record: Id, rotation: Rotation) -> Result<()>;
     /// Deletes the record, its versions and keys, and ends its shares (`RecordDeleted`).
-    /// Returns the file ids whose blobs the caller should delete.
-    async fn delete_record(&self, account: Id, record: Id, now: UnixTime) -> Result<Vec<Id>>;
+    /// Returns the file ids whose blobs the caller should delete, and the events committed.
+    async fn delete_record(
+        &self,
+        account: Id,
+        record: Id,
+        now: UnixTime,
+    ) -> Result<(Vec<Id>, Vec<Event>)>;
     async fn history(&self, account: Id, record: Id) -> Result<Option<History>>;
 
     // --- shares (owner) ---
@@ -130,8 +138,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list_shares(&self, account: Id, record: Option<Id>) -> Result<Vec<ShareRow>>;
     async fn share(&self, account: Id, handle: Id) -> Result<Option<ShareRow>>;
     /// Ends a share at once (idempotent: ending an ended share changes nothing), drops its wrapped key,
-    /// marks its record `rotate_pending` and raises a `ShareEnded` event.
-    async fn end_share(&self, account: Id, handle: Id, now: UnixTime) -> Result<ShareRow>;
+    /// marks its record `rotate_pending` and raises a `ShareEnded` event (none if it had ended).
+    async fn end_share(
+        &self,
+        account: Id,
+        handle: Id,
+        now: UnixTime,
+    ) -> Result<(ShareRow, Vec<Event>)>;
 
     // --- recipients ---
 
@@ -139,7 +152,11 @@ pub trait Store: Send + Sync + 'static {
     async fn share_by_id(&self, share_id: &ShareId) -> Result<Option<ShareRow>>;
     /// Counts a wrong access token; returns the new count. Raises an `AccessFailures` event when a burst
     /// starts (the 5th failure, then every further power of two).
-    async fn note_access_failure(&self, share_id: &ShareId, now: UnixTime) -> Result<u32>;
+    async fn note_access_failure(
+        &self,
+        share_id: &ShareId,
+        now: UnixTime,
+    ) -> Result<(u32, Vec<Event>)>;
     /// The conditional bind of docs/protocol.md §5.3, then a re-read on zero rows. On `Bound`, lowers
     /// `expires_at` to `now + burn_after` and raises `ShareOpened`.
     async fn bind(
@@ -149,7 +166,7 @@ pub trait Store: Send + Sync + 'static {
         device_key: &[u8],
         bind_tag: &[u8],
         now: UnixTime,
-    ) -> Result<BindOutcome>;
+    ) -> Result<(BindOutcome, Vec<Event>)>;
     /// The share and its record's current version, or `None` if unknown; `ShareEnded` if the share is
     /// not live at `now` (nothing of an ended share is served, even before the sweeper has run).
     async fn recipient_view(
@@ -167,9 +184,9 @@ pub trait Store: Send + Sync + 'static {
         change: SignedChange,
         base_version: u64,
         version: NewVersion,
-    ) -> Result<()>;
+    ) -> Result<Vec<Event>>;
     /// The bound recipient ends the share (`RecipientDone`), with the nonce, in one transaction.
-    async fn recipient_end(&self, change: SignedChange) -> Result<ShareRow>;
+    async fn recipient_end(&self, change: SignedChange) -> Result<(ShareRow, Vec<Event>)>;
     /// Inserts a nonce for a state-changing request that has no other effect in this store (file parts).
     async fn use_nonce(&self, change: SignedChange) -> Result<()>;
 
@@ -188,17 +205,23 @@ pub trait Store: Send + Sync + 'static {
     async fn events_since(&self, account: Id, after: i64, limit: u32) -> Result<Vec<Event>>;
     /// The newest event id for an account (0 if none), where a new stream starts.
     async fn last_event_id(&self, account: Id) -> Result<i64>;
+    /// Wake-ups for events committed by any node sharing this database, for a server to wake its
+    /// event streams with (beside the events its own writes return). `None` when no other node can
+    /// write (SQLite: one process). The stream reconnects by itself and says [`Wakeup::All`] after a
+    /// gap in which wake-ups may have been lost.
+    fn event_wakeups(&self) -> Option<BoxStream<'static, Wakeup>>;
 
     // --- maintenance ---
 
     /// Ends shares whose time has passed (raising `ShareEnded`), drops wrapped keys of ended shares,
     /// purges shares ended more than `retention` seconds ago, forgets nonces older than `nonce_ttl`
-    /// seconds, expired sessions, and events older than `event_ttl` seconds.
+    /// seconds, expired sessions, and events older than `event_ttl` seconds. Returns what it did and
+    /// the events it committed.
     async fn sweep(
         &self,
         now: UnixTime,
         retention: i64,
         nonce_ttl: i64,
         event_ttl: i64,
-    ) -> Result<SweepReport>;
+    ) -> Result<(SweepReport, Vec<Event>)>;
 }

@@ -356,6 +356,15 @@ pub struct Event {
     pub at: UnixTime,
 }
 
+/// What a wake-up from another node asks of this node's event streams ([`crate::Store::event_wakeups`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wakeup {
+    /// New events of this account have committed (or its sessions changed).
+    Account(Id),
+    /// Wake-ups may have been missed (the listener reconnected): every stream should look.
+    All,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
     /// A device bound the share.

@@ -297,7 +297,7 @@ pub async fn change_password(
         return Err(denied());
     }
     // Open event streams of the ended sessions wake, see their session gone and end.
-    state.announce(account.id);
+    state.sessions_ended(account.id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -307,7 +307,7 @@ pub async fn change_password(
 pub async fn logout(State(state): State<AppState>, owner: Owner) -> ApiResult<StatusCode> {
     state.store.delete_session(&owner.token_hash).await?;
     // Wakes the session's event stream, which then sees it gone and ends.
-    state.announce(owner.account_id);
+    state.sessions_ended(owner.account_id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -319,7 +319,7 @@ pub async fn logout_everywhere(
     owner: Owner,
 ) -> ApiResult<StatusCode> {
     state.store.delete_sessions(owner.account_id).await?;
-    state.announce(owner.account_id);
+    state.sessions_ended(owner.account_id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,10 +1,13 @@
 //! The owner's live events as server-sent events, and the recipient's (its share's version and end).
 //!
-//! Events are rows written in the same transaction as their cause, so every node can stream every event:
-//! a stream wakes at once when this node announces a write for the account, and polls the database every
-//! few seconds for writes made by other nodes. Clients resume with `Last-Event-ID`. A stream ends when its
-//! session does (expiry, logout, a password change): it looks each time it wakes, so a revoked session
-//! is not kept informed.
+//! Events are rows written in the same transaction as their cause, so every node can stream every event.
+//! A stream reads them from the database, in id order, whenever it is woken for its account: by
+//! [`AppState::publish`] for this node's writes, and by the store's wake-ups (PostgreSQL `LISTEN`) for
+//! other nodes'. Waking only says "look"; the rows are the truth, so a wake-up that comes twice or
+//! early costs one query and nothing else. [`SAFETY_NET`] is a slow re-check for a wake-up that never
+//! came (a notification lost in a way the listener did not notice). Clients resume with
+//! `Last-Event-ID`. A stream ends when its session does (expiry, logout, a password change): it looks
+//! each time it wakes, so a revoked session is not kept informed.
 
 use crate::error::ApiResult;
 use crate::extract::Owner;
@@ -16,14 +19,19 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::Stream;
 use sharelock_api::events::{Event, EventKind as ApiKind};
-use sharelock_store::{EventKind, ShareRow, StoreError};
+use sharelock_store::{EventKind, ShareRow, StoreError, Wakeup};
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 use uuid::Uuid;
 
-/// How often a stream looks for events written by other nodes.
-const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// How often an owner's stream looks without being woken. Not how events are delivered (wake-ups are):
+/// only a bound on how late an event whose wake-up was lost arrives, and on how long a stream outlives
+/// an expired session.
+const SAFETY_NET: Duration = Duration::from_secs(30);
+/// How often a recipient's stream looks at its share without being woken (its expiry, and owner
+/// writes, which raise no event).
+const RECIPIENT_LOOK: Duration = Duration::from_secs(2);
 const BATCH: u32 = 100;
 
 fn api_kind(kind: EventKind) -> ApiKind {
@@ -73,7 +81,7 @@ pub async fn stream(
         Some(id) => id,
         None => state.store.last_event_id(account).await?,
     };
-    let mut wake = state.events.subscribe();
+    let mut wake = state.wakeups.subscribe();
     let mut shutdown = state.shutdown.clone();
     let stream = async_stream::stream! {
         let mut after = start;
@@ -93,7 +101,7 @@ pub async fn stream(
             }
             tokio::select! {
                 _ = shutdown.changed() => break,
-                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = tokio::time::sleep(SAFETY_NET) => {}
                 woke = woken(&mut wake, account) => if !woke { break },
             }
             if *shutdown.borrow() {
@@ -109,12 +117,13 @@ pub async fn stream(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-/// Waits until this node announces a write for `account` (true), or the announcements stop (false).
-async fn woken(wake: &mut Receiver<Uuid>, account: Uuid) -> bool {
+/// Waits until a wake-up for `account` (or for every stream) comes (true), or the wake-ups stop (false).
+async fn woken(wake: &mut Receiver<Wakeup>, account: Uuid) -> bool {
     loop {
         match wake.recv().await {
-            Ok(id) if id == account => return true,
-            Ok(_) => continue,
+            Ok(Wakeup::Account(id)) if id == account => return true,
+            Ok(Wakeup::All) => return true,
+            Ok(Wakeup::Account(_)) => continue,
             // Missed announcements may have been this account's.
             Err(RecvError::Lagged(_)) => return true,
             Err(RecvError::Closed) => return false,
@@ -124,9 +133,9 @@ async fn woken(wake: &mut Receiver<Uuid>, account: Uuid) -> bool {
 
 /// The recipient's live channel (docs/protocol.md §9.5): a `version` event with the record's current
 /// version number when the stream starts and whenever it changes, and an `ended` event, after which the
-/// stream closes, as soon as the share ends. The stream looks at the share whenever this node announces a
-/// write for the share's owner (ending a share is one), and every [`POLL_INTERVAL`] otherwise (expiry,
-/// writes on other nodes). It carries numbers only: the content is fetched, signed, with `GET
+/// stream closes, as soon as the share ends. The stream looks at the share whenever it is woken for the
+/// share's owner (ending a share raises an event, on any node), and every [`RECIPIENT_LOOK`] otherwise
+/// (expiry). It carries numbers only: the content is fetched, signed, with `GET
 /// /recipient/share`.
 #[utoipa::path(get, path = "/api/v1/recipient/events", tag = "recipient",
     params(("sharelock-share" = String, Header, description = "b64u share id")),
@@ -139,7 +148,7 @@ pub async fn recipient_stream(
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let share_id = *signed.share_id().as_bytes();
     let account = signed.share().account_id;
-    let mut wake = state.events.subscribe();
+    let mut wake = state.wakeups.subscribe();
     let mut shutdown = state.shutdown.clone();
     let stream = async_stream::stream! {
         let mut sent: Option<u64> = None;
@@ -179,7 +188,7 @@ pub async fn recipient_stream(
             }
             tokio::select! {
                 _ = shutdown.changed() => break,
-                _ = tokio::time::sleep(POLL_INTERVAL) => read_version = false,
+                _ = tokio::time::sleep(RECIPIENT_LOOK) => read_version = false,
                 woke = woken(&mut wake, account) => {
                     if !woke {
                         break;

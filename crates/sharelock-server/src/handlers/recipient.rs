@@ -63,11 +63,11 @@ async fn check_access(state: &AppState, share: &ShareRow, token: &[u8], now: i64
     if verify_access_token(token, &share.token_hash) {
         return Ok(());
     }
-    state
+    let (_, events) = state
         .store
         .note_access_failure(&share.share_id, now)
         .await?;
-    state.announce(share.account_id);
+    state.publish(&events);
     Err(wrong_passphrase())
 }
 
@@ -146,7 +146,7 @@ pub async fn bind(
         .ok_or_else(unknown_share)?;
     ended_or_live(&share, now)?;
     check_access(&state, &share, body.access.as_slice(), now).await?;
-    let outcome = state
+    let (outcome, events) = state
         .store
         .bind(
             share_id.as_bytes(),
@@ -156,12 +156,9 @@ pub async fn bind(
             now,
         )
         .await?;
+    state.publish(&events);
     match outcome {
         BindOutcome::Bound | BindOutcome::AlreadyBound => {
-            if outcome == BindOutcome::Bound {
-                state.announce(share.account_id);
-                metrics::counter!("sharelock_shares_opened_total").increment(1);
-            }
             let bound = state
                 .store
                 .share_by_id(share_id.as_bytes())
@@ -294,13 +291,12 @@ pub async fn edit(
         version: version.version,
         key_gen: version.key_gen,
     };
-    state
+    let events = state
         .store
         .recipient_edit(change, body.base_version, version)
         .await
         .map_err(ended_as_410)?;
-    state.announce(view.share.account_id);
-    metrics::counter!("sharelock_recipient_edits_total").increment(1);
+    state.publish(&events);
     Ok(Json(written))
 }
 
@@ -320,12 +316,12 @@ pub async fn end(
     mut signed: DeviceSigned<ShareRow>,
 ) -> ApiResult<StatusCode> {
     let _: EndRequest = signed.json(&state).await?;
-    state
+    let (_, events) = state
         .store
         .recipient_end(signed.change())
         .await
         .map_err(ended_as_410)?;
-    state.announce(signed.share().account_id);
+    state.publish(&events);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -197,7 +197,7 @@ pub async fn delete(
     owner: Owner,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let files = state
+    let (files, events) = state
         .store
         .delete_record(owner.account_id, id, state.now())
         .await
@@ -205,7 +205,7 @@ pub async fn delete(
             sharelock_store::StoreError::NotFound => ApiError::not_found("record"),
             other => other.into(),
         })?;
-    state.announce(owner.account_id);
+    state.publish(&events);
     for file in files {
         // The rows are gone, so the blobs are unreachable; a failure here only leaves garbage behind.
         if let Err(e) = state.blobs.delete_file(id, file).await {

@@ -243,7 +243,7 @@ pub async fn delete(
     ApiPath(handle): ApiPath<Uuid>,
 ) -> ApiResult<Json<ShareInfo>> {
     let now = state.now();
-    let row = state
+    let (row, events) = state
         .store
         .end_share(owner.account_id, handle, now)
         .await
@@ -251,7 +251,7 @@ pub async fn delete(
             sharelock_store::StoreError::NotFound => ApiError::not_found("share"),
             other => other.into(),
         })?;
-    state.announce(owner.account_id);
+    state.publish(&events);
     Ok(Json(share_info(row, now)))
 }
 

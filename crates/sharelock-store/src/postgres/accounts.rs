@@ -3,6 +3,7 @@
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
+use super::listen::CHANNEL;
 use super::rows::{fixed, unsigned};
 use crate::model::*;
 use crate::{Result, StoreError};
@@ -142,19 +143,29 @@ pub(super) async fn session(
     .transpose()
 }
 
+/// Ending a session wakes its account's event streams on every node (`NOTIFY`, delivered at commit),
+/// so a stream of the ended session sees it gone and ends at once wherever it is attached.
 pub(super) async fn delete_session(conn: &mut PgConnection, token_hash: &[u8; 32]) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(&token_hash[..])
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "WITH gone AS (DELETE FROM sessions WHERE token_hash = $1 RETURNING account_id)
+         SELECT pg_notify($2, account_id::text) FROM gone",
+    )
+    .bind(&token_hash[..])
+    .bind(CHANNEL)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
 pub(super) async fn delete_sessions(conn: &mut PgConnection, account: Id) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-        .bind(account)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "WITH gone AS (DELETE FROM sessions WHERE account_id = $1)
+         SELECT pg_notify($2, $1::text)",
+    )
+    .bind(account)
+    .bind(CHANNEL)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

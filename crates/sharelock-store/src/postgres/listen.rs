@@ -1,35 +1,37 @@
 //! Wake-ups for every node's event streams, from `LISTEN sharelock_events`.
 //!
-//! The events table's trigger notifies with the account id; PostgreSQL delivers a notification only
-//! once the inserting transaction has committed, so a stream woken for an account finds its events.
-//! When the listening connection is lost, notifications sent meanwhile are lost with it: after
-//! reconnecting, the listener says [`Wakeup::All`] so every stream looks again.
+//! The events table's trigger notifies with the account id, and so do session changes (logout, a
+//! password change); PostgreSQL delivers a notification only once the sending transaction has
+//! committed, so a stream woken for an account finds its events. Notifications sent while the
+//! listening connection is down are lost with it: each time the listener (re)connects it says
+//! [`Wakeup::All`], so every stream looks again. A connection can also die without a word (a
+//! dropped route, a firewall forgetting it): after [`QUIET`] without a notification the listener
+//! asks the server something on it, and reconnects when that fails or takes longer than [`PROBE`].
 
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{Executor, PgPool};
 
-use crate::model::Id;
-use crate::{Result, StoreError};
+use crate::model::Wakeup;
 
 /// The channel the events trigger notifies (migrations/postgres).
 pub(super) const CHANNEL: &str = "sharelock_events";
 
-/// What a wake-up asks of the event streams.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wakeup {
-    /// New events of this account have committed.
-    Account(Id),
-    /// Wake-ups may have been missed (the listener reconnected): every stream should look.
-    All,
-}
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Silence after which the listener checks that its connection still answers.
+const QUIET: Duration = Duration::from_secs(30);
+/// How long that check may take.
+const PROBE: Duration = Duration::from_secs(5);
 
 /// A listening connection of its own (in a pool of one, outside the store's pool, which it would
-/// otherwise hold a connection of for good).
+/// otherwise hold a connection of for good). It connects on first use and again whenever the
+/// connection is lost.
 pub struct Wakeups {
     pool: PgPool,
-    listener: PgListener,
+    listener: Option<PgListener>,
+    backoff: Duration,
 }
 
 impl std::fmt::Debug for Wakeups {
@@ -38,65 +40,70 @@ impl std::fmt::Debug for Wakeups {
     }
 }
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
 async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
+    // Reconnection is ours (so it is announced as `All`), not sqlx's.
+    listener.eager_reconnect(false);
     listener.listen(CHANNEL).await?;
     Ok(listener)
 }
 
+enum Heard {
+    Wakeup(Wakeup),
+    /// The connection is gone or did not answer.
+    Lost,
+    /// Nothing for a while, and the connection answered.
+    Quiet,
+    Closed,
+}
+
 impl Wakeups {
-    pub(super) async fn listen(options: &PgConnectOptions) -> Result<Self> {
+    /// Listens on connections made with `options` (nothing is connected until the first wake-up is
+    /// asked for).
+    pub fn new(options: &PgConnectOptions) -> Self {
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .min_connections(0)
             .max_lifetime(None)
             .idle_timeout(None)
             .connect_lazy_with(options.clone());
-        let listener = connect(&pool)
-            .await
-            .map_err(|e| StoreError::Backend(format!("listening: {}", super::describe(&e))))?;
-        Ok(Self { pool, listener })
-    }
-
-    /// The next wake-up (`None` only if the listener's pool is closed, which nothing does). Reconnects by itself (with a
-    /// growing pause while the database is unreachable) and then says `All`.
-    pub async fn next(&mut self) -> Option<Wakeup> {
-        match self.listener.try_recv().await {
-            Ok(Some(notification)) => Some(match notification.payload().parse() {
-                Ok(account) => Wakeup::Account(account),
-                Err(_) => Wakeup::All,
-            }),
-            // The connection was lost and sqlx has opened and listened again.
-            Ok(None) => {
-                tracing::info!("event listener reconnected");
-                Some(Wakeup::All)
-            }
-            Err(sqlx::Error::PoolClosed) => None,
-            Err(e) => {
-                tracing::warn!(error = %super::describe(&e), "event listener failed; listening again");
-                self.relisten().await
-            }
+        Self {
+            pool,
+            listener: None,
+            backoff: FIRST_BACKOFF,
         }
     }
 
-    /// Replaces the listener by a new one on a new connection, retrying with a growing pause.
-    async fn relisten(&mut self) -> Option<Wakeup> {
-        let mut backoff = FIRST_BACKOFF;
+    /// The next wake-up; `None` only once the listener's pool is closed (which nothing does).
+    /// Reconnects by itself, with a growing pause while the database is unreachable, and then says
+    /// `All`.
+    pub async fn next(&mut self) -> Option<Wakeup> {
         loop {
-            tokio::time::sleep(backoff).await;
-            match connect(&self.pool).await {
-                Ok(listener) => {
-                    self.listener = listener;
-                    tracing::info!("event listener reconnected");
-                    return Some(Wakeup::All);
+            let Some(listener) = self.listener.as_mut() else {
+                match connect(&self.pool).await {
+                    Ok(listener) => {
+                        self.listener = Some(listener);
+                        self.backoff = FIRST_BACKOFF;
+                        tracing::debug!("event listener connected");
+                        return Some(Wakeup::All);
+                    }
+                    Err(sqlx::Error::PoolClosed) => return None,
+                    Err(e) => {
+                        tracing::warn!(error = %super::describe(&e), "event listener cannot connect yet");
+                        tokio::time::sleep(self.backoff).await;
+                        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                        continue;
+                    }
                 }
-                Err(sqlx::Error::PoolClosed) => return None,
-                Err(e) => {
-                    tracing::warn!(error = %super::describe(&e), "event listener: cannot reconnect yet");
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+            };
+            match hear(listener).await {
+                Heard::Wakeup(wakeup) => return Some(wakeup),
+                Heard::Quiet => continue,
+                Heard::Closed => return None,
+                Heard::Lost => {
+                    tracing::warn!("event listener lost its connection; listening again");
+                    // Dropping the listener closes its connection and returns the pool's slot.
+                    self.listener = None;
                 }
             }
         }
@@ -108,5 +115,25 @@ impl Wakeups {
             let next = wakeups.next().await?;
             Some((next, wakeups))
         }))
+    }
+}
+
+/// Waits for a notification for at most [`QUIET`], then probes the connection.
+async fn hear(listener: &mut PgListener) -> Heard {
+    match tokio::time::timeout(QUIET, listener.try_recv()).await {
+        Ok(Ok(Some(notification))) => Heard::Wakeup(match notification.payload().parse() {
+            Ok(account) => Wakeup::Account(account),
+            Err(_) => Wakeup::All,
+        }),
+        Ok(Ok(None)) => Heard::Lost,
+        Ok(Err(sqlx::Error::PoolClosed)) => Heard::Closed,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %super::describe(&e), "event listener failed");
+            Heard::Lost
+        }
+        Err(_) => match tokio::time::timeout(PROBE, listener.execute("SELECT 1")).await {
+            Ok(Ok(_)) => Heard::Quiet,
+            _ => Heard::Lost,
+        },
     }
 }

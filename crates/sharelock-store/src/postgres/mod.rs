@@ -52,6 +52,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
 
@@ -59,7 +60,7 @@ use crate::model::*;
 use crate::{Result, Store, StoreError};
 use events::Pending;
 
-pub use listen::{Wakeup, Wakeups};
+pub use listen::Wakeups;
 
 /// The schema, applied at open by every node. sqlx's migrator holds a session advisory lock (keyed by
 /// the database name) while it checks and applies migrations, so nodes starting together apply each
@@ -139,28 +140,37 @@ impl PostgresStore {
         self.pool.begin().await.map_err(|e| backend(op, &e))
     }
 
-    /// Inserts the transaction's events (under their accounts' event locks), then commits.
+    /// Commits a transaction that raises no events.
     async fn commit<T>(
+        &self,
+        op: &'static str,
+        tx: Transaction<'static, Postgres>,
+        result: Result<T>,
+    ) -> Result<T> {
+        let (value, _) = self
+            .commit_raising(op, tx, Pending::default(), result)
+            .await?;
+        Ok(value)
+    }
+
+    /// Inserts the transaction's events (under their accounts' event locks), then commits; returns
+    /// the committed events beside the value.
+    async fn commit_raising<T>(
         &self,
         op: &'static str,
         mut tx: Transaction<'static, Postgres>,
         events: Pending,
         result: Result<T>,
-    ) -> Result<T> {
+    ) -> Result<(T, Vec<Event>)> {
         // On error the transaction is rolled back when dropped.
         let value = result.map_err(|e| with_op(op, e))?;
-        events.insert(&mut tx).await.map_err(|e| with_op(op, e))?;
+        let raised = events.insert(&mut tx).await.map_err(|e| with_op(op, e))?;
         tx.commit().await.map_err(|e| backend(op, &e))?;
-        Ok(value)
+        Ok((value, raised))
     }
 
     async fn conn(&self, op: &'static str) -> Result<sqlx::pool::PoolConnection<Postgres>> {
         self.pool.acquire().await.map_err(|e| backend(op, &e))
-    }
-
-    /// Listens for committed events of every account (see [`Wakeups`]).
-    pub async fn wakeups(&self) -> Result<Wakeups> {
-        Wakeups::listen(&self.connect).await
     }
 }
 
@@ -300,15 +310,13 @@ impl Store for PostgresStore {
     ) -> Result<bool> {
         let mut tx = self.begin("change_credentials").await?;
         let result = accounts::change_credentials(&mut tx, account, expected_auth_hash, &new).await;
-        self.commit("change_credentials", tx, Pending::default(), result)
-            .await
+        self.commit("change_credentials", tx, result).await
     }
 
     async fn create_record(&self, account: Id, record: NewRecord) -> Result<()> {
         let mut tx = self.begin("create_record").await?;
         let result = records::create(&mut tx, account, &record).await;
-        self.commit("create_record", tx, Pending::default(), result)
-            .await
+        self.commit("create_record", tx, result).await
     }
 
     async fn list_records(&self, account: Id) -> Result<Vec<RecordHead>> {
@@ -334,22 +342,26 @@ impl Store for PostgresStore {
     ) -> Result<()> {
         let mut tx = self.begin("update_record").await?;
         let result = records::update(&mut tx, account, record, base_version, &version).await;
-        self.commit("update_record", tx, Pending::default(), result)
-            .await
+        self.commit("update_record", tx, result).await
     }
 
     async fn rotate_record(&self, account: Id, record: Id, rotation: Rotation) -> Result<()> {
         let mut tx = self.begin("rotate_record").await?;
         let result = records::rotate(&mut tx, account, record, &rotation).await;
-        self.commit("rotate_record", tx, Pending::default(), result)
-            .await
+        self.commit("rotate_record", tx, result).await
     }
 
-    async fn delete_record(&self, account: Id, record: Id, now: UnixTime) -> Result<Vec<Id>> {
+    async fn delete_record(
+        &self,
+        account: Id,
+        record: Id,
+        now: UnixTime,
+    ) -> Result<(Vec<Id>, Vec<Event>)> {
         let mut tx = self.begin("delete_record").await?;
         let mut events = Pending::default();
         let result = records::delete(&mut tx, &mut events, account, record, now).await;
-        self.commit("delete_record", tx, events, result).await
+        self.commit_raising("delete_record", tx, events, result)
+            .await
     }
 
     async fn history(&self, account: Id, record: Id) -> Result<Option<History>> {
@@ -360,7 +372,7 @@ impl Store for PostgresStore {
             .await
             .map_err(|e| backend("history", &e))?;
         let result = records::history(&mut tx, account, record).await;
-        self.commit("history", tx, Pending::default(), result).await
+        self.commit("history", tx, result).await
     }
 
     async fn create_share(
@@ -372,8 +384,7 @@ impl Store for PostgresStore {
     ) -> Result<()> {
         let mut tx = self.begin("create_share").await?;
         let result = shares::create(&mut tx, account, record, &rotation, &share).await;
-        self.commit("create_share", tx, Pending::default(), result)
-            .await
+        self.commit("create_share", tx, result).await
     }
 
     async fn list_shares(&self, account: Id, record: Option<Id>) -> Result<Vec<ShareRow>> {
@@ -390,11 +401,16 @@ impl Store for PostgresStore {
             .map_err(|e| with_op("share", e))
     }
 
-    async fn end_share(&self, account: Id, handle: Id, now: UnixTime) -> Result<ShareRow> {
+    async fn end_share(
+        &self,
+        account: Id,
+        handle: Id,
+        now: UnixTime,
+    ) -> Result<(ShareRow, Vec<Event>)> {
         let mut tx = self.begin("end_share").await?;
         let mut events = Pending::default();
         let result = shares::end_by_owner(&mut tx, &mut events, account, handle, now).await;
-        self.commit("end_share", tx, events, result).await
+        self.commit_raising("end_share", tx, events, result).await
     }
 
     async fn share_by_id(&self, share_id: &ShareId) -> Result<Option<ShareRow>> {
@@ -404,11 +420,16 @@ impl Store for PostgresStore {
             .map_err(|e| with_op("share_by_id", e))
     }
 
-    async fn note_access_failure(&self, share_id: &ShareId, now: UnixTime) -> Result<u32> {
+    async fn note_access_failure(
+        &self,
+        share_id: &ShareId,
+        now: UnixTime,
+    ) -> Result<(u32, Vec<Event>)> {
         let mut tx = self.begin("note_access_failure").await?;
         let mut events = Pending::default();
         let result = shares::note_access_failure(&mut tx, &mut events, share_id, now).await;
-        self.commit("note_access_failure", tx, events, result).await
+        self.commit_raising("note_access_failure", tx, events, result)
+            .await
     }
 
     async fn bind(
@@ -418,7 +439,7 @@ impl Store for PostgresStore {
         device_key: &[u8],
         bind_tag: &[u8],
         now: UnixTime,
-    ) -> Result<BindOutcome> {
+    ) -> Result<(BindOutcome, Vec<Event>)> {
         let bind = shares::Bind {
             share_id,
             token_hash,
@@ -429,7 +450,7 @@ impl Store for PostgresStore {
         let mut tx = self.begin("bind").await?;
         let mut events = Pending::default();
         let result = shares::bind(&mut tx, &mut events, &bind).await;
-        self.commit("bind", tx, events, result).await
+        self.commit_raising("bind", tx, events, result).await
     }
 
     async fn recipient_view(
@@ -455,26 +476,29 @@ impl Store for PostgresStore {
         change: SignedChange,
         base_version: u64,
         version: NewVersion,
-    ) -> Result<()> {
+    ) -> Result<Vec<Event>> {
         let mut tx = self.begin("recipient_edit").await?;
         let mut events = Pending::default();
         let result =
             shares::recipient_edit(&mut tx, &mut events, &change, base_version, &version).await;
-        self.commit("recipient_edit", tx, events, result).await
+        let ((), raised) = self
+            .commit_raising("recipient_edit", tx, events, result)
+            .await?;
+        Ok(raised)
     }
 
-    async fn recipient_end(&self, change: SignedChange) -> Result<ShareRow> {
+    async fn recipient_end(&self, change: SignedChange) -> Result<(ShareRow, Vec<Event>)> {
         let mut tx = self.begin("recipient_end").await?;
         let mut events = Pending::default();
         let result = shares::recipient_end(&mut tx, &mut events, &change).await;
-        self.commit("recipient_end", tx, events, result).await
+        self.commit_raising("recipient_end", tx, events, result)
+            .await
     }
 
     async fn use_nonce(&self, change: SignedChange) -> Result<()> {
         let mut tx = self.begin("use_nonce").await?;
         let result = shares::use_nonce(&mut tx, &change).await;
-        self.commit("use_nonce", tx, Pending::default(), result)
-            .await
+        self.commit("use_nonce", tx, result).await
     }
 
     async fn begin_file(&self, record: Id, file: Id, by: Author, now: UnixTime) -> Result<()> {
@@ -519,47 +543,52 @@ impl Store for PostgresStore {
             .map_err(|e| with_op("last_event_id", e))
     }
 
+    fn event_wakeups(&self) -> Option<BoxStream<'static, Wakeup>> {
+        Some(Wakeups::new(&self.connect).into_stream())
+    }
+
     async fn sweep(
         &self,
         now: UnixTime,
         retention: i64,
         nonce_ttl: i64,
         event_ttl: i64,
-    ) -> Result<SweepReport> {
+    ) -> Result<(SweepReport, Vec<Event>)> {
+        let mut raised = Vec::new();
         let expired = self
-            .repeat("sweep_expire", |tx, events| {
+            .repeat("sweep_expire", &mut raised, |tx, events| {
                 Box::pin(sweep::expire(tx, events, now, sweep::BATCH))
             })
             .await?;
         let shredded = self
-            .repeat("sweep_shred", |tx, _| {
+            .repeat("sweep_shred", &mut raised, |tx, _| {
                 Box::pin(sweep::shred(tx, sweep::BATCH))
             })
             .await?;
         let purge_before = now.saturating_sub(retention);
         let purged = self
-            .repeat("sweep_purge", |tx, _| {
+            .repeat("sweep_purge", &mut raised, |tx, _| {
                 Box::pin(sweep::purge(tx, purge_before, sweep::BATCH))
             })
             .await?;
         let nonces_before = now.saturating_sub(nonce_ttl);
         let nonces = self
-            .repeat("sweep_nonces", |tx, _| {
+            .repeat("sweep_nonces", &mut raised, |tx, _| {
                 Box::pin(sweep::nonces(tx, nonces_before, sweep::BATCH))
             })
             .await?;
         let sessions = self
-            .repeat("sweep_sessions", |tx, _| {
+            .repeat("sweep_sessions", &mut raised, |tx, _| {
                 Box::pin(sweep::sessions(tx, now, sweep::BATCH))
             })
             .await?;
         let events_before = now.saturating_sub(event_ttl);
         let events = self
-            .repeat("sweep_events", |tx, _| {
+            .repeat("sweep_events", &mut raised, |tx, _| {
                 Box::pin(sweep::events(tx, events_before, sweep::BATCH))
             })
             .await?;
-        Ok(SweepReport {
+        let report = SweepReport {
             expired,
             // Expiring a share drops its key too.
             shredded: expired + shredded,
@@ -567,14 +596,15 @@ impl Store for PostgresStore {
             nonces,
             sessions,
             events,
-        })
+        };
+        Ok((report, raised))
     }
 }
 
 impl PostgresStore {
     /// Repeats a bounded sweep step, one transaction each, until it claims less than a full batch.
-    /// Returns the rows it changed.
-    async fn repeat<F>(&self, op: &'static str, step: F) -> Result<u64>
+    /// Returns the rows it changed; adds the events it committed to `raised`.
+    async fn repeat<F>(&self, op: &'static str, raised: &mut Vec<Event>, step: F) -> Result<u64>
     where
         F: for<'a> Fn(
             &'a mut PgConnection,
@@ -586,7 +616,8 @@ impl PostgresStore {
             let mut tx = self.begin(op).await?;
             let mut events = Pending::default();
             let result = step(&mut tx, &mut events).await;
-            let claimed = self.commit(op, tx, events, result).await?;
+            let (claimed, events) = self.commit_raising(op, tx, events, result).await?;
+            raised.extend(events);
             total += claimed.changed;
             if claimed.claimed < sweep::BATCH {
                 return Ok(total);

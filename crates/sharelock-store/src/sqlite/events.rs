@@ -1,4 +1,5 @@
-//! Owner events: rows written in the same transaction as their cause, read back by id.
+//! Owner events: rows written in the same transaction as their cause, read back by id. The one
+//! writer inserts them, so ids commit in the order they are drawn.
 
 use rusqlite::{Connection, Transaction, params};
 
@@ -6,8 +7,12 @@ use super::rows::parse_text;
 use crate::Result;
 use crate::model::*;
 
+/// Inserts an event and adds the row (with its id) to `raised`, which the write hands back to its
+/// caller once the transaction has committed.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn insert(
     tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
     account: Id,
     kind: EventKind,
     share: Option<Id>,
@@ -15,10 +20,24 @@ pub(super) fn insert(
     number: Option<i64>,
     at: UnixTime,
 ) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO events (account_id, kind, share, record, number, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![account, kind.as_str(), share, record, number, at])?;
+    let id = tx
+        .prepare_cached(
+            "INSERT INTO events (account_id, kind, share, record, number, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        )?
+        .query_row(
+            params![account, kind.as_str(), share, record, number, at],
+            |row| row.get(0),
+        )?;
+    raised.push(Event {
+        id,
+        account_id: account,
+        kind,
+        share,
+        record,
+        number,
+        at,
+    });
     Ok(())
 }
 

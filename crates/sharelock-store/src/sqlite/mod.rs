@@ -21,6 +21,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use rusqlite_migration::{M, Migrations};
 
@@ -114,6 +115,21 @@ impl SqliteStore {
         T: Send + 'static,
     {
         self.writer.run(op, work).await
+    }
+
+    /// A write that may raise events: they come back with its value once the transaction has committed.
+    async fn write_raising<T, F>(&self, op: &'static str, work: F) -> Result<(T, Vec<Event>)>
+    where
+        F: FnOnce(&Transaction<'_>, &mut Vec<Event>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.writer
+            .run(op, move |tx| {
+                let mut raised = Vec::new();
+                let value = work(tx, &mut raised)?;
+                Ok((value, raised))
+            })
+            .await
     }
 
     async fn read<T, F>(&self, op: &'static str, work: F) -> Result<T>
@@ -354,9 +370,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_record(&self, account: Id, record: Id, now: UnixTime) -> Result<Vec<Id>> {
-        self.write("delete_record", move |tx| {
-            records::delete(tx, account, record, now)
+    async fn delete_record(
+        &self,
+        account: Id,
+        record: Id,
+        now: UnixTime,
+    ) -> Result<(Vec<Id>, Vec<Event>)> {
+        self.write_raising("delete_record", move |tx, raised| {
+            records::delete(tx, raised, account, record, now)
         })
         .await
     }
@@ -393,9 +414,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn end_share(&self, account: Id, handle: Id, now: UnixTime) -> Result<ShareRow> {
-        self.write("end_share", move |tx| {
-            shares::end_by_owner(tx, account, handle, now)
+    async fn end_share(
+        &self,
+        account: Id,
+        handle: Id,
+        now: UnixTime,
+    ) -> Result<(ShareRow, Vec<Event>)> {
+        self.write_raising("end_share", move |tx, raised| {
+            shares::end_by_owner(tx, raised, account, handle, now)
         })
         .await
     }
@@ -408,10 +434,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn note_access_failure(&self, share_id: &ShareId, now: UnixTime) -> Result<u32> {
+    async fn note_access_failure(
+        &self,
+        share_id: &ShareId,
+        now: UnixTime,
+    ) -> Result<(u32, Vec<Event>)> {
         let share_id = *share_id;
-        self.write("note_access_failure", move |tx| {
-            shares::note_access_failure(tx, &share_id, now)
+        self.write_raising("note_access_failure", move |tx, raised| {
+            shares::note_access_failure(tx, raised, &share_id, now)
         })
         .await
     }
@@ -423,7 +453,7 @@ impl Store for SqliteStore {
         device_key: &[u8],
         bind_tag: &[u8],
         now: UnixTime,
-    ) -> Result<BindOutcome> {
+    ) -> Result<(BindOutcome, Vec<Event>)> {
         let bind = shares::Bind {
             share_id: *share_id,
             token_hash: *token_hash,
@@ -431,7 +461,8 @@ impl Store for SqliteStore {
             bind_tag: bind_tag.to_vec(),
             now,
         };
-        self.write("bind", move |tx| shares::bind(tx, &bind)).await
+        self.write_raising("bind", move |tx, raised| shares::bind(tx, raised, &bind))
+            .await
     }
 
     async fn recipient_view(
@@ -458,16 +489,18 @@ impl Store for SqliteStore {
         change: SignedChange,
         base_version: u64,
         version: NewVersion,
-    ) -> Result<()> {
-        self.write("recipient_edit", move |tx| {
-            shares::recipient_edit(tx, &change, base_version, &version)
-        })
-        .await
+    ) -> Result<Vec<Event>> {
+        let ((), raised) = self
+            .write_raising("recipient_edit", move |tx, raised| {
+                shares::recipient_edit(tx, raised, &change, base_version, &version)
+            })
+            .await?;
+        Ok(raised)
     }
 
-    async fn recipient_end(&self, change: SignedChange) -> Result<ShareRow> {
-        self.write("recipient_end", move |tx| {
-            shares::recipient_end(tx, &change)
+    async fn recipient_end(&self, change: SignedChange) -> Result<(ShareRow, Vec<Event>)> {
+        self.write_raising("recipient_end", move |tx, raised| {
+            shares::recipient_end(tx, raised, &change)
         })
         .await
     }
@@ -513,18 +546,32 @@ impl Store for SqliteStore {
             .await
     }
 
+    /// One process writes this database: the events its writes return are all there are.
+    fn event_wakeups(&self) -> Option<BoxStream<'static, Wakeup>> {
+        None
+    }
+
     async fn sweep(
         &self,
         now: UnixTime,
         retention: i64,
         nonce_ttl: i64,
         event_ttl: i64,
-    ) -> Result<SweepReport> {
-        let expired = self
-            .repeat_step("sweep_expire", move |tx, limit| {
-                sweep::expire(tx, now, limit)
-            })
-            .await?;
+    ) -> Result<(SweepReport, Vec<Event>)> {
+        let mut raised = Vec::new();
+        let mut expired = 0;
+        loop {
+            let (rows, events) = self
+                .write_raising("sweep_expire", move |tx, raised| {
+                    sweep::expire(tx, raised, now, sweep::BATCH)
+                })
+                .await?;
+            expired += rows;
+            raised.extend(events);
+            if rows < sweep::BATCH {
+                break;
+            }
+        }
         let shredded = self.repeat_step("sweep_shred", sweep::shred).await?;
         let purge_before = now.saturating_sub(retention);
         let purged = self
@@ -549,7 +596,7 @@ impl Store for SqliteStore {
                 sweep::events(tx, events_before, limit)
             })
             .await?;
-        Ok(SweepReport {
+        let report = SweepReport {
             expired,
             // Expiring a share drops its key too.
             shredded: expired + shredded,
@@ -557,6 +604,7 @@ impl Store for SqliteStore {
             nonces,
             sessions,
             events,
-        })
+        };
+        Ok((report, raised))
     }
 }

@@ -191,6 +191,7 @@ pub(super) fn rotate(
 /// deletes the record; versions, keys and file rows go with it. Returns the file ids to delete.
 pub(super) fn delete(
     tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
     account: Id,
     record: Id,
     now: UnixTime,
@@ -200,7 +201,7 @@ pub(super) fn delete(
         .prepare_cached("SELECT file_id FROM files WHERE record_id = ?1 ORDER BY file_id")?
         .query_map([record], |row| row.get(0))?
         .collect::<rusqlite::Result<Vec<Id>>>()?;
-    shares::end_all_of_record(tx, record, now)?;
+    shares::end_all_of_record(tx, raised, record, now)?;
     tx.prepare_cached("DELETE FROM records WHERE id = ?1")?
         .execute([record])?;
     Ok(files)

@@ -113,6 +113,7 @@ fn is_live(share: &ShareRow, now: UnixTime) -> bool {
 /// transaction. Returns whether it ended it (false: it had already ended).
 pub(super) fn end(
     tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
     handle: Id,
     reason: EndReason,
     at: UnixTime,
@@ -134,6 +135,7 @@ pub(super) fn end(
         .execute([record])?;
     events::insert(
         tx,
+        raised,
         account,
         EventKind::ShareEnded,
         Some(handle),
@@ -148,20 +150,28 @@ pub(super) fn end(
 /// passed (what the sweeper would record), otherwise with `reason` at `now`.
 fn end_at(
     tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
     share: &ShareRow,
     reason: EndReason,
     now: UnixTime,
 ) -> Result<bool> {
     if share.expires_at <= now {
-        end(tx, share.handle, EndReason::Expired, share.expires_at)
+        end(
+            tx,
+            raised,
+            share.handle,
+            EndReason::Expired,
+            share.expires_at,
+        )
     } else {
-        end(tx, share.handle, reason, now)
+        end(tx, raised, share.handle, reason, now)
     }
 }
 
 /// The owner deletes a share; ending an ended share changes nothing.
 pub(super) fn end_by_owner(
     tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
     account: Id,
     handle: Id,
     now: UnixTime,
@@ -170,12 +180,17 @@ pub(super) fn end_by_owner(
     if share.ended_at.is_some() {
         return Ok(share);
     }
-    end_at(tx, &share, EndReason::Deleted, now)?;
+    end_at(tx, raised, &share, EndReason::Deleted, now)?;
     owned(tx, account, handle)?.ok_or(StoreError::NotFound)
 }
 
 /// Ends every not-yet-ended share of a record that is being deleted, and drops every wrapped key.
-pub(super) fn end_all_of_record(tx: &Transaction<'_>, record: Id, now: UnixTime) -> Result<()> {
+pub(super) fn end_all_of_record(
+    tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
+    record: Id,
+    now: UnixTime,
+) -> Result<()> {
     let open: Vec<ShareRow> = tx
         .prepare_cached(concat!(
             "SELECT ",
@@ -185,7 +200,7 @@ pub(super) fn end_all_of_record(tx: &Transaction<'_>, record: Id, now: UnixTime)
         .query_map([record], share_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     for share in &open {
-        end_at(tx, share, EndReason::RecordDeleted, now)?;
+        end_at(tx, raised, share, EndReason::RecordDeleted, now)?;
     }
     tx.prepare_cached(
         "UPDATE shares SET wrapped_key = NULL WHERE record_id = ?1 AND wrapped_key IS NOT NULL",
@@ -196,6 +211,7 @@ pub(super) fn end_all_of_record(tx: &Transaction<'_>, record: Id, now: UnixTime)
 
 pub(super) fn note_access_failure(
     tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
     share_id: &ShareId,
     now: UnixTime,
 ) -> Result<u32> {
@@ -213,6 +229,7 @@ pub(super) fn note_access_failure(
         let number = Some(i64::from(count));
         events::insert(
             tx,
+            raised,
             account,
             EventKind::AccessFailures,
             Some(handle),
@@ -234,7 +251,7 @@ pub(super) struct Bind {
 
 /// The conditional bind of docs/protocol.md §5.3: one statement decides the winner, and only a
 /// loser reads the share again to learn why.
-pub(super) fn bind(tx: &Transaction<'_>, b: &Bind) -> Result<BindOutcome> {
+pub(super) fn bind(tx: &Transaction<'_>, raised: &mut Vec<Event>, b: &Bind) -> Result<BindOutcome> {
     let won = tx
         .prepare_cached(
             "UPDATE shares SET device_key = ?3, bind_tag = ?4, bound_at = ?5,
@@ -258,6 +275,7 @@ pub(super) fn bind(tx: &Transaction<'_>, b: &Bind) -> Result<BindOutcome> {
     if let Some((account, handle, record)) = won {
         events::insert(
             tx,
+            raised,
             account,
             EventKind::ShareOpened,
             Some(handle),
@@ -373,6 +391,7 @@ fn insert_nonce(tx: &Transaction<'_>, change: &SignedChange) -> Result<()> {
 
 pub(super) fn recipient_edit(
     tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
     change: &SignedChange,
     base_version: u64,
     version: &NewVersion,
@@ -387,6 +406,7 @@ pub(super) fn recipient_edit(
     let number = i64::try_from(version.version).ok();
     events::insert(
         tx,
+        raised,
         share.account_id,
         EventKind::RecordEdited,
         Some(share.handle),
@@ -396,9 +416,19 @@ pub(super) fn recipient_edit(
     )
 }
 
-pub(super) fn recipient_end(tx: &Transaction<'_>, change: &SignedChange) -> Result<ShareRow> {
+pub(super) fn recipient_end(
+    tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
+    change: &SignedChange,
+) -> Result<ShareRow> {
     let share = signed_share(tx, change)?;
-    end(tx, share.handle, EndReason::RecipientDone, change.now)?;
+    end(
+        tx,
+        raised,
+        share.handle,
+        EndReason::RecipientDone,
+        change.now,
+    )?;
     by_share_id(tx, &change.share_id)?.ok_or(StoreError::NotFound)
 }
 

@@ -12,7 +12,12 @@ pub(super) const BATCH: u64 = 500;
 
 /// Ends shares whose time has passed, as `Expired` at their expiry. Ending drops the wrapped key, and a
 /// share holds one until it ends, so every share ended here is also a key shredded.
-pub(super) fn expire(tx: &Transaction<'_>, now: UnixTime, limit: u64) -> Result<u64> {
+pub(super) fn expire(
+    tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
+    now: UnixTime,
+    limit: u64,
+) -> Result<u64> {
     let due: Vec<(Id, UnixTime)> = tx
         .prepare_cached(
             "SELECT handle, expires_at FROM shares WHERE ended_at IS NULL AND expires_at <= ?1 LIMIT ?2",
@@ -21,7 +26,13 @@ pub(super) fn expire(tx: &Transaction<'_>, now: UnixTime, limit: u64) -> Result<
         .collect::<rusqlite::Result<_>>()?;
     let mut ended = 0;
     for (handle, expires_at) in due {
-        ended += u64::from(shares::end(tx, handle, EndReason::Expired, expires_at)?);
+        ended += u64::from(shares::end(
+            tx,
+            raised,
+            handle,
+            EndReason::Expired,
+            expires_at,
+        )?);
     }
     Ok(ended)
 }

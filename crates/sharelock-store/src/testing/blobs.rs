@@ -199,7 +199,7 @@ pub async fn deleted_records_take_their_blobs(blobs: &BlobStore) {
         .await
         .expect("complete");
 
-    let mut files = store
+    let (mut files, _) = store
         .delete_record(account, record, super::T0 + 1)
         .await
         .expect("delete record");

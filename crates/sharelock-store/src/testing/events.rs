@@ -76,3 +76,139 @@ pub async fn events_in_order(store: &impl Store) {
     assert!(all_events(store, stranger).await.is_empty());
     assert_eq!(store.last_event_id(stranger).await.expect("last id"), 0);
 }
+
+/// The events committed since `after` (all of them, in order).
+async fn committed_after(store: &impl Store, account: Id, after: i64) -> Vec<Event> {
+    store
+        .events_since(account, after, 1000)
+        .await
+        .expect("events")
+}
+
+/// Every write hands back exactly the events it committed (same rows, same ids, same order), and a
+/// write that raises none hands back none: a server publishes what it is given and nothing else.
+pub async fn writes_return_their_events(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let editable = ShareSpec {
+        editable: true,
+        ..ShareSpec::default()
+    };
+    let share = self::share(store, account, record, editable).await;
+    let mut last = store.last_event_id(account).await.expect("last id");
+
+    // Checks what a write returned against what the database now holds after `last`.
+    macro_rules! returned {
+        ($raised:expr, $kinds:expr) => {{
+            let raised: Vec<Event> = $raised;
+            let committed = committed_after(store, account, last).await;
+            assert_eq!(raised, committed, "returned = committed");
+            assert_eq!(kinds(&raised), $kinds);
+            if let Some(e) = raised.last() {
+                last = e.id;
+            }
+        }};
+    }
+
+    let key = device_key();
+    let (outcome, raised) = store
+        .bind(&share.share_id, &share.token_hash, &key, b"tag", T0 + 1)
+        .await
+        .expect("bind");
+    assert_eq!(outcome, BindOutcome::Bound);
+    returned!(raised, vec![EventKind::ShareOpened]);
+    let (outcome, raised) = store
+        .bind(&share.share_id, &share.token_hash, &key, b"tag", T0 + 2)
+        .await
+        .expect("bind again");
+    assert_eq!(outcome, BindOutcome::AlreadyBound);
+    returned!(raised, vec![]);
+
+    let raised = store
+        .recipient_edit(
+            change(share, T0 + 3),
+            2,
+            version(3, 2, Author::Share(share.handle), T0 + 3),
+        )
+        .await
+        .expect("edit");
+    returned!(raised, vec![EventKind::RecordEdited]);
+    assert_eq!(
+        store
+            .recipient_edit(
+                change(share, T0 + 3),
+                2,
+                version(3, 2, Author::Share(share.handle), T0 + 3),
+            )
+            .await
+            .map(|_| ())
+            .err()
+            .map(|e| matches!(e, StoreError::VersionConflict { .. })),
+        Some(true)
+    );
+    returned!(Vec::new(), vec![]);
+
+    for n in 1..=8u32 {
+        let (count, raised) = store
+            .note_access_failure(&share.share_id, T0 + 4)
+            .await
+            .expect("note");
+        assert_eq!(count, n);
+        let expected = if failures_raise_event(n) {
+            vec![EventKind::AccessFailures]
+        } else {
+            vec![]
+        };
+        returned!(raised, expected);
+    }
+
+    let (_, raised) = store
+        .recipient_end(change(share, T0 + 5))
+        .await
+        .expect("recipient end");
+    returned!(raised, vec![EventKind::ShareEnded]);
+    let (_, raised) = store
+        .end_share(account, share.handle, T0 + 6)
+        .await
+        .expect("end ended");
+    returned!(raised, vec![]);
+
+    let owner_ended = self::share(store, account, record, ShareSpec::default()).await;
+    let (_, raised) = store
+        .end_share(account, owner_ended.handle, T0 + 7)
+        .await
+        .expect("end");
+    returned!(raised, vec![EventKind::ShareEnded]);
+
+    // Deleting a record ends each of its live shares: one event per share, in one return.
+    let doomed = self::record(store, account).await;
+    let first = self::share(store, account, doomed, ShareSpec::default()).await;
+    let second = self::share(store, account, doomed, ShareSpec::default()).await;
+    let (_, raised) = store
+        .delete_record(account, doomed, T0 + 8)
+        .await
+        .expect("delete record");
+    let ended: Vec<Option<Id>> = raised.iter().map(|e| e.share).collect();
+    assert!(ended.contains(&Some(first.handle)) && ended.contains(&Some(second.handle)));
+    returned!(raised, vec![EventKind::ShareEnded, EventKind::ShareEnded]);
+
+    // The sweeper's expiries, across its batches.
+    let brief = ShareSpec {
+        expires_at: T0 + 100,
+        ..ShareSpec::default()
+    };
+    let lapsing = self::share(store, account, record, brief).await;
+    let (report, raised) = store
+        .sweep(T0 + 200, 30 * 24 * HOUR, 120, 7 * 24 * HOUR)
+        .await
+        .expect("sweep");
+    assert_eq!(report.expired, 1);
+    assert_eq!(raised.first().and_then(|e| e.share), Some(lapsing.handle));
+    returned!(raised, vec![EventKind::ShareEnded]);
+    let (_, raised) = store
+        .sweep(T0 + 200, 30 * 24 * HOUR, 120, 7 * 24 * HOUR)
+        .await
+        .expect("sweep again");
+    returned!(raised, vec![]);
+    assert_eq!(last, store.last_event_id(account).await.expect("last id"));
+}

@@ -49,6 +49,7 @@ macro_rules! conformance_tests {
             use_nonce,
             access_failures,
             events_in_order,
+            writes_return_their_events,
             sweep,
             files,
             events_resume_under_load,
@@ -257,7 +258,7 @@ fn new_share(rotation: &Rotation, spec: &ShareSpec) -> NewShare {
 /// Binds a fresh device key at `at`; returns the key.
 async fn bind(store: &impl Store, share: TestShare, at: UnixTime) -> Vec<u8> {
     let key = device_key();
-    let outcome = store
+    let (outcome, _) = store
         .bind(&share.share_id, &share.token_hash, &key, b"bind tag", at)
         .await
         .expect("bind");

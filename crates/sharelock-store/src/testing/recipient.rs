@@ -266,7 +266,7 @@ pub async fn recipient_end(store: &impl Store) {
         "a replayed end ends nothing"
     );
 
-    let ended = store
+    let (ended, _) = store
         .recipient_end(change(share, T0 + 4))
         .await
         .expect("end");
@@ -333,7 +333,7 @@ pub async fn access_failures(store: &impl Store) {
     let other = self::share(store, account, record, ShareSpec::default()).await;
 
     for n in 1..=16u32 {
-        let count = store
+        let (count, _) = store
             .note_access_failure(&share.share_id, T0 + i64::from(n))
             .await
             .expect("note");

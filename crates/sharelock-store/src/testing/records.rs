@@ -180,7 +180,7 @@ pub async fn records_delete(store: &impl Store) {
         StoreError::NotFound
     );
 
-    let mut files = store
+    let (mut files, _) = store
         .delete_record(account, record, T0 + 10)
         .await
         .expect("delete");
@@ -221,7 +221,8 @@ pub async fn records_delete(store: &impl Store) {
             T0 + 11,
         )
         .await
-        .expect("bind");
+        .expect("bind")
+        .0;
     assert_eq!(outcome, BindOutcome::Ended);
     assert_store_err!(
         store.delete_record(account, record, T0 + 12).await,

@@ -230,7 +230,7 @@ pub async fn end_share(store: &impl Store) {
         StoreError::NotFound
     );
 
-    let ended = store
+    let (ended, raised) = store
         .end_share(account, share.handle, T0 + 10)
         .await
         .expect("end");
@@ -248,10 +248,14 @@ pub async fn end_share(store: &impl Store) {
         StoreError::ShareEnded
     );
 
-    let again = store
+    let (again, raised_again) = store
         .end_share(account, share.handle, T0 + 20)
         .await
         .expect("end again");
+    assert!(
+        raised_again.is_empty(),
+        "no event for a share already ended"
+    );
     assert_eq!(
         again.ended_at,
         Some(T0 + 10),
@@ -263,6 +267,7 @@ pub async fn end_share(store: &impl Store) {
         .filter(|e| e.kind == EventKind::ShareEnded)
         .collect::<Vec<_>>();
     assert_eq!(ends.len(), 1);
+    assert_eq!(raised, ends, "the end returns the event it committed");
     assert_eq!(
         (ends[0].share, ends[0].record, ends[0].at),
         (Some(share.handle), Some(record), T0 + 10)
@@ -274,7 +279,7 @@ pub async fn end_share(store: &impl Store) {
         ..ShareSpec::default()
     };
     let lapsed = self::share(store, account, record, brief).await;
-    let ended = store
+    let (ended, _) = store
         .end_share(account, lapsed.handle, T0 + 500)
         .await
         .expect("end");
@@ -298,6 +303,7 @@ pub async fn bind_race(store: &impl Store) {
     )
     .await
     .into_iter()
+    .map(|r| r.map(|(outcome, _)| outcome))
     .collect::<Result<Vec<_>, _>>()
     .expect("binds");
     let winners: Vec<usize> = (0..outcomes.len())
@@ -316,7 +322,8 @@ pub async fn bind_race(store: &impl Store) {
     let again = store
         .bind(&share.share_id, &share.token_hash, winner, b"tag", T0 + 2)
         .await
-        .expect("bind again");
+        .expect("bind again")
+        .0;
     assert_eq!(again, BindOutcome::AlreadyBound);
     let newcomer = store
         .bind(
@@ -327,7 +334,8 @@ pub async fn bind_race(store: &impl Store) {
             T0 + 2,
         )
         .await
-        .expect("bind");
+        .expect("bind")
+        .0;
     assert_eq!(newcomer, BindOutcome::OtherDevice);
     assert_eq!(
         by_id(store, share).await.bound_at,
@@ -352,7 +360,8 @@ pub async fn bind_refusals(store: &impl Store) {
     let wrong_token = store
         .bind(&share.share_id, &random32(), &device_key(), b"tag", T0 + 1)
         .await
-        .expect("bind");
+        .expect("bind")
+        .0;
     assert_eq!(wrong_token, BindOutcome::NotFound);
     assert!(
         by_id(store, share).await.device_key.is_none(),
@@ -367,7 +376,8 @@ pub async fn bind_refusals(store: &impl Store) {
             T0 + 1,
         )
         .await
-        .expect("bind");
+        .expect("bind")
+        .0;
     assert_eq!(unknown, BindOutcome::NotFound);
 
     store
@@ -383,7 +393,8 @@ pub async fn bind_refusals(store: &impl Store) {
             T0 + 3,
         )
         .await
-        .expect("bind");
+        .expect("bind")
+        .0;
     assert_eq!(after_delete, BindOutcome::Ended);
 
     let brief = ShareSpec {
@@ -400,7 +411,8 @@ pub async fn bind_refusals(store: &impl Store) {
             T0 + 100,
         )
         .await
-        .expect("bind");
+        .expect("bind")
+        .0;
     assert_eq!(
         at_expiry,
         BindOutcome::Ended,
@@ -415,7 +427,8 @@ pub async fn bind_refusals(store: &impl Store) {
             T0 + 100,
         )
         .await
-        .expect("bind");
+        .expect("bind")
+        .0;
     assert_eq!(wrong_token_on_ended, BindOutcome::NotFound);
 }
 
@@ -438,7 +451,7 @@ pub async fn ended_share_key_marker(store: &impl Store) -> Vec<u8> {
         .create_share(account, record, rotation, share)
         .await
         .expect("create share");
-    let ended = store
+    let (ended, _) = store
         .end_share(account, handle, T0 + 10)
         .await
         .expect("end share");

@@ -68,7 +68,7 @@ pub async fn sweep(store: &impl Store) {
         .expect("rotate");
     let events_before = all_events(store, account).await.len();
 
-    let report = store
+    let (report, raised) = store
         .sweep(T0 + 200, 1000, 60, 10 * HOUR)
         .await
         .expect("sweep");
@@ -98,6 +98,11 @@ pub async fn sweep(store: &impl Store) {
     assert_eq!(events.len(), events_before + 1);
     let last = events.last().expect("an event");
     assert_eq!(
+        raised,
+        vec![last.clone()],
+        "the sweep returns the event it raised"
+    );
+    assert_eq!(
         (last.kind, last.share, last.at),
         (EventKind::ShareEnded, Some(lapsing.handle), T0 + 100)
     );
@@ -123,12 +128,12 @@ pub async fn sweep(store: &impl Store) {
         .expect("sweep");
     assert_eq!(
         again,
-        SweepReport::default(),
+        (SweepReport::default(), Vec::new()),
         "a second sweep finds nothing"
     );
 
     // Ended at T0 + 10 and T0 + 100; with a retention of 1000 s both go by T0 + 1101.
-    let report = store
+    let (report, _) = store
         .sweep(T0 + 1050, 1000, 60, 10 * HOUR)
         .await
         .expect("sweep");
@@ -149,7 +154,7 @@ pub async fn sweep(store: &impl Store) {
             .is_some(),
         "not yet"
     );
-    let report = store
+    let (report, _) = store
         .sweep(T0 + 1101, 1000, 60, 10 * HOUR)
         .await
         .expect("sweep");
@@ -182,7 +187,7 @@ pub async fn sweep(store: &impl Store) {
         "a version keeps naming its author after the share is purged"
     );
 
-    let report = store
+    let (report, _) = store
         .sweep(T0 + 20 * HOUR, 1000, 60, HOUR)
         .await
         .expect("sweep");
