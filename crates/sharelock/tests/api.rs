@@ -6,7 +6,9 @@
 mod common;
 
 use common::TestServer;
+use futures::StreamExt;
 use sharelock_client::api::ErrorCode;
+use sharelock_client::api::events::EventKind;
 use sharelock_client::api::shares::Expiry;
 use sharelock_client::core::httpsig::{RequestParts, content_digest, sign};
 use sharelock_client::core::record::{RecordBody, RecordType};
@@ -14,7 +16,7 @@ use sharelock_client::core::share::{Link, LinkSecret, ShareId, ShareKeys};
 use sharelock_client::{
     ClientError, DeviceStore, MemoryDeviceStore, OwnerSession, Recipient, ShareOptions,
 };
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "correct horse battery staple";
 /// Plaintext values that must never reach the server's disk or log.
@@ -1107,4 +1109,92 @@ async fn recipient_stream_reports_versions_and_the_end_of_the_share() {
     // An ended share has no stream.
     let late = Signed::new(&server, &share_id, &device, "/recipient/events", None);
     assert_eq!(late.send(None).await.0, 410);
+}
+
+/// Two nodes over one PostgreSQL database (issue: events across nodes, docs/protocol.md §9.5): an owner's
+/// event stream attached to node B receives a recipient's edit made through node A within a second of the
+/// edit's acknowledgement (PostgreSQL `LISTEN/NOTIFY`; the streams' own re-check is 30 s), and a password
+/// change through A ends the stream on B at once rather than at that re-check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_a_stream_on_another_node_at_once() {
+    let database = sharelock_store::postgres::test_cluster::fresh_database().await;
+    let node = |dir: &tempfile::TempDir| {
+        TestServer::start_node(
+            "127.0.0.1:0",
+            dir.path().join("data"),
+            &[
+                ("SHARELOCK_DATABASE_URL", database.url()),
+                ("SHARELOCK_PRELOGIN_SECRET", "one secret for every node"),
+                ("SHARELOCK_SWEEP_INTERVAL", "1h"),
+            ],
+        )
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = node(&dir_a);
+    let b = node(&dir_b);
+
+    // The owner works through A; their event stream is attached to B.
+    let mut alice = owner(&a, "alice@example.org").await;
+    let record = alice.create_record(&login_body()).await.unwrap();
+    let share = alice
+        .create_share(record, options(3600, true))
+        .await
+        .unwrap();
+    let watcher = sharelock_client::login(&b.url, "alice@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let mut events = Box::pin(watcher.events(Some(0)));
+
+    // The link names A: the recipient opens and edits through A.
+    let device = MemoryDeviceStore::new();
+    let mut recipient = Recipient::open(&share.link, None, &device).await.unwrap();
+    let opened = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("the open reaches B")
+        .expect("stream open")
+        .unwrap();
+    assert_eq!(opened.kind, EventKind::ShareOpened);
+
+    let (edited, arrived) = tokio::join!(
+        async {
+            let version = recipient
+                .set_fields(&[("password".into(), EDITED_PASSWORD.into())])
+                .await
+                .unwrap();
+            (version, Instant::now())
+        },
+        async {
+            let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+                .await
+                .expect("the edit reaches B")
+                .expect("stream open")
+                .unwrap();
+            (event, Instant::now())
+        },
+    );
+    let ((version, acknowledged), (event, seen)) = (edited, arrived);
+    assert_eq!(event.kind, EventKind::RecordEdited);
+    assert_eq!(event.number, Some(version as i64));
+    let late = seen.saturating_duration_since(acknowledged);
+    eprintln!("the edit reached node B {late:?} after node A acknowledged it");
+    assert!(
+        late < Duration::from_secs(1),
+        "the edit reached the stream on B {late:?} after A acknowledged it"
+    );
+
+    // Every session ends with a password change through A; the stream on B ends with its session.
+    let changed = Instant::now();
+    alice
+        .change_password(PASSWORD, "another horse battery staple")
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+    if let Ok(Some(Ok(event))) = &ended {
+        panic!("unexpected event {event:?}");
+    }
+    assert!(
+        ended.is_ok(),
+        "the stream on B outlived its session by {:?}",
+        changed.elapsed()
+    );
 }
