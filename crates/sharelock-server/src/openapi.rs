@@ -26,7 +26,7 @@ use utoipa::{Modify, OpenApi};
         events::stream, events::recipient_stream, health::policy,
     ),
     components(schemas(sharelock_api::ErrorBody, sharelock_api::ErrorDetail)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "accounts", description = "Registration, login, password change and sessions"),
         (name = "records", description = "The owner's encrypted vault"),
@@ -51,7 +51,154 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The refusals any operation of a kind can get, added where its own annotation does not list them, so the
+/// document names every status the server sends (checked by the API fuzzing run, scripts/api-fuzz):
+/// 400 for a malformed path, header or body; 401 for a missing or bad session or signature; 404 for an id in
+/// the path that names nothing of the caller's; 408, 413 and 503
+/// for a body sent too slowly, too large, or while the server is at its upload bounds; 429 for the
+/// per-address limit of the unauthenticated routes.
+struct CommonErrors;
+
+/// Routes behind the per-address limit (`PerAddressLimit`).
+const PER_ADDRESS_LIMITED: &[&str] = &[
+    "/api/v1/accounts/prelogin",
+    "/api/v1/accounts",
+    "/api/v1/sessions",
+    "/api/v1/recipient/status",
+    "/api/v1/recipient/bind",
+];
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        utoipa::openapi::ContentBuilder::new()
+                            .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let params = operation.parameters.as_deref().unwrap_or_default();
+                let has_body = operation.request_body.is_some();
+                let signed = params.iter().any(|p| {
+                    p.parameter_in == ParameterIn::Header && p.name == sharelock_api::SHARE_HEADER
+                });
+                let session = operation.security.is_some();
+                let mut add = Vec::new();
+                if has_body || !params.is_empty() {
+                    add.push((
+                        "400",
+                        "malformed_request: a path parameter, header or body is not valid",
+                    ));
+                }
+                let in_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
+                if in_path {
+                    add.push((
+                        "404",
+                        "not_found: no such record, file or share of this account",
+                    ));
+                }
+                if signed || session {
+                    add.push(("401", "no valid session, access token or request signature"));
+                }
+                if has_body {
+                    add.push(("408", "request_timeout: the body was not sent in time"));
+                    add.push(("413", "payload_too_large: the body is over its limit"));
+                    add.push((
+                        "503",
+                        "server_busy: the server is at its upload bounds; retry after Retry-After",
+                    ));
+                }
+                if PER_ADDRESS_LIMITED.contains(&path.as_str()) {
+                    add.push(("429", "too_many_attempts: wait Retry-After seconds"));
+                }
+                for (status, description) in add {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description));
+                }
+            }
+        }
+    }
+}
+
 /// `GET /api/v1/openapi.json`
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::openapi::path::{Operation, ParameterIn};
+
+    fn operations() -> Vec<(String, Operation)> {
+        let doc = ApiDoc::openapi();
+        let mut out = Vec::new();
+        for (path, item) in doc.paths.paths {
+            for op in [item.get, item.put, item.post, item.delete, item.patch]
+                .into_iter()
+                .flatten()
+            {
+                out.push((path.clone(), op));
+            }
+        }
+        out
+    }
+
+    /// Found by the API fuzzing run: the filter of `GET /api/v1/shares` was documented as a path parameter.
+    #[test]
+    fn the_share_list_filter_is_a_query_parameter() {
+        let (_, list) = operations()
+            .into_iter()
+            .find(|(path, op)| {
+                path == "/api/v1/shares" && op.operation_id.as_deref() == Some("list")
+            })
+            .unwrap_or_else(|| panic!("GET /api/v1/shares is documented"));
+        let params = list.parameters.unwrap_or_default();
+        assert!(
+            params
+                .iter()
+                .any(|p| p.name == "record" && p.parameter_in == ParameterIn::Query)
+        );
+    }
+
+    /// Found by the API fuzzing run: the file routes answer 404 for an unknown record or file, and the body
+    /// routes 400/413 for a bad body, without the document saying so.
+    #[test]
+    fn every_operation_documents_the_refusals_of_its_kind() {
+        for (path, op) in operations() {
+            let has = |status: &str| op.responses.responses.contains_key(status);
+            let params = op.parameters.clone().unwrap_or_default();
+            if params.iter().any(|p| p.parameter_in == ParameterIn::Path) {
+                assert!(has("404"), "{path}");
+            }
+            if op.request_body.is_some() {
+                for status in ["400", "408", "413", "503"] {
+                    assert!(has(status), "{path} {status}");
+                }
+            }
+            if op.security.is_some() {
+                assert!(has("401"), "{path}");
+            }
+        }
+    }
 }
