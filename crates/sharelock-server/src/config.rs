@@ -26,9 +26,13 @@ pub struct Config {
 
     /// Blob storage: `local` (default, `<data_dir>/blobs`) or `s3`.
     pub blob_backend: BlobBackend,
+    /// The S3 endpoint, e.g. `https://s3.eu-central-1.amazonaws.com`; an `http://` one (a local S3 server)
+    /// is allowed. Requests are path-style (`<endpoint>/<bucket>/<key>`). Unset: AWS's default.
     pub s3_endpoint: Option<String>,
     pub s3_bucket: Option<String>,
+    /// Default `us-east-1`.
     pub s3_region: Option<String>,
+    /// Unset: credentials from the environment or instance metadata, as the AWS SDKs find them.
     pub s3_access_key_id: Option<String>,
     pub s3_secret_access_key: Option<SecretString>,
     /// Keys go under this prefix in the bucket (`<prefix>/files/…`); unset: at the bucket's root.

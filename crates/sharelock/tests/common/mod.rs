@@ -1,9 +1,10 @@
 //! Helpers shared by the integration tests: a real `sharelock serve` process on a loopback port.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod home;
 pub mod raw;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -74,11 +75,14 @@ impl TestServer {
         }
         let mut child = command.spawn().expect("start sharelock serve");
         let stdout = child.stdout.take().expect("stdout");
+        let mut stdout_copy =
+            std::fs::File::create(dir.path().join("server.stdout")).expect("stdout file");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                let _ = writeln!(stdout_copy, "{line}");
                 if !sent && let Some(url) = line.strip_prefix("sharelock listening on ") {
                     let _ = tx.send(url.trim().to_owned());
                     sent = true;
@@ -131,6 +135,11 @@ impl TestServer {
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Everything the server wrote to its standard output so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.stdout")).unwrap_or_default()
     }
 
     /// Sends SIGTERM and waits (at most 30 s) for the server to exit; its exit status.
