@@ -150,6 +150,9 @@ describe.each(Object.keys(VIEWPORTS) as ViewportName[])("every screen at %s widt
     await page.getByTestId("passphrase").fill("not the passphrase");
     await page.getByTestId("passphrase").press("Enter");
     await page.getByTestId("passphrase-error").waitFor({ timeout: 60_000 });
+    // The error is tied to the box it is about.
+    expect(await page.getByTestId("passphrase").getAttribute("aria-describedby")).toBe("passphrase-error");
+    expect(await page.getByTestId("passphrase").getAttribute("aria-invalid")).toBe("true");
     await check(page, viewport, "recipient-passphrase-wrong");
 
     // A new account's empty vault.

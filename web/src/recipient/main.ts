@@ -94,7 +94,7 @@ async function start(): Promise<void> {
 }
 
 function askPassphrase(link: ParsedLink, problem?: string): void {
-  const input = h("input", { id: "passphrase", type: "password", autocomplete: "off", "data-testid": "passphrase", required: true });
+  const input = h("input", { id: "passphrase", type: "password", autocomplete: "off", "data-testid": "passphrase", required: true, "aria-invalid": problem ? "true" : undefined, "aria-describedby": problem ? "passphrase-error" : undefined });
   const button = h("button", { type: "submit", class: "primary" }, t("passphrase.continue"));
   const form = h(
     "form",
@@ -103,7 +103,7 @@ function askPassphrase(link: ParsedLink, problem?: string): void {
     h("p", { class: "muted" }, t("passphrase.intro")),
     h("label", { for: "passphrase" }, t("passphrase.label")),
     input,
-    problem ? h("p", { class: "error", "data-testid": "passphrase-error" }, problem) : null,
+    problem ? h("p", { class: "error", id: "passphrase-error", role: "alert", "data-testid": "passphrase-error" }, problem) : null,
     h("div", { class: "actions" }, button),
   );
   form.addEventListener("submit", (event) => {
@@ -210,7 +210,8 @@ class ShareView {
   /** The recipient is ending the share here: the live channel's news of it is not news. */
   private closing = false;
   private editing = false;
-  private readonly status = h("p", { class: "muted", "data-testid": "status" });
+  /** Announced by screen readers as it changes (saved, uploading, a failure). */
+  private readonly status = h("p", { class: "muted", role: "status", "data-testid": "status" });
 
   constructor(private readonly share: OpenShare) {}
 
