@@ -358,7 +358,9 @@ fn the_server_writes_no_id_token_email_or_key() {
     owner.run(&["share", "delete", &editable_share]).ok();
     bob.run(&["open", &editable]).code(3);
 
-    // The S3 endpoint goes away: uploads, downloads and blob deletions fail.
+    // The S3 endpoint goes away: uploads, downloads and blob deletions fail. (The rows about to be
+    // deleted are collected first.)
+    database_values(&server.data_dir().join("sharelock.db"), &mut used);
     s3.stop();
     let lost = server.scratch().join("lost.bin");
     std::fs::write(&lost, vec![9u8; 10_000]).unwrap();
@@ -411,7 +413,6 @@ fn the_server_writes_no_id_token_email_or_key() {
     owner.run(&["logout"]).ok();
 
     let log = server.log();
-    let stdout = server.stdout();
     assert!(
         log.lines().count() > 200 && log.contains("TRACE"),
         "the server did not log at trace level: {} lines",
@@ -421,8 +422,15 @@ fn the_server_writes_no_id_token_email_or_key() {
         log.contains("blob write failed") && log.contains("could not delete a file blob"),
         "the stopped S3 endpoint's failures are not in the log"
     );
+    assert_not_written(&server, &used);
+}
+
+/// None of `used` appears in the server's standard output or error.
+fn assert_not_written(server: &TestServer, used: &BTreeSet<String>) {
+    let log = server.log();
+    let stdout = server.stdout();
     let mut found = Vec::new();
-    for value in &used {
+    for value in used {
         for (name, text) in [("log", &log), ("stdout", &stdout)] {
             if let Some(at) = text.find(value.as_str()) {
                 let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
@@ -441,4 +449,53 @@ fn the_server_writes_no_id_token_email_or_key() {
         used.len(),
         found.join("\n")
     );
+}
+
+/// The same with local blob storage gone bad under a running server (a file where the directory of
+/// file parts should be): failed uploads, downloads and deletions name no record or file id.
+#[test]
+fn a_broken_blob_directory_is_logged_without_ids() {
+    let server = TestServer::start_with(&[("SHARELOCK_LOG", "trace")]);
+    let owner = Home::new(&server);
+    owner.register(OWNER_EMAIL);
+    let scan = server.scratch().join("scan.bin");
+    std::fs::write(&scan, vec![42u8; 100_000]).unwrap();
+    let kept = owner.add_file_record("Scans", &scan);
+
+    let mut used = BTreeSet::new();
+    database_values(&server.data_dir().join("sharelock.db"), &mut used);
+    let files_dir = server.data_dir().join("blobs").join("files");
+    std::fs::rename(&files_dir, server.scratch().join("moved-away")).unwrap();
+    std::fs::write(&files_dir, b"not a directory").unwrap();
+    let failed = owner.run(&[
+        "record",
+        "add",
+        "--type",
+        "file",
+        "--title",
+        "Lost",
+        "--file",
+        scan.to_str().unwrap(),
+    ]);
+    assert_ne!(failed.code, 0, "{failed:?}");
+    let failed = owner.run(&[
+        "record",
+        "show",
+        &kept,
+        "--save-files",
+        server.scratch().join("unsaved").to_str().unwrap(),
+    ]);
+    assert_ne!(failed.code, 0, "{failed:?}");
+    owner.run(&["record", "delete", &kept]).ok();
+
+    database_values(&server.data_dir().join("sharelock.db"), &mut used);
+    home_values(owner.path(), &mut used);
+    token_forms(&kept, &mut used);
+    used.extend([OWNER_EMAIL, PASSWORD].map(str::to_owned));
+    let log = server.log();
+    assert!(
+        log.contains("blob write failed"),
+        "the broken directory left no trace in the log"
+    );
+    assert_not_written(&server, &used);
 }
