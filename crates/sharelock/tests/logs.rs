@@ -452,10 +452,12 @@ fn assert_not_written(server: &TestServer, used: &BTreeSet<String>) {
 }
 
 /// The same with local blob storage gone bad under a running server (a file where the directory of
-/// file parts should be): failed uploads, downloads and deletions name no record or file id.
+/// file parts should be), logging JSON lines: failed uploads, downloads and deletions name no record or
+/// file id.
 #[test]
 fn a_broken_blob_directory_is_logged_without_ids() {
-    let server = TestServer::start_with(&[("SHARELOCK_LOG", "trace")]);
+    let server =
+        TestServer::start_with(&[("SHARELOCK_LOG", "trace"), ("SHARELOCK_LOG_FORMAT", "json")]);
     let owner = Home::new(&server);
     owner.register(OWNER_EMAIL);
     let scan = server.scratch().join("scan.bin");
