@@ -351,6 +351,7 @@ fn start_moto(python: &PythonChoice, port: u16) -> Result<Moto, StartError> {
         .stderr(Stdio::from(log_err))
         .spawn()
         .map_err(|e| {
+            let _ = std::fs::remove_file(&log);
             StartError::Fatal(format!(
                 "cannot run {} ({}): {e}. {INSTALL_HINT}",
                 python.program.display(),
@@ -362,6 +363,7 @@ fn start_moto(python: &PythonChoice, port: u16) -> Result<Moto, StartError> {
         Err(e) => {
             let _ = child.kill();
             let _ = child.wait();
+            let _ = std::fs::remove_file(&log);
             return Err(StartError::Fatal(e));
         }
     };
