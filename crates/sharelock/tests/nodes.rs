@@ -23,9 +23,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 const PASSWORD: &str = "correct horse battery staple";
 const ROUND_ROBIN: usize = usize::MAX;
-/// How soon an edit through one node reaches an owner's event stream on another. Streams look for other
-/// nodes' events every 2 s until PostgreSQL's notifications wake them.
-const CROSS_NODE_EVENT: Duration = Duration::from_secs(3);
+/// How soon an edit through one node must reach an owner's event stream on another (issue 14: PostgreSQL's
+/// notifications wake every node's streams; the old 2 s polling would miss this).
+const CROSS_NODE_EVENT: Duration = Duration::from_secs(1);
 
 /// A TCP load balancer on loopback: each new connection goes to the next node (or to the one node
 /// `route` names), skipping nodes that refuse connections, as a proxy's health checks would.
