@@ -12,6 +12,8 @@ pub enum EventKind {
     RecordEdited,
     ShareEnded,
     AccessFailures,
+    /// A second device with the link was refused: another device holds the share.
+    DeviceRefused,
 }
 
 /// The SSE `data` of one event; the SSE `event` field carries `kind` too.

@@ -25,7 +25,11 @@ use utoipa::{Modify, OpenApi};
         files::recipient_put_part, files::recipient_complete, files::recipient_get,
         events::stream, events::recipient_stream, health::policy,
     ),
-    components(schemas(sharelock_api::ErrorBody, sharelock_api::ErrorDetail)),
+    components(schemas(
+        sharelock_api::ErrorBody, sharelock_api::ErrorDetail,
+        // The data of each `GET /events` server-sent event (a stream has no JSON body to attach them to).
+        sharelock_api::events::Event, sharelock_api::events::EventKind,
+    )),
     modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "accounts", description = "Registration, login, password change and sessions"),

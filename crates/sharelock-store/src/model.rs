@@ -308,6 +308,11 @@ pub fn failures_raise_event(count: u32) -> bool {
     count == 5 || (count > 5 && count.is_power_of_two())
 }
 
+/// Seconds after a share's `device_refused` event before a refused bind raises another: a device
+/// retrying (or a flood of them) tells the owner once a minute, not once a request. Every backend
+/// decides it in the same conditional update that records the event's time.
+pub const DEVICE_REFUSED_EVENT_GAP: i64 = 60;
+
 /// The outcome of a bind attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BindOutcome {
@@ -375,6 +380,9 @@ pub enum EventKind {
     ShareEnded,
     /// Wrong access tokens (e.g. passphrases) are being tried.
     AccessFailures,
+    /// A second device, holding the link, was refused because another device holds the share (at
+    /// most one a minute per share: [`DEVICE_REFUSED_EVENT_GAP`]).
+    DeviceRefused,
 }
 
 impl EventKind {
@@ -384,6 +392,7 @@ impl EventKind {
             EventKind::RecordEdited => "record_edited",
             EventKind::ShareEnded => "share_ended",
             EventKind::AccessFailures => "access_failures",
+            EventKind::DeviceRefused => "device_refused",
         }
     }
 
@@ -393,6 +402,7 @@ impl EventKind {
             "record_edited" => EventKind::RecordEdited,
             "share_ended" => EventKind::ShareEnded,
             "access_failures" => EventKind::AccessFailures,
+            "device_refused" => EventKind::DeviceRefused,
             _ => return None,
         })
     }

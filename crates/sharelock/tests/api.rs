@@ -1198,3 +1198,66 @@ async fn events_reach_a_stream_on_another_node_at_once() {
         changed.elapsed()
     );
 }
+
+/// A refused second device is reported to the owner (docs/protocol.md §9.5 `device_refused`): the owner's
+/// stream gets one event naming the share, however often the second device retries within the minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_second_device_is_reported_to_the_owner() {
+    let server = TestServer::start();
+    let mut alice = owner(&server, "alice@example.org").await;
+    let record = alice.create_record(&login_body()).await.unwrap();
+    let share = alice
+        .create_share(record, options(3600, false))
+        .await
+        .unwrap();
+    let mut events = Box::pin(alice.events(Some(0)));
+
+    let first = MemoryDeviceStore::new();
+    Recipient::open(&share.link, None, &first).await.unwrap();
+    for _ in 0..3 {
+        let second = MemoryDeviceStore::new();
+        let refused = Recipient::open(&share.link, None, &second).await;
+        assert_eq!(code_of(refused), ErrorCode::ShareBoundToOtherDevice);
+    }
+    // The owner's own write after the refusals: its event comes after theirs.
+    alice.delete_share(share.handle).await.unwrap();
+
+    let mut seen = Vec::new();
+    while seen
+        .last()
+        .map(|e: &sharelock_client::api::events::Event| e.kind)
+        != Some(EventKind::ShareEnded)
+    {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("the events arrive")
+            .expect("stream open")
+            .unwrap();
+        seen.push(event);
+    }
+    let kinds: Vec<EventKind> = seen.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            EventKind::ShareOpened,
+            EventKind::DeviceRefused,
+            EventKind::ShareEnded
+        ]
+    );
+    assert_eq!(seen[1].share, Some(share.handle));
+    assert_eq!(seen[1].record, Some(record));
+
+    let openapi: serde_json::Value = reqwest::get(format!("{}/api/v1/openapi.json", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds = &openapi["components"]["schemas"]["EventKind"]["enum"];
+    assert!(
+        kinds
+            .as_array()
+            .is_some_and(|k| k.iter().any(|v| v == "device_refused")),
+        "the OpenAPI event-kind enum lists device_refused: {kinds}"
+    );
+}

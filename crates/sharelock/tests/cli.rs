@@ -812,11 +812,14 @@ fn watch_follows_live_events() {
     std::thread::sleep(Duration::from_millis(1500));
     let bob = Home::new(&server);
     bob.run(&["open", &link, "--set", "username=bob"]).ok();
+    // A second device with the link is refused, and the owner is told.
+    let carol = Home::new(&server);
+    carol.run(&["open", &link]).code(4);
     owner.run(&["share", "delete", &share]).ok();
 
     let mut kinds = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while kinds.len() < 3 && Instant::now() < deadline {
+    while kinds.len() < 4 && Instant::now() < deadline {
         if let Ok(event) = rx.recv_timeout(Duration::from_millis(500)) {
             assert_eq!(event["share"], share.as_str(), "{event}");
             kinds.push(event["kind"].as_str().unwrap().to_owned());
@@ -824,7 +827,15 @@ fn watch_follows_live_events() {
     }
     let _ = watch.kill();
     let _ = watch.wait();
-    assert_eq!(kinds, vec!["share_opened", "record_edited", "share_ended"]);
+    assert_eq!(
+        kinds,
+        vec![
+            "share_opened",
+            "record_edited",
+            "device_refused",
+            "share_ended"
+        ]
+    );
 }
 
 /// Two edits on the same base: one wins, the other gets `version_conflict` (the CLI's exit 6), nothing

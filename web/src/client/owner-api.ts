@@ -117,7 +117,7 @@ export interface Policy {
   max_part_bytes: number;
 }
 
-export type EventKind = "share_opened" | "record_edited" | "share_ended" | "access_failures";
+export type EventKind = "share_opened" | "record_edited" | "share_ended" | "access_failures" | "device_refused";
 
 /** One live event (§9.5). */
 export interface OwnerEvent {

@@ -347,6 +347,9 @@ export class Vault {
       case "access_failures":
         this.notify(`Someone entered a wrong passphrase ${event.number ?? "several"} times for a share of ${this.#name(event.record)}. If that is not your recipient, end the share.`, "error");
         break;
+      case "device_refused":
+        this.notify(`Another device tried to open a share of ${this.#name(event.record)} and was refused: the share stays with the device that opened it first. If your recipient is on a new device, end the share and send a new link.`, "error");
+        break;
     }
     this.#dispatch(event);
   }

@@ -44,6 +44,7 @@ fn api_kind(kind: EventKind) -> ApiKind {
         EventKind::RecordEdited => ApiKind::RecordEdited,
         EventKind::ShareEnded => ApiKind::ShareEnded,
         EventKind::AccessFailures => ApiKind::AccessFailures,
+        EventKind::DeviceRefused => ApiKind::DeviceRefused,
     }
 }
 
@@ -67,7 +68,7 @@ fn sse_event(e: sharelock_store::Event) -> SseEvent {
 
 #[utoipa::path(get, path = "/api/v1/events", tag = "events",
     params(("last-event-id" = Option<String>, Header, description = "resume after this event id")),
-    responses((status = 200, description = "text/event-stream of share_opened, record_edited, share_ended and access_failures events"),
+    responses((status = 200, description = "text/event-stream of share_opened, record_edited, share_ended, access_failures and device_refused events"),
               (status = 401, body = sharelock_api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn stream(

@@ -333,7 +333,43 @@ pub(super) async fn bind(
         );
         return Ok(BindOutcome::Bound);
     }
-    why_not_bound(conn, b).await
+    let outcome = why_not_bound(conn, b).await?;
+    if outcome == BindOutcome::OtherDevice {
+        note_refused_device(conn, events, b.share_id, b.now).await?;
+    }
+    Ok(outcome)
+}
+
+/// Raises `DeviceRefused` unless the share raised one less than [`DEVICE_REFUSED_EVENT_GAP`] ago. One
+/// conditional update decides and records it: racing refusals queue on the row, and each re-checks
+/// the condition against the committed winner's time, so one event is raised per gap.
+async fn note_refused_device(
+    conn: &mut PgConnection,
+    events: &mut Pending,
+    share_id: &ShareId,
+    now: UnixTime,
+) -> Result<()> {
+    let due = sqlx::query(
+        "UPDATE shares SET refused_event_at = $2
+         WHERE share_id = $1 AND (refused_event_at IS NULL OR refused_event_at <= $2 - $3)
+         RETURNING account_id, handle, record_id",
+    )
+    .bind(&share_id[..])
+    .bind(now)
+    .bind(DEVICE_REFUSED_EVENT_GAP)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = due {
+        events.push(
+            row.try_get(0)?,
+            EventKind::DeviceRefused,
+            Some(row.try_get(1)?),
+            Some(row.try_get(2)?),
+            None,
+            now,
+        );
+    }
+    Ok(())
 }
 
 async fn why_not_bound(conn: &mut PgConnection, b: &Bind<'_>) -> Result<BindOutcome> {

@@ -30,9 +30,12 @@ use crate::{Result, Store, StoreError};
 use engine::{Checkpointer, Readers, Writer};
 
 /// The schema, one embedded SQL file per step, applied in order at open.
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!(
-    "../../migrations/sqlite/0001_initial.sql"
-))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
+    M::up(include_str!(
+        "../../migrations/sqlite/0004_device_refused.sql"
+    )),
+];
 
 /// Tuning knobs. The defaults suit the embedded single-node deployment.
 #[derive(Debug, Clone)]

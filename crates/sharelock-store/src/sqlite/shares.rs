@@ -285,7 +285,48 @@ pub(super) fn bind(tx: &Transaction<'_>, raised: &mut Vec<Event>, b: &Bind) -> R
         )?;
         return Ok(BindOutcome::Bound);
     }
-    why_not_bound(tx, b)
+    let outcome = why_not_bound(tx, b)?;
+    if outcome == BindOutcome::OtherDevice {
+        note_refused_device(tx, raised, &b.share_id, b.now)?;
+    }
+    Ok(outcome)
+}
+
+/// Raises `DeviceRefused` unless the share raised one less than [`DEVICE_REFUSED_EVENT_GAP`] ago;
+/// the conditional update decides and records it in one statement.
+fn note_refused_device(
+    tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
+    share_id: &ShareId,
+    now: UnixTime,
+) -> Result<()> {
+    let due = tx
+        .prepare_cached(
+            "UPDATE shares SET refused_event_at = ?2
+             WHERE share_id = ?1 AND (refused_event_at IS NULL OR refused_event_at <= ?2 - ?3)
+             RETURNING account_id, handle, record_id",
+        )?
+        .query_row(params![share_id, now, DEVICE_REFUSED_EVENT_GAP], |row| {
+            Ok((
+                row.get::<_, Id>(0)?,
+                row.get::<_, Id>(1)?,
+                row.get::<_, Id>(2)?,
+            ))
+        })
+        .optional()?;
+    if let Some((account, handle, record)) = due {
+        events::insert(
+            tx,
+            raised,
+            account,
+            EventKind::DeviceRefused,
+            Some(handle),
+            Some(record),
+            None,
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 fn why_not_bound(conn: &Connection, b: &Bind) -> Result<BindOutcome> {

@@ -1,5 +1,7 @@
 //! Owner events: order, accounts and paging.
 
+use futures::future::join_all;
+
 use super::*;
 
 /// Events are written with their cause, in order, per account, and page by id.
@@ -211,4 +213,81 @@ pub async fn writes_return_their_events(store: &impl Store) {
         .expect("sweep again");
     returned!(raised, vec![]);
     assert_eq!(last, store.last_event_id(account).await.expect("last id"));
+}
+
+/// A refused second device is reported to the owner (`DeviceRefused`), at most once per share per
+/// [`DEVICE_REFUSED_EVENT_GAP`], decided with the refusal: retries and racing floods raise one event a
+/// minute. Other refusals (wrong token, ended share) and the bound device's repeated binds raise none.
+pub async fn device_refused_events(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let share = self::share(store, account, record, ShareSpec::default()).await;
+    let holder = bind(store, share, T0 + 1).await;
+    let try_bind = |key: Vec<u8>, at: UnixTime| async move {
+        store
+            .bind(&share.share_id, &share.token_hash, &key, b"tag", at)
+            .await
+            .expect("bind")
+    };
+
+    let (outcome, raised) = try_bind(device_key(), T0 + 2).await;
+    assert_eq!(outcome, BindOutcome::OtherDevice);
+    assert_eq!(kinds(&raised), vec![EventKind::DeviceRefused]);
+    assert_eq!(
+        (
+            raised[0].share,
+            raised[0].record,
+            raised[0].number,
+            raised[0].at
+        ),
+        (Some(share.handle), Some(record), None, T0 + 2)
+    );
+    let (outcome, raised) = try_bind(device_key(), T0 + 1 + DEVICE_REFUSED_EVENT_GAP).await;
+    assert_eq!(outcome, BindOutcome::OtherDevice);
+    assert!(raised.is_empty(), "within the gap: refused, not reported");
+    let (outcome, raised) = try_bind(holder.clone(), T0 + 70).await;
+    assert_eq!(outcome, BindOutcome::AlreadyBound);
+    assert!(raised.is_empty());
+    let (outcome, raised) = try_bind(device_key(), T0 + 2 + DEVICE_REFUSED_EVENT_GAP).await;
+    assert_eq!(outcome, BindOutcome::OtherDevice);
+    assert_eq!(
+        kinds(&raised),
+        vec![EventKind::DeviceRefused],
+        "the gap has passed"
+    );
+
+    // A flood of racing refusals: one event.
+    let flood_at = T0 + 1000;
+    let outcomes = join_all((0..20).map(|_| try_bind(device_key(), flood_at))).await;
+    assert!(outcomes.iter().all(|(o, _)| *o == BindOutcome::OtherDevice));
+    let reported: usize = outcomes.iter().map(|(_, raised)| raised.len()).sum();
+    assert_eq!(reported, 1, "one event for the whole flood");
+
+    // A wrong token is not a refused device; nor is a bind of an ended share.
+    let (outcome, raised) = store
+        .bind(
+            &share.share_id,
+            &random32(),
+            &device_key(),
+            b"tag",
+            T0 + 2000,
+        )
+        .await
+        .expect("bind");
+    assert_eq!(outcome, BindOutcome::NotFound);
+    assert!(raised.is_empty());
+    store
+        .end_share(account, share.handle, T0 + 2100)
+        .await
+        .expect("end");
+    let (outcome, raised) = try_bind(device_key(), T0 + 2200).await;
+    assert_eq!(outcome, BindOutcome::Ended);
+    assert!(raised.is_empty());
+
+    let refused = all_events(store, account)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == EventKind::DeviceRefused)
+        .count();
+    assert_eq!(refused, 3, "what was returned is what was committed");
 }

@@ -50,6 +50,7 @@ macro_rules! conformance_tests {
             access_failures,
             events_in_order,
             writes_return_their_events,
+            device_refused_events,
             sweep,
             files,
             events_resume_under_load,

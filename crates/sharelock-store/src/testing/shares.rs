@@ -349,6 +349,12 @@ pub async fn bind_race(store: &impl Store) {
         .filter(|e| e.kind == EventKind::ShareOpened)
         .count();
     assert_eq!(opened, 1);
+    let refused = all_events(store, account)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == EventKind::DeviceRefused)
+        .count();
+    assert_eq!(refused, 1, "50 refusals within a minute are reported once");
 }
 
 /// Wrong token or unknown id → `NotFound`; ended by the owner or by time → `Ended`.

@@ -361,6 +361,10 @@ fn event_text(event: &Event, share: Option<&ShareEntry>) -> String {
             short(event.share),
             event.number.unwrap_or_default()
         ),
+        EventKind::DeviceRefused => format!(
+            "share {}{label}: another device with the link was refused (the share stays with its device)",
+            short(event.share)
+        ),
     };
     format!("{}  {what}", human_time(event.at))
 }
