@@ -59,15 +59,6 @@ fn strings(value: &serde_json::Value, out: &mut Vec<String>, keys: &mut Vec<Stri
     }
 }
 
-fn replace(value: &mut serde_json::Value, from: &str, to: &str) {
-    match value {
-        serde_json::Value::String(s) if s == from => *s = to.to_owned(),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| replace(v, from, to)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| replace(v, from, to)),
-        _ => {}
-    }
-}
-
 /// Every string value of the body that the message contains must be there for another reason (a key of
 /// the body, a word of the message): the same body with that value replaced by other characters still gets a
 /// message containing it.
@@ -89,11 +80,16 @@ fn assert_no_value_echoed<T: DeserializeOwned>(json: &[u8], message: &str) {
         if s.chars().count() < 6 || in_a_key || !message.contains(s.as_str()) {
             continue;
         }
-        let mut other = value.clone();
+        // Replaced in the text itself, so keys keep their order and the parser stops where it did.
+        let (Ok(text), Ok(quoted)) = (std::str::from_utf8(json), serde_json::to_string(&s)) else {
+            continue;
+        };
+        if !text.contains(&quoted) {
+            continue;
+        }
         let marker: String = s.chars().map(|_| '\u{3a9}').collect();
-        replace(&mut other, &s, &marker);
-        let bytes = serde_json::to_vec(&other).unwrap();
-        let Err(e) = parse_body::<T>(&bytes) else {
+        let other = text.replace(&quoted, &serde_json::to_string(&marker).unwrap());
+        let Err(e) = parse_body::<T>(other.as_bytes()) else {
             continue;
         };
         assert!(
