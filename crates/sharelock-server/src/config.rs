@@ -195,6 +195,53 @@ const ENV_KEYS: &[(&str, EnvKind)] = &[
     ("log_format", EnvKind::Str),
 ];
 
+/// Settings that are secrets (the database URL carries its password). Each may also be read from a file:
+/// `SHARELOCK_<NAME>_FILE`, or the systemd credential `<name>` in `$CREDENTIALS_DIRECTORY`, so it never
+/// has to sit in the environment, where child processes and `/proc/<pid>/environ` see it.
+pub const SECRET_KEYS: &[&str] = &[
+    "database_url",
+    "s3_access_key_id",
+    "s3_secret_access_key",
+    "prelogin_secret",
+];
+
+/// Largest secret file read; secrets are short, and a wrong path must not make the server read a disk.
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// A secret setting given both as `SHARELOCK_<NAME>` and `SHARELOCK_<NAME>_FILE`: either could be the
+/// stale one, so the server refuses to guess.
+#[derive(Debug, thiserror::Error)]
+#[error("{var} and {var}_FILE are both set; set only one of them")]
+pub struct SecretGivenTwice {
+    pub var: String,
+}
+
+/// A secret file's contents, trailing newlines removed. Errors name the setting and the path, never
+/// anything read.
+fn read_secret_file(setting: &str, path: &Path) -> anyhow::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read {setting} from {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {setting} from {}", path.display()))?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        bail!(
+            "{setting}: {} is larger than {MAX_SECRET_FILE_BYTES} bytes",
+            path.display()
+        );
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        bail!("{setting}: {} is not UTF-8 text", path.display());
+    };
+    let value = text.trim_end_matches(['\n', '\r']);
+    if value.is_empty() {
+        bail!("{setting}: {} is empty", path.display());
+    }
+    Ok(value.to_owned())
+}
+
 #[derive(Clone, Copy)]
 enum EnvKind {
     Str,
@@ -225,9 +272,31 @@ impl Config {
             }
             None => toml::Table::new(),
         };
+        // systemd credentials (`LoadCredential=prelogin_secret:/etc/…`) sit between the file and the
+        // environment.
+        if let Some(dir) = env("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()) {
+            for key in SECRET_KEYS {
+                let path = Path::new(&dir).join(key);
+                if path.exists() {
+                    let value = read_secret_file(&format!("credential {key}"), &path)?;
+                    table.insert((*key).to_string(), toml::Value::String(value));
+                }
+            }
+        }
         for (key, kind) in ENV_KEYS {
             let var = format!("SHARELOCK_{}", key.to_ascii_uppercase());
-            let Some(raw) = env(&var) else { continue };
+            let direct = env(&var);
+            let from_file = if SECRET_KEYS.contains(key) {
+                env(&format!("{var}_FILE"))
+            } else {
+                None
+            };
+            let raw = match (direct, from_file) {
+                (Some(_), Some(_)) => return Err(SecretGivenTwice { var }.into()),
+                (Some(raw), None) => raw,
+                (None, Some(path)) => read_secret_file(&format!("{var}_FILE"), Path::new(&path))?,
+                (None, None) => continue,
+            };
             let value = match kind {
                 EnvKind::Str => toml::Value::String(raw),
                 EnvKind::Bool => match raw.to_ascii_lowercase().as_str() {
@@ -485,5 +554,129 @@ mod tests {
             |k: &str| (k == "SHARELOCK_CLIENT_ADDRESS_HEADER").then(|| "forwarded".to_string());
         let config = Config::load_from(None, Overrides::default(), env).unwrap();
         assert_eq!(config.client_address_header, ClientAddressHeader::Forwarded);
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("sharelock-config-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn every_secret_can_come_from_a_file() {
+        use secrecy::ExposeSecret;
+        let dir = scratch("secret-files");
+        let mut env: HashMap<String, String> = HashMap::new();
+        for (key, value) in [
+            ("database_url", "postgres://u:pw-1@db/sharelock"),
+            ("s3_access_key_id", "key-id-2"),
+            ("s3_secret_access_key", "s3-secret-3"),
+            ("prelogin_secret", "prelogin-4"),
+        ] {
+            let path = dir.join(key);
+            // A file written by `echo` ends in a newline that is not part of the secret.
+            std::fs::write(&path, format!("{value}\n")).unwrap();
+            env.insert(
+                format!("SHARELOCK_{}_FILE", key.to_ascii_uppercase()),
+                path.display().to_string(),
+            );
+        }
+        assert_eq!(SECRET_KEYS.len(), 4, "every secret key is covered here");
+        let config =
+            Config::load_from(None, Overrides::default(), |k| env.get(k).cloned()).unwrap();
+        assert_eq!(config.database_url(), "postgres://u:pw-1@db/sharelock");
+        assert_eq!(config.s3_access_key_id.as_deref(), Some("key-id-2"));
+        assert_eq!(
+            config.s3_secret_access_key.unwrap().expose_secret(),
+            "s3-secret-3"
+        );
+        assert_eq!(
+            config.prelogin_secret.unwrap().expose_secret(),
+            "prelogin-4"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn systemd_credentials_sit_below_the_environment() {
+        use secrecy::ExposeSecret;
+        let dir = scratch("credentials");
+        std::fs::write(dir.join("prelogin_secret"), "from-credential\r\n").unwrap();
+        std::fs::write(dir.join("s3_secret_access_key"), "s3-from-credential").unwrap();
+        let env: HashMap<String, String> = [
+            (
+                "CREDENTIALS_DIRECTORY".to_string(),
+                dir.display().to_string(),
+            ),
+            (
+                "SHARELOCK_S3_SECRET_ACCESS_KEY".to_string(),
+                "s3-from-env".to_string(),
+            ),
+        ]
+        .into();
+        let config =
+            Config::load_from(None, Overrides::default(), |k| env.get(k).cloned()).unwrap();
+        assert_eq!(
+            config.prelogin_secret.unwrap().expose_secret(),
+            "from-credential"
+        );
+        assert_eq!(
+            config.s3_secret_access_key.unwrap().expose_secret(),
+            "s3-from-env",
+            "the environment overrides a credential"
+        );
+        assert!(
+            config.database_url.is_none(),
+            "absent credentials stay unset"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_secret_given_twice_is_refused() {
+        let dir = scratch("twice");
+        let path = dir.join("secret");
+        std::fs::write(&path, "one").unwrap();
+        let env = |k: &str| match k {
+            "SHARELOCK_PRELOGIN_SECRET" => Some("two".to_string()),
+            "SHARELOCK_PRELOGIN_SECRET_FILE" => Some(path.display().to_string()),
+            _ => None,
+        };
+        let err = Config::load_from(None, Overrides::default(), env).unwrap_err();
+        assert!(err.downcast_ref::<SecretGivenTwice>().is_some(), "{err:#}");
+        assert_eq!(
+            err.to_string(),
+            "SHARELOCK_PRELOGIN_SECRET and SHARELOCK_PRELOGIN_SECRET_FILE are both set; set only one of them"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unreadable_or_empty_secret_files_are_named_without_contents() {
+        let dir = scratch("unreadable");
+        let missing = dir.join("missing");
+        let env = |k: &str| {
+            (k == "SHARELOCK_S3_SECRET_ACCESS_KEY_FILE").then(|| missing.display().to_string())
+        };
+        let err = format!(
+            "{:#}",
+            Config::load_from(None, Overrides::default(), env).unwrap_err()
+        );
+        assert!(err.contains("SHARELOCK_S3_SECRET_ACCESS_KEY_FILE"), "{err}");
+        let empty = dir.join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let env =
+            |k: &str| (k == "SHARELOCK_PRELOGIN_SECRET_FILE").then(|| empty.display().to_string());
+        let err = format!(
+            "{:#}",
+            Config::load_from(None, Overrides::default(), env).unwrap_err()
+        );
+        assert!(err.contains("is empty"), "{err}");
+        // Only secrets read files: a `_FILE` variable of another setting means nothing.
+        let env = |k: &str| (k == "SHARELOCK_SIGNUPS_FILE").then(|| missing.display().to_string());
+        assert!(Config::load_from(None, Overrides::default(), env).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

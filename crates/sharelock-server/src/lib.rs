@@ -163,7 +163,7 @@ pub fn open_blobs(config: &Config) -> anyhow::Result<BlobStore> {
     match config.blob_backend {
         BlobBackend::Local => {
             let dir = config.data_dir.join("blobs");
-            std::fs::create_dir_all(&dir)
+            sharelock_store::blob::create_owner_only_dir(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             BlobStore::local(&dir).context("cannot open the blob directory")
         }
@@ -246,7 +246,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Runs the server until SIGINT or SIGTERM, then finishes requests in flight and returns.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
+    sharelock_store::blob::create_owner_only_dir(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let store = open_store(&config.database_url()).await?;
     let blobs = open_blobs(&config)?;

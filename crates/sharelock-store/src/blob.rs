@@ -80,13 +80,23 @@ impl std::fmt::Debug for BlobStore {
     }
 }
 
+/// `create_dir_all`, the directories it creates readable by their owner only (0700): the blobs are
+/// ciphertext, but their names and sizes are metadata.
+pub fn create_owner_only_dir(dir: &FsPath) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 impl BlobStore {
     /// Parts as files under `dir` (created if missing). Each write is fsynced (file and directory)
     /// before it returns, so an acknowledged part survives a crash; empty directories are removed
     /// when a file is deleted.
     pub fn local(dir: impl AsRef<FsPath>) -> Result<Self> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir)
+        create_owner_only_dir(dir)
             .map_err(|e| StoreError::Backend(format!("creating the blob directory: {e}")))?;
         let store = LocalFileSystem::new_with_prefix(dir)
             .map_err(blob_error)?

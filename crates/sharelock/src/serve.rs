@@ -1,10 +1,18 @@
 //! `sharelock serve`.
 
 use clap::Args;
-use sharelock_server::config::{Config, LogFormat, Overrides};
+use sharelock_server::config::{Config, LogFormat, Overrides, SecretGivenTwice};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// Exit codes of `sharelock serve` besides 0 (stopped cleanly) and 1 (failed while running).
+pub mod exit {
+    /// The configuration is not usable (a bad value, an unreadable file).
+    pub const CONFIG: u8 = 2;
+    /// A secret is given both as `SHARELOCK_<NAME>` and as `SHARELOCK_<NAME>_FILE`.
+    pub const SECRET_GIVEN_TWICE: u8 = 8;
+}
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -37,7 +45,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("sharelock: {e:#}");
-            return ExitCode::from(2);
+            let code = if e.downcast_ref::<SecretGivenTwice>().is_some() {
+                exit::SECRET_GIVEN_TWICE
+            } else {
+                exit::CONFIG
+            };
+            return ExitCode::from(code);
         }
     };
     init_logging(config.log_format);

@@ -88,6 +88,8 @@ impl SqliteStore {
     /// Blocks while it migrates: call it at startup, not on a request path.
     pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self> {
         let path = path.as_ref();
+        create_owner_only(path)
+            .map_err(|e| StoreError::Backend(format!("creating the database file: {e}")))?;
         let mut writer = open_writer(path, &options).map_err(|e| opening("the writer", &e))?;
         Migrations::from_slice(MIGRATIONS)
             .to_latest(&mut writer)
@@ -158,6 +160,20 @@ impl SqliteStore {
                 return Ok(total);
             }
         }
+    }
+}
+
+/// Creates an empty database file readable by its owner only (0600), unless one exists. SQLite gives the
+/// `-wal` and `-shm` files it creates beside it the database file's mode, so they are private too.
+fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
