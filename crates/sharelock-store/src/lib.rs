@@ -77,17 +77,21 @@ pub trait Store: Send + Sync + 'static {
     async fn create_account(&self, account: NewAccount) -> Result<()>;
     async fn account_by_email(&self, email: &str) -> Result<Option<Account>>;
     async fn account_by_id(&self, id: Id) -> Result<Option<Account>>;
-    /// Counts a failed login; returns the new count.
-    async fn note_login_failure(&self, account: Id, now: UnixTime) -> Result<u32>;
-    async fn clear_login_failures(&self, account: Id) -> Result<()>;
+    /// Counts a login attempt for `key` (a keyed hash of the normalised email, so unknown emails are
+    /// counted exactly like known ones and no tried address is stored) and says whether it may be judged,
+    /// in one conditional statement following [`Backoff::LOGIN`]: of any number of racing attempts, only as
+    /// many as the schedule allows are granted. Call it before the proof is compared.
+    async fn reserve_login_attempt(&self, key: &[u8; 32], now: UnixTime) -> Result<Attempt>;
+    /// A granted login attempt was right: forgets the count for `key`.
+    async fn clear_login_attempts(&self, key: &[u8; 32]) -> Result<()>;
     async fn create_session(&self, session: NewSession) -> Result<()>;
     /// The live session for a token hash at `now`, or `None` (unknown or expired).
     async fn session(&self, token_hash: &[u8; 32], now: UnixTime) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()>;
     async fn delete_sessions(&self, account: Id) -> Result<()>;
     /// A password change, in one transaction: if the account's auth hash is still `expected_auth_hash`,
-    /// replaces its KDF parameters, salt, auth hash and wrapped data key with `new`, clears its login
-    /// failures and deletes every one of its sessions. Returns `false`, changing nothing, when the stored
+    /// replaces its KDF parameters, salt, auth hash and wrapped data key with `new` and deletes every one
+    /// of its sessions. Returns `false`, changing nothing, when the stored
     /// hash is another (a racing change won); `NotFound` for an unknown account. The caller has already
     /// checked the proof in constant time: the guard here only orders racing changes.
     async fn change_credentials(
@@ -150,13 +154,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Looks a share up by its S-derived id (ended shares included until purged).
     async fn share_by_id(&self, share_id: &ShareId) -> Result<Option<ShareRow>>;
-    /// Counts a wrong access token; returns the new count. Raises an `AccessFailures` event when a burst
-    /// starts (the 5th failure, then every further power of two).
-    async fn note_access_failure(
+    /// Counts an access-token attempt on a share and says whether it may be judged, in one conditional
+    /// statement following [`Backoff::ACCESS`]: of any number of racing attempts, on any number of nodes,
+    /// only as many as the schedule allows are granted. Call it before the token is compared; `NotFound`
+    /// for an unknown share.
+    async fn reserve_access_attempt(&self, share_id: &ShareId, now: UnixTime) -> Result<Attempt>;
+    /// The judgement of a granted attempt `n`: a right token clears the share's count; a wrong one stays
+    /// counted and raises an `AccessFailures` event when it is the 5th, or a further power of two
+    /// ([`failures_raise_event`]). Returns the events committed.
+    async fn access_attempt_judged(
         &self,
         share_id: &ShareId,
+        n: u32,
+        correct: bool,
         now: UnixTime,
-    ) -> Result<(u32, Vec<Event>)>;
+    ) -> Result<Vec<Event>>;
     /// The conditional bind of docs/protocol.md §5.3, then a re-read on zero rows. On `Bound`, lowers
     /// `expires_at` to `now + burn_after` and raises `ShareOpened`.
     async fn bind(
@@ -215,8 +227,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Ends shares whose time has passed (raising `ShareEnded`), drops wrapped keys of ended shares,
     /// purges shares ended more than `retention` seconds ago, forgets nonces older than `nonce_ttl`
-    /// seconds, expired sessions, and events older than `event_ttl` seconds. Returns what it did and
-    /// the events it committed.
+    /// seconds, expired sessions, events older than `event_ttl` seconds, and login attempt counts idle for
+    /// [`LOGIN_ATTEMPTS_TTL`] seconds. Returns what it did and the events it committed.
     async fn sweep(
         &self,
         now: UnixTime,

@@ -47,9 +47,6 @@ pub struct Account {
     pub auth_hash: [u8; 32],
     pub wrapped_data_key: Vec<u8>,
     pub created_at: UnixTime,
-    /// Failed logins since the last success.
-    pub failed_logins: u32,
-    pub last_failed_login: Option<UnixTime>,
 }
 
 /// What a password change replaces: everything the server keeps that was derived from the password.
@@ -312,6 +309,66 @@ pub fn failures_raise_event(count: u32) -> bool {
 /// retrying (or a flood of them) tells the owner once a minute, not once a request. Every backend
 /// decides it in the same conditional update that records the event's time.
 pub const DEVICE_REFUSED_EVENT_GAP: i64 = 60;
+/// An attempt schedule (docs/protocol.md §5.4, §7.1): `free` attempts go through at once; past them, the
+/// next attempt waits `unit_secs × 2^(n − free)` seconds after the last one (n = attempts counted so far),
+/// at most `max_secs`. Never a hard lock: a guesser must not be able to lock the real user out.
+///
+/// Both backends count an attempt and decide whether it may be judged in one conditional statement that
+/// follows this schedule; [`Backoff::retry_after`] is the same rule, for the answer to a refused attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub free: u32,
+    pub unit_secs: i64,
+    pub max_secs: i64,
+}
+
+impl Backoff {
+    /// Access tokens of a share: 5 free, then one per 2^(n−5) minutes, at most one per hour.
+    pub const ACCESS: Backoff = Backoff {
+        free: 5,
+        unit_secs: 60,
+        max_secs: 3600,
+    };
+    /// Login proofs (login and password change) per email: 5 free, then one per 2^(n−5) seconds, at
+    /// most one per 15 minutes.
+    pub const LOGIN: Backoff = Backoff {
+        free: 5,
+        unit_secs: 1,
+        max_secs: 15 * 60,
+    };
+    /// The largest shift the schedule uses: past it the wait is `max_secs` for any sane unit.
+    pub const MAX_SHIFT: u32 = 30;
+
+    /// How long after the last attempt the next one may come, once `attempts` have been counted.
+    pub fn wait(&self, attempts: u32) -> i64 {
+        if attempts < self.free {
+            return 0;
+        }
+        let shift = (attempts - self.free).min(Self::MAX_SHIFT);
+        (self.unit_secs << shift).min(self.max_secs)
+    }
+
+    /// Seconds until the next attempt may be judged, or `None` if it may be now.
+    pub fn retry_after(&self, attempts: u32, last: Option<UnixTime>, now: UnixTime) -> Option<i64> {
+        let until = last? + self.wait(attempts);
+        (until > now).then_some(until - now)
+    }
+}
+
+/// How long a login attempt count is kept after its last attempt: a day, far beyond the longest wait, so
+/// the schedule holds for anyone who keeps guessing, while the table does not grow with every address
+/// ever tried.
+pub const LOGIN_ATTEMPTS_TTL: i64 = 24 * 3600;
+
+/// What a reservation of an attempt answered (`reserve_access_attempt`, `reserve_login_attempt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Counted: this is attempt number `n` since the last success, and it may be judged now. A correct
+    /// attempt is then cleared; a wrong one stays counted.
+    Granted { n: u32 },
+    /// Not counted and not to be judged: the schedule allows the next attempt in `retry_after` seconds.
+    Wait { retry_after: i64 },
+}
 
 /// The outcome of a bind attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -436,4 +493,37 @@ pub struct SweepReport {
     pub sessions: u64,
     /// Old events removed.
     pub events: u64,
+    /// Login attempt counts forgotten after [`LOGIN_ATTEMPTS_TTL`] without an attempt.
+    pub login_attempts: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_backoff_is_never_a_lock() {
+        let b = Backoff::ACCESS;
+        assert_eq!(b.retry_after(4, Some(0), 0), None);
+        assert_eq!(b.retry_after(5, Some(0), 0), Some(60));
+        assert_eq!(b.retry_after(6, Some(0), 0), Some(120));
+        assert_eq!(b.retry_after(6, Some(0), 120), None);
+        assert_eq!(b.retry_after(100, Some(0), 0), Some(3600));
+        assert_eq!(
+            b.retry_after(100, Some(0), 3600),
+            None,
+            "one attempt per hour stays possible"
+        );
+        assert_eq!(b.retry_after(u32::MAX, Some(0), 0), Some(3600));
+    }
+
+    #[test]
+    fn login_backoff_grows_and_is_capped() {
+        let b = Backoff::LOGIN;
+        assert_eq!(b.retry_after(4, Some(100), 100), None);
+        assert_eq!(b.retry_after(5, Some(100), 100), Some(1));
+        assert_eq!(b.retry_after(8, Some(100), 100), Some(8));
+        assert_eq!(b.retry_after(8, Some(100), 108), None);
+        assert_eq!(b.retry_after(40, Some(100), 100), Some(15 * 60));
+    }
 }

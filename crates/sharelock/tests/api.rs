@@ -386,6 +386,9 @@ async fn fetch_status(server: &TestServer, share: &ShareId, device: &MemoryDevic
         .0
 }
 
+/// Fifty devices open one link at once: exactly one binds. The others are told another device holds it,
+/// or, when their attempt at T came while more than the free attempts were in flight (every attempt is
+/// counted before it is judged, a right one too, until its judgement clears the count), to wait.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_binds_have_one_winner() {
     let server = TestServer::start_with(&[("SHARELOCK_RATE_LIMIT_PER_MINUTE", "100000")]);
@@ -406,16 +409,17 @@ async fn fifty_concurrent_binds_have_one_winner() {
         })
         .collect();
     let mut winners = Vec::new();
-    let mut refused = 0;
+    let (mut refused, mut held) = (0, 0);
     for task in tasks {
         match task.await.unwrap() {
             Ok(fingerprint) => winners.push(fingerprint),
             Err(e) if e.is(ErrorCode::ShareBoundToOtherDevice) => refused += 1,
+            Err(e) if e.is(ErrorCode::TooManyAttempts) => held += 1,
             Err(e) => panic!("unexpected failure: {e}"),
         }
     }
     assert_eq!(winners.len(), 1, "exactly one device binds");
-    assert_eq!(refused, 49);
+    assert_eq!(refused + held, 49);
     let listed = bob.list_shares(Some(record)).await.unwrap();
     let entry = listed.iter().find(|s| s.handle == share.handle).unwrap();
     assert_eq!(
@@ -1260,4 +1264,360 @@ async fn a_refused_second_device_is_reported_to_the_owner() {
             .is_some_and(|k| k.iter().any(|v| v == "device_refused")),
         "the OpenAPI event-kind enum lists device_refused: {kinds}"
     );
+}
+
+/// What a throttled route answered one request of a burst.
+#[derive(Debug, Clone)]
+struct Answer {
+    status: u16,
+    code: String,
+    retry_after: Option<u64>,
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let code = error_code(&response.text().await.unwrap_or_default());
+    Answer {
+        status,
+        code,
+        retry_after,
+    }
+}
+
+/// The wall clock in whole seconds (the server under test runs on the same machine, so shares it).
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Sleeps until just after the wall clock's next whole second, so that what follows is likely to fit in
+/// one second of the server's clock (which is what attempt schedules count in).
+async fn next_second() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let into = Duration::from_nanos(u64::from(now.subsec_nanos()));
+    tokio::time::sleep(Duration::from_secs(1) - into + Duration::from_millis(20)).await;
+}
+
+/// Sends `wrong.len()` requests at once, each on a connection of its own; as soon as `free` of them have
+/// been judged (401), sends `right` while the rest of the burst may still be in flight. Returns the
+/// burst's answers, the right request's, and how many whole seconds the clock moved on meanwhile.
+async fn burst_then_right(
+    wrong: Vec<reqwest::RequestBuilder>,
+    right: reqwest::RequestBuilder,
+    free: usize,
+) -> (Vec<Answer>, Answer, u64) {
+    next_second().await;
+    let start = unix_secs();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let total = wrong.len();
+    for request in wrong {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(answer(request.send().await.unwrap()).await);
+        });
+    }
+    let mut answers = Vec::new();
+    let mut right_answer = None;
+    let mut right = Some(right);
+    while answers.len() < total {
+        let a = rx.recv().await.unwrap();
+        answers.push(a);
+        let judged = answers.iter().filter(|a| a.status == 401).count();
+        if judged >= free.min(total)
+            && let Some(right) = right.take()
+        {
+            right_answer = Some(tokio::spawn(async move {
+                answer(right.send().await.unwrap()).await
+            }));
+        }
+    }
+    let right_answer = match right_answer {
+        Some(task) => task.await.unwrap(),
+        None => answer(right.unwrap().send().await.unwrap()).await,
+    };
+    (answers, right_answer, unix_secs() - start)
+}
+
+/// Checks a burst against the schedule: the `free` attempts judged and refused as `judged_code`, every
+/// other refused with 429 `too_many_attempts` and a `Retry-After`, and the right request, sent after the
+/// free attempts, refused the same way instead of being answered 200. The schedule lets one more attempt
+/// through each `unit` seconds after the free ones, so a burst that took `elapsed` whole seconds may
+/// have that many more judged (login's unit is a second; a share's a minute).
+#[track_caller]
+fn assert_only_free_judged(
+    (answers, right, elapsed): &(Vec<Answer>, Answer, u64),
+    free: usize,
+    unit: u64,
+    judged_code: &str,
+) {
+    let extra = usize::try_from(elapsed / unit).unwrap();
+    let judged: Vec<&Answer> = answers.iter().filter(|a| a.status != 429).collect();
+    assert!(
+        judged.len() >= free && judged.len() <= free + extra,
+        "{} judged in {elapsed} s: {judged:?}",
+        judged.len()
+    );
+    assert!(
+        judged
+            .iter()
+            .all(|a| a.status == 401 && a.code == judged_code),
+        "{judged:?}"
+    );
+    for a in answers.iter().filter(|a| a.status == 429) {
+        assert_eq!(a.code, "too_many_attempts");
+        assert!(a.retry_after.is_some_and(|s| s >= 1), "{a:?}");
+    }
+    if extra == 0 {
+        assert_eq!(
+            right.status, 429,
+            "the right one inside the burst: {right:?}"
+        );
+        assert_eq!(right.code, "too_many_attempts");
+        assert!(right.retry_after.is_some_and(|s| s >= 1), "{right:?}");
+    } else {
+        assert!(matches!(right.status, 429 | 200 | 401), "{right:?}");
+    }
+}
+
+/// Wrong access tokens sent together are not all judged (issue 9, item 1): of 60 at once on one share,
+/// only the 5 free attempts are compared, the others answer 429 with `Retry-After`, and the right token
+/// sent inside the burst after the free attempts is refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_access_tokens_has_only_the_free_attempts_judged() {
+    use sharelock_client::core::encoding::b64u;
+    let server = TestServer::start_with(&[("SHARELOCK_RATE_LIMIT_PER_MINUTE", "100000")]);
+    let mut bob = owner(&server, "bob@example.org").await;
+    let record = bob.create_record(&login_body()).await.unwrap();
+    let share = bob.create_share(record, options(600, false)).await.unwrap();
+    let keys =
+        ShareKeys::derive(LinkSecret::from_bytes(*share.link.secret.expose()), None).unwrap();
+    let share_header = keys.share_id().to_b64u();
+    let client = reqwest::Client::new();
+    let status = |token: String| {
+        client
+            .get(format!("{}/api/v1/recipient/status", server.url))
+            .header("sharelock-share", &share_header)
+            .header("sharelock-access", token)
+    };
+    let wrong = (0..60u8).map(|i| status(b64u(&[i; 32]))).collect();
+    let burst = burst_then_right(wrong, status(keys.access_token().to_b64u()), 5).await;
+    assert_only_free_judged(&burst, 5, 60, "wrong_passphrase");
+}
+
+/// Login attempts sent together are not all judged (issue 9, item 1), and an email without an account
+/// is treated exactly like one with (item 5): for each, of 60 wrong proofs at once only the 5 free ones
+/// are compared (401 `invalid_credentials`), the others answer 429 with `Retry-After`, and the right
+/// proof sent inside the burst after the free attempts is refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_logins_has_only_the_free_attempts_judged() {
+    use serde_json::json;
+    use sharelock_client::core::encoding::b64u;
+    let server = TestServer::start_with(&[("SHARELOCK_RATE_LIMIT_PER_MINUTE", "100000")]);
+    let client = reqwest::Client::new();
+    // The server never sees the password, only AK; any 32 bytes serve as this account's AK here.
+    let ak = [7u8; 32];
+    let register = client
+        .post(format!("{}/api/v1/accounts", server.url))
+        .json(&json!({"email": "ada@example.org",
+            "kdf": {"alg": "argon2id", "m": 65536, "t": 3, "p": 4},
+            "kdf_salt": b64u(&[1u8; 16]), "auth_key": b64u(&ak),
+            "wrapped_data_key": b64u(&[2u8; 60])}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status().as_u16(), 201);
+    let login = |email: &str, auth_key: &[u8; 32]| {
+        client
+            .post(format!("{}/api/v1/sessions", server.url))
+            .json(&json!({"email": email, "auth_key": b64u(auth_key)}))
+    };
+    for email in ["ada@example.org", "nobody@example.org"] {
+        let wrong = (0..60u8).map(|i| login(email, &[i + 100; 32])).collect();
+        let burst = burst_then_right(wrong, login(email, &ak), 5).await;
+        assert_only_free_judged(&burst, 5, 1, "invalid_credentials");
+    }
+}
+
+/// A link holder who keeps a share in its access-token backoff cannot lock out the device that opened it
+/// (issue 9, item 2): the server never applies the backoff to a request signed by the bound key (a fetch,
+/// or a repeated bind by that key, whose T is still checked), while a first open by any other device waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bound_device_is_never_held_up_by_the_access_backoff() {
+    use sharelock_client::core::encoding::b64u;
+    let server = TestServer::start_with(&[("SHARELOCK_RATE_LIMIT_PER_MINUTE", "100000")]);
+    let mut bob = owner(&server, "bob@example.org").await;
+    let record = bob.create_record(&login_body()).await.unwrap();
+    let share = bob.create_share(record, options(600, false)).await.unwrap();
+    let keys =
+        ShareKeys::derive(LinkSecret::from_bytes(*share.link.secret.expose()), None).unwrap();
+    let share_id = keys.share_id();
+    let device = MemoryDeviceStore::new();
+    Recipient::open(&share.link, None, &device).await.unwrap();
+
+    // Someone who saw the share id sends wrong tokens until the share is in backoff.
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..8u8 {
+        let response = client
+            .get(format!("{}/api/v1/recipient/status", server.url))
+            .header("sharelock-share", share_id.to_b64u())
+            .header("sharelock-access", b64u(&[i; 32]))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+    // Another device's first open waits...
+    let stranger = MemoryDeviceStore::new();
+    let held = Recipient::open(&share.link, None, &stranger).await;
+    assert_eq!(code_of(held), ErrorCode::TooManyAttempts);
+
+    // ...but the bound device's signed fetch and its repeated bind are answered at once.
+    assert_eq!(fetch_status(&server, &share_id, &device).await, 200);
+    let key = device.load(&share_id).unwrap().unwrap();
+    let bind = |access: String| {
+        let body = serde_json::json!({
+            "access": access,
+            "device_key": b64u(key.public_key()),
+            "bind_tag": b64u(&keys.bind_key().bind_tag(&share_id, key.public_key())),
+        });
+        Signed::new(
+            &server,
+            &share_id,
+            &device,
+            "/recipient/bind",
+            Some(serde_json::to_vec(&body).unwrap()),
+        )
+    };
+    let (status, text) = bind(keys.access_token().to_b64u()).send(None).await;
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = bind(b64u(&[9; 32])).send(None).await;
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (401, "wrong_passphrase"),
+        "its T is still checked"
+    );
+    let reopened = Recipient::open(&share.link, None, &device).await.unwrap();
+    assert_eq!(field(reopened.body(), "password"), SECRET_PASSWORD);
+}
+
+/// Login does not tell whether an email has an account (issue 9, item 5): over repeated wrong proofs an
+/// email without an account gets the same answers as one with (401 `invalid_credentials` five times, then
+/// 429 `too_many_attempts` on the same schedule), and pre-login answers it with the default parameters
+/// and a salt of the same form, stable per email.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_does_not_tell_whether_an_email_has_an_account() {
+    use serde_json::{Value, json};
+    use sharelock_client::core::account::KdfParams;
+    use sharelock_client::core::encoding::b64u;
+    let server = TestServer::start();
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("{}/api/v1{path}", server.url);
+    let d = KdfParams::DEFAULT;
+    let kdf = json!({"alg": "argon2id", "m": d.m, "t": d.t, "p": d.p});
+    let ak = [7u8; 32];
+    let register = client
+        .post(url("/accounts"))
+        .json(
+            &json!({"email": "ada@example.org", "kdf": kdf, "kdf_salt": b64u(&[1u8; 16]),
+            "auth_key": b64u(&ak), "wrapped_data_key": b64u(&[2u8; 60])}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status().as_u16(), 201);
+
+    let prelogin = |email: &'static str| {
+        let request = client
+            .post(url("/accounts/prelogin"))
+            .json(&json!({ "email": email }));
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let known = prelogin("ada@example.org").await;
+    let unknown = prelogin("nobody@example.org").await;
+    assert_eq!(known["kdf"], unknown["kdf"], "{known} {unknown}");
+    let salt = |v: &Value| v["kdf_salt"].as_str().unwrap().len();
+    assert_eq!((salt(&known), salt(&unknown)), (22, 22));
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&known), keys(&unknown));
+    assert_eq!(unknown, prelogin("nobody@example.org").await, "stable");
+
+    // (status, code, Retry-After) of each of `n` wrong logins in a row.
+    let wrong_logins = |email: String, n: usize| {
+        let client = client.clone();
+        let url = url("/sessions");
+        async move {
+            let mut seen = Vec::new();
+            for i in 0..n {
+                let r = client
+                    .post(&url)
+                    .json(&json!({"email": email, "auth_key": b64u(&[i as u8 + 100; 32])}))
+                    .send()
+                    .await
+                    .unwrap();
+                let a = answer(r).await;
+                seen.push((a.status, a.code, a.retry_after));
+            }
+            seen
+        }
+    };
+    let ic = || (401, "invalid_credentials".to_owned(), None);
+    let wait = |s| (429, "too_many_attempts".to_owned(), Some(s));
+    // The schedule counts in seconds: a round whose attempts did not all fall in one second of the clock
+    // is repeated with fresh emails (an account each).
+    let mut compared = false;
+    for round in 0..3 {
+        let known = format!("ada{round}@example.org");
+        let unknown = format!("nobody{round}@example.org");
+        let register = client
+            .post(url("/accounts"))
+            .json(
+                &json!({"email": known, "kdf": kdf, "kdf_salt": b64u(&[1u8; 16]),
+                "auth_key": b64u(&ak), "wrapped_data_key": b64u(&[2u8; 60])}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(register.status().as_u16(), 201);
+        next_second().await;
+        let start = unix_secs();
+        let (k, u) = tokio::join!(
+            wrong_logins(known.clone(), 7),
+            wrong_logins(unknown.clone(), 7)
+        );
+        if unix_secs() != start {
+            continue;
+        }
+        assert_eq!(k, [ic(), ic(), ic(), ic(), ic(), wait(1), wait(1)]);
+        assert_eq!(u, k);
+        // Once the wait is over each is judged again, then waits longer.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let (k, u) = tokio::join!(wrong_logins(known, 2), wrong_logins(unknown, 2));
+        for seen in [&k, &u] {
+            assert_eq!(seen[0], ic(), "{seen:?}");
+            assert_eq!((seen[1].0, seen[1].1.as_str()), (429, "too_many_attempts"));
+            assert!(seen[1].2.is_some_and(|s| (1..=2).contains(&s)), "{seen:?}");
+        }
+        compared = true;
+        break;
+    }
+    assert!(compared, "no round fitted in a second of the clock");
 }

@@ -14,16 +14,11 @@ use sharelock_api::account::{
     PreloginResponse, RegisterRequest, RegisterResponse,
 };
 use sharelock_core::account::{KdfParams as CoreKdf, normalize_email, verify_auth_key};
-use sharelock_core::crypto::{ct_eq, hmac_sha256, random_array, sha256};
+use sharelock_core::crypto::{hmac_sha256, random_array, sha256};
 use sharelock_core::encoding::b64u;
-use sharelock_store::{Account, NewAccount, NewCredentials, NewSession};
+use sharelock_store::{Attempt, NewAccount, NewCredentials, NewSession};
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-/// Failed logins allowed before each further attempt must wait.
-const FREE_LOGIN_FAILURES: u32 = 5;
-/// The longest wait between login attempts: never a permanent lock.
-const MAX_LOGIN_WAIT_SECS: i64 = 15 * 60;
 
 fn api_kdf(p: &sharelock_store::KdfParams) -> KdfParams {
     KdfParams {
@@ -168,35 +163,43 @@ pub async fn register(
     }
 }
 
-fn login_wait(failures: u32, last_failed: Option<i64>, now: i64) -> Option<i64> {
-    if failures < FREE_LOGIN_FAILURES {
-        return None;
-    }
-    let exp = (failures - FREE_LOGIN_FAILURES).min(20);
-    let wait = (1i64 << exp).min(MAX_LOGIN_WAIT_SECS);
-    let until = last_failed.unwrap_or(now) + wait;
-    (until > now).then_some(until - now)
+/// What login attempts are counted under: a keyed hash of the normalised email, the same for an email
+/// with an account and one without, so both are slowed alike and the table holds no address anyone typed.
+fn login_key(state: &AppState, email: &str) -> [u8; 32] {
+    hmac_sha256(
+        &state.prelogin_secret,
+        &[b"sharelock/v1/login-attempts", email.as_bytes()],
+    )
 }
 
-/// The account's login backoff (429 inside the wait), then the password proof in constant time: a wrong
-/// proof counts as a failed login and answers `denied`. Login and password change share it, so neither
-/// route lets anyone guess faster than the other.
+/// The login backoff, then the password proof in constant time (docs/protocol.md §7.1). The attempt is
+/// counted and allowed (or refused with 429) by one conditional update before the proof is looked at, so
+/// of any number of attempts sent together only the free ones are judged; a right proof clears the count.
+/// `expected` is `None` for an unknown email, which takes the same steps (the durable count, one hash and
+/// a constant-time comparison) and is always wrong. Login and password change share it, so neither route
+/// lets anyone guess faster than the other.
 async fn check_proof(
     state: &AppState,
-    account: &Account,
+    key: &[u8; 32],
+    expected: Option<&[u8; 32]>,
     proof: &[u8; 32],
     now: i64,
     denied: ApiError,
 ) -> ApiResult<()> {
-    if let Some(wait) = login_wait(account.failed_logins, account.last_failed_login, now) {
-        return Err(ApiError::too_many(wait as u64));
+    if let Attempt::Wait { retry_after } = state.store.reserve_login_attempt(key, now).await? {
+        return Err(ApiError::too_many(retry_after.max(1) as u64));
     }
-    if !verify_auth_key(proof, &account.auth_hash) {
-        state.store.note_login_failure(account.id, now).await?;
+    // `&`, not `&&`: the comparison runs whether or not the account exists.
+    let right = verify_auth_key(proof, expected.unwrap_or(&NO_ACCOUNT)) & expected.is_some();
+    if !right {
         return Err(denied);
     }
+    state.store.clear_login_attempts(key).await?;
     Ok(())
 }
+
+/// Compared against when the email has no account; no proof is accepted for it whatever it hashes to.
+const NO_ACCOUNT: [u8; 32] = [0; 32];
 
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts",
     request_body = LoginRequest,
@@ -214,15 +217,13 @@ pub async fn login(
         .ok_or_else(|| ApiError::malformed("auth_key must be 32 bytes"))?;
     let now = state.now();
     let denied = || ApiError::new(ErrorCode::InvalidCredentials, "wrong email or password");
-    let Some(account) = state.store.account_by_email(&email).await? else {
-        // Same work as a real check, so timing does not tell whether the account exists.
-        let _ = ct_eq(&sha256(&auth_key), &[0u8; 32]);
+    let account = state.store.account_by_email(&email).await?;
+    let expected = account.as_ref().map(|a| &a.auth_hash);
+    let key = login_key(&state, &email);
+    check_proof(&state, &key, expected, &auth_key, now, denied()).await?;
+    let Some(account) = account else {
         return Err(denied());
     };
-    check_proof(&state, &account, &auth_key, now, denied()).await?;
-    if account.failed_logins > 0 {
-        state.store.clear_login_failures(account.id).await?;
-    }
     let token = b64u(&random_array::<32>().map_err(|_| ApiError::internal())?);
     let expires_at = now + state.config.session_ttl.as_secs() as i64;
     state
@@ -281,7 +282,16 @@ pub async fn change_password(
             "the current master password is wrong",
         )
     };
-    check_proof(&state, &account, &current, now, denied()).await?;
+    let key = login_key(&state, &account.email);
+    check_proof(
+        &state,
+        &key,
+        Some(&account.auth_hash),
+        &current,
+        now,
+        denied(),
+    )
+    .await?;
     // A fresh salt (§2.1): guesses precomputed against the old salt must not apply to the new password.
     if credentials.kdf_salt == account.kdf_salt {
         return Err(ApiError::malformed(
@@ -326,15 +336,6 @@ pub async fn logout_everywhere(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn login_backoff_grows_and_is_capped() {
-        assert_eq!(login_wait(4, Some(100), 100), None);
-        assert_eq!(login_wait(5, Some(100), 100), Some(1));
-        assert_eq!(login_wait(8, Some(100), 100), Some(8));
-        assert_eq!(login_wait(8, Some(100), 108), None);
-        assert_eq!(login_wait(40, Some(100), 100), Some(MAX_LOGIN_WAIT_SECS));
-    }
 
     #[test]
     fn email_checks() {

@@ -20,24 +20,9 @@ use sharelock_api::{ACCESS_HEADER, ErrorCode};
 use sharelock_core::device::{DevicePublicKey, SIGNATURE_LEN, fingerprint};
 use sharelock_core::envelope::Author as EnvelopeAuthor;
 use sharelock_core::share::verify_access_token;
-use sharelock_store::{Author, BindOutcome, RecipientView, ShareRow, ShareState, StoreError};
-
-/// Wrong access tokens allowed before each further attempt must wait.
-const FREE_ACCESS_FAILURES: u32 = 5;
-/// Waits double per failure past the free ones, up to one attempt per hour; never a hard lock, so a link
-/// holder guessing passphrases cannot lock the real recipient out.
-const MAX_ACCESS_WAIT_SECS: i64 = 3600;
-
-/// Seconds until the next access-token attempt is allowed, if it must wait.
-pub fn access_wait(failures: u32, last_failed: Option<i64>, now: i64) -> Option<i64> {
-    if failures < FREE_ACCESS_FAILURES {
-        return None;
-    }
-    let exp = (failures - FREE_ACCESS_FAILURES).min(12);
-    let wait = ((1i64 << exp) * 60).min(MAX_ACCESS_WAIT_SECS);
-    let until = last_failed.unwrap_or(now) + wait;
-    (until > now).then_some(until - now)
-}
+use sharelock_store::{
+    Attempt, Author, Backoff, BindOutcome, RecipientView, ShareRow, ShareState, StoreError,
+};
 
 fn wrong_passphrase() -> ApiError {
     ApiError::new(
@@ -55,19 +40,39 @@ fn ended_or_live(share: &ShareRow, now: i64) -> ApiResult<ShareState> {
     }
 }
 
-/// Throttles, then checks T in constant time, counting failures in the database.
+/// The access-token backoff of docs/protocol.md §5.4, then T in constant time. The attempt is counted
+/// and allowed (or refused with its wait) by one conditional update before T is looked at, so of any
+/// number of attempts sent together only the free ones are judged; a right T then clears the count.
 async fn check_access(state: &AppState, share: &ShareRow, token: &[u8], now: i64) -> ApiResult<()> {
-    if let Some(wait) = access_wait(share.failed_attempts, share.last_failed_at, now) {
+    // A share the row just read shows in its wait is refused without a write: only time or a success
+    // ends a wait, so this refuses nothing the reservation would grant, save an attempt racing a success.
+    // Only the reservation admits.
+    if let Some(wait) =
+        Backoff::ACCESS.retry_after(share.failed_attempts, share.last_failed_at, now)
+    {
         return Err(ApiError::too_many(wait as u64));
     }
-    if verify_access_token(token, &share.token_hash) {
-        return Ok(());
-    }
-    let (_, events) = state
+    let n = match state
         .store
-        .note_access_failure(&share.share_id, now)
+        .reserve_access_attempt(&share.share_id, now)
+        .await
+    {
+        Ok(Attempt::Granted { n }) => n,
+        Ok(Attempt::Wait { retry_after }) => {
+            return Err(ApiError::too_many(retry_after.max(1) as u64));
+        }
+        Err(StoreError::NotFound) => return Err(unknown_share()),
+        Err(e) => return Err(e.into()),
+    };
+    let correct = verify_access_token(token, &share.token_hash);
+    let events = state
+        .store
+        .access_attempt_judged(&share.share_id, n, correct, now)
         .await?;
     state.publish(&events);
+    if correct {
+        return Ok(());
+    }
     Err(wrong_passphrase())
 }
 
@@ -145,7 +150,16 @@ pub async fn bind(
         .await?
         .ok_or_else(unknown_share)?;
     ended_or_live(&share, now)?;
-    check_access(&state, &share, body.access.as_slice(), now).await?;
+    if share.device_key.as_deref() == Some(device_key.as_bytes()) {
+        // Signed by the key already bound: the share's own device, which the access-token backoff
+        // (that anyone who saw the share id can keep busy) never holds up. Its T is still checked, and a
+        // wrong one is not counted: guessing this way needs the device's private key.
+        if !verify_access_token(body.access.as_slice(), &share.token_hash) {
+            return Err(wrong_passphrase());
+        }
+    } else {
+        check_access(&state, &share, body.access.as_slice(), now).await?;
+    }
     let (outcome, events) = state
         .store
         .bind(
@@ -323,23 +337,4 @@ pub async fn end(
         .map_err(ended_as_410)?;
     state.publish(&events);
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn access_backoff_is_never_a_lock() {
-        assert_eq!(access_wait(4, Some(0), 0), None);
-        assert_eq!(access_wait(5, Some(0), 0), Some(60));
-        assert_eq!(access_wait(6, Some(0), 0), Some(120));
-        assert_eq!(access_wait(6, Some(0), 120), None);
-        assert_eq!(access_wait(100, Some(0), 0), Some(3600));
-        assert_eq!(
-            access_wait(100, Some(0), 3600),
-            None,
-            "one attempt per hour stays possible"
-        );
-    }
 }

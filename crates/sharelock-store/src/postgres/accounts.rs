@@ -30,8 +30,8 @@ pub(super) async fn create(conn: &mut PgConnection, a: &NewAccount) -> Result<()
 macro_rules! account_select {
     ($where:literal) => {
         concat!(
-            "SELECT id, email, kdf_m, kdf_t, kdf_p, kdf_salt, auth_hash, wrapped_data_key, created_at, \
-             failed_logins, last_failed_login FROM accounts WHERE ",
+            "SELECT id, email, kdf_m, kdf_t, kdf_p, kdf_salt, auth_hash, wrapped_data_key, created_at \
+             FROM accounts WHERE ",
             $where
         )
     };
@@ -50,8 +50,6 @@ fn account_from_row(row: &PgRow) -> Result<Account> {
         auth_hash: fixed(row, 6)?,
         wrapped_data_key: row.try_get(7)?,
         created_at: row.try_get(8)?,
-        failed_logins: unsigned(row, 9)?,
-        last_failed_login: row.try_get(10)?,
     })
 }
 
@@ -75,35 +73,57 @@ pub(super) async fn by_id(conn: &mut PgConnection, id: Id) -> Result<Option<Acco
         .transpose()
 }
 
-/// One statement: concurrent failures each count (the row lock orders them).
-pub(super) async fn note_login_failure(
+/// The conditional count of docs/protocol.md §7.1 in one statement: a new key starts at 1 (racing first
+/// attempts meet the primary key, and all but one take the conflict path); a known one counts up only if
+/// the schedule allows an attempt now, judged on the row as the last committed writer left it (the
+/// row lock orders racing attempts, and each re-checks the condition after waiting). No row back means
+/// refused.
+pub(super) async fn reserve_login_attempt(
     conn: &mut PgConnection,
-    account: Id,
+    key: &[u8; 32],
     now: UnixTime,
-) -> Result<u32> {
-    let count: Option<i64> = sqlx::query_scalar(
-        "UPDATE accounts SET failed_logins = failed_logins + 1, last_failed_login = $2
-         WHERE id = $1 RETURNING failed_logins",
+) -> Result<Option<u32>> {
+    let b = Backoff::LOGIN;
+    let granted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO login_attempts (key, attempts, last_at) VALUES ($1, 1, $2)
+         ON CONFLICT (key) DO UPDATE
+             SET attempts = login_attempts.attempts + 1, last_at = $2
+             WHERE login_attempts.attempts < $3
+                OR login_attempts.last_at
+                   + LEAST($4::bigint << LEAST(login_attempts.attempts - $3, $6)::int, $5) <= $2
+         RETURNING attempts",
     )
-    .bind(account)
+    .bind(&key[..])
     .bind(now)
+    .bind(i64::from(b.free))
+    .bind(b.unit_secs)
+    .bind(b.max_secs)
+    .bind(i64::from(Backoff::MAX_SHIFT))
     .fetch_optional(&mut *conn)
     .await?;
-    let count = count.ok_or(StoreError::NotFound)?;
-    u32::try_from(count).map_err(|_| StoreError::Backend("failed_logins out of range".into()))
+    granted
+        .map(|n| u32::try_from(n).map_err(|_| StoreError::Backend("attempts out of range".into())))
+        .transpose()
 }
 
-pub(super) async fn clear_login_failures(conn: &mut PgConnection, account: Id) -> Result<()> {
-    let changed = sqlx::query(
-        "UPDATE accounts SET failed_logins = 0, last_failed_login = NULL WHERE id = $1",
-    )
-    .bind(account)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if changed == 0 {
-        return Err(StoreError::NotFound);
-    }
+/// The count and last attempt for `key`, if any.
+pub(super) async fn login_attempts(
+    conn: &mut PgConnection,
+    key: &[u8; 32],
+) -> Result<Option<(u32, UnixTime)>> {
+    let row = sqlx::query("SELECT attempts, last_at FROM login_attempts WHERE key = $1")
+        .bind(&key[..])
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|row| Ok((unsigned(&row, 0)?, row.try_get(1)?)))
+        .transpose()
+}
+
+pub(super) async fn clear_login_attempts(conn: &mut PgConnection, key: &[u8; 32]) -> Result<()> {
+    sqlx::query("DELETE FROM login_attempts WHERE key = $1")
+        .bind(&key[..])
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -181,7 +201,7 @@ pub(super) async fn change_credentials(
 ) -> Result<bool> {
     let changed = sqlx::query(
         "UPDATE accounts SET kdf_m = $3, kdf_t = $4, kdf_p = $5, kdf_salt = $6, auth_hash = $7,
-             wrapped_data_key = $8, failed_logins = 0, last_failed_login = NULL
+             wrapped_data_key = $8
          WHERE id = $1 AND auth_hash = $2",
     )
     .bind(account)

@@ -67,6 +67,10 @@ pub use listen::Wakeups;
 /// step once and the others wait for it.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// How often a refused reservation is retried when the re-read finds no wait (a success cleared the
+/// count in between) before it answers a one-second wait.
+const RESERVE_TRIES: usize = 3;
+
 /// Tuning knobs.
 #[derive(Debug, Clone)]
 pub struct PostgresOptions {
@@ -260,18 +264,33 @@ impl Store for PostgresStore {
             .map_err(|e| with_op("account_by_id", e))
     }
 
-    async fn note_login_failure(&self, account: Id, now: UnixTime) -> Result<u32> {
-        let mut conn = self.conn("note_login_failure").await?;
-        accounts::note_login_failure(&mut conn, account, now)
-            .await
-            .map_err(|e| with_op("note_login_failure", e))
+    async fn reserve_login_attempt(&self, key: &[u8; 32], now: UnixTime) -> Result<Attempt> {
+        let op = "reserve_login_attempt";
+        let mut conn = self.conn(op).await?;
+        for _ in 0..RESERVE_TRIES {
+            let granted = accounts::reserve_login_attempt(&mut conn, key, now)
+                .await
+                .map_err(|e| with_op(op, e))?;
+            if let Some(n) = granted {
+                return Ok(Attempt::Granted { n });
+            }
+            let seen = accounts::login_attempts(&mut conn, key)
+                .await
+                .map_err(|e| with_op(op, e))?;
+            let wait = seen.and_then(|(n, last)| Backoff::LOGIN.retry_after(n, Some(last), now));
+            if let Some(retry_after) = wait {
+                return Ok(Attempt::Wait { retry_after });
+            }
+            // A success cleared the count between the two statements: try again.
+        }
+        Ok(Attempt::Wait { retry_after: 1 })
     }
 
-    async fn clear_login_failures(&self, account: Id) -> Result<()> {
-        let mut conn = self.conn("clear_login_failures").await?;
-        accounts::clear_login_failures(&mut conn, account)
+    async fn clear_login_attempts(&self, key: &[u8; 32]) -> Result<()> {
+        let mut conn = self.conn("clear_login_attempts").await?;
+        accounts::clear_login_attempts(&mut conn, key)
             .await
-            .map_err(|e| with_op("clear_login_failures", e))
+            .map_err(|e| with_op("clear_login_attempts", e))
     }
 
     async fn create_session(&self, session: NewSession) -> Result<()> {
@@ -420,16 +439,45 @@ impl Store for PostgresStore {
             .map_err(|e| with_op("share_by_id", e))
     }
 
-    async fn note_access_failure(
+    async fn reserve_access_attempt(&self, share_id: &ShareId, now: UnixTime) -> Result<Attempt> {
+        let op = "reserve_access_attempt";
+        let mut conn = self.conn(op).await?;
+        for _ in 0..RESERVE_TRIES {
+            let granted = shares::reserve_access_attempt(&mut conn, share_id, now)
+                .await
+                .map_err(|e| with_op(op, e))?;
+            if let Some(n) = granted {
+                return Ok(Attempt::Granted { n });
+            }
+            let (n, last) = shares::access_attempts(&mut conn, share_id)
+                .await
+                .map_err(|e| with_op(op, e))?;
+            if let Some(retry_after) = Backoff::ACCESS.retry_after(n, last, now) {
+                return Ok(Attempt::Wait { retry_after });
+            }
+            // A success cleared the count between the two statements: try again.
+        }
+        Ok(Attempt::Wait { retry_after: 1 })
+    }
+
+    async fn access_attempt_judged(
         &self,
         share_id: &ShareId,
+        n: u32,
+        correct: bool,
         now: UnixTime,
-    ) -> Result<(u32, Vec<Event>)> {
-        let mut tx = self.begin("note_access_failure").await?;
+    ) -> Result<Vec<Event>> {
+        // A wrong attempt that raises no event has nothing left to write: it was counted when reserved.
+        if !correct && !failures_raise_event(n) {
+            return Ok(Vec::new());
+        }
+        let op = "access_attempt_judged";
+        let mut tx = self.begin(op).await?;
         let mut events = Pending::default();
-        let result = shares::note_access_failure(&mut tx, &mut events, share_id, now).await;
-        self.commit_raising("note_access_failure", tx, events, result)
-            .await
+        let result =
+            shares::access_attempt_judged(&mut tx, &mut events, share_id, n, correct, now).await;
+        let ((), raised) = self.commit_raising(op, tx, events, result).await?;
+        Ok(raised)
     }
 
     async fn bind(
@@ -588,7 +636,14 @@ impl Store for PostgresStore {
                 Box::pin(sweep::events(tx, events_before, sweep::BATCH))
             })
             .await?;
+        let attempts_before = now.saturating_sub(LOGIN_ATTEMPTS_TTL);
+        let login_attempts = self
+            .repeat("sweep_login_attempts", &mut raised, |tx, _| {
+                Box::pin(sweep::login_attempts(tx, attempts_before, sweep::BATCH))
+            })
+            .await?;
         let report = SweepReport {
+            login_attempts,
             expired,
             // Expiring a share drops its key too.
             shredded: expired + shredded,

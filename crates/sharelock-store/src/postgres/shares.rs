@@ -261,34 +261,87 @@ pub(super) async fn end_all_of_record(
     Ok(())
 }
 
-/// One statement counts the failure (the row lock orders racing ones, each sees its own count).
-pub(super) async fn note_access_failure(
+/// The conditional count of docs/protocol.md §5.4 in one statement: the attempt is counted only if the
+/// schedule allows one now, judged on the row as the last committed writer left it (racing attempts
+/// queue on the row lock and each re-checks the condition after waiting). No row back means refused or
+/// unknown.
+pub(super) async fn reserve_access_attempt(
     conn: &mut PgConnection,
-    events: &mut Pending,
     share_id: &ShareId,
     now: UnixTime,
-) -> Result<u32> {
-    let row = sqlx::query(
+) -> Result<Option<u32>> {
+    let b = Backoff::ACCESS;
+    let granted: Option<i64> = sqlx::query_scalar(
         "UPDATE shares SET failed_attempts = failed_attempts + 1, last_failed_at = $2
-         WHERE share_id = $1 RETURNING failed_attempts, account_id, handle, record_id",
+         WHERE share_id = $1
+           AND (failed_attempts < $3 OR last_failed_at IS NULL
+                OR last_failed_at
+                   + LEAST($4::bigint << LEAST(failed_attempts - $3, $6)::int, $5) <= $2)
+         RETURNING failed_attempts",
     )
     .bind(&share_id[..])
     .bind(now)
+    .bind(i64::from(b.free))
+    .bind(b.unit_secs)
+    .bind(b.max_secs)
+    .bind(i64::from(Backoff::MAX_SHIFT))
     .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    let count: u32 = unsigned(&row, 0)?;
-    if failures_raise_event(count) {
-        events.push(
-            row.try_get(1)?,
-            EventKind::AccessFailures,
-            Some(row.try_get(2)?),
-            Some(row.try_get(3)?),
-            Some(i64::from(count)),
-            now,
-        );
+    .await?;
+    granted
+        .map(|n| {
+            u32::try_from(n).map_err(|_| StoreError::Backend("failed_attempts out of range".into()))
+        })
+        .transpose()
+}
+
+/// A share's attempt count and last attempt; `NotFound` for an unknown share.
+pub(super) async fn access_attempts(
+    conn: &mut PgConnection,
+    share_id: &ShareId,
+) -> Result<(u32, Option<UnixTime>)> {
+    let row = sqlx::query("SELECT failed_attempts, last_failed_at FROM shares WHERE share_id = $1")
+        .bind(&share_id[..])
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok((unsigned(&row, 0)?, row.try_get(1)?))
+}
+
+/// A right token clears the count; a wrong one raises the owner's event at the counts that call for one.
+pub(super) async fn access_attempt_judged(
+    conn: &mut PgConnection,
+    events: &mut Pending,
+    share_id: &ShareId,
+    n: u32,
+    correct: bool,
+    now: UnixTime,
+) -> Result<()> {
+    if correct {
+        sqlx::query(
+            "UPDATE shares SET failed_attempts = 0, last_failed_at = NULL WHERE share_id = $1",
+        )
+        .bind(&share_id[..])
+        .execute(&mut *conn)
+        .await?;
+        return Ok(());
     }
-    Ok(count)
+    if !failures_raise_event(n) {
+        return Ok(());
+    }
+    let row = sqlx::query("SELECT account_id, handle, record_id FROM shares WHERE share_id = $1")
+        .bind(&share_id[..])
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    events.push(
+        row.try_get(0)?,
+        EventKind::AccessFailures,
+        Some(row.try_get(1)?),
+        Some(row.try_get(2)?),
+        Some(i64::from(n)),
+        now,
+    );
+    Ok(())
 }
 
 pub(super) struct Bind<'a> {

@@ -186,3 +186,23 @@ pub(super) async fn events(
     .rows_affected();
     Ok(Claimed::same(changed))
 }
+
+/// Forgets login attempt counts with no attempt since `cutoff`. A count an attempt is changing is
+/// skipped; one changed since the claim no longer matches and stays.
+pub(super) async fn login_attempts(
+    conn: &mut PgConnection,
+    cutoff: UnixTime,
+    batch: u64,
+) -> Result<Claimed> {
+    let changed = sqlx::query(
+        "WITH claimed AS MATERIALIZED (
+             SELECT key FROM login_attempts WHERE last_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+         DELETE FROM login_attempts a USING claimed c WHERE a.key = c.key AND a.last_at < $1",
+    )
+    .bind(cutoff)
+    .bind(limit(batch))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(Claimed::same(changed))
+}

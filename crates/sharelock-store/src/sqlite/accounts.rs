@@ -27,8 +27,8 @@ pub(super) fn create(tx: &Transaction<'_>, a: &NewAccount) -> Result<()> {
 macro_rules! account_select {
     ($where:literal) => {
         concat!(
-            "SELECT id, email, kdf_m, kdf_t, kdf_p, kdf_salt, auth_hash, wrapped_data_key, created_at, \
-             failed_logins, last_failed_login FROM accounts WHERE ",
+            "SELECT id, email, kdf_m, kdf_t, kdf_p, kdf_salt, auth_hash, wrapped_data_key, created_at \
+             FROM accounts WHERE ",
             $where
         )
     };
@@ -47,8 +47,6 @@ fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
         auth_hash: row.get(6)?,
         wrapped_data_key: row.get(7)?,
         created_at: row.get(8)?,
-        failed_logins: row.get(9)?,
-        last_failed_login: row.get(10)?,
     })
 }
 
@@ -68,25 +66,51 @@ pub(super) fn by_id(conn: &Connection, id: Id) -> Result<Option<Account>> {
     Ok(account)
 }
 
-pub(super) fn note_login_failure(tx: &Transaction<'_>, account: Id, now: UnixTime) -> Result<u32> {
-    tx.prepare_cached(
-        "UPDATE accounts SET failed_logins = failed_logins + 1, last_failed_login = ?2
-         WHERE id = ?1 RETURNING failed_logins",
-    )?
-    .query_row(params![account, now], |row| row.get(0))
-    .optional()?
-    .ok_or(StoreError::NotFound)
+/// The conditional count of docs/protocol.md §7.1: a new key starts at 1; a known one counts up only if
+/// the schedule allows an attempt now. No row back means refused; the caller is the writer, so the
+/// re-read that tells how long to wait sees the row the statement judged.
+pub(super) fn reserve_login_attempt(
+    tx: &Transaction<'_>,
+    key: &[u8; 32],
+    now: UnixTime,
+) -> Result<Attempt> {
+    let b = Backoff::LOGIN;
+    let granted: Option<u32> = tx
+        .prepare_cached(
+            "INSERT INTO login_attempts (key, attempts, last_at) VALUES (?1, 1, ?2)
+             ON CONFLICT (key) DO UPDATE
+                 SET attempts = login_attempts.attempts + 1, last_at = ?2
+                 WHERE login_attempts.attempts < ?3
+                    OR login_attempts.last_at
+                       + min(?4 << min(login_attempts.attempts - ?3, ?6), ?5) <= ?2
+             RETURNING attempts",
+        )?
+        .query_row(
+            params![
+                key,
+                now,
+                b.free,
+                b.unit_secs,
+                b.max_secs,
+                Backoff::MAX_SHIFT
+            ],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if let Some(n) = granted {
+        return Ok(Attempt::Granted { n });
+    }
+    let (attempts, last): (u32, UnixTime) = tx
+        .prepare_cached("SELECT attempts, last_at FROM login_attempts WHERE key = ?1")?
+        .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(Attempt::Wait {
+        retry_after: b.retry_after(attempts, Some(last), now).unwrap_or(1),
+    })
 }
 
-pub(super) fn clear_login_failures(tx: &Transaction<'_>, account: Id) -> Result<()> {
-    let changed = tx
-        .prepare_cached(
-            "UPDATE accounts SET failed_logins = 0, last_failed_login = NULL WHERE id = ?1",
-        )?
-        .execute([account])?;
-    if changed == 0 {
-        return Err(StoreError::NotFound);
-    }
+pub(super) fn clear_login_attempts(tx: &Transaction<'_>, key: &[u8; 32]) -> Result<()> {
+    tx.prepare_cached("DELETE FROM login_attempts WHERE key = ?1")?
+        .execute([key])?;
     Ok(())
 }
 
@@ -142,7 +166,7 @@ pub(super) fn change_credentials(
     let changed = tx
         .prepare_cached(
             "UPDATE accounts SET kdf_m = ?3, kdf_t = ?4, kdf_p = ?5, kdf_salt = ?6, auth_hash = ?7,
-                 wrapped_data_key = ?8, failed_logins = 0, last_failed_login = NULL
+                 wrapped_data_key = ?8
              WHERE id = ?1 AND auth_hash = ?2",
         )?
         .execute(params![

@@ -35,6 +35,9 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../migrations/sqlite/0004_device_refused.sql"
     )),
+    M::up(include_str!(
+        "../../migrations/sqlite/0005_login_attempts.sql"
+    )),
 ];
 
 /// Tuning knobs. The defaults suit the embedded single-node deployment.
@@ -293,16 +296,18 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn note_login_failure(&self, account: Id, now: UnixTime) -> Result<u32> {
-        self.write("note_login_failure", move |tx| {
-            accounts::note_login_failure(tx, account, now)
+    async fn reserve_login_attempt(&self, key: &[u8; 32], now: UnixTime) -> Result<Attempt> {
+        let key = *key;
+        self.write("reserve_login_attempt", move |tx| {
+            accounts::reserve_login_attempt(tx, &key, now)
         })
         .await
     }
 
-    async fn clear_login_failures(&self, account: Id) -> Result<()> {
-        self.write("clear_login_failures", move |tx| {
-            accounts::clear_login_failures(tx, account)
+    async fn clear_login_attempts(&self, key: &[u8; 32]) -> Result<()> {
+        let key = *key;
+        self.write("clear_login_attempts", move |tx| {
+            accounts::clear_login_attempts(tx, &key)
         })
         .await
     }
@@ -453,16 +458,32 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn note_access_failure(
-        &self,
-        share_id: &ShareId,
-        now: UnixTime,
-    ) -> Result<(u32, Vec<Event>)> {
+    async fn reserve_access_attempt(&self, share_id: &ShareId, now: UnixTime) -> Result<Attempt> {
         let share_id = *share_id;
-        self.write_raising("note_access_failure", move |tx, raised| {
-            shares::note_access_failure(tx, raised, &share_id, now)
+        self.write("reserve_access_attempt", move |tx| {
+            shares::reserve_access_attempt(tx, &share_id, now)
         })
         .await
+    }
+
+    async fn access_attempt_judged(
+        &self,
+        share_id: &ShareId,
+        n: u32,
+        correct: bool,
+        now: UnixTime,
+    ) -> Result<Vec<Event>> {
+        // A wrong attempt that raises no event has nothing left to write: it was counted when reserved.
+        if !correct && !failures_raise_event(n) {
+            return Ok(Vec::new());
+        }
+        let share_id = *share_id;
+        let ((), raised) = self
+            .write_raising("access_attempt_judged", move |tx, raised| {
+                shares::access_attempt_judged(tx, raised, &share_id, n, correct, now)
+            })
+            .await?;
+        Ok(raised)
     }
 
     async fn bind(
@@ -615,7 +636,14 @@ impl Store for SqliteStore {
                 sweep::events(tx, events_before, limit)
             })
             .await?;
+        let attempts_before = now.saturating_sub(LOGIN_ATTEMPTS_TTL);
+        let login_attempts = self
+            .repeat_step("sweep_login_attempts", move |tx, limit| {
+                sweep::login_attempts(tx, attempts_before, limit)
+            })
+            .await?;
         let report = SweepReport {
+            login_attempts,
             expired,
             // Expiring a share drops its key too.
             shredded: expired + shredded,

@@ -209,36 +209,84 @@ pub(super) fn end_all_of_record(
     Ok(())
 }
 
-pub(super) fn note_access_failure(
+/// The conditional count of docs/protocol.md §5.4: the attempt is counted only if the schedule allows one
+/// now, in the same statement that judges that. No row back means refused (or unknown); the caller is the
+/// writer, so the re-read sees the row the statement judged.
+pub(super) fn reserve_access_attempt(
+    tx: &Transaction<'_>,
+    share_id: &ShareId,
+    now: UnixTime,
+) -> Result<Attempt> {
+    let b = Backoff::ACCESS;
+    let granted: Option<u32> = tx
+        .prepare_cached(
+            "UPDATE shares SET failed_attempts = failed_attempts + 1, last_failed_at = ?2
+             WHERE share_id = ?1
+               AND (failed_attempts < ?3 OR last_failed_at IS NULL
+                    OR last_failed_at + min(?4 << min(failed_attempts - ?3, ?6), ?5) <= ?2)
+             RETURNING failed_attempts",
+        )?
+        .query_row(
+            params![
+                share_id,
+                now,
+                b.free,
+                b.unit_secs,
+                b.max_secs,
+                Backoff::MAX_SHIFT
+            ],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if let Some(n) = granted {
+        return Ok(Attempt::Granted { n });
+    }
+    let (attempts, last): (u32, Option<UnixTime>) = tx
+        .prepare_cached("SELECT failed_attempts, last_failed_at FROM shares WHERE share_id = ?1")?
+        .query_row([share_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    Ok(Attempt::Wait {
+        retry_after: b.retry_after(attempts, last, now).unwrap_or(1),
+    })
+}
+
+/// A right token clears the count; a wrong one raises the owner's event at the counts that call for one.
+pub(super) fn access_attempt_judged(
     tx: &Transaction<'_>,
     raised: &mut Vec<Event>,
     share_id: &ShareId,
+    n: u32,
+    correct: bool,
     now: UnixTime,
-) -> Result<u32> {
-    let (count, account, handle, record) = tx
-        .prepare_cached(
-            "UPDATE shares SET failed_attempts = failed_attempts + 1, last_failed_at = ?2
-             WHERE share_id = ?1 RETURNING failed_attempts, account_id, handle, record_id",
+) -> Result<()> {
+    if correct {
+        tx.prepare_cached(
+            "UPDATE shares SET failed_attempts = 0, last_failed_at = NULL WHERE share_id = ?1",
         )?
-        .query_row(params![share_id, now], |row| {
-            Ok((row.get::<_, u32>(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        .execute([share_id])?;
+        return Ok(());
+    }
+    if !failures_raise_event(n) {
+        return Ok(());
+    }
+    let (account, handle, record) = tx
+        .prepare_cached("SELECT account_id, handle, record_id FROM shares WHERE share_id = ?1")?
+        .query_row([share_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })
         .optional()?
         .ok_or(StoreError::NotFound)?;
-    if failures_raise_event(count) {
-        let number = Some(i64::from(count));
-        events::insert(
-            tx,
-            raised,
-            account,
-            EventKind::AccessFailures,
-            Some(handle),
-            Some(record),
-            number,
-            now,
-        )?;
-    }
-    Ok(count)
+    events::insert(
+        tx,
+        raised,
+        account,
+        EventKind::AccessFailures,
+        Some(handle),
+        Some(record),
+        Some(i64::from(n)),
+        now,
+    )
 }
 
 pub(super) struct Bind {

@@ -88,3 +88,14 @@ pub(super) fn events(tx: &Transaction<'_>, cutoff: UnixTime, limit: u64) -> Resu
         .execute(params![cutoff, limit])?;
     Ok(changed as u64)
 }
+
+/// Forgets login attempt counts with no attempt since `cutoff`.
+pub(super) fn login_attempts(tx: &Transaction<'_>, cutoff: UnixTime, limit: u64) -> Result<u64> {
+    let changed = tx
+        .prepare_cached(
+            "DELETE FROM login_attempts WHERE key IN
+                 (SELECT key FROM login_attempts WHERE last_at < ?1 LIMIT ?2)",
+        )?
+        .execute(params![cutoff, limit])?;
+    Ok(changed as u64)
+}

@@ -32,8 +32,6 @@ pub async fn accounts(store: &impl Store) {
     assert_eq!(found.auth_hash, ada.auth_hash);
     assert_eq!(found.wrapped_data_key, ada.wrapped_data_key);
     assert_eq!(found.created_at, ada.created_at);
-    assert_eq!(found.failed_logins, 0);
-    assert_eq!(found.last_failed_login, None);
 
     let by_id = store
         .account_by_id(ada.id)
@@ -51,42 +49,118 @@ pub async fn accounts(store: &impl Store) {
     assert!(store.account_by_id(id()).await.expect("lookup").is_none());
 }
 
-pub async fn login_failures(store: &impl Store) {
-    let account = account(store).await;
-    for expected in 1..=3 {
-        let count = store
-            .note_login_failure(account, T0 + expected)
-            .await
-            .expect("note");
-        assert_eq!(count, expected as u32);
+/// Login attempts are counted per key (known email or not) on the schedule of [`Backoff::LOGIN`], every
+/// step of it judged by the store itself; a success clears the count, and the sweeper forgets counts idle
+/// for [`LOGIN_ATTEMPTS_TTL`].
+pub async fn login_attempts(store: &impl Store) {
+    let key = random32();
+    let other = random32();
+    for expected in 1..=5 {
+        let n = granted(
+            store
+                .reserve_login_attempt(&key, T0)
+                .await
+                .expect("reserve"),
+        );
+        assert_eq!(n, expected, "the free attempts, all at once");
     }
-    let found = store
-        .account_by_id(account)
-        .await
-        .expect("read")
-        .expect("found");
-    assert_eq!(found.failed_logins, 3);
-    assert_eq!(found.last_failed_login, Some(T0 + 3));
-
-    store.clear_login_failures(account).await.expect("clear");
-    let found = store
-        .account_by_id(account)
-        .await
-        .expect("read")
-        .expect("found");
-    assert_eq!(found.failed_logins, 0);
-    assert_eq!(found.last_failed_login, None);
     assert_eq!(
-        store
-            .note_login_failure(account, T0 + 9)
-            .await
-            .expect("note"),
+        refused(
+            store
+                .reserve_login_attempt(&key, T0)
+                .await
+                .expect("reserve")
+        ),
         1
     );
+    assert_eq!(
+        granted(
+            store
+                .reserve_login_attempt(&other, T0)
+                .await
+                .expect("reserve")
+        ),
+        1,
+        "counted per key"
+    );
+    // Every further step: refused a second before the wait is over (not counted), granted at its end.
+    let b = Backoff::LOGIN;
+    let (mut last, mut n) = (T0, 5);
+    while n < 20 {
+        let next = last + b.wait(n);
+        assert_eq!(
+            refused(
+                store
+                    .reserve_login_attempt(&key, next - 1)
+                    .await
+                    .expect("reserve")
+            ),
+            1,
+            "after {n}"
+        );
+        assert_eq!(
+            granted(
+                store
+                    .reserve_login_attempt(&key, next)
+                    .await
+                    .expect("reserve")
+            ),
+            n + 1
+        );
+        (last, n) = (next, n + 1);
+    }
+    assert_eq!(b.wait(n), b.max_secs, "the wait is capped");
+    assert_eq!(
+        refused(
+            store
+                .reserve_login_attempt(&key, last)
+                .await
+                .expect("reserve")
+        ),
+        b.max_secs
+    );
 
-    assert_store_err!(
-        store.note_login_failure(id(), T0).await,
-        StoreError::NotFound
+    store.clear_login_attempts(&key).await.expect("clear");
+    assert_eq!(
+        granted(
+            store
+                .reserve_login_attempt(&key, last)
+                .await
+                .expect("reserve")
+        ),
+        1
+    );
+    store
+        .clear_login_attempts(&random32())
+        .await
+        .expect("clearing nothing is fine");
+
+    // Counts idle for a day are forgotten; younger ones stay.
+    let (report, _) = store
+        .sweep(last + LOGIN_ATTEMPTS_TTL, HOUR, 120, HOUR)
+        .await
+        .expect("sweep");
+    assert_eq!(
+        report.login_attempts, 1,
+        "the other key's count, idle since T0"
+    );
+    assert_eq!(
+        granted(
+            store
+                .reserve_login_attempt(&other, last + LOGIN_ATTEMPTS_TTL)
+                .await
+                .expect("reserve")
+        ),
+        1
+    );
+    assert_eq!(
+        granted(
+            store
+                .reserve_login_attempt(&key, last + LOGIN_ATTEMPTS_TTL)
+                .await
+                .expect("reserve")
+        ),
+        2
     );
 }
 
@@ -205,7 +279,6 @@ pub async fn change_credentials(store: &impl Store) {
     for s in [&first, &second, &bobs] {
         store.create_session(s.clone()).await.expect("session");
     }
-    store.note_login_failure(ada.id, T0).await.expect("failure");
     let live = |token: [u8; 32]| async move {
         store.session(&token, T0).await.expect("session").is_some()
     };
@@ -236,7 +309,6 @@ pub async fn change_credentials(store: &impl Store) {
     assert_eq!(found.kdf, ada.kdf);
     assert_eq!(found.kdf_salt, ada.kdf_salt);
     assert_eq!(found.wrapped_data_key, ada.wrapped_data_key);
-    assert_eq!(found.failed_logins, 1);
     assert!(live(first.token_hash).await && live(second.token_hash).await);
 
     assert!(
@@ -255,7 +327,6 @@ pub async fn change_credentials(store: &impl Store) {
     assert_eq!(found.kdf_salt, new.kdf_salt);
     assert_eq!(found.auth_hash, new.auth_hash);
     assert_eq!(found.wrapped_data_key, new.wrapped_data_key);
-    assert_eq!((found.failed_logins, found.last_failed_login), (0, None));
     assert_eq!(found.created_at, ada.created_at);
     assert!(!live(first.token_hash).await, "every session ends");
     assert!(!live(second.token_hash).await, "every session ends");

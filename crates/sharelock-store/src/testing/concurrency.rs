@@ -237,27 +237,61 @@ pub async fn edit_racing_share_end(store: &impl Store) {
     }
 }
 
-/// Wrong access tokens tried at once are each counted once, and the owner hears of the burst at the
-/// same counts as if they came one by one.
-pub async fn racing_access_failures(store: &impl Store) {
+/// Attempts sent together on one share: exactly the free ones are granted (each with its own number),
+/// every other is refused with the first wait and not counted, and the owner hears of the burst once.
+pub async fn racing_access_attempts(store: &impl Store) {
     let account = account(store).await;
     let record = record(store, account).await;
     let share = share(store, account, record, ShareSpec::default()).await;
-    let counts = join_all(
-        (0..20).map(|n| async move { store.note_access_failure(&share.share_id, T0 + n).await }),
+    let attempts = join_all(
+        (0..60).map(|_| async move { store.reserve_access_attempt(&share.share_id, T0).await }),
     )
     .await;
-    let mut counts: Vec<u32> = counts.into_iter().map(|c| c.expect("note").0).collect();
-    counts.sort_unstable();
-    assert_eq!(counts, (1..=20).collect::<Vec<u32>>());
-    assert_eq!(by_id(store, share).await.failed_attempts, 20);
-    let numbers: Vec<Option<i64>> = all_events(store, account)
+    let (numbers, waits) = split_attempts(attempts);
+    assert_eq!(numbers, (1..=Backoff::ACCESS.free).collect::<Vec<u32>>());
+    assert_eq!(waits, vec![Backoff::ACCESS.wait(5); 55]);
+    assert_eq!(by_id(store, share).await.failed_attempts, 5);
+    join_all(
+        numbers
+            .iter()
+            .map(|&n| store.access_attempt_judged(&share.share_id, n, false, T0)),
+    )
+    .await
+    .into_iter()
+    .for_each(|r| {
+        r.expect("judged");
+    });
+    let bursts: Vec<Option<i64>> = all_events(store, account)
         .await
         .iter()
         .filter(|e| e.kind == EventKind::AccessFailures)
         .map(|e| e.number)
         .collect();
-    assert_eq!(numbers, vec![Some(5), Some(8), Some(16)]);
+    assert_eq!(bursts, vec![Some(5)]);
+}
+
+/// Login attempts sent together for one email never seen before (so they race to create its count, too):
+/// exactly the free ones are granted, every other is refused.
+pub async fn racing_login_attempts(store: &impl Store) {
+    let key = random32();
+    let attempts =
+        join_all((0..60).map(|_| async move { store.reserve_login_attempt(&key, T0).await })).await;
+    let (numbers, waits) = split_attempts(attempts);
+    assert_eq!(numbers, (1..=Backoff::LOGIN.free).collect::<Vec<u32>>());
+    assert_eq!(waits, vec![Backoff::LOGIN.wait(5); 55]);
+}
+
+/// The granted numbers (sorted) and the refusals' waits.
+fn split_attempts(attempts: Vec<Result<Attempt, StoreError>>) -> (Vec<u32>, Vec<i64>) {
+    let (mut numbers, mut waits) = (Vec::new(), Vec::new());
+    for attempt in attempts {
+        match attempt.expect("reserve") {
+            Attempt::Granted { n } => numbers.push(n),
+            Attempt::Wait { retry_after } => waits.push(retry_after),
+        }
+    }
+    numbers.sort_unstable();
+    (numbers, waits)
 }
 
 /// Sweeps running at once (every node runs the sweeper) end each due share once, raise one event for

@@ -25,10 +25,7 @@ pub async fn events_in_order(store: &impl Store) {
         .await
         .expect("edit");
     for n in 1..=5 {
-        store
-            .note_access_failure(&share.share_id, T0 + 2 + n)
-            .await
-            .expect("note");
+        wrong_attempt(store, &share.share_id, T0 + 2 + n).await;
     }
     store
         .end_share(account, share.handle, T0 + 10)
@@ -151,11 +148,17 @@ pub async fn writes_return_their_events(store: &impl Store) {
     returned!(Vec::new(), vec![]);
 
     for n in 1..=8u32 {
-        let (count, raised) = store
-            .note_access_failure(&share.share_id, T0 + 4)
+        // Past the free attempts, an hour apart: each is granted whatever the wait.
+        let at = T0 + 4 + HOUR * i64::from(n.saturating_sub(5));
+        let reserved = store
+            .reserve_access_attempt(&share.share_id, at)
             .await
-            .expect("note");
-        assert_eq!(count, n);
+            .expect("reserve");
+        assert_eq!(reserved, Attempt::Granted { n });
+        let raised = store
+            .access_attempt_judged(&share.share_id, n, false, at)
+            .await
+            .expect("judged");
         let expected = if failures_raise_event(n) {
             vec![EventKind::AccessFailures]
         } else {

@@ -29,7 +29,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $setup;
             ping,
             accounts,
-            login_failures,
+            login_attempts,
             sessions,
             change_credentials,
             records_create_read_list,
@@ -47,7 +47,7 @@ macro_rules! conformance_tests {
             recipient_edit,
             recipient_end,
             use_nonce,
-            access_failures,
+            access_attempts,
             events_in_order,
             writes_return_their_events,
             device_refused_events,
@@ -57,7 +57,8 @@ macro_rules! conformance_tests {
             racing_writes_one_wins,
             rotation_racing_share_end,
             edit_racing_share_end,
-            racing_access_failures,
+            racing_access_attempts,
+            racing_login_attempts,
             sweeps_at_once,
         );
     };
@@ -132,6 +133,37 @@ fn version(v: u64, k: u64, author: Author, at: UnixTime) -> NewVersion {
         proof: format!("proof v{v}").into_bytes(),
         author,
         created_at: at,
+    }
+}
+
+/// A wrong access token at `now` that the schedule lets through: reserved, then judged wrong. Its number.
+async fn wrong_attempt(store: &impl Store, share_id: &ShareId, now: UnixTime) -> u32 {
+    let n = granted(
+        store
+            .reserve_access_attempt(share_id, now)
+            .await
+            .expect("reserve"),
+    );
+    store
+        .access_attempt_judged(share_id, n, false, now)
+        .await
+        .expect("judged");
+    n
+}
+
+#[track_caller]
+fn granted(attempt: Attempt) -> u32 {
+    match attempt {
+        Attempt::Granted { n } => n,
+        Attempt::Wait { retry_after } => panic!("refused, retry after {retry_after} s"),
+    }
+}
+
+#[track_caller]
+fn refused(attempt: Attempt) -> i64 {
+    match attempt {
+        Attempt::Wait { retry_after } => retry_after,
+        Attempt::Granted { n } => panic!("granted as attempt {n}"),
     }
 }
 

@@ -324,50 +324,97 @@ pub async fn use_nonce(store: &impl Store) {
     );
 }
 
-/// Wrong access tokens are counted per share; the owner hears at 5, 8, 16, … (see
-/// [`failures_raise_event`]).
-pub async fn access_failures(store: &impl Store) {
+/// Access-token attempts are counted per share on the schedule of [`Backoff::ACCESS`], every step of it
+/// judged by the store itself; a refused attempt is not counted; a right token clears the count; the
+/// owner hears of wrong ones at 5, 8, 16, … (see [`failures_raise_event`]).
+pub async fn access_attempts(store: &impl Store) {
     let account = account(store).await;
     let record = record(store, account).await;
     let share = share(store, account, record, ShareSpec::default()).await;
     let other = self::share(store, account, record, ShareSpec::default()).await;
 
-    for n in 1..=16u32 {
-        let (count, _) = store
-            .note_access_failure(&share.share_id, T0 + i64::from(n))
-            .await
-            .expect("note");
-        assert_eq!(count, n);
+    for n in 1..=5u32 {
+        assert_eq!(
+            wrong_attempt(store, &share.share_id, T0 + i64::from(n)).await,
+            n
+        );
     }
-    let row = by_id(store, share).await;
+    let b = Backoff::ACCESS;
+    let (mut last, mut n) = (T0 + 5, 5);
     assert_eq!(
-        (row.failed_attempts, row.last_failed_at),
-        (16, Some(T0 + 16))
+        refused(
+            store
+                .reserve_access_attempt(&share.share_id, last)
+                .await
+                .expect("reserve")
+        ),
+        b.wait(5)
     );
+    // Every further step: refused a second before the wait is over (not counted), granted at its end.
+    while n < 16 {
+        let next = last + b.wait(n);
+        assert_eq!(
+            refused(
+                store
+                    .reserve_access_attempt(&share.share_id, next - 1)
+                    .await
+                    .expect("reserve")
+            ),
+            1,
+            "after {n}"
+        );
+        assert_eq!(wrong_attempt(store, &share.share_id, next).await, n + 1);
+        (last, n) = (next, n + 1);
+    }
+    assert_eq!(b.wait(n), b.max_secs, "the wait is capped");
+    let row = by_id(store, share).await;
+    assert_eq!((row.failed_attempts, row.last_failed_at), (16, Some(last)));
     assert_eq!(
         by_id(store, other).await.failed_attempts,
         0,
         "counted per share"
     );
 
-    let bursts: Vec<(Option<i64>, UnixTime)> = all_events(store, account)
+    let bursts: Vec<Option<i64>> = all_events(store, account)
         .await
         .into_iter()
         .filter(|e| e.kind == EventKind::AccessFailures)
-        .map(|e| (e.number, e.at))
+        .map(|e| e.number)
         .collect();
-    assert_eq!(
-        bursts,
-        vec![(Some(5), T0 + 5), (Some(8), T0 + 8), (Some(16), T0 + 16)]
-    );
+    assert_eq!(bursts, vec![Some(5), Some(8), Some(16)]);
     assert!(
         (1..=64)
             .filter(|&n| failures_raise_event(n))
             .eq([5, 8, 16, 32, 64])
     );
 
+    // A right token, once its turn comes, clears the count; it raises no event.
+    let now = last + b.max_secs;
+    let n = granted(
+        store
+            .reserve_access_attempt(&share.share_id, now)
+            .await
+            .expect("reserve"),
+    );
+    assert_eq!(n, 17);
+    store
+        .access_attempt_judged(&share.share_id, n, true, now)
+        .await
+        .expect("judged");
+    let row = by_id(store, share).await;
+    assert_eq!((row.failed_attempts, row.last_failed_at), (0, None));
+    assert_eq!(wrong_attempt(store, &share.share_id, now).await, 1);
+    assert_eq!(
+        all_events(store, account)
+            .await
+            .iter()
+            .filter(|e| e.kind == EventKind::AccessFailures)
+            .count(),
+        3
+    );
+
     assert_store_err!(
-        store.note_access_failure(&random16(), T0).await,
+        store.reserve_access_attempt(&random16(), T0).await,
         StoreError::NotFound
     );
 }

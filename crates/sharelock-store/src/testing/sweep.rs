@@ -81,6 +81,7 @@ pub async fn sweep(store: &impl Store) {
             nonces: 1,
             sessions: 1,
             events: 0,
+            login_attempts: 0,
         }
     );
     let expired = by_id(store, lapsing).await;
