@@ -3,7 +3,7 @@
 //! `sharelock_store::copy`; this is its command line.
 
 use clap::Args;
-use sharelock_server::config::{BlobBackend, Config, Overrides};
+use sharelock_server::config::{BlobBackend, Config, Overrides, SecretGivenTwice};
 use sharelock_store::BlobStore;
 use sharelock_store::copy::{self, Blobs, CopyError, CopyReport};
 use sharelock_store::postgres::{PostgresOptions, PostgresStore};
@@ -18,6 +18,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The target database or blob store already holds data.
     pub const TARGET_NOT_EMPTY: u8 = 7;
+    /// A secret is given both as `SHARELOCK_<NAME>` and as `SHARELOCK_<NAME>_FILE` (as for `serve`).
+    pub const SECRET_GIVEN_TWICE: u8 = 8;
 }
 
 #[derive(Debug, Args)]
@@ -108,8 +110,14 @@ async fn migrate(args: MigrateArgs) -> Result<(CopyReport, bool), Failure> {
         data_dir: args.data_dir,
         ..Overrides::default()
     };
-    let config = Config::load(args.config.as_deref(), overrides)
-        .map_err(|e| Failure::usage(format!("{e:#}")))?;
+    let config = Config::load(args.config.as_deref(), overrides).map_err(|e| Failure {
+        code: if e.downcast_ref::<SecretGivenTwice>().is_some() {
+            exit::SECRET_GIVEN_TWICE
+        } else {
+            exit::USAGE
+        },
+        message: format!("{e:#}"),
+    })?;
     let url = config.database_url();
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err(Failure::usage(

@@ -54,7 +54,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Copy a SQLite deployment (database and blobs) into an empty PostgreSQL database and the blob
     /// store the PostgreSQL nodes use. Exit codes: 1 the copy failed and was undone, 2 unusable
-    /// command line, configuration or source, 7 the target is not empty.
+    /// command line, configuration or source, 7 the target is not empty, 8 a secret given both
+    /// directly and as a file.
     Migrate(migrate::MigrateArgs),
     /// Create an account on the server and log in.
     Register(account::RegisterArgs),
