@@ -105,6 +105,12 @@ error_codes! {
     PayloadTooLarge = "payload_too_large", 413;
     /// Too many attempts; wait `retry_after` seconds.
     TooManyAttempts = "too_many_attempts", 429;
+    /// Storing these bytes would exceed the account's file quota (`account_quota_bytes`).
+    QuotaExceeded = "quota_exceeded", 413;
+    /// Storing these bytes would exceed what the share's recipient may upload (`share_quota_bytes`).
+    ShareQuotaExceeded = "share_quota_exceeded", 413;
+    /// The account already has `max_live_shares` live shares.
+    ShareLimitReached = "share_limit_reached", 429;
     /// The server failed; nothing secret is in the message.
     Internal = "internal", 500;
     /// The server cannot serve now (database unavailable, shutting down).

@@ -18,4 +18,13 @@ pub struct Policy {
     pub max_file_bytes: u64,
     /// Largest upload part in bytes.
     pub max_part_bytes: u64,
+    /// File bytes one account's records may hold, recipients' uploads included (413
+    /// `quota_exceeded` beyond).
+    pub account_quota_bytes: u64,
+    /// File bytes the recipient of one editable share may upload (413 `share_quota_exceeded` beyond).
+    pub share_quota_bytes: u64,
+    /// Live shares one account may have at once (429 `share_limit_reached` beyond).
+    pub max_live_shares: u32,
+    /// Seconds an upload may stay unfinished before the server deletes it.
+    pub upload_ttl_secs: u64,
 }

@@ -51,6 +51,17 @@ pub struct Config {
     pub max_envelope_bytes: u64,
     /// Largest file (encrypted stream), in bytes.
     pub max_file_bytes: u64,
+    /// File bytes one account's records may hold (finished files and uploads in progress, the
+    /// recipients' uploads included).
+    pub account_quota_bytes: u64,
+    /// File bytes the recipient of one editable share may upload (also counted against the owner's
+    /// account).
+    pub share_quota_bytes: u64,
+    /// Live shares one account may have at once.
+    pub max_live_shares: u32,
+    /// Uploads not completed this long after they began are deleted by the sweeper (rows and blobs).
+    #[serde(with = "humantime_serde_compat")]
+    pub upload_ttl: Duration,
 
     /// How long a login session lasts.
     #[serde(with = "humantime_serde_compat")]
@@ -132,6 +143,10 @@ impl Default for Config {
             max_expiry: Duration::from_secs(180 * 86_400),
             max_envelope_bytes: 600 * 1024,
             max_file_bytes: 1024 * 1024 * 1024,
+            account_quota_bytes: 10 * 1024 * 1024 * 1024,
+            share_quota_bytes: 1024 * 1024 * 1024,
+            max_live_shares: 1000,
+            upload_ttl: Duration::from_secs(24 * 3600),
             session_ttl: Duration::from_secs(12 * 3600),
             retention: Duration::from_secs(30 * 86_400),
             sweep_interval: Duration::from_secs(30),
@@ -179,6 +194,10 @@ const ENV_KEYS: &[(&str, EnvKind)] = &[
     ("max_expiry", EnvKind::Str),
     ("max_envelope_bytes", EnvKind::Int),
     ("max_file_bytes", EnvKind::Int),
+    ("account_quota_bytes", EnvKind::Int),
+    ("share_quota_bytes", EnvKind::Int),
+    ("max_live_shares", EnvKind::Int),
+    ("upload_ttl", EnvKind::Str),
     ("session_ttl", EnvKind::Str),
     ("retention", EnvKind::Str),
     ("sweep_interval", EnvKind::Str),
@@ -348,6 +367,15 @@ impl Config {
         if self.max_envelope_bytes < 4096 || self.max_envelope_bytes > 16 * 1024 * 1024 {
             bail!("max_envelope_bytes must be between 4 KiB and 16 MiB");
         }
+        if self.account_quota_bytes == 0 || self.share_quota_bytes == 0 {
+            bail!("account_quota_bytes and share_quota_bytes must be positive");
+        }
+        if self.max_live_shares == 0 {
+            bail!("max_live_shares must be positive");
+        }
+        if self.upload_ttl.as_secs() == 0 {
+            bail!("upload_ttl must be at least one second");
+        }
         if self.rate_limit_per_minute == 0 {
             bail!("rate_limit_per_minute must be positive");
         }
@@ -409,6 +437,14 @@ impl Config {
     /// Largest body of a part upload.
     pub fn part_body_limit(&self) -> usize {
         sharelock_api::files::MAX_PART_BYTES + 64 * 1024
+    }
+
+    /// The byte quotas part writes are checked against (in the store, atomically).
+    pub fn upload_limits(&self) -> sharelock_store::UploadLimits {
+        sharelock_store::UploadLimits {
+            account_bytes: self.account_quota_bytes,
+            share_bytes: self.share_quota_bytes,
+        }
     }
 
     /// The public URL without a trailing slash.
@@ -505,6 +541,43 @@ mod tests {
         assert_eq!(config.public_url(), "http://127.0.0.1:8080");
         assert!(config.database_url().starts_with("sqlite://"));
         assert_eq!(config.max_expiry.as_secs(), 180 * 86_400);
+        assert_eq!(config.account_quota_bytes, 10 << 30);
+        assert_eq!(config.share_quota_bytes, 1 << 30);
+        assert_eq!(config.max_live_shares, 1000);
+        assert_eq!(config.upload_ttl.as_secs(), 86_400);
+    }
+
+    #[test]
+    fn quota_settings_from_the_environment() {
+        let env: HashMap<&str, &str> = [
+            ("SHARELOCK_ACCOUNT_QUOTA_BYTES", "5000000"),
+            ("SHARELOCK_SHARE_QUOTA_BYTES", "40000"),
+            ("SHARELOCK_MAX_LIVE_SHARES", "3"),
+            ("SHARELOCK_UPLOAD_TTL", "90s"),
+        ]
+        .into();
+        let config = Config::load_from(None, Overrides::default(), |k| {
+            env.get(k).map(|v| v.to_string())
+        })
+        .unwrap();
+        let limits = config.upload_limits();
+        assert_eq!(
+            (limits.account_bytes, limits.share_bytes),
+            (5_000_000, 40_000)
+        );
+        assert_eq!(config.max_live_shares, 3);
+        assert_eq!(config.upload_ttl, Duration::from_secs(90));
+        for (key, bad) in [
+            ("SHARELOCK_ACCOUNT_QUOTA_BYTES", "0"),
+            ("SHARELOCK_MAX_LIVE_SHARES", "0"),
+            ("SHARELOCK_UPLOAD_TTL", "0s"),
+        ] {
+            let env = |k: &str| (k == key).then(|| bad.to_string());
+            assert!(
+                Config::load_from(None, Overrides::default(), env).is_err(),
+                "{key}={bad}"
+            );
+        }
     }
 
     #[test]

@@ -122,6 +122,21 @@ impl From<StoreError> for ApiError {
                 ErrorCode::ReplayedRequest,
                 "this request was already received",
             ),
+            StoreError::QuotaExceeded(sharelock_store::Quota::Account) => ApiError::new(
+                ErrorCode::QuotaExceeded,
+                "storing this would exceed the account's file quota",
+            ),
+            StoreError::QuotaExceeded(sharelock_store::Quota::Share) => ApiError::new(
+                ErrorCode::ShareQuotaExceeded,
+                "storing this would exceed what this share may upload",
+            ),
+            StoreError::ShareLimit => ApiError::new(
+                ErrorCode::ShareLimitReached,
+                "the account has as many live shares as it may have; end one first",
+            ),
+            StoreError::PartsMismatch => ApiError::malformed(
+                "the uploaded parts do not match `parts` and `size` (missing or extra parts, or another total)",
+            ),
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::new(

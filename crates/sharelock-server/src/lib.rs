@@ -393,6 +393,36 @@ async fn forward_wakeups(
     tracing::warn!("the event listener stopped; streams fall back to their slow re-check");
 }
 
+/// Blobs deleted per round of garbage collection.
+const GARBAGE_BATCH: u32 = 256;
+
+/// Drops uploads left unfinished for `upload_ttl`, then deletes the blobs the store lists as garbage
+/// (theirs, replaced part writes, deleted records'). The store forgets a blob only once it is deleted,
+/// so a blob store that fails now is simply tried again on the next pass.
+async fn sweep_files(state: &AppState) {
+    let ttl = state.config.upload_ttl.as_secs() as i64;
+    match state.store.sweep_uploads(state.now(), ttl).await {
+        Ok(0) => {}
+        Ok(dropped) => tracing::info!(dropped, "unfinished uploads swept"),
+        Err(e) => tracing::warn!(error = %e, "sweeping unfinished uploads failed"),
+    }
+    loop {
+        let garbage = match state.store.blob_garbage(GARBAGE_BATCH).await {
+            Ok(garbage) => garbage,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing blob garbage failed");
+                return;
+            }
+        };
+        let listed = garbage.len();
+        let deleted = files::delete_garbage(state, garbage).await;
+        // A short batch is the end; a failure waits for the next pass.
+        if listed < GARBAGE_BATCH as usize || deleted < listed {
+            return;
+        }
+    }
+}
+
 /// Ends shares whose time has passed, drops their keys, purges old rows. Expiry is also checked on every
 /// request, so the sweeper's pace only affects housekeeping, never access.
 async fn sweep_forever(state: AppState) {
@@ -414,6 +444,7 @@ async fn sweep_forever(state: AppState) {
             }
             Err(e) => tracing::warn!(error = %e, "sweep failed"),
         }
+        sweep_files(&state).await;
         state.limiter.shrink();
     }
 }

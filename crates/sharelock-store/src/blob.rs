@@ -1,10 +1,13 @@
 //! Encrypted file streams, stored as numbered parts through `object_store` (local directory or any
 //! S3-compatible service). The server only ever sees ciphertext here.
 //!
-//! A file is the parts `files/<record>/<file>/<part:08>` (part numbers from 0), written one request
-//! at a time as a recipient or owner uploads, and read back in order as one stream. On S3 the keys can
-//! sit under a configured prefix (`<prefix>/files/…`). The same suite (`testing::blobs`) runs against
-//! memory, a local directory and a real S3 server (moto, `testing::s3`).
+//! A file is its parts, written one request at a time as a recipient or owner uploads, and read back in
+//! order as one stream. Every write of a part is an object of its own,
+//! `files/<record>/<file>/<part:08>.<write>`, never overwritten: which write is a part's bytes is the
+//! database's to say ([`crate::Store::attach_part`]), so a write that loses a race with the file's
+//! completion changes nothing a reader sees. On S3 the keys can sit under a configured prefix
+//! (`<prefix>/files/…`). The same suite (`testing::blobs`) runs against memory, a local directory and a
+//! real S3 server (moto, `testing::s3`).
 
 use std::path::Path as FsPath;
 use std::sync::Arc;
@@ -19,7 +22,7 @@ use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{BackoffConfig, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 
-use crate::model::Id;
+use crate::model::{Id, PartBlob};
 use crate::{Result, StoreError};
 
 /// Where an S3-compatible bucket is and how to reach it.
@@ -152,60 +155,39 @@ impl BlobStore {
         &self.store
     }
 
-    /// Stores one part (overwriting a retried upload of the same part). Durable when it returns.
-    pub async fn put_part(&self, record: Id, file: Id, part: u32, bytes: Bytes) -> Result<()> {
+    /// Stores one part write. Durable when it returns.
+    pub async fn put_part(&self, blob: &PartBlob, bytes: Bytes) -> Result<()> {
         self.store
-            .put(
-                &part_path(record, file, part),
-                PutPayload::from_bytes(bytes),
-            )
+            .put(&part_path(blob), PutPayload::from_bytes(bytes))
             .await
             .map_err(blob_error)?;
         Ok(())
     }
 
-    /// The file's parts `0..parts` in order as one stream of chunks. Each part is fetched only when
-    /// the previous one has been consumed, so a large file is never held in memory. A missing part
-    /// ends the stream with `NotFound`.
-    pub fn open(&self, record: Id, file: Id, parts: u32) -> BoxStream<'static, Result<Bytes>> {
+    /// The given part writes in order as one stream of chunks. Each is fetched only when the previous
+    /// one has been consumed, so a large file is never held in memory. A missing object ends the
+    /// stream with `NotFound`.
+    pub fn open(&self, parts: Vec<PartBlob>) -> BoxStream<'static, Result<Bytes>> {
         let store = Arc::clone(&self.store);
-        stream::iter(0..parts)
-            .then(move |part| {
+        stream::iter(parts)
+            .then(move |blob| {
                 let store = Arc::clone(&store);
-                async move {
-                    store
-                        .get(&part_path(record, file, part))
-                        .await
-                        .map_err(blob_error)
-                }
+                async move { store.get(&part_path(&blob)).await.map_err(blob_error) }
             })
             .map_ok(|part| part.into_stream().map_err(blob_error))
             .try_flatten()
             .boxed()
     }
 
-    /// The stored parts of a file as `(part number, size)`, sorted by part number. A name that is not a
-    /// part number is ignored (it was not written by [`Self::put_part`]).
-    pub async fn part_sizes(&self, record: Id, file: Id) -> Result<Vec<(u32, u64)>> {
-        let prefix = file_prefix(record, file);
-        let mut parts: Vec<(u32, u64)> = self
-            .store
-            .list(Some(&prefix))
-            .map_err(blob_error)
-            .try_filter_map(|meta| async move {
-                let part = meta
-                    .location
-                    .filename()
-                    .and_then(|name| name.parse::<u32>().ok());
-                Ok(part.map(|n| (n, meta.size)))
-            })
-            .try_collect()
-            .await?;
-        parts.sort_unstable();
-        Ok(parts)
+    /// Deletes one part write (already gone is fine).
+    pub async fn delete_part(&self, blob: &PartBlob) -> Result<()> {
+        match self.store.delete(&part_path(blob)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(other) => Err(blob_error(other)),
+        }
     }
 
-    /// Deletes every stored part of a file (none is fine).
+    /// Deletes every stored part write of a file (none is fine).
     pub async fn delete_file(&self, record: Id, file: Id) -> Result<()> {
         let prefix = file_prefix(record, file);
         let locations = self
@@ -228,8 +210,8 @@ fn file_prefix(record: Id, file: Id) -> Path {
     Path::from_iter(["files".to_owned(), record.to_string(), file.to_string()])
 }
 
-fn part_path(record: Id, file: Id, part: u32) -> Path {
-    file_prefix(record, file).join(format!("{part:08}"))
+fn part_path(blob: &PartBlob) -> Path {
+    file_prefix(blob.record, blob.file).join(format!("{:08}.{}", blob.part, blob.write.simple()))
 }
 
 /// The error for logs. Object keys hold record and file ids, and `object_store` puts them in its
@@ -272,26 +254,29 @@ mod tests {
 
     use super::*;
 
-    /// The on-disk layout is `files/<record>/<file>/<part:08>`, and deleting a file leaves no empty
+    /// The on-disk layout is `files/<record>/<file>/<part:08>.<write>`, and deleting a file leaves no empty
     /// directories behind. (The behaviour every backend shares is in `testing::blobs`.)
     #[tokio::test]
     async fn local_layout() {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path().join("blobs");
         let blobs = BlobStore::local(&root).expect("local");
-        let (record, file) = (Id::new_v4(), Id::new_v4());
+        let part = PartBlob {
+            record: Id::new_v4(),
+            file: Id::new_v4(),
+            part: 12,
+            write: Id::new_v4(),
+        };
         blobs
-            .put_part(record, file, 12, Bytes::from_static(b"x"))
+            .put_part(&part, Bytes::from_static(b"x"))
             .await
             .expect("put");
-        let on_disk = root.join(format!("files/{record}/{file}/00000012"));
+        let dir_of_file = root.join(format!("files/{}/{}", part.record, part.file));
+        let on_disk = dir_of_file.join(format!("00000012.{}", part.write.simple()));
         assert_eq!(std::fs::read(&on_disk).expect("part file"), b"x");
-        blobs.delete_file(record, file).await.expect("delete");
+        blobs.delete_part(&part).await.expect("delete");
         assert!(!on_disk.exists());
-        assert!(
-            !root.join(format!("files/{record}/{file}")).exists(),
-            "empty directories go too"
-        );
+        assert!(!dir_of_file.exists(), "empty directories go too");
     }
 
     #[test]
@@ -309,7 +294,6 @@ mod tests {
              at /srv/blobs/files/<id>/x, ok-deadbeef 2026-01-01"
         );
     }
-
     #[test]
     fn s3_config_debug_hides_the_secret() {
         let config = S3Config {

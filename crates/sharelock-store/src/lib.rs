@@ -55,12 +55,48 @@ pub enum StoreError {
     /// A signed request's nonce was already used.
     #[error("replayed request")]
     Replay,
+    /// Storing these bytes would take an account or a share over its quota; nothing was stored.
+    #[error("over the {0:?} quota")]
+    QuotaExceeded(Quota),
+    /// The account already has as many live shares as it may.
+    #[error("the account has reached its live share limit")]
+    ShareLimit,
+    /// A completion whose `parts` and `size` do not match the attached parts.
+    #[error("the stored parts do not match the completion")]
+    PartsMismatch,
     /// The database failed; the message is for logs and carries no secrets.
     #[error("database error: {0}")]
     Backend(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What attaching a part write came to. A refusal is an outcome, not an error, so the transaction that
+/// lists the refused write as garbage still commits.
+pub(crate) enum Attach {
+    /// Attached; the write it replaced, if any, is garbage now.
+    Done(Option<PartBlob>),
+    Refused(StoreError),
+}
+
+impl Attach {
+    pub(crate) fn into_result(self) -> Result<Option<PartBlob>> {
+        match self {
+            Attach::Done(replaced) => Ok(replaced),
+            Attach::Refused(e) => Err(e),
+        }
+    }
+}
+
+/// The attached parts `(part, size)`, sorted by part, are exactly `0..parts` and add up to `size`.
+pub(crate) fn parts_match(attached: &[(u32, u64)], parts: u32, size: u64) -> bool {
+    attached.len() as u64 == u64::from(parts)
+        && attached
+            .iter()
+            .enumerate()
+            .all(|(i, (n, _))| *n as usize == i)
+        && attached.iter().map(|(_, s)| *s).sum::<u64>() == size
+}
 
 /// The service's database. Every write that raises owner events returns them, as committed (with their
 /// ids, oldest first), so the caller can publish them; a write that fails returns none and commits
@@ -204,12 +240,54 @@ pub trait Store: Send + Sync + 'static {
 
     // --- files ---
 
-    /// Registers an upload in progress (idempotent for the same uploader).
-    async fn begin_file(&self, record: Id, file: Id, by: Author, now: UnixTime) -> Result<()>;
-    /// Marks an upload complete with its part count and total encrypted size.
-    async fn complete_file(&self, record: Id, file: Id, parts: u32, size: u64) -> Result<()>;
+    /// Reserves a part write before its bytes are stored, in one transaction: registers the upload if
+    /// it is new (an upload belongs to its first author: a completed file or another author's upload is
+    /// `AlreadyExists`, an unknown record `NotFound`), counts the account's stored bytes (and for a
+    /// share's upload the share's) with this write against `limits` (`QuotaExceeded`, nothing stored),
+    /// and records the write as in progress, counted from now on. Racing writes are counted one after
+    /// another, so together they cannot pass a quota.
+    async fn reserve_part(
+        &self,
+        write: PartBlob,
+        size: u64,
+        by: Author,
+        limits: UploadLimits,
+        now: UnixTime,
+    ) -> Result<()>;
+    /// Makes a reserved write, whose bytes are now stored, its part's bytes; returns the write it
+    /// replaces, which becomes garbage. Exclusive with completion: once the file is completed (or
+    /// swept) the write is refused (`AlreadyExists`, `NotFound`) and becomes garbage itself, so a
+    /// completed file never changes.
+    async fn attach_part(&self, write: PartBlob, now: UnixTime) -> Result<Option<PartBlob>>;
+    /// A reserved write whose bytes could not be stored: it stops counting and becomes garbage.
+    async fn discard_part(&self, write: PartBlob, now: UnixTime) -> Result<()>;
+    /// Completes an upload by its author (anyone else: `NotFound`), in one transaction exclusive with
+    /// part writes: the attached parts must be exactly `0..parts` adding up to `size` (`PartsMismatch`);
+    /// writes still in progress become garbage. Completing again with the same totals is fine (a
+    /// retried request); other totals are `AlreadyExists`.
+    async fn complete_file(
+        &self,
+        record: Id,
+        file: Id,
+        by: Author,
+        parts: u32,
+        size: u64,
+        now: UnixTime,
+    ) -> Result<()>;
     async fn file(&self, record: Id, file: Id) -> Result<Option<FileRow>>;
     async fn files(&self, record: Id) -> Result<Vec<FileRow>>;
+    /// A file's attached part writes, by part number.
+    async fn file_parts(&self, record: Id, file: Id) -> Result<Vec<PartBlob>>;
+    /// Drops uploads begun more than `upload_ttl` seconds before `now` and never completed, in
+    /// batches: their rows go and their part writes become garbage in the same transaction. Returns the
+    /// uploads dropped.
+    async fn sweep_uploads(&self, now: UnixTime, upload_ttl: i64) -> Result<u64>;
+    /// Part writes no row refers to any more (replaced, refused, discarded, swept), at most `limit`,
+    /// oldest first: the caller deletes their blobs, then forgets them with [`Store::forget_garbage`].
+    /// A blob whose deletion failed stays listed and is tried again.
+    async fn blob_garbage(&self, limit: u32) -> Result<Vec<PartBlob>>;
+    /// Forgets garbage whose blobs are deleted.
+    async fn forget_garbage(&self, blobs: Vec<PartBlob>) -> Result<()>;
 
     // --- events ---
 

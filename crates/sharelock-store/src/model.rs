@@ -478,6 +478,35 @@ pub struct FileRow {
     pub created_at: UnixTime,
 }
 
+/// One write of one part of a file. Every write has a blob key of its own (the write id), so bytes
+/// written after a file's completion can never replace the bytes it was completed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PartBlob {
+    pub record: Id,
+    pub file: Id,
+    pub part: u32,
+    /// Fresh per write, chosen by the server.
+    pub write: Id,
+}
+
+/// The byte quotas a part write must fit in, from the server's settings. Stored bytes are counted over
+/// every part write an account's records hold (attached or still being written), and for a share over
+/// the files its recipient uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    /// File bytes one account's records may hold.
+    pub account_bytes: u64,
+    /// File bytes the recipient of one editable share may upload (also counted against the account).
+    pub share_bytes: u64,
+}
+
+/// Which quota a write would have exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    Account,
+    Share,
+}
+
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SweepReport {

@@ -6,8 +6,8 @@
 
 use bytes::Bytes;
 use futures::StreamExt as _;
-use sharelock_store::BlobStore;
 use sharelock_store::testing::s3;
+use sharelock_store::{BlobStore, PartBlob};
 use uuid::Uuid;
 
 const MIB: u64 = 1024 * 1024;
@@ -25,14 +25,21 @@ fn make_part(part: u64) -> Bytes {
 /// Writes a `size`-byte file in 16 MiB parts and reads it back as one stream, checking every byte.
 async fn stream_through(blobs: &BlobStore, size: u64) {
     let (record, file) = (Uuid::new_v4(), Uuid::new_v4());
-    let parts = size / PART;
-    for part in 0..parts {
+    let parts: Vec<PartBlob> = (0..size / PART)
+        .map(|part| PartBlob {
+            record,
+            file,
+            part: part as u32,
+            write: Uuid::new_v4(),
+        })
+        .collect();
+    for part in &parts {
         blobs
-            .put_part(record, file, part as u32, make_part(part))
+            .put_part(part, make_part(u64::from(part.part)))
             .await
             .expect("put part");
     }
-    let mut stream = blobs.open(record, file, parts as u32);
+    let mut stream = blobs.open(parts);
     let mut offset = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.expect("read");

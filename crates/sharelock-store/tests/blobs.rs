@@ -2,6 +2,7 @@
 //! loopback, or the endpoint in SHARELOCK_TEST_S3_ENDPOINT), the last with and without a key prefix.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use futures::StreamExt as _;
 use sharelock_store::BlobStore;
 use sharelock_store::testing::s3::{self, TestBucket};
 
@@ -51,8 +52,8 @@ mod s3_prefixed {
     sharelock_store::blob_store_tests!(fresh);
 }
 
-/// Without a prefix the keys are `files/<record>/<file>/<part:08>` at the bucket's root; with one, the
-/// same keys under it, and nothing at the root.
+/// Without a prefix the keys are `files/<record>/<file>/<part:08>.<write>` at the bucket's root; with
+/// one, the same keys under it, and nothing at the root.
 #[tokio::test]
 async fn s3_keys_live_under_the_configured_prefix() {
     let bucket = s3::fresh_bucket().await;
@@ -61,37 +62,56 @@ async fn s3_keys_live_under_the_configured_prefix() {
         .map(|p| format!("{p}/"))
         .unwrap_or_default();
     let (record, file) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let write = |part| sharelock_store::PartBlob {
+        record,
+        file,
+        part,
+        write: uuid::Uuid::new_v4(),
+    };
+    let (three, twelve) = (write(3), write(12));
     let plain = bucket.blob_store(None);
     let prefixed = bucket.blob_store(Some("/tenant-a/sharelock/"));
     plain
-        .put_part(record, file, 3, bytes::Bytes::from_static(b"x"))
+        .put_part(&three, bytes::Bytes::from_static(b"x"))
         .await
         .expect("put");
     prefixed
-        .put_part(record, file, 12, bytes::Bytes::from_static(b"y"))
+        .put_part(&twelve, bytes::Bytes::from_static(b"y"))
         .await
         .expect("put");
+    let plain_key = format!(
+        "{base}files/{record}/{file}/00000003.{}",
+        three.write.simple()
+    );
     assert_eq!(
         bucket.keys().await,
         vec![
-            format!("{base}files/{record}/{file}/00000003"),
-            format!("{base}tenant-a/sharelock/files/{record}/{file}/00000012"),
+            plain_key.clone(),
+            format!(
+                "{base}tenant-a/sharelock/files/{record}/{file}/00000012.{}",
+                twelve.write.simple()
+            ),
         ]
     );
     // Each store sees only its own keys.
-    assert_eq!(
-        plain.part_sizes(record, file).await.expect("list"),
-        vec![(3, 1)]
+    assert!(
+        plain
+            .open(vec![twelve])
+            .next()
+            .await
+            .expect("an answer")
+            .is_err()
     );
-    assert_eq!(
-        prefixed.part_sizes(record, file).await.expect("list"),
-        vec![(12, 1)]
+    assert!(
+        prefixed
+            .open(vec![three])
+            .next()
+            .await
+            .expect("an answer")
+            .is_err()
     );
     prefixed.delete_file(record, file).await.expect("delete");
-    assert_eq!(
-        bucket.keys().await,
-        vec![format!("{base}files/{record}/{file}/00000003")]
-    );
+    assert_eq!(bucket.keys().await, vec![plain_key]);
 }
 
 /// The harness's own server stops when asked (and when dropped): its port refuses connections.
@@ -107,9 +127,14 @@ async fn a_stopped_s3_server_is_gone() {
         .expect("start moto");
     let bucket = server.bucket();
     let blobs = bucket.blob_store(None);
-    let (record, file) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let part = sharelock_store::PartBlob {
+        record: uuid::Uuid::new_v4(),
+        file: uuid::Uuid::new_v4(),
+        part: 0,
+        write: uuid::Uuid::new_v4(),
+    };
     blobs
-        .put_part(record, file, 0, bytes::Bytes::from_static(b"x"))
+        .put_part(&part, bytes::Bytes::from_static(b"x"))
         .await
         .expect("put while running");
     let addr = server.endpoint().trim_start_matches("http://").to_owned();
@@ -160,27 +185,38 @@ async fn s3_errors_name_no_ids() {
         .expect("start moto");
     let bucket = server.bucket();
     let blobs = bucket.blob_store(None);
-    let (record, file) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let part = sharelock_store::PartBlob {
+        record: uuid::Uuid::new_v4(),
+        file: uuid::Uuid::new_v4(),
+        part: 0,
+        write: uuid::Uuid::new_v4(),
+    };
     blobs
-        .put_part(record, file, 0, bytes::Bytes::from_static(b"x"))
+        .put_part(&part, bytes::Bytes::from_static(b"x"))
         .await
         .expect("put while running");
     server.stop();
-    let ids = [record, file];
+    let (record, file) = (part.record, part.file);
+    let next = sharelock_store::PartBlob {
+        part: 1,
+        write: uuid::Uuid::new_v4(),
+        ..part
+    };
+    let ids = [record, file, part.write, next.write];
     let put = blobs
-        .put_part(record, file, 1, bytes::Bytes::from_static(b"y"))
+        .put_part(&next, bytes::Bytes::from_static(b"y"))
         .await
         .expect_err("put with the endpoint gone");
     assert_names_no_id(&put, &ids);
-    let read = sharelock_store::testing::blobs::read_all(&blobs, record, file, 1)
+    let read = sharelock_store::testing::blobs::read_all(&blobs, &[part])
         .await
         .expect_err("read with the endpoint gone");
     assert_names_no_id(&read, &ids);
-    let list = blobs
-        .part_sizes(record, file)
+    let delete_one = blobs
+        .delete_part(&part)
         .await
-        .expect_err("list with the endpoint gone");
-    assert_names_no_id(&list, &ids);
+        .expect_err("delete a write with the endpoint gone");
+    assert_names_no_id(&delete_one, &ids);
     let delete = blobs
         .delete_file(record, file)
         .await
@@ -195,22 +231,29 @@ async fn local_errors_name_no_ids() {
     let root = dir.path().join("blobs");
     let blobs = BlobStore::local(&root).expect("local");
     let (record, file) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let part = sharelock_store::PartBlob {
+        record,
+        file,
+        part: 0,
+        write: uuid::Uuid::new_v4(),
+    };
+    let ids = [record, file, part.write];
     std::fs::create_dir_all(root.join("files")).expect("mkdir");
     std::fs::write(root.join(format!("files/{record}")), b"not a directory").expect("write");
     let put = blobs
-        .put_part(record, file, 0, bytes::Bytes::from_static(b"x"))
+        .put_part(&part, bytes::Bytes::from_static(b"x"))
         .await
         .expect_err("put into a file");
-    assert_names_no_id(&put, &[record, file]);
+    assert_names_no_id(&put, &ids);
     for result in [
-        blobs.part_sizes(record, file).await.map(drop),
+        blobs.delete_part(&part).await,
         blobs.delete_file(record, file).await,
-        sharelock_store::testing::blobs::read_all(&blobs, record, file, 1)
+        sharelock_store::testing::blobs::read_all(&blobs, &[part])
             .await
             .map(drop),
     ] {
         if let Err(error) = result {
-            assert_names_no_id(&error, &[record, file]);
+            assert_names_no_id(&error, &ids);
         }
     }
 }

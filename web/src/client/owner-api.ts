@@ -115,6 +115,14 @@ export interface Policy {
   max_envelope_bytes: number;
   max_file_bytes: number;
   max_part_bytes: number;
+  /** File bytes the account's records may hold, recipients' uploads included (§9.7). */
+  account_quota_bytes: number;
+  /** File bytes the recipient of one editable share may upload. */
+  share_quota_bytes: number;
+  /** Live shares the account may have at once. */
+  max_live_shares: number;
+  /** Seconds an upload may stay unfinished before the server deletes it. */
+  upload_ttl_secs: number;
 }
 
 export type EventKind = "share_opened" | "record_edited" | "share_ended" | "access_failures" | "device_refused";

@@ -51,6 +51,10 @@ function explain(error: unknown): string {
         return t("error.readOnly");
       case "payload_too_large":
         return t("error.tooLarge");
+      case "quota_exceeded":
+        return t("error.quotaExceeded");
+      case "share_quota_exceeded":
+        return t("error.shareQuotaExceeded");
       default:
         return t("error.refused", { message: error.message, code: error.code });
     }

@@ -18,6 +18,8 @@ const API: Record<string, string> = {
   share_set_mismatch: "A share ended while saving. Try again.",
   already_exists: "The server already has an item with that id. Try again.",
   payload_too_large: "That is larger than this server accepts.",
+  quota_exceeded: "Your file storage on this server is full, so nothing was uploaded. Delete records with files you no longer need, or ask the server's operator for more room.",
+  share_limit_reached: "You have as many active shares as this server allows. End a share you no longer need, then try again.",
   invalid_envelope: "The server refused the new version as malformed.",
   internal: "The server failed unexpectedly. Try again in a moment.",
   unavailable: "The server is temporarily unavailable. Try again in a moment.",

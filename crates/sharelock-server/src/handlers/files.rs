@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use sharelock_api::ErrorCode;
 use sharelock_api::files::{CompleteFile, MAX_PART_BYTES};
-use sharelock_store::{Author, ShareRow};
+use sharelock_store::{Author, PartBlob, ShareRow, StoreError};
 use uuid::Uuid;
 
 /// Parts per file: with 16 MiB parts this allows files far beyond any configured limit.
@@ -63,6 +63,16 @@ fn check_complete(state: &AppState, done: &CompleteFile) -> ApiResult<()> {
     Ok(())
 }
 
+fn blob_unavailable() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unavailable,
+        "file storage is unavailable; try again",
+    )
+}
+
+/// One part write: reserved in the store (upload registered, quotas counted), stored under a key of
+/// its own, then attached as the part's bytes. A write refused at attachment (the file was completed
+/// meanwhile) never becomes readable: the completed file keeps the bytes it was completed with.
 async fn upload_part(
     state: &AppState,
     record: Uuid,
@@ -72,30 +82,71 @@ async fn upload_part(
     bytes: &ReadBody,
 ) -> ApiResult<()> {
     check_part_bytes(bytes)?;
-    if let Some(existing) = state.store.file(record, file).await?
-        && (existing.complete || existing.uploaded_by != by)
-    {
-        return Err(ApiError::new(
-            ErrorCode::AlreadyExists,
-            "this file id is already in use",
-        ));
-    }
+    let write = PartBlob {
+        record,
+        file,
+        part,
+        write: Uuid::new_v4(),
+    };
+    let size = bytes.len() as u64;
     state
         .store
-        .begin_file(record, file, by, state.now())
-        .await?;
-    state
-        .blobs
-        .put_part(record, file, part, bytes.bytes().clone())
+        .reserve_part(write, size, by, state.config.upload_limits(), state.now())
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "blob write failed");
-            ApiError::new(
-                ErrorCode::Unavailable,
-                "file storage is unavailable; try again",
-            )
+        .map_err(|e| match e {
+            StoreError::AlreadyExists => {
+                ApiError::new(ErrorCode::AlreadyExists, "this file id is already in use")
+            }
+            StoreError::NotFound => ApiError::not_found("record"),
+            other => other.into(),
         })?;
-    Ok(())
+    if let Err(e) = state.blobs.put_part(&write, bytes.bytes().clone()).await {
+        tracing::error!(error = %e, "blob write failed");
+        // The reservation stops counting; whatever was stored goes with the garbage.
+        if let Err(e) = state.store.discard_part(write, state.now()).await {
+            tracing::warn!(error = %e, "could not discard a failed part write");
+        }
+        return Err(blob_unavailable());
+    }
+    match state.store.attach_part(write, state.now()).await {
+        Ok(replaced) => {
+            delete_garbage(state, replaced.into_iter().collect()).await;
+            Ok(())
+        }
+        Err(e) => {
+            delete_garbage(state, vec![write]).await;
+            Err(match e {
+                StoreError::AlreadyExists => ApiError::new(
+                    ErrorCode::AlreadyExists,
+                    "this file was completed; it can no longer change",
+                ),
+                StoreError::NotFound => ApiError::not_found("file upload"),
+                other => other.into(),
+            })
+        }
+    }
+}
+
+/// Deletes blobs the store has listed as garbage, then forgets those deleted. A blob that could not be
+/// deleted stays listed; the sweeper tries again. Returns how many were deleted.
+pub async fn delete_garbage(state: &AppState, blobs: Vec<PartBlob>) -> usize {
+    if blobs.is_empty() {
+        return 0;
+    }
+    let mut deleted = Vec::with_capacity(blobs.len());
+    for blob in blobs {
+        match state.blobs.delete_part(&blob).await {
+            Ok(()) => deleted.push(blob),
+            Err(e) => tracing::warn!(error = %e, "could not delete a blob; tried again later"),
+        }
+    }
+    let n = deleted.len();
+    if let Err(e) = state.store.forget_garbage(deleted).await {
+        // Deleting a missing blob is fine, so forgetting later repeats nothing harmful.
+        tracing::warn!(error = %e, "could not forget deleted blobs");
+        return 0;
+    }
+    n
 }
 
 async fn complete(
@@ -106,39 +157,18 @@ async fn complete(
     done: CompleteFile,
 ) -> ApiResult<()> {
     check_complete(state, &done)?;
-    let row = state
-        .store
-        .file(record, file)
-        .await?
-        .ok_or_else(|| ApiError::not_found("file upload"))?;
-    if row.uploaded_by != by {
-        return Err(ApiError::not_found("file upload"));
-    }
-    let stored = state.blobs.part_sizes(record, file).await.map_err(|e| {
-        tracing::error!(error = %e, "blob listing failed");
-        ApiError::new(
-            ErrorCode::Unavailable,
-            "file storage is unavailable; try again",
-        )
-    })?;
-    let expected: Vec<u32> = (0..done.parts).collect();
-    let got: Vec<u32> = stored.iter().map(|(n, _)| *n).collect();
-    if got != expected {
-        return Err(ApiError::malformed(
-            "the uploaded parts do not match `parts` (missing or extra parts)",
-        ));
-    }
-    let total: u64 = stored.iter().map(|(_, size)| *size).sum();
-    if total != done.size {
-        return Err(ApiError::malformed(
-            "the uploaded parts do not add up to `size`",
-        ));
-    }
     state
         .store
-        .complete_file(record, file, done.parts, done.size)
-        .await?;
-    Ok(())
+        .complete_file(record, file, by, done.parts, done.size, state.now())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("file upload"),
+            StoreError::AlreadyExists => ApiError::new(
+                ErrorCode::AlreadyExists,
+                "this file was already completed with other totals",
+            ),
+            other => other.into(),
+        })
 }
 
 async fn download(state: &AppState, record: Uuid, file: Uuid) -> ApiResult<Response> {
@@ -148,10 +178,13 @@ async fn download(state: &AppState, record: Uuid, file: Uuid) -> ApiResult<Respo
         .await?
         .filter(|f| f.complete)
         .ok_or_else(|| ApiError::not_found("file"))?;
-    let stream = state
-        .blobs
-        .open(record, file, row.parts)
-        .map_err(std::io::Error::other);
+    // A completed file's parts never change, so reading them after the row is consistent.
+    let parts = state.store.file_parts(record, file).await?;
+    if parts.len() as u64 != u64::from(row.parts) {
+        // The record was deleted between the two reads.
+        return Err(ApiError::not_found("file"));
+    }
+    let stream = state.blobs.open(parts).map_err(std::io::Error::other);
     Ok((
         StatusCode::OK,
         [

@@ -57,5 +57,9 @@ pub async fn policy(State(state): State<AppState>) -> Json<Policy> {
         max_envelope_bytes: c.max_envelope_bytes,
         max_file_bytes: c.max_file_bytes,
         max_part_bytes: MAX_PART_BYTES as u64,
+        account_quota_bytes: c.account_quota_bytes,
+        share_quota_bytes: c.share_quota_bytes,
+        max_live_shares: c.max_live_shares,
+        upload_ttl_secs: c.upload_ttl.as_secs(),
     })
 }

@@ -549,18 +549,43 @@ impl Store for PostgresStore {
         self.commit("use_nonce", tx, result).await
     }
 
-    async fn begin_file(&self, record: Id, file: Id, by: Author, now: UnixTime) -> Result<()> {
-        let mut conn = self.conn("begin_file").await?;
-        files::begin(&mut conn, record, file, by, now)
-            .await
-            .map_err(|e| with_op("begin_file", e))
+    async fn reserve_part(
+        &self,
+        write: PartBlob,
+        size: u64,
+        by: Author,
+        limits: UploadLimits,
+        now: UnixTime,
+    ) -> Result<()> {
+        let mut tx = self.begin("reserve_part").await?;
+        let result = files::reserve(&mut tx, &write, size, by, limits, now).await;
+        self.commit("reserve_part", tx, result).await
     }
 
-    async fn complete_file(&self, record: Id, file: Id, parts: u32, size: u64) -> Result<()> {
-        let mut conn = self.conn("complete_file").await?;
-        files::complete(&mut conn, record, file, parts, size)
-            .await
-            .map_err(|e| with_op("complete_file", e))
+    async fn attach_part(&self, write: PartBlob, now: UnixTime) -> Result<Option<PartBlob>> {
+        let mut tx = self.begin("attach_part").await?;
+        let result = files::attach(&mut tx, &write, now).await;
+        self.commit("attach_part", tx, result).await?.into_result()
+    }
+
+    async fn discard_part(&self, write: PartBlob, now: UnixTime) -> Result<()> {
+        let mut tx = self.begin("discard_part").await?;
+        let result = files::discard(&mut tx, &write, now).await;
+        self.commit("discard_part", tx, result).await
+    }
+
+    async fn complete_file(
+        &self,
+        record: Id,
+        file: Id,
+        by: Author,
+        parts: u32,
+        size: u64,
+        now: UnixTime,
+    ) -> Result<()> {
+        let mut tx = self.begin("complete_file").await?;
+        let result = files::complete(&mut tx, record, file, by, parts, size, now).await;
+        self.commit("complete_file", tx, result).await
     }
 
     async fn file(&self, record: Id, file: Id) -> Result<Option<FileRow>> {
@@ -575,6 +600,36 @@ impl Store for PostgresStore {
         files::of_record(&mut conn, record)
             .await
             .map_err(|e| with_op("files", e))
+    }
+
+    async fn file_parts(&self, record: Id, file: Id) -> Result<Vec<PartBlob>> {
+        let mut conn = self.conn("file_parts").await?;
+        files::attached_parts(&mut conn, record, file)
+            .await
+            .map_err(|e| with_op("file_parts", e))
+    }
+
+    async fn sweep_uploads(&self, now: UnixTime, upload_ttl: i64) -> Result<u64> {
+        let before = now.saturating_sub(upload_ttl);
+        // Dropping an upload raises no event.
+        self.repeat("sweep_uploads", &mut Vec::new(), |tx, _| {
+            Box::pin(files::sweep_unfinished(tx, before, now, sweep::BATCH))
+        })
+        .await
+    }
+
+    async fn blob_garbage(&self, limit: u32) -> Result<Vec<PartBlob>> {
+        let mut conn = self.conn("blob_garbage").await?;
+        files::garbage(&mut conn, limit)
+            .await
+            .map_err(|e| with_op("blob_garbage", e))
+    }
+
+    async fn forget_garbage(&self, blobs: Vec<PartBlob>) -> Result<()> {
+        let mut conn = self.conn("forget_garbage").await?;
+        files::forget(&mut conn, &blobs)
+            .await
+            .map_err(|e| with_op("forget_garbage", e))
     }
 
     async fn events_since(&self, account: Id, after: i64, limit: u32) -> Result<Vec<Event>> {

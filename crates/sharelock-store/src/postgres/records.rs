@@ -234,6 +234,7 @@ pub(super) async fn delete(
             .fetch_all(&mut *conn)
             .await?;
     shares::end_all_of_record(conn, events, record, now).await?;
+    super::files::drop_record(conn, record, now).await?;
     sqlx::query("DELETE FROM records WHERE id = $1")
         .bind(record)
         .execute(&mut *conn)

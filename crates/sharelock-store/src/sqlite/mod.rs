@@ -38,6 +38,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../migrations/sqlite/0005_login_attempts.sql"
     )),
+    M::up(include_str!("../../migrations/sqlite/0006_file_parts.sql")),
 ];
 
 /// Tuning knobs. The defaults suit the embedded single-node deployment.
@@ -550,16 +551,42 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn begin_file(&self, record: Id, file: Id, by: Author, now: UnixTime) -> Result<()> {
-        self.write("begin_file", move |tx| {
-            files::begin(tx, record, file, by, now)
+    async fn reserve_part(
+        &self,
+        write: PartBlob,
+        size: u64,
+        by: Author,
+        limits: UploadLimits,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.write("reserve_part", move |tx| {
+            files::reserve(tx, &write, size, by, limits, now)
         })
         .await
     }
 
-    async fn complete_file(&self, record: Id, file: Id, parts: u32, size: u64) -> Result<()> {
+    async fn attach_part(&self, write: PartBlob, now: UnixTime) -> Result<Option<PartBlob>> {
+        self.write("attach_part", move |tx| files::attach(tx, &write, now))
+            .await?
+            .into_result()
+    }
+
+    async fn discard_part(&self, write: PartBlob, now: UnixTime) -> Result<()> {
+        self.write("discard_part", move |tx| files::discard(tx, &write, now))
+            .await
+    }
+
+    async fn complete_file(
+        &self,
+        record: Id,
+        file: Id,
+        by: Author,
+        parts: u32,
+        size: u64,
+        now: UnixTime,
+    ) -> Result<()> {
         self.write("complete_file", move |tx| {
-            files::complete(tx, record, file, parts, size)
+            files::complete(tx, record, file, by, parts, size, now)
         })
         .await
     }
@@ -571,6 +598,31 @@ impl Store for SqliteStore {
 
     async fn files(&self, record: Id) -> Result<Vec<FileRow>> {
         self.read("files", move |conn| files::of_record(conn, record))
+            .await
+    }
+
+    async fn file_parts(&self, record: Id, file: Id) -> Result<Vec<PartBlob>> {
+        self.read("file_parts", move |conn| {
+            files::attached_parts(conn, record, file)
+        })
+        .await
+    }
+
+    async fn sweep_uploads(&self, now: UnixTime, upload_ttl: i64) -> Result<u64> {
+        let before = now.saturating_sub(upload_ttl);
+        self.repeat_step("sweep_uploads", move |tx, limit| {
+            files::sweep_unfinished(tx, before, now, limit)
+        })
+        .await
+    }
+
+    async fn blob_garbage(&self, limit: u32) -> Result<Vec<PartBlob>> {
+        self.read("blob_garbage", move |conn| files::garbage(conn, limit))
+            .await
+    }
+
+    async fn forget_garbage(&self, blobs: Vec<PartBlob>) -> Result<()> {
+        self.write("forget_garbage", move |tx| files::forget(tx, &blobs))
             .await
     }
 

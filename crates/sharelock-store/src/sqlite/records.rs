@@ -202,6 +202,7 @@ pub(super) fn delete(
         .query_map([record], |row| row.get(0))?
         .collect::<rusqlite::Result<Vec<Id>>>()?;
     shares::end_all_of_record(tx, raised, record, now)?;
+    super::files::drop_record(tx, record, now)?;
     tx.prepare_cached("DELETE FROM records WHERE id = ?1")?
         .execute([record])?;
     Ok(files)

@@ -35,14 +35,9 @@ macro_rules! blob_store_tests {
     };
 }
 
-/// The file's parts `0..parts`, read back as one byte string.
-pub async fn read_all(
-    blobs: &BlobStore,
-    record: Id,
-    file: Id,
-    parts: u32,
-) -> Result<Vec<u8>, StoreError> {
-    let chunks: Vec<Bytes> = blobs.open(record, file, parts).try_collect().await?;
+/// The given part writes, read back as one byte string.
+pub async fn read_all(blobs: &BlobStore, parts: &[PartBlob]) -> Result<Vec<u8>, StoreError> {
+    let chunks: Vec<Bytes> = blobs.open(parts.to_vec()).try_collect().await?;
     Ok(chunks.concat())
 }
 
@@ -50,55 +45,63 @@ fn part(n: u8) -> Bytes {
     Bytes::from(vec![n; 3000 + usize::from(n)])
 }
 
-/// Parts uploaded in any order (one of them twice, as a retried request does) come back in order as
-/// one stream, with their sizes listed; asking for a part that was never written ends with NotFound.
+fn write(record: Id, file: Id, part: u32) -> PartBlob {
+    PartBlob {
+        record,
+        file,
+        part,
+        write: Uuid::new_v4(),
+    }
+}
+
+/// Parts written in any order come back in the order asked for, as one stream. A part written again
+/// (a retried request) is an object of its own: the first write's bytes stay readable until deleted,
+/// so a completed file's parts can never be overwritten. A write never stored ends the stream with
+/// NotFound.
 pub async fn parts_round_trip(blobs: &BlobStore) {
     let (record, file) = (Uuid::new_v4(), Uuid::new_v4());
-    for n in [2u8, 0, 1] {
+    let writes: Vec<PartBlob> = (0..3).map(|n| write(record, file, n)).collect();
+    for n in [2usize, 0, 1] {
         blobs
-            .put_part(record, file, u32::from(n), part(n))
+            .put_part(&writes[n], part(n as u8))
             .await
             .expect("put");
     }
-    // A retried part overwrites.
+    let again = write(record, file, 1);
     blobs
-        .put_part(record, file, 1, Bytes::from_static(b"not this"))
-        .await
-        .expect("put");
-    blobs
-        .put_part(record, file, 1, part(1))
+        .put_part(&again, Bytes::from_static(b"again"))
         .await
         .expect("put again");
 
     let expected = [part(0), part(1), part(2)].concat();
+    assert_eq!(read_all(blobs, &writes).await.expect("read"), expected);
     assert_eq!(
-        read_all(blobs, record, file, 3).await.expect("read"),
-        expected
+        read_all(blobs, &[writes[0], again, writes[2]])
+            .await
+            .expect("read"),
+        [part(0), Bytes::from_static(b"again"), part(2)].concat()
     );
     assert_eq!(
-        read_all(blobs, record, file, 2).await.expect("read"),
+        read_all(blobs, &writes[..2]).await.expect("read"),
         [part(0), part(1)].concat(),
         "a shorter read stops at its last part"
     );
     assert!(matches!(
-        read_all(blobs, record, file, 4).await,
+        read_all(blobs, &[writes[0], write(record, file, 1)]).await,
         Err(StoreError::NotFound)
     ));
-    assert_eq!(
-        blobs.part_sizes(record, file).await.expect("list"),
-        vec![(0, 3000), (1, 3001), (2, 3002)]
-    );
 }
 
 /// The stream asks for a part only when the previous one has been read, so a download holds one
 /// part's chunks at a time, whatever the file's size.
 pub async fn parts_are_fetched_lazily(blobs: &BlobStore) {
     let (record, file) = (Uuid::new_v4(), Uuid::new_v4());
+    let (first_write, second_write) = (write(record, file, 0), write(record, file, 1));
     blobs
-        .put_part(record, file, 0, Bytes::from_static(b"first"))
+        .put_part(&first_write, Bytes::from_static(b"first"))
         .await
         .expect("put");
-    let mut stream = blobs.open(record, file, 2);
+    let mut stream = blobs.open(vec![first_write, second_write]);
     let mut first = Vec::new();
     while first.len() < 5 {
         first.extend_from_slice(&stream.next().await.expect("a chunk").expect("part 0"));
@@ -106,51 +109,59 @@ pub async fn parts_are_fetched_lazily(blobs: &BlobStore) {
     assert_eq!(first, b"first");
     // Part 1 did not exist when the stream was opened, nor when part 0 was read.
     blobs
-        .put_part(record, file, 1, Bytes::from_static(b"second"))
+        .put_part(&second_write, Bytes::from_static(b"second"))
         .await
         .expect("put");
     let rest: Vec<Bytes> = stream.try_collect().await.expect("part 1");
     assert_eq!(rest.concat(), b"second");
 }
 
-/// Deleting a file removes every one of its parts and nothing else (not the record's other files,
-/// not another record's); deleting it again, or a file never written, is fine.
+/// Deleting one write removes that object only; deleting a file removes every write of it and nothing
+/// else (not the record's other files, not another record's); deleting again, or something never
+/// written, is fine.
 pub async fn delete_removes_only_that_file(blobs: &BlobStore) {
     let (record, file, sibling) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     let other_record = Uuid::new_v4();
-    for n in 0..3 {
-        blobs
-            .put_part(record, file, n, part(n as u8))
-            .await
-            .expect("put");
+    let writes: Vec<PartBlob> = (0..3).map(|n| write(record, file, n)).collect();
+    for (n, w) in writes.iter().enumerate() {
+        blobs.put_part(w, part(n as u8)).await.expect("put");
     }
-    blobs
-        .put_part(record, sibling, 0, part(7))
-        .await
-        .expect("put");
-    blobs
-        .put_part(other_record, file, 0, part(8))
-        .await
-        .expect("put");
+    let replaced = write(record, file, 1);
+    blobs.put_part(&replaced, part(9)).await.expect("put");
+    let siblings = write(record, sibling, 0);
+    blobs.put_part(&siblings, part(7)).await.expect("put");
+    let others = write(other_record, file, 0);
+    blobs.put_part(&others, part(8)).await.expect("put");
 
-    blobs.delete_file(record, file).await.expect("delete");
-    assert!(
-        blobs
-            .part_sizes(record, file)
-            .await
-            .expect("list")
-            .is_empty()
-    );
+    blobs.delete_part(&replaced).await.expect("delete a write");
+    blobs
+        .delete_part(&replaced)
+        .await
+        .expect("deleting it again is fine");
     assert!(matches!(
-        read_all(blobs, record, file, 1).await,
+        read_all(blobs, &[replaced]).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(
-        read_all(blobs, record, sibling, 1).await.expect("read"),
+        read_all(blobs, &writes)
+            .await
+            .expect("the other writes stay"),
+        [part(0), part(1), part(2)].concat()
+    );
+
+    blobs.delete_file(record, file).await.expect("delete");
+    for w in &writes {
+        assert!(matches!(
+            read_all(blobs, &[*w]).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    assert_eq!(
+        read_all(blobs, &[siblings]).await.expect("read"),
         part(7).to_vec()
     );
     assert_eq!(
-        read_all(blobs, other_record, file, 1).await.expect("read"),
+        read_all(blobs, &[others]).await.expect("read"),
         part(8).to_vec()
     );
     blobs
@@ -163,9 +174,10 @@ pub async fn delete_removes_only_that_file(blobs: &BlobStore) {
         .expect("deleting a file never written is fine");
 }
 
-/// What the server does when an owner deletes a record: the store deletes the rows and names the
-/// record's files, the server deletes their blobs. Afterwards nothing of the record's files can be
-/// read back, complete or not; another record's files stay.
+/// What the server does when an owner deletes a record: the store deletes the rows and, in the same
+/// transaction, lists every part write of the record's files as garbage; the server deletes those
+/// blobs and the store forgets them. Afterwards nothing of the record's files can be read back,
+/// complete or not; another record's files stay.
 pub async fn deleted_records_take_their_blobs(blobs: &BlobStore) {
     let dir = std::env::temp_dir().join(format!("sharelock-blobs-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -176,81 +188,77 @@ pub async fn deleted_records_take_their_blobs(blobs: &BlobStore) {
         super::record(&store, account).await,
         super::record(&store, account).await,
     );
+    let limits = UploadLimits {
+        account_bytes: u64::MAX,
+        share_bytes: u64::MAX,
+    };
     let (done, unfinished, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let mut written = Vec::new();
     for (r, f, parts) in [
         (record, done, 3u32),
         (record, unfinished, 2),
         (kept, other, 1),
     ] {
-        store
-            .begin_file(r, f, Author::Owner, super::T0)
-            .await
-            .expect("begin");
         for n in 0..parts {
-            blobs.put_part(r, f, n, part(n as u8)).await.expect("put");
+            let w = write(r, f, n);
+            let bytes = part(n as u8);
+            store
+                .reserve_part(w, bytes.len() as u64, Author::Owner, limits, super::T0)
+                .await
+                .expect("reserve");
+            blobs.put_part(&w, bytes).await.expect("put");
+            store.attach_part(w, super::T0).await.expect("attach");
+            written.push(w);
         }
     }
     store
-        .complete_file(record, done, 3, 9003)
+        .complete_file(record, done, Author::Owner, 3, 9003, super::T0)
         .await
         .expect("complete");
     store
-        .complete_file(kept, other, 1, 3000)
+        .complete_file(kept, other, Author::Owner, 1, 3000, super::T0)
         .await
         .expect("complete");
 
-    let (mut files, _) = store
+    store
         .delete_record(account, record, super::T0 + 1)
         .await
         .expect("delete record");
-    files.sort();
-    let mut expected = vec![done, unfinished];
+    let mut garbage = store.blob_garbage(100).await.expect("garbage");
+    garbage.sort();
+    let mut expected: Vec<PartBlob> = written
+        .iter()
+        .copied()
+        .filter(|w| w.record == record)
+        .collect();
     expected.sort();
-    assert_eq!(files, expected, "the store names every file of the record");
-    for file in files {
-        blobs.delete_file(record, file).await.expect("delete blobs");
+    assert_eq!(garbage, expected, "every write of the record's files");
+    for w in &garbage {
+        blobs.delete_part(w).await.expect("delete blob");
     }
-    for (file, parts) in [(done, 3), (unfinished, 2)] {
-        assert!(
-            blobs
-                .part_sizes(record, file)
-                .await
-                .expect("list")
-                .is_empty()
-        );
-        for n in 0..parts {
-            assert!(matches!(
-                read_all(blobs, record, file, n + 1).await,
-                Err(StoreError::NotFound)
-            ));
-        }
+    store.forget_garbage(garbage).await.expect("forget");
+    assert!(store.blob_garbage(100).await.expect("garbage").is_empty());
+    for w in written.iter().filter(|w| w.record == record) {
+        assert!(matches!(
+            read_all(blobs, &[*w]).await,
+            Err(StoreError::NotFound)
+        ));
     }
+    let kept_parts = store.file_parts(kept, other).await.expect("parts");
     assert_eq!(
-        read_all(blobs, kept, other, 1).await.expect("read"),
+        read_all(blobs, &kept_parts).await.expect("read"),
         part(0).to_vec()
     );
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A file nobody wrote has no parts, and reading zero parts is an empty stream.
+/// Reading no parts is an empty stream; a write nobody stored is NotFound.
 pub async fn empty_and_unknown_files(blobs: &BlobStore) {
     let (record, file) = (Uuid::new_v4(), Uuid::new_v4());
-    assert!(
-        blobs
-            .part_sizes(record, file)
-            .await
-            .expect("list")
-            .is_empty()
-    );
-    assert!(
-        read_all(blobs, record, file, 0)
-            .await
-            .expect("read")
-            .is_empty()
-    );
+    assert!(read_all(blobs, &[]).await.expect("read").is_empty());
     assert!(matches!(
-        read_all(blobs, record, file, 1).await,
+        read_all(blobs, &[write(record, file, 0)]).await,
         Err(StoreError::NotFound)
     ));
 }

@@ -168,8 +168,18 @@ pub async fn records_delete(store: &impl Store) {
     let share = share(store, account, record, ShareSpec::default()).await;
     let (file_a, file_b) = (id(), id());
     for file in [file_a, file_b] {
+        let write = PartBlob {
+            record,
+            file,
+            part: 0,
+            write: id(),
+        };
+        let limits = UploadLimits {
+            account_bytes: u64::MAX,
+            share_bytes: u64::MAX,
+        };
         store
-            .begin_file(record, file, Author::Owner, T0)
+            .reserve_part(write, 1, Author::Owner, limits, T0)
             .await
             .expect("begin file");
     }

@@ -91,6 +91,8 @@ pub enum ExitStatus {
     OtherDevice = 4,
     Auth = 5,
     Conflict = 6,
+    /// A limit of the server: a file quota is full, or the account has as many live shares as allowed.
+    Limit = 8,
 }
 
 /// A failed command: what to say, and how to exit.
@@ -130,6 +132,9 @@ pub fn status_of_code(code: ErrorCode) -> ExitStatus {
             ExitStatus::Auth
         }
         ErrorCode::VersionConflict | ErrorCode::StaleRecordKey => ExitStatus::Conflict,
+        ErrorCode::QuotaExceeded | ErrorCode::ShareQuotaExceeded | ErrorCode::ShareLimitReached => {
+            ExitStatus::Limit
+        }
         _ => ExitStatus::Other,
     }
 }
@@ -153,6 +158,28 @@ impl From<ClientError> for Failure {
                 ..
             } => {
                 format!("{message} (retry in {secs} s)")
+            }
+            ClientError::Api {
+                code: ErrorCode::QuotaExceeded,
+                ..
+            } => "the account's file storage on this server is full: nothing was stored (delete \
+                  records with files you no longer need, or ask the server's operator)"
+                .to_owned(),
+            ClientError::Api {
+                code: ErrorCode::ShareQuotaExceeded,
+                ..
+            } => {
+                "this share may not upload more files: its upload allowance on this server is used \
+                  up, nothing was stored"
+                    .to_owned()
+            }
+            ClientError::Api {
+                code: ErrorCode::ShareLimitReached,
+                ..
+            } => {
+                "the account has as many live shares as this server allows: end one you no longer \
+                  need (sharelock share list, then sharelock share delete …) and try again"
+                    .to_owned()
             }
             ClientError::Api {
                 code: ErrorCode::StaleRecordKey,
@@ -250,6 +277,9 @@ mod tests {
         assert_eq!(status_of_code(ErrorCode::VersionConflict) as u8, 6);
         assert_eq!(status_of_code(ErrorCode::StaleRecordKey) as u8, 6);
         assert_eq!(status_of_code(ErrorCode::NotFound) as u8, 1);
+        assert_eq!(status_of_code(ErrorCode::QuotaExceeded) as u8, 8);
+        assert_eq!(status_of_code(ErrorCode::ShareQuotaExceeded) as u8, 8);
+        assert_eq!(status_of_code(ErrorCode::ShareLimitReached) as u8, 8);
         let conflict: Failure = ClientError::Conflict { current_version: 4 }.into();
         assert_eq!(conflict.status, ExitStatus::Conflict);
     }

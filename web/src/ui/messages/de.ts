@@ -103,6 +103,8 @@ export const de: Catalogue = {
   "error.tooMany": "Zu viele falsche Versuche. Versuchen Sie es in {wait} wieder.",
   "error.readOnly": "Diese Freigabe kann nur gelesen werden.",
   "error.tooLarge": "Das ist größer, als dieser Server annimmt.",
+  "error.quotaExceeded": "Der Dateispeicher des Absenders auf diesem Server ist voll, daher wurde die Datei nicht hochgeladen.",
+  "error.shareQuotaExceeded": "Über diese Freigabe dürfen keine weiteren Dateien hochgeladen werden: Ihr Kontingent auf diesem Server ist aufgebraucht. Die Datei wurde nicht hochgeladen.",
   "error.refused": "Der Server hat abgelehnt: {message} ({code}).",
   "error.network": "{message}. Prüfen Sie Ihre Verbindung und versuchen Sie es noch einmal.",
   "error.check": "Die geteilten Daten haben eine Prüfung nicht bestanden ({kind}); sie werden nicht angezeigt.",

@@ -101,6 +101,8 @@ export const en = {
   "error.tooMany": "Too many wrong attempts. Try again in {wait}.",
   "error.readOnly": "This share is read-only.",
   "error.tooLarge": "That is larger than this server accepts.",
+  "error.quotaExceeded": "The sender's file storage on this server is full, so the file was not uploaded.",
+  "error.shareQuotaExceeded": "This share may not upload more files: its upload allowance on this server is used up. The file was not uploaded.",
   "error.refused": "The server refused: {message} ({code}).",
   "error.network": "{message}. Check your connection and try again.",
   "error.check": "The shared data failed a check ({kind}); it was not shown.",

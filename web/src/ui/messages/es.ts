@@ -103,6 +103,8 @@ export const es: Catalogue = {
   "error.tooMany": "Demasiados intentos fallidos. Vuelve a intentarlo dentro de {wait}.",
   "error.readOnly": "Este enlace es de solo lectura.",
   "error.tooLarge": "Es más grande de lo que acepta este servidor.",
+  "error.quotaExceeded": "El almacenamiento de archivos del remitente en este servidor está lleno, así que el archivo no se subió.",
+  "error.shareQuotaExceeded": "Este enlace compartido no puede subir más archivos: su cuota en este servidor está agotada. El archivo no se subió.",
   "error.refused": "El servidor lo rechazó: {message} ({code}).",
   "error.network": "{message}. Comprueba tu conexión y vuelve a intentarlo.",
   "error.check": "Los datos compartidos no superaron una comprobación ({kind}); no se muestran.",

@@ -103,6 +103,8 @@ export const fr: Catalogue = {
   "error.tooMany": "Trop d’essais erronés. Réessayez dans {wait}.",
   "error.readOnly": "Ce partage est en lecture seule.",
   "error.tooLarge": "C’est plus grand que ce que ce serveur accepte.",
+  "error.quotaExceeded": "L’espace de fichiers de l’expéditeur sur ce serveur est plein : le fichier n’a pas été envoyé.",
+  "error.shareQuotaExceeded": "Ce partage ne peut plus envoyer de fichiers : son quota sur ce serveur est épuisé. Le fichier n’a pas été envoyé.",
   "error.refused": "Le serveur a refusé : {message} ({code}).",
   "error.network": "{message}. Vérifiez votre connexion et réessayez.",
   "error.check": "Les données partagées ont échoué à une vérification ({kind}) ; elles ne sont pas affichées.",

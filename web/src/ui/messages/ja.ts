@@ -103,6 +103,8 @@ export const ja: Catalogue = {
   "error.tooMany": "間違いが多すぎます。{wait}後にもう一度お試しください。",
   "error.readOnly": "この共有は読み取り専用です。",
   "error.tooLarge": "このサーバーが受け付けるサイズを超えています。",
+  "error.quotaExceeded": "送信者のこのサーバー上のファイル保存容量がいっぱいのため、ファイルはアップロードされませんでした。",
+  "error.shareQuotaExceeded": "この共有ではこれ以上ファイルをアップロードできません。このサーバーでのアップロード上限に達しています。ファイルはアップロードされませんでした。",
   "error.refused": "サーバーが拒否しました: {message} ({code})。",
   "error.network": "{message}。接続を確認して、もう一度お試しください。",
   "error.check": "共有されたデータが検査に通りませんでした ({kind})。表示していません。",
