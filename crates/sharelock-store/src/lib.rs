@@ -166,13 +166,16 @@ pub trait Store: Send + Sync + 'static {
 
     // --- shares (owner) ---
 
-    /// Rotates the record's key and inserts the share in one transaction.
+    /// Rotates the record's key and inserts the share in one transaction; `ShareLimit` if the account
+    /// already has `max_live_shares` shares live at the share's `created_at` (counted in the same
+    /// transaction, one account at a time, so racing creations cannot pass the limit together).
     async fn create_share(
         &self,
         account: Id,
         record: Id,
         rotation: Rotation,
         share: NewShare,
+        max_live_shares: u32,
     ) -> Result<()>;
     /// The account's shares, newest first, optionally for one record. Ended shares are included until purged.
     async fn list_shares(&self, account: Id, record: Option<Id>) -> Result<Vec<ShareRow>>;

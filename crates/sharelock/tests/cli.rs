@@ -1296,3 +1296,50 @@ fn secrets_come_from_standard_input_or_files_and_weak_ones_are_refused() {
     bob.run_input(&["open", "-", "--set", "password=-"], &link)
         .code(2);
 }
+
+/// The server's limits in one line each, with exit code 9: the live-share limit (ending a share makes
+/// room again) and the account's file quota.
+#[test]
+fn server_limits_are_explained() {
+    let server = TestServer::start_with(&[
+        ("SHARELOCK_MAX_LIVE_SHARES", "2"),
+        ("SHARELOCK_ACCOUNT_QUOTA_BYTES", "100000"),
+    ]);
+    let owner = Home::new(&server);
+    owner.register("limits@example.org");
+    let id = owner.add_login_record();
+    owner.share(&id, &["--expires", "1h"]);
+    let (_, second) = owner.share(&id, &["--expires", "1h"]);
+    let refused = owner
+        .run(&["share", "create", &id, "--expires", "1h"])
+        .code(9);
+    assert!(
+        refused
+            .stderr
+            .contains("as many live shares as this server allows"),
+        "{refused:?}"
+    );
+    owner.run(&["share", "delete", &second]).ok();
+    owner.share(&id, &["--expires", "1h"]);
+
+    let big = server.scratch().join("big.bin");
+    std::fs::write(&big, vec![7u8; 150_000]).unwrap();
+    let refused = owner
+        .run(&[
+            "record",
+            "add",
+            "--type",
+            "file",
+            "--title",
+            "Too big",
+            "--file",
+            big.to_str().unwrap(),
+        ])
+        .code(9);
+    assert!(
+        refused
+            .stderr
+            .contains("file storage on this server is full"),
+        "{refused:?}"
+    );
+}

@@ -470,3 +470,333 @@ async fn the_address_limiter_groups_ipv6_and_believes_only_trusted_proxies() {
     .await;
     assert_eq!(statuses, [200, 200, 429]);
 }
+
+// --- quotas, immutable files and the sweep of unfinished uploads (issue 9 items 4 and 6) ---
+
+/// Every object under the server's local blob directory.
+fn blob_objects(server: &TestServer) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&server.data_dir().join("blobs"), &mut out);
+    out
+}
+
+/// A count from the server's SQLite database, read beside the running server.
+fn count(server: &TestServer, sql: &str) -> i64 {
+    let db = rusqlite::Connection::open_with_flags(
+        server.data_dir().join("sharelock.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    db.busy_timeout(Duration::from_secs(10)).unwrap();
+    db.query_row(sql, [], |row| row.get(0)).unwrap()
+}
+
+/// An owner's session on a fresh account with one record: (bearer token, record id).
+async fn owner_with_record(server: &TestServer, email: &str) -> (String, uuid::Uuid) {
+    sharelock_client::register(&server.url, email, PASSWORD)
+        .await
+        .unwrap();
+    let mut owner = sharelock_client::login(&server.url, email, PASSWORD)
+        .await
+        .unwrap();
+    let record = owner
+        .create_record(&RecordBody::new(RecordType::Note, "files"))
+        .await
+        .unwrap();
+    (bearer_token(server, email).await, record)
+}
+
+/// The owner's part upload: status and error code (empty on success).
+async fn owner_put(
+    server: &TestServer,
+    token: &str,
+    record: uuid::Uuid,
+    file: uuid::Uuid,
+    part: u32,
+    body: Vec<u8>,
+) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .put(format!(
+            "{}/api/v1/records/{record}/files/{file}/parts/{part}",
+            server.url
+        ))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    answer(response).await
+}
+
+async fn owner_complete(
+    server: &TestServer,
+    token: &str,
+    record: uuid::Uuid,
+    file: uuid::Uuid,
+    parts: u32,
+    size: u64,
+) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/records/{record}/files/{file}/complete",
+            server.url
+        ))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "parts": parts, "size": size }))
+        .send()
+        .await
+        .unwrap();
+    answer(response).await
+}
+
+async fn owner_download(
+    server: &TestServer,
+    token: &str,
+    record: uuid::Uuid,
+    file: uuid::Uuid,
+) -> Vec<u8> {
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/records/{record}/files/{file}",
+            server.url
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.bytes().await.unwrap().to_vec()
+}
+
+async fn answer(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (status, code)
+}
+
+/// Uploads over the share's quota (its recipient) or the account's (the owner, whose quota counts the
+/// recipient's bytes too) are refused with 413 and their codes, and store nothing: no object, no row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_over_a_quota_are_refused_and_store_nothing() {
+    let server = TestServer::start_with(&[
+        ("SHARELOCK_ACCOUNT_QUOTA_BYTES", "300000"),
+        ("SHARELOCK_SHARE_QUOTA_BYTES", "100000"),
+    ]);
+    let policy: serde_json::Value = reqwest::get(format!("{}/api/v1/policy", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(policy["account_quota_bytes"], 300_000);
+    assert_eq!(policy["share_quota_bytes"], 100_000);
+
+    let email = "quota@example.org";
+    let (share, key) = bound_share(&server, email, true).await;
+    let signer = Signer {
+        url: &server.url,
+        share: &share,
+        key: &key,
+        created: None,
+    };
+    let file = uuid::Uuid::new_v4();
+    let mut statuses = Vec::new();
+    for part in 0..2 {
+        let body = vec![part as u8; 60_000];
+        let path = format!("/recipient/files/{file}/parts/{part}");
+        let mut stream = send_head(
+            &server.addr(),
+            &signer.head("PUT", &path, Some(&body), body.len()),
+        )
+        .await;
+        stream.write_all(&body).await.unwrap();
+        let response = read_response(&mut stream, PROMPT).await.unwrap();
+        statuses.push((response.status, response.code()));
+    }
+    assert_eq!(statuses[0].0, 204, "{statuses:?}");
+    assert_eq!(
+        statuses[1],
+        (413, "share_quota_exceeded".to_owned()),
+        "60 000 + 60 000 bytes through a share allowed 100 000"
+    );
+    assert_eq!(blob_objects(&server).len(), 1);
+    assert_eq!(count(&server, "SELECT count(*) FROM file_parts"), 1);
+
+    // The owner: 60 000 of the account's 300 000 are the recipient's.
+    let token = bearer_token(&server, email).await;
+    let record: uuid::Uuid = {
+        let list: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/api/v1/records", server.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        list["records"][0]["id"].as_str().unwrap().parse().unwrap()
+    };
+    let mine = uuid::Uuid::new_v4();
+    assert_eq!(
+        owner_put(&server, &token, record, mine, 0, vec![1; 200_000]).await,
+        (204, String::new())
+    );
+    let refused = uuid::Uuid::new_v4();
+    assert_eq!(
+        owner_put(&server, &token, record, refused, 0, vec![2; 50_000]).await,
+        (413, "quota_exceeded".to_owned())
+    );
+    assert_eq!(
+        blob_objects(&server).len(),
+        2,
+        "nothing of the refused part"
+    );
+    assert_eq!(
+        count(&server, "SELECT count(*) FROM files"),
+        2,
+        "no upload row"
+    );
+    assert_eq!(count(&server, "SELECT count(*) FROM file_parts"), 2);
+    assert_eq!(
+        owner_complete(&server, &token, record, refused, 1, 50_000).await,
+        (404, "not_found".to_owned())
+    );
+    // What fits still goes in.
+    assert_eq!(
+        owner_put(&server, &token, record, mine, 1, vec![3; 40_000]).await,
+        (204, String::new())
+    );
+}
+
+/// Part uploads racing the file's completion: the bytes served right after completion are the bytes
+/// served once every upload has finished, and never those of an upload that was refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completed_file_never_changes() {
+    const SIZE: usize = 8192;
+    let server = TestServer::start();
+    let (token, record) = owner_with_record(&server, "immutable@example.org").await;
+    for round in 0..4u8 {
+        let file = uuid::Uuid::new_v4();
+        assert_eq!(
+            owner_put(&server, &token, record, file, 0, vec![round; SIZE])
+                .await
+                .0,
+            204
+        );
+        let uploads = futures::future::join_all((0..16u8).map(|i| {
+            let token = token.clone();
+            let server = &server;
+            async move {
+                let content = vec![100 + i; SIZE];
+                let (status, _) = owner_put(server, &token, record, file, 0, content.clone()).await;
+                (content, status)
+            }
+        }));
+        let completion = async {
+            let (status, code) =
+                owner_complete(&server, &token, record, file, 1, SIZE as u64).await;
+            assert_eq!(status, 204, "{code}");
+            owner_download(&server, &token, record, file).await
+        };
+        let (uploads, at_completion) = futures::join!(uploads, completion);
+        let later = owner_download(&server, &token, record, file).await;
+        assert_eq!(at_completion, later, "the completed file changed");
+        for (content, status) in &uploads {
+            assert!(
+                *status == 204 || *status == 409,
+                "an upload answered {status}"
+            );
+            if *status == 409 {
+                assert_ne!(&later, content, "a refused upload is served");
+            }
+        }
+    }
+    // Replaced and refused writes are deleted by the sweeper: in the end one object per file.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while blob_objects(&server).len() > 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replaced part writes were not deleted: {} objects",
+            blob_objects(&server).len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// An upload never completed disappears after `upload_ttl`: its row, its part rows and its blobs; a
+/// completed file stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_uploads_are_swept() {
+    let server = TestServer::start_with(&[
+        ("SHARELOCK_UPLOAD_TTL", "4s"),
+        ("SHARELOCK_SWEEP_INTERVAL", "1s"),
+    ]);
+    let (token, record) = owner_with_record(&server, "sweep@example.org").await;
+    let kept = uuid::Uuid::new_v4();
+    assert_eq!(
+        owner_put(&server, &token, record, kept, 0, vec![1; 1000])
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        owner_complete(&server, &token, record, kept, 1, 1000)
+            .await
+            .0,
+        204
+    );
+    let abandoned = uuid::Uuid::new_v4();
+    for (part, byte) in [(0, 2u8), (1, 3), (0, 4)] {
+        assert_eq!(
+            owner_put(&server, &token, record, abandoned, part, vec![byte; 1000])
+                .await
+                .0,
+            204
+        );
+    }
+    assert_eq!(count(&server, "SELECT count(*) FROM files"), 2);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = (
+            count(&server, "SELECT count(*) FROM files"),
+            count(&server, "SELECT count(*) FROM file_parts"),
+            count(&server, "SELECT count(*) FROM blob_garbage"),
+            blob_objects(&server).len(),
+        );
+        if left == (1, 1, 0, 1) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unfinished upload is still there (files, parts, garbage, objects): {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        owner_complete(&server, &token, record, abandoned, 2, 2000).await,
+        (404, "not_found".to_owned())
+    );
+    assert_eq!(
+        owner_download(&server, &token, record, kept).await,
+        vec![1; 1000]
+    );
+}

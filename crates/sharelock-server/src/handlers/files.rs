@@ -208,7 +208,8 @@ async fn owned_record(state: &AppState, owner: &Owner, record: Uuid) -> ApiResul
 #[utoipa::path(put, path = "/api/v1/records/{id}/files/{file}/parts/{part}", tag = "files",
     params(("id" = Uuid, Path), ("file" = Uuid, Path), ("part" = u32, Path)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 204), (status = 413, body = sharelock_api::ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204), (status = 409, body = sharelock_api::ErrorBody), (status = 413, body = sharelock_api::ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn owner_put_part(
     State(state): State<AppState>,
     owner: Owner,
@@ -264,7 +265,8 @@ fn require_editable(share: &ShareRow) -> ApiResult<()> {
 #[utoipa::path(put, path = "/api/v1/recipient/files/{file}/parts/{part}", tag = "recipient",
     params(("file" = Uuid, Path), ("part" = u32, Path), ("sharelock-share" = String, Header)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 204), (status = 403, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody)))]
+    responses((status = 204), (status = 403, body = sharelock_api::ErrorBody), (status = 409, body = sharelock_api::ErrorBody),
+              (status = 410, body = sharelock_api::ErrorBody), (status = 413, body = sharelock_api::ErrorBody)))]
 pub async fn recipient_put_part(
     State(state): State<AppState>,
     ApiPath((file, part)): ApiPath<(Uuid, u32)>,

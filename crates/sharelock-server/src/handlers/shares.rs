@@ -99,7 +99,7 @@ fn expiry_time(expires: Expiry, now: i64, max_secs: u64) -> ApiResult<i64> {
     request_body = CreateShare,
     responses((status = 201, body = ShareCreated), (status = 400, body = sharelock_api::ErrorBody),
               (status = 403, body = sharelock_api::ErrorBody), (status = 404, body = sharelock_api::ErrorBody),
-              (status = 409, body = sharelock_api::ErrorBody)),
+              (status = 409, body = sharelock_api::ErrorBody), (status = 429, body = sharelock_api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -174,7 +174,13 @@ pub async fn create(
     let handle = share.handle;
     state
         .store
-        .create_share(owner.account_id, record_id, rotation, share)
+        .create_share(
+            owner.account_id,
+            record_id,
+            rotation,
+            share,
+            state.config.max_live_shares,
+        )
         .await?;
     metrics::counter!("sharelock_shares_created_total").increment(1);
     Ok((

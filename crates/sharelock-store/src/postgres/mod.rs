@@ -400,9 +400,11 @@ impl Store for PostgresStore {
         record: Id,
         rotation: Rotation,
         share: NewShare,
+        max_live_shares: u32,
     ) -> Result<()> {
         let mut tx = self.begin("create_share").await?;
-        let result = shares::create(&mut tx, account, record, &rotation, &share).await;
+        let result =
+            shares::create(&mut tx, account, record, &rotation, &share, max_live_shares).await;
         self.commit("create_share", tx, result).await
     }
 

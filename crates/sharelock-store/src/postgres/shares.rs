@@ -20,8 +20,24 @@ pub(super) async fn create(
     record: Id,
     rotation: &Rotation,
     share: &NewShare,
+    max_live_shares: u32,
 ) -> Result<()> {
     records::rotate(conn, account, record, rotation).await?;
+    // The account's row orders share creations across its records (lock order: record, then account).
+    sqlx::query("SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(account)
+        .execute(&mut *conn)
+        .await?;
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM shares WHERE account_id = $1 AND ended_at IS NULL AND expires_at > $2",
+    )
+    .bind(account)
+    .bind(share.created_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    if live >= i64::from(max_live_shares) {
+        return Err(StoreError::ShareLimit);
+    }
     sqlx::query(
         "INSERT INTO shares (handle, share_id, account_id, record_id, token_hash, wrapped_key, key_gen,
                              owner_secret, label, editable, burn_after, passphrase, created_at, expires_at)

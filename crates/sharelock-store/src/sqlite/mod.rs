@@ -420,9 +420,10 @@ impl Store for SqliteStore {
         record: Id,
         rotation: Rotation,
         share: NewShare,
+        max_live_shares: u32,
     ) -> Result<()> {
         self.write("create_share", move |tx| {
-            shares::create(tx, account, record, &rotation, &share)
+            shares::create(tx, account, record, &rotation, &share, max_live_shares)
         })
         .await
     }

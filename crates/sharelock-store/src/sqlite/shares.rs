@@ -18,8 +18,18 @@ pub(super) fn create(
     record: Id,
     rotation: &Rotation,
     share: &NewShare,
+    max_live_shares: u32,
 ) -> Result<()> {
     records::rotate(tx, account, record, rotation)?;
+    // The single writer runs one transaction at a time: no other share can be created in between.
+    let live: u32 = tx
+        .prepare_cached(
+            "SELECT count(*) FROM shares WHERE account_id = ?1 AND ended_at IS NULL AND expires_at > ?2",
+        )?
+        .query_row(params![account, share.created_at], |row| row.get(0))?;
+    if live >= max_live_shares {
+        return Err(StoreError::ShareLimit);
+    }
     tx.prepare_cached(
         "INSERT INTO shares (handle, share_id, account_id, record_id, token_hash, wrapped_key, key_gen,
                              owner_secret, label, editable, burn_after, passphrase, created_at, expires_at)

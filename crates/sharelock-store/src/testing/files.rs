@@ -156,15 +156,12 @@ pub async fn files(store: &impl Store) {
         vec![first, second, third_again]
     );
 
-    let theirs = put(
-        store,
-        record,
-        recipients,
-        0,
-        10,
-        Author::Share(share.handle),
-    )
-    .await;
+    let theirs = part_write(record, recipients, 0);
+    store
+        .reserve_part(theirs, 10, Author::Share(share.handle), NO_LIMITS, T0 + 5)
+        .await
+        .expect("reserve");
+    store.attach_part(theirs, T0 + 5).await.expect("attach");
     let listed: Vec<(Id, Author, bool)> = store
         .files(record)
         .await

@@ -56,6 +56,7 @@ macro_rules! conformance_tests {
             completed_file_never_changes,
             part_writes_racing_completion,
             upload_quotas,
+            share_limit,
             unfinished_uploads_swept,
             events_resume_under_load,
             racing_writes_one_wins,
@@ -80,6 +81,8 @@ macro_rules! conformance_tests {
 /// The checks' clock: 2026-01-01T00:00:00Z. Every time is an offset from it; nothing reads a clock.
 pub const T0: UnixTime = 1_767_225_600;
 const HOUR: i64 = 3600;
+/// A live-share limit no check reaches unless it tests the limit.
+const NO_SHARE_LIMIT: u32 = 10_000;
 
 fn id() -> Id {
     Uuid::new_v4()
@@ -270,7 +273,7 @@ async fn share(store: &impl Store, account: Id, record: Id, spec: ShareSpec) -> 
         token_hash: share.token_hash,
     };
     store
-        .create_share(account, record, rotation, share)
+        .create_share(account, record, rotation, share, NO_SHARE_LIMIT)
         .await
         .expect("create share");
     made

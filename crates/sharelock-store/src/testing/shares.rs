@@ -17,7 +17,7 @@ pub async fn share_create_and_list(store: &impl Store) {
     };
     let new = new_share(&rotation, &spec);
     store
-        .create_share(account, record, rotation, new.clone())
+        .create_share(account, record, rotation, new.clone(), NO_SHARE_LIMIT)
         .await
         .expect("create share");
 
@@ -78,7 +78,7 @@ pub async fn share_create_and_list(store: &impl Store) {
     duplicate.share_id = new.share_id;
     assert_store_err!(
         store
-            .create_share(account, record, rotation, duplicate)
+            .create_share(account, record, rotation, duplicate, NO_SHARE_LIMIT)
             .await,
         StoreError::AlreadyExists
     );
@@ -145,7 +145,7 @@ pub async fn share_create_and_list(store: &impl Store) {
     let foreign = new_share(&foreign_rotation, &ShareSpec::default());
     assert_store_err!(
         store
-            .create_share(stranger, record, foreign_rotation, foreign)
+            .create_share(stranger, record, foreign_rotation, foreign, NO_SHARE_LIMIT)
             .await,
         StoreError::NotFound
     );
@@ -454,7 +454,7 @@ pub async fn ended_share_key_marker(store: &impl Store) -> Vec<u8> {
     share.wrapped_key = marker.clone();
     let handle = share.handle;
     store
-        .create_share(account, record, rotation, share)
+        .create_share(account, record, rotation, share, NO_SHARE_LIMIT)
         .await
         .expect("create share");
     let (ended, _) = store
@@ -463,4 +463,81 @@ pub async fn ended_share_key_marker(store: &impl Store) -> Vec<u8> {
         .expect("end share");
     assert_eq!(ended.wrapped_key, None);
     marker
+}
+
+/// The live-share limit: counted over the account's shares live at the new share's time, across its
+/// records (an expired share frees its place even before the sweeper ends it, and so does ending one);
+/// a refused creation changes nothing; racing creations never pass the limit together.
+pub async fn share_limit(store: &impl Store) {
+    let account = account(store).await;
+    let (record, other) = (
+        self::record(store, account).await,
+        self::record(store, account).await,
+    );
+    let create = |record: Id, at: UnixTime, expires_at: UnixTime| async move {
+        let rotation = honest_rotation(store, account, record, at).await;
+        let spec = ShareSpec {
+            created_at: at,
+            expires_at,
+            ..ShareSpec::default()
+        };
+        let share = new_share(&rotation, &spec);
+        let handle = share.handle;
+        store
+            .create_share(account, record, rotation, share, 2)
+            .await
+            .map(|()| handle)
+    };
+    create(record, T0, T0 + 10).await.expect("first");
+    let second = create(other, T0, T0 + HOUR)
+        .await
+        .expect("second, on another record");
+    let before = head(store, account, record).await;
+    assert_store_err!(
+        create(record, T0 + 1, T0 + HOUR).await,
+        StoreError::ShareLimit
+    );
+    assert_eq!(
+        head(store, account, record).await.version,
+        before.version,
+        "a refused share rotated nothing"
+    );
+    create(record, T0 + 10, T0 + HOUR)
+        .await
+        .expect("the first has expired");
+    assert_store_err!(
+        create(other, T0 + 11, T0 + HOUR).await,
+        StoreError::ShareLimit
+    );
+    store
+        .end_share(account, second, T0 + 12)
+        .await
+        .expect("end");
+    create(other, T0 + 13, T0 + HOUR)
+        .await
+        .expect("an ended share's place");
+
+    // Racing creations on eight records of one account, against a limit of three.
+    let racer = self::account(store).await;
+    let mut prepared = Vec::new();
+    for _ in 0..8 {
+        let record = self::record(store, racer).await;
+        let rotation = honest_rotation(store, racer, record, T0).await;
+        let share = new_share(&rotation, &ShareSpec::default());
+        prepared.push((record, rotation, share));
+    }
+    let made =
+        futures::future::join_all(prepared.into_iter().map(|(record, rotation, share)| {
+            store.create_share(racer, record, rotation, share, 3)
+        }))
+        .await;
+    assert_eq!(
+        made.iter().filter(|r| r.is_ok()).count(),
+        3,
+        "racing creations passed the limit together"
+    );
+    assert!(
+        made.iter()
+            .all(|r| r.is_ok() || matches!(r, Err(StoreError::ShareLimit)))
+    );
 }

@@ -92,7 +92,7 @@ pub enum ExitStatus {
     Auth = 5,
     Conflict = 6,
     /// A limit of the server: a file quota is full, or the account has as many live shares as allowed.
-    Limit = 8,
+    Limit = 9,
 }
 
 /// A failed command: what to say, and how to exit.
@@ -277,9 +277,9 @@ mod tests {
         assert_eq!(status_of_code(ErrorCode::VersionConflict) as u8, 6);
         assert_eq!(status_of_code(ErrorCode::StaleRecordKey) as u8, 6);
         assert_eq!(status_of_code(ErrorCode::NotFound) as u8, 1);
-        assert_eq!(status_of_code(ErrorCode::QuotaExceeded) as u8, 8);
-        assert_eq!(status_of_code(ErrorCode::ShareQuotaExceeded) as u8, 8);
-        assert_eq!(status_of_code(ErrorCode::ShareLimitReached) as u8, 8);
+        assert_eq!(status_of_code(ErrorCode::QuotaExceeded) as u8, 9);
+        assert_eq!(status_of_code(ErrorCode::ShareQuotaExceeded) as u8, 9);
+        assert_eq!(status_of_code(ErrorCode::ShareLimitReached) as u8, 9);
         let conflict: Failure = ClientError::Conflict { current_version: 4 }.into();
         assert_eq!(conflict.status, ExitStatus::Conflict);
     }
