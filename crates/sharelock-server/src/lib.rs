@@ -448,3 +448,180 @@ async fn sweep_forever(state: AppState) {
         state.limiter.shrink();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use futures::StreamExt;
+    use futures::stream::BoxStream;
+    use object_store::memory::InMemory;
+    use object_store::path::Path as ObjectPath;
+    use object_store::{
+        CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+        PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    };
+    use sharelock_store::model::{Author, PartBlob, UploadLimits};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// A bucket that refuses deletions while `failing` is set (as S3 does for a key without
+    /// `s3:DeleteObject`, or a directory gone read-only), and otherwise is memory.
+    #[derive(Debug, Default)]
+    struct DeletesFail {
+        inner: InMemory,
+        failing: AtomicBool,
+    }
+
+    impl std::fmt::Display for DeletesFail {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("DeletesFail")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectStore for DeletesFail {
+        async fn put_opts(
+            &self,
+            location: &ObjectPath,
+            payload: PutPayload,
+            opts: PutOptions,
+        ) -> object_store::Result<PutResult> {
+            self.inner.put_opts(location, payload, opts).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &ObjectPath,
+            opts: PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn MultipartUpload>> {
+            self.inner.put_multipart_opts(location, opts).await
+        }
+        async fn get_opts(
+            &self,
+            location: &ObjectPath,
+            options: GetOptions,
+        ) -> object_store::Result<GetResult> {
+            self.inner.get_opts(location, options).await
+        }
+        fn delete_stream(
+            &self,
+            locations: BoxStream<'static, object_store::Result<ObjectPath>>,
+        ) -> BoxStream<'static, object_store::Result<ObjectPath>> {
+            if self.failing.load(Ordering::SeqCst) {
+                locations
+                    .map(|_| {
+                        Err(object_store::Error::Generic {
+                            store: "DeletesFail",
+                            source: "access denied".into(),
+                        })
+                    })
+                    .boxed()
+            } else {
+                self.inner.delete_stream(locations)
+            }
+        }
+        fn list(
+            &self,
+            prefix: Option<&ObjectPath>,
+        ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(
+            &self,
+            prefix: Option<&ObjectPath>,
+        ) -> object_store::Result<ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+        async fn copy_opts(
+            &self,
+            from: &ObjectPath,
+            to: &ObjectPath,
+            options: CopyOptions,
+        ) -> object_store::Result<()> {
+            self.inner.copy_opts(from, to, options).await
+        }
+    }
+
+    fn state(store: Arc<dyn Store>, blobs: BlobStore) -> AppState {
+        let config = Config::default();
+        let (_, shutdown) = watch::channel(false);
+        AppState::new(Inner {
+            store,
+            blobs,
+            limiter: ratelimit::RateLimiter::new(
+                config.rate_limit_per_minute,
+                config.rate_limit_ipv6_prefix,
+            ),
+            client_address: ratelimit::ClientAddress::new(&config).unwrap(),
+            bounds: body::Bounds::new(&config),
+            public_url: "http://127.0.0.1:9".into(),
+            config,
+            wakeups: broadcast::channel(16).0,
+            prelogin_secret: [7; 32],
+            shutdown,
+            metrics: None,
+        })
+    }
+
+    async fn objects(store: &DeletesFail) -> usize {
+        store.inner.list(None).count().await
+    }
+
+    /// A blob whose deletion fails stays listed as garbage, and is deleted and forgotten by a later
+    /// pass of the sweeper once the blob store works again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_blob_deletion_is_tried_again_by_the_sweeper() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = Arc::new(
+            SqliteStore::open(
+                dir.path().join("sharelock.db"),
+                sharelock_store::sqlite::SqliteOptions::default(),
+            )
+            .unwrap(),
+        );
+        let store: Arc<dyn Store> = sqlite.clone();
+        let bucket = Arc::new(DeletesFail::default());
+        let blobs = BlobStore::from_object_store(bucket.clone());
+        let state = state(store.clone(), blobs.clone());
+        let now = state.now();
+
+        // A stored part of a record, then the record deleted: its part is garbage.
+        let account = sharelock_store::testing::account(&*sqlite).await;
+        let record = sharelock_store::testing::record(&*sqlite, account).await;
+        let write = PartBlob {
+            record,
+            file: uuid::Uuid::new_v4(),
+            part: 0,
+            write: uuid::Uuid::new_v4(),
+        };
+        let limits = UploadLimits {
+            account_bytes: u64::MAX,
+            share_bytes: u64::MAX,
+        };
+        store
+            .reserve_part(write, 5, Author::Owner, limits, now)
+            .await
+            .unwrap();
+        blobs
+            .put_part(&write, bytes::Bytes::from_static(b"bytes"))
+            .await
+            .unwrap();
+        assert_eq!(store.attach_part(write, now).await.unwrap(), None);
+        store.delete_record(account, record, now).await.unwrap();
+        assert_eq!(store.blob_garbage(10).await.unwrap(), vec![write]);
+
+        // The bucket refuses: the blob stays, and so does its entry, pass after pass.
+        bucket.failing.store(true, Ordering::SeqCst);
+        for _ in 0..2 {
+            sweep_files(&state).await;
+            assert_eq!(store.blob_garbage(10).await.unwrap(), vec![write]);
+            assert_eq!(objects(&bucket).await, 1);
+        }
+
+        // The bucket works again: the next pass deletes the blob and forgets it.
+        bucket.failing.store(false, Ordering::SeqCst);
+        sweep_files(&state).await;
+        assert_eq!(objects(&bucket).await, 0);
+        assert!(store.blob_garbage(10).await.unwrap().is_empty());
+    }
+}

@@ -5,7 +5,9 @@
 //! order as one stream. Every write of a part is an object of its own,
 //! `files/<record>/<file>/<part:08>.<write>`, never overwritten: which write is a part's bytes is the
 //! database's to say ([`crate::Store::attach_part`]), so a write that loses a race with the file's
-//! completion changes nothing a reader sees. On S3 the keys can sit under a configured prefix
+//! completion changes nothing a reader sees. Parts stored before that scheme keep their old key,
+//! `files/<record>/<file>/<part:08>`: their rows carry [`PartBlob::legacy_write`] (migration 0007), which
+//! names that key. On S3 the keys can sit under a configured prefix
 //! (`<prefix>/files/…`). The same suite (`testing::blobs`) runs against memory, a local directory and a
 //! real S3 server (moto, `testing::s3`).
 
@@ -211,7 +213,13 @@ fn file_prefix(record: Id, file: Id) -> Path {
 }
 
 fn part_path(blob: &PartBlob) -> Path {
-    file_prefix(blob.record, blob.file).join(format!("{:08}.{}", blob.part, blob.write.simple()))
+    let file = file_prefix(blob.record, blob.file);
+    if blob.is_legacy() {
+        // Stored before part writes had keys of their own (see `PartBlob::legacy_write`).
+        file.join(format!("{:08}", blob.part))
+    } else {
+        file.join(format!("{:08}.{}", blob.part, blob.write.simple()))
+    }
 }
 
 /// The error for logs. Object keys hold record and file ids, and `object_store` puts them in its

@@ -485,8 +485,26 @@ pub struct PartBlob {
     pub record: Id,
     pub file: Id,
     pub part: u32,
-    /// Fresh per write, chosen by the server.
+    /// Fresh per write, chosen by the server; or [`PartBlob::legacy_write`] for a part stored before
+    /// part writes had ids of their own.
     pub write: Id,
+}
+
+impl PartBlob {
+    /// The write id of a part stored before every write had a key of its own (schema 0006): the part
+    /// number as a UUID (`00000000-0000-0000-0000-0000000000ff` for part 255). A random (v4) write id
+    /// never has twelve zero bytes in front, so the two cannot meet. Migration 0007 gives the parts of
+    /// files completed before 0006 rows with this id, and the blob store maps it to the part's old key
+    /// (`files/<record>/<file>/<part:08>`, no write id), so downloads, deletes and the sweeper's
+    /// garbage find those parts like any other.
+    pub fn legacy_write(part: u32) -> Id {
+        Id::from_u128(u128::from(part))
+    }
+
+    /// Whether this is a part stored before 0006, under its old key.
+    pub fn is_legacy(&self) -> bool {
+        self.write == Self::legacy_write(self.part)
+    }
 }
 
 /// The byte quotas a part write must fit in, from the server's settings. Stored bytes are counted over

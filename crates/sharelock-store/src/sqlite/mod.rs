@@ -39,6 +39,9 @@ const MIGRATIONS: &[M<'static>] = &[
         "../../migrations/sqlite/0005_login_attempts.sql"
     )),
     M::up(include_str!("../../migrations/sqlite/0006_file_parts.sql")),
+    M::up(include_str!(
+        "../../migrations/sqlite/0007_legacy_file_parts.sql"
+    )),
 ];
 
 /// Tuning knobs. The defaults suit the embedded single-node deployment.

@@ -123,7 +123,8 @@ fn new_account(email: &str) -> NewAccount {
     }
 }
 
-async fn account(store: &impl Store) -> Id {
+/// A new account with a random email (also for other crates' tests that need rows to hang data on).
+pub async fn account(store: &impl Store) -> Id {
     let account = new_account(&format!("{}@example.org", id().simple()));
     let account_id = account.id;
     store.create_account(account).await.expect("create account");
@@ -174,7 +175,8 @@ fn refused(attempt: Attempt) -> i64 {
     }
 }
 
-async fn record(store: &impl Store, account: Id) -> Id {
+/// A new record of `account` at version 1 (also for other crates' tests).
+pub async fn record(store: &impl Store, account: Id) -> Id {
     let record = id();
     store
         .create_record(
