@@ -42,7 +42,7 @@ describe("the owner's vault", () => {
     expect(response.status).toBe(200);
     const csp = response.headers.get("content-security-policy") ?? "";
     expect(csp).toContain("require-trusted-types-for 'script'");
-    expect(csp).toContain("trusted-types 'none'");
+    expect(csp).toContain("trusted-types sharelock-download");
     expect(csp).not.toContain("unsafe-inline");
   });
 

@@ -328,7 +328,7 @@ async fn signed(
     device: &DeviceKey,
     method: Method,
     path: &str,
-    body: Option<(Vec<u8>, &'static str)>,
+    body: Option<(bytes::Bytes, &'static str)>,
 ) -> Result<Response> {
     let mut strict = false;
     loop {
@@ -569,7 +569,7 @@ impl<'d> Recipient<'d> {
             &self.device,
             Method::POST,
             "/recipient/edit",
-            Some((json, "application/json")),
+            Some((json.into(), "application/json")),
         )
         .await?;
         let written: VersionWritten = decode(response).await?;
@@ -608,7 +608,7 @@ impl<'d> Recipient<'d> {
             &self.device,
             Method::POST,
             "/recipient/end",
-            Some((json, "application/json")),
+            Some((json.into(), "application/json")),
         )
         .await?;
         Ok(())
@@ -665,7 +665,7 @@ impl<'d> Recipient<'d> {
 }
 
 impl PartSink for Recipient<'_> {
-    async fn put_part(&self, file: Uuid, n: u32, bytes: Vec<u8>) -> Result<()> {
+    async fn put_part(&self, file: Uuid, n: u32, bytes: bytes::Bytes) -> Result<()> {
         let path = format!("/recipient/files/{file}/parts/{n}");
         signed(
             &self.api,
@@ -689,7 +689,7 @@ impl PartSink for Recipient<'_> {
             &self.device,
             Method::POST,
             &path,
-            Some((json, "application/json")),
+            Some((json.into(), "application/json")),
         )
         .await?;
         Ok(())
@@ -718,7 +718,7 @@ async fn bind(api: &Transport, keys: &ShareKeys, device: &DeviceKey) -> Result<B
         device,
         Method::POST,
         "/recipient/bind",
-        Some((json.to_vec(), "application/json")),
+        Some((json.to_vec().into(), "application/json")),
     )
     .await?;
     let bound: BindResponse = decode(response).await?;

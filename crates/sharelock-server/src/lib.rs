@@ -119,6 +119,8 @@ pub fn router(state: AppState) -> Router {
         .route("/s", get(pages::recipient))
         .route("/assets/{file}", get(pages::asset))
         .route("/favicon.svg", get(pages::favicon))
+        .route("/download-sw.js", get(pages::download_worker))
+        .route("/download/{id}", get(pages::download_fallback))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::malformed("this route does not accept that method")

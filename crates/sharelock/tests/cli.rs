@@ -783,6 +783,104 @@ fn files_travel_encrypted_both_ways() {
     assert!(!contains_in_dir(&server.data_dir(), b"signed and returned"));
 }
 
+/// Pseudo-random bytes (xorshift), so every part of a file differs from every other.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Stored part files of the one file a record has, from the server's local blob directory.
+fn stored_parts(server: &TestServer, record: &str) -> usize {
+    let dir = server.data_dir().join("blobs/files").join(record);
+    let Some(file) = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("no blobs at {}: {e}", dir.display()))
+        .flatten()
+        .next()
+    else {
+        return 0;
+    };
+    std::fs::read_dir(file.path()).unwrap().count()
+}
+
+/// Files larger than a part go up as several parts, sent a few at a time after the first, and come back
+/// whole: the owner's upload and download, and an editable share's recipient downloading and attaching
+/// (every part a separately signed request). No progress bar is drawn when stderr is not a terminal.
+#[test]
+fn large_files_travel_in_parts_sent_together() {
+    let server = TestServer::start();
+    let owner = Home::new(&server);
+    owner.register("owner@example.org");
+    // Four parts of the blob: 8 MiB, 8 MiB, 8 MiB and the rest.
+    let content = noise(3 * 8 * 1024 * 1024 + 777_777, 7);
+    let src = server.scratch().join("disk.img");
+    std::fs::write(&src, &content).unwrap();
+    let added = owner.run(&[
+        "record",
+        "add",
+        "--type",
+        "file",
+        "--title",
+        "Image",
+        "--file",
+        src.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        added.stderr, "",
+        "nothing but errors on a stderr that is not a terminal"
+    );
+    let id = added.ok().json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(stored_parts(&server, &id), 4);
+
+    let mine = server.scratch().join("mine");
+    let shown = owner.run(&[
+        "--quiet",
+        "record",
+        "show",
+        &id,
+        "--save-files",
+        mine.to_str().unwrap(),
+    ]);
+    assert_eq!(shown.stderr, "");
+    shown.ok();
+    assert!(std::fs::read(mine.join("disk.img")).unwrap() == content);
+    // Nothing but the file is left behind (the temporary file was renamed).
+    assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 1);
+
+    let (link, _) = owner.share(&id, &["--expires", "1h", "--editable"]);
+    let bob = Home::new(&server);
+    let theirs = server.scratch().join("theirs");
+    bob.run(&["open", &link, "--save-files", theirs.to_str().unwrap()])
+        .ok();
+    assert!(std::fs::read(theirs.join("disk.img")).unwrap() == content);
+
+    let reply = noise(2 * 8 * 1024 * 1024 + 5, 11);
+    let reply_path = server.scratch().join("reply.bin");
+    std::fs::write(&reply_path, &reply).unwrap();
+    bob.run(&["open", &link, "--attach", reply_path.to_str().unwrap()])
+        .ok();
+    let back = server.scratch().join("back");
+    owner
+        .run(&[
+            "record",
+            "show",
+            &id,
+            "--save-files",
+            back.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(std::fs::read(back.join("reply.bin")).unwrap() == reply);
+    assert!(std::fs::read(back.join("disk.img")).unwrap() == content);
+}
+
 #[test]
 fn watch_follows_live_events() {
     let server = TestServer::start();

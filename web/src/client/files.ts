@@ -80,28 +80,58 @@ export async function uploadFile(file: File, sink: PartSink, progress?: Progress
 }
 
 /**
- * Decrypts a downloaded blob chunk by chunk while hashing it, and checks `H(blob)` and the size against
- * the record's reference before handing the file out.
+ * The plaintext of a downloaded blob as a stream, hashed and decrypted chunk by chunk as its reader pulls
+ * (so a reader that writes to disk keeps memory at one sealed chunk and the pieces in flight, whatever the
+ * file's size). The stream closes only after `H(blob)` and the size match the record's reference and
+ * errors otherwise, so what was written from it must be kept only when it closed: a browser download fed
+ * from it fails, and the browser deletes the partial file.
  */
-export async function decryptDownload(response: Response, file: FileRef, progress?: Progress): Promise<Blob> {
+export function decryptedStream(response: Response, file: FileRef, progress?: Progress): ReadableStream<Uint8Array> {
   if (!response.body) throw new Error("the download came without a body");
   const total = Number(response.headers.get("content-length") ?? 0);
-  const hasher = await createSHA256();
-  let done = 0;
+  const hasher = createSHA256();
+  let received = 0;
   const counted = response.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        hasher.update(chunk);
-        done += chunk.length;
-        progress?.(done, total);
+      async transform(chunk, controller) {
+        (await hasher).update(chunk);
+        received += chunk.length;
+        progress?.(received, total);
         controller.enqueue(chunk);
       },
     }),
   );
-  const plaintext = await new Response(decryptStream(fromB64u(file.key), uuidToBytes(file.id), counted)).blob();
-  if (!constantTimeEqual(hasher.digest("binary"), fromB64u(file.sha256))) {
-    throw new Error(`${file.name} does not match the record (its hash differs); it was not saved`);
-  }
-  if (plaintext.size !== file.size) throw new Error(`${file.name} has another size than the record says; it was not saved`);
+  const plaintext = decryptStream(fromB64u(file.key), uuidToBytes(file.id), counted).getReader();
+  let size = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { value, done } = await plaintext.read();
+        if (!done) {
+          size += value.length;
+          if (size > file.size) throw new Error(`${file.name} is longer than the record says; it was not saved`);
+          controller.enqueue(value);
+          return;
+        }
+        if (!constantTimeEqual((await hasher).digest("binary"), fromB64u(file.sha256))) {
+          throw new Error(`${file.name} does not match the record (its hash differs); it was not saved`);
+        }
+        if (size !== file.size) throw new Error(`${file.name} has another size than the record says; it was not saved`);
+        controller.close();
+      },
+      cancel(reason) {
+        return plaintext.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * Decrypts a downloaded blob into one Blob in memory, checking `H(blob)` and the size against the record's
+ * reference first (small files, tests, and browsers that cannot stream a download to disk).
+ */
+export async function decryptDownload(response: Response, file: FileRef, progress?: Progress): Promise<Blob> {
+  const plaintext = await new Response(decryptedStream(response, file, progress)).blob();
   return new Blob([plaintext], { type: file.mime || "application/octet-stream" });
 }

@@ -57,7 +57,7 @@ import {
   type ShareInfo,
   type VersionWritten,
 } from "./owner-api";
-import { decryptDownload, uploadFile, type Progress } from "./files";
+import { decryptDownload, decryptedStream, uploadFile, type Progress } from "./files";
 import { isVerified, verifyVersion, type Verification } from "./verify";
 import { VersionMemory, type KeyValueStore } from "./versions";
 
@@ -955,6 +955,15 @@ export class OwnerSession {
       done += file.size;
     }
     return this.writeRecord(recordId, (body) => ({ ...body, files: [...body.files, ...refs] }));
+  }
+
+  /**
+   * Starts a file's download: its plaintext as a stream, decrypted as it is read, that closes only once
+   * H(blob) and the size matched the reference (see `decryptedStream`).
+   */
+  async downloadStream(recordId: string, file: FileRef, progress?: Progress): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.#send("GET", `/records/${recordId}/files/${file.id}`);
+    return decryptedStream(response, file, progress);
   }
 
   /** Downloads a file, decrypts it chunk by chunk and checks H(blob) and the size against the reference. */

@@ -9,7 +9,7 @@ import type { ParsedLink } from "../protocol/link";
 import { validateBody, type FileRef, type RecordBody } from "../protocol/record";
 import { bindTag, deriveShareKeys, type ShareKeys } from "../protocol/share";
 import { addDevice, loadDevice, newDeviceRecord, removeDevice, saveSeen, type DeviceRecord } from "./devices";
-import { decryptDownload, uploadFile, type Progress } from "./files";
+import { decryptDownload, decryptedStream, uploadFile, type Progress } from "./files";
 import { Api, ApiError } from "./http";
 import { SseParser } from "./events";
 
@@ -290,6 +290,15 @@ export class OpenShare {
   async end(): Promise<void> {
     await this.link.signed(this.device, "POST", "/recipient/end", utf8("{}"), "application/json");
     await removeDevice(this.link.shareHeader, this.device.publicKey);
+  }
+
+  /**
+   * Starts a download of a file of the record: its plaintext as a stream, decrypted as it is read, that
+   * closes only once H(blob) and the size matched the reference (see `decryptedStream`).
+   */
+  async downloadStream(file: FileRef, progress?: Progress): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.link.signed(this.device, "GET", `/recipient/files/${file.id}`);
+    return decryptedStream(response, file, progress);
   }
 
   /** Downloads a file of the record, checks H(blob), and decrypts it into a Blob. */

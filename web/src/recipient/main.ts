@@ -10,7 +10,8 @@ import { byId, filePicker, h, humanBytes, humanDuration, localTime, replace } fr
 import { chooseLanguage, language, LANGUAGES, setLanguage, t, type Language, type MessageKey } from "../ui/i18n";
 import { recordEditor } from "../ui/record-editor";
 import { changeBetween, isUnchanged } from "../ui/record-diff";
-import { renderRecord, saveBlob } from "../ui/record-view";
+import { renderRecord } from "../ui/record-view";
+import { saveStream } from "../ui/save";
 
 const app = byId("app");
 /** Where the picked language is remembered (not a secret). */
@@ -227,10 +228,10 @@ class ShareView {
       onDownload: (file, button) => {
         button.disabled = true;
         void this.share
-          .download(file, (done, total) => {
+          .downloadStream(file, (done, total) => {
             button.textContent = total ? `${Math.floor((100 * done) / total)} %` : humanBytes(done);
           })
-          .then((blob) => saveBlob(blob, file.name))
+          .then((plaintext) => saveStream(plaintext, file))
           .catch((e: unknown) => this.say(explain(e), true))
           .finally(() => {
             button.disabled = false;

@@ -6,7 +6,8 @@ import { RECORD_TYPES, type Field, type FileRef, type RecordBody, type RecordTyp
 import { copyButton, filePicker, h, humanBytes, humanDuration, localTime, replace } from "../ui/dom";
 import { changeBetween, isUnchanged } from "../ui/record-diff";
 import { recordEditor, type RecordEditor } from "../ui/record-editor";
-import { renderRecord, saveBlob, typeName } from "../ui/record-view";
+import { renderRecord, typeName } from "../ui/record-view";
+import { saveStream } from "../ui/save";
 import type { Ctx } from "./app";
 import { historyChanges } from "./changes";
 import { explain, isSessionEnd } from "./errors";
@@ -57,10 +58,10 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
     onDownload: (file, button) => {
       const done = busyButton(button, "0 %");
       void ctx.session
-        .downloadFile(id, file, (n, total) => {
+        .downloadStream(id, file, (n, total) => {
           button.textContent = total ? `${Math.floor((100 * n) / total)} %` : humanBytes(n);
         })
-        .then((blob) => saveBlob(blob, file.name))
+        .then((plaintext) => saveStream(plaintext, file))
         .catch((e: unknown) => ctx.fail(e))
         .finally(done);
     },

@@ -10,11 +10,13 @@ use axum::response::{IntoResponse, Response};
 use sharelock_api::ErrorCode;
 
 /// The policy of every page. `'wasm-unsafe-eval'` lets the page compile the Argon2id WebAssembly module
-/// (it allows no JavaScript `eval`); `trusted-types 'none'` with `require-trusted-types-for 'script'`
-/// makes every HTML-from-string sink (`innerHTML`, `document.write`, …) throw.
+/// (it allows no JavaScript `eval`); `require-trusted-types-for 'script'` makes every script sink take
+/// only Trusted Types values, and the one policy allowed, `sharelock-download` (created once), can only
+/// name the download worker's fixed URL, so every HTML-from-string sink (`innerHTML`, `document.write`,
+/// …) still throws. The worker is registered under `script-src 'self'` (CSP's fallback for `worker-src`).
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
 img-src 'self' data: blob:; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; \
-frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'";
+frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types sharelock-download";
 
 /// `GET /`: the owner's vault.
 pub async fn vault() -> Response {
@@ -40,6 +42,19 @@ pub async fn favicon() -> Response {
         "favicon.svg",
         (header::CACHE_CONTROL, "public, max-age=86400"),
     )
+}
+
+/// `GET /download-sw.js`: the download worker, which streams a decrypted file to the browser's download
+/// manager (web/public/download-sw.js). Not cached (the default), so a new build's worker replaces the old
+/// one; under the API's policy, which allows a worker nothing it needs beyond building responses.
+pub async fn download_worker() -> Response {
+    serve("download-sw.js", (header::CACHE_CONTROL, "no-cache"))
+}
+
+/// `GET /download/{id}`: what a page's navigation to a download gets when no worker answered it (the
+/// worker was not running, or the id is unknown): 204, which leaves the page where it is.
+pub async fn download_fallback() -> axum::http::StatusCode {
+    axum::http::StatusCode::NO_CONTENT
 }
 
 /// A page: never cached (the default), under the page policy.

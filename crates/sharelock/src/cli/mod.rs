@@ -46,6 +46,10 @@ pub struct Global {
     /// prompt); for `password`, the current one from the first line and the new one from the second.
     #[arg(long, global = true)]
     pub password_stdin: bool,
+    /// No progress bars for file transfers (they are drawn on stderr only when it is a terminal, and only
+    /// for a transfer that takes more than half a second).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -118,7 +118,7 @@ pub async fn run(ctx: &Context, args: OpenArgs) -> CliResult {
         }
         changed = Some(
             recipient
-                .attach_files(&args.attach, &Bar::new())
+                .attach_files(&args.attach, &Bar::new(ctx.global.quiet))
                 .await
                 .map_err(open_failure)?,
         );
@@ -129,7 +129,7 @@ pub async fn run(ctx: &Context, args: OpenArgs) -> CliResult {
             .map_err(|e| Failure::other(format!("cannot create {}: {e}", dir.display())))?;
         for file in &recipient.body().files {
             let path = recipient
-                .download(file, dir, &Bar::new())
+                .download(file, dir, &Bar::new(ctx.global.quiet))
                 .await
                 .map_err(open_failure)?;
             saved.push((file.id, path));

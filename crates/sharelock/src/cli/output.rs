@@ -404,7 +404,7 @@ pub fn print_record(body: &RecordBody, now: i64, saved: &[(Uuid, std::path::Path
 }
 
 /// A progress bar on stderr that appears only once a transfer has taken more than a moment, and never
-/// when stderr is not a terminal.
+/// when stderr is not a terminal or `--quiet` was given.
 pub struct Bar {
     bar: Mutex<Option<ProgressBar>>,
     started: Mutex<Option<Instant>>,
@@ -413,12 +413,12 @@ pub struct Bar {
 }
 
 impl Bar {
-    pub fn new() -> Self {
+    pub fn new(quiet: bool) -> Self {
         Bar {
             bar: Mutex::new(None),
             started: Mutex::new(None),
             shown: AtomicBool::new(false),
-            enabled: std::io::stderr().is_terminal(),
+            enabled: !quiet && std::io::stderr().is_terminal(),
         }
     }
 }

@@ -176,7 +176,9 @@ async fn add(ctx: &Context, session: &mut OwnerSession, args: AddArgs) -> CliRes
         .map_err(|e| Failure::usage(format!("invalid record: {e}")))?;
     let id = session.create_record(&body).await?;
     if !args.files.is_empty() {
-        session.attach_files(id, &args.files, &Bar::new()).await?;
+        session
+            .attach_files(id, &args.files, &Bar::new(ctx.global.quiet))
+            .await?;
     }
     if ctx.json() {
         print_json(&json!({"id": id}));
@@ -282,7 +284,9 @@ async fn show(ctx: &Context, session: &mut OwnerSession, args: ShowArgs) -> CliR
         std::fs::create_dir_all(dir)
             .map_err(|e| Failure::other(format!("cannot create {}: {e}", dir.display())))?;
         for file in &view.body.files {
-            let path = session.download_file(id, file, dir, &Bar::new()).await?;
+            let path = session
+                .download_file(id, file, dir, &Bar::new(ctx.global.quiet))
+                .await?;
             saved.push((file.id, path));
         }
     }
@@ -358,7 +362,9 @@ async fn edit(ctx: &Context, session: &mut OwnerSession, args: EditArgs) -> CliR
         })?;
     let mut version = written.version;
     if !args.files.is_empty() {
-        version = session.attach_files(id, &args.files, &Bar::new()).await?;
+        version = session
+            .attach_files(id, &args.files, &Bar::new(ctx.global.quiet))
+            .await?;
     }
     if ctx.json() {
         print_json(&json!({"id": id, "version": version}));
