@@ -395,3 +395,199 @@ async fn a_sqlite_deployment_moves_to_postgresql_with_every_link_device_file_and
     assert_eq!(bob.record_ids().await.unwrap(), vec![bobs]);
     drop(new);
 }
+
+/// The file parts named by the SQLite database: (record, file, part, write, attached), sorted.
+fn sqlite_parts(db: &Path) -> Vec<(uuid::Uuid, uuid::Uuid, i64, uuid::Uuid, bool)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let id = |b: Vec<u8>| uuid::Uuid::from_slice(&b).unwrap();
+    conn.prepare(
+        "SELECT record_id, file_id, part, write_id, attached FROM file_parts
+         ORDER BY record_id, file_id, part, write_id",
+    )
+    .unwrap()
+    .query_map([], |r| {
+        Ok((
+            id(r.get(0)?),
+            id(r.get(1)?),
+            r.get(2)?,
+            id(r.get(3)?),
+            r.get(4)?,
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// A SQLite deployment with local blobs moves to PostgreSQL and an S3 bucket (moto): every table
+/// arrives with its row count, the part rows as they were, every blob under the same key with the same
+/// bytes, and the binary on PostgreSQL and S3 serves the files to the owner and to the bound device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_deployment_with_local_blobs_moves_to_postgresql_and_s3() {
+    let mut old = TestServer::start_with(&[("SHARELOCK_SWEEP_INTERVAL", "1h")]);
+    let url = old.url.clone();
+    let mut alice = owner(&url, "alice@example.org").await;
+    let record = alice.create_record(&body("first")).await.unwrap();
+    // One file of several parts (a part is at most 16 MiB), two small ones.
+    let big: Vec<u8> = (0..16 * 1024 * 1024 + 4321u32)
+        .map(|i| (i.wrapping_mul(31) ^ (i >> 9)) as u8)
+        .collect();
+    let small: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    let (big_path, small_path) = (
+        old.scratch().join("big.bin"),
+        old.scratch().join("small.bin"),
+    );
+    std::fs::write(&big_path, &big).unwrap();
+    std::fs::write(&small_path, &small).unwrap();
+    alice
+        .attach_files(record, &[big_path, small_path], &NoProgress)
+        .await
+        .unwrap();
+    // A recipient on an editable share adds a file of their own.
+    let share = alice.create_share(record, options(true)).await.unwrap();
+    let device = MemoryDeviceStore::new();
+    let mut recipient = Recipient::open(&share.link, None, &device).await.unwrap();
+    let theirs: Vec<u8> = (0..70_000u32).map(|i| (i * 13 % 256) as u8).collect();
+    let theirs_path = old.scratch().join("theirs.bin");
+    std::fs::write(&theirs_path, &theirs).unwrap();
+    recipient
+        .attach_files(std::slice::from_ref(&theirs_path), &NoProgress)
+        .await
+        .unwrap();
+    let listen = old.addr();
+    let old_data = old.data_dir();
+    assert!(old.terminate().success(), "the SQLite server stops cleanly");
+    let old_db = old_data.join("sharelock.db");
+    let counts = sqlite_counts(&old_db);
+    let parts = sqlite_parts(&old_db);
+    let files: std::collections::BTreeSet<uuid::Uuid> = parts.iter().map(|p| p.1).collect();
+    assert_eq!(files.len(), 3, "three files: {parts:?}");
+    assert!(parts.iter().all(|p| p.4), "every part attached: {parts:?}");
+    assert!(
+        parts.iter().any(|p| p.2 > 0),
+        "the large file has more than one part: {parts:?}"
+    );
+    let old_blobs = files_under(&old_data.join("blobs"));
+    assert_eq!(old_blobs.len(), parts.len(), "{:?}", old_blobs.keys());
+
+    // --- the copy, configured as the new nodes are (SHARELOCK_BLOB_BACKEND=s3 and the bucket) ---
+    let bucket = sharelock_store::testing::s3::fresh_bucket().await;
+    let database = fresh_database().await;
+    let new_data = tempfile::tempdir().unwrap();
+    let s3_env = bucket.server_env();
+    let out = Command::new(binary())
+        .args(["--json", "migrate", "--from"])
+        .arg(&old_data)
+        .arg("--data-dir")
+        .arg(new_data.path())
+        .env("SHARELOCK_DATABASE_URL", database.url())
+        .envs(s3_env.iter().map(|(k, v)| (k, v)))
+        .env_remove("SHARELOCK_CONFIG")
+        .output()
+        .expect("run sharelock migrate");
+    assert!(
+        out.status.success(),
+        "migrate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["blobs"].as_u64(),
+        Some(old_blobs.len() as u64),
+        "{report}"
+    );
+    assert_eq!(
+        report["blob_bytes"].as_u64(),
+        Some(old_blobs.values().map(|b| b.len() as u64).sum()),
+        "{report}"
+    );
+    assert_eq!(report["blobs_kept"].as_bool(), Some(false));
+
+    // Every table, its row count; the part rows exactly.
+    let mut pg = sqlx::PgConnection::connect(database.url()).await.unwrap();
+    for (table, rows) in &counts {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM \"{table}\""
+        )))
+        .fetch_one(&mut pg)
+        .await
+        .unwrap();
+        assert_eq!(n as u64, *rows, "rows in {table}");
+    }
+    let pg_parts: Vec<(uuid::Uuid, uuid::Uuid, i64, uuid::Uuid, bool)> = sqlx::query_as(
+        "SELECT record_id, file_id, part, write_id, attached FROM file_parts
+         ORDER BY record_id, file_id, part, write_id",
+    )
+    .fetch_all(&mut pg)
+    .await
+    .unwrap();
+    assert_eq!(pg_parts, parts);
+
+    // Every blob under the same key (below the bucket's prefix), with the same bytes.
+    let strip = |key: &str| -> String {
+        match bucket.base_prefix() {
+            Some(base) => key.strip_prefix(&format!("{base}/")).unwrap().to_owned(),
+            None => key.to_owned(),
+        }
+    };
+    let keys: Vec<String> = bucket.keys().await.iter().map(|k| strip(k)).collect();
+    assert_eq!(keys, old_blobs.keys().cloned().collect::<Vec<_>>());
+    let s3 = bucket.blob_store(None);
+    for (record, file, part, write, _) in &parts {
+        let blob = sharelock_store::PartBlob {
+            record: *record,
+            file: *file,
+            part: *part as u32,
+            write: *write,
+        };
+        let chunks: Vec<_> = futures::TryStreamExt::try_collect(s3.open(vec![blob]))
+            .await
+            .unwrap();
+        let bytes: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+        let key = format!("files/{record}/{file}/{part:08}.{}", write.simple());
+        assert!(bytes == old_blobs[&key], "the bytes of {key}");
+    }
+    assert!(
+        !new_data.path().join("blobs").exists()
+            || files_under(&new_data.path().join("blobs")).is_empty(),
+        "nothing went to a local blob directory"
+    );
+
+    // --- the binary on PostgreSQL and S3, at the old address ---
+    let mut env: Vec<(&str, &str)> = vec![
+        ("SHARELOCK_DATABASE_URL", database.url()),
+        ("SHARELOCK_SWEEP_INTERVAL", "1h"),
+    ];
+    env.extend(s3_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let new = TestServer::start_node(&listen, new_data.path().to_path_buf(), &env);
+    let shown = alice.show_record(record).await.unwrap();
+    assert_eq!(shown.body.files.len(), 3);
+    let download_dir = tempfile::tempdir().unwrap();
+    let mut got = Vec::new();
+    for file in &shown.body.files {
+        let saved = alice
+            .download_file(record, file, download_dir.path(), &NoProgress)
+            .await
+            .unwrap();
+        got.push(std::fs::read(saved).unwrap());
+    }
+    got.sort();
+    let mut want = vec![big.clone(), small.clone(), theirs.clone()];
+    want.sort();
+    assert!(got == want, "the owner's downloads are byte-identical");
+    let again = Recipient::open(&share.link, None, &device).await.unwrap();
+    let recipient_dir = tempfile::tempdir().unwrap();
+    let mut got: Vec<Vec<u8>> = again
+        .download_all(recipient_dir.path())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    got.sort();
+    assert!(
+        got == want,
+        "the bound device's downloads are byte-identical"
+    );
+    drop(new);
+}

@@ -15,7 +15,7 @@ use crate::handlers::to_time;
 use crate::signed::DeviceSigned;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::Stream;
 use sharelock_api::events::{Event, EventKind as ApiKind};
@@ -24,6 +24,14 @@ use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 use uuid::Uuid;
+
+/// An event stream's response. `X-Accel-Buffering: no` tells nginx not to buffer it, whatever its
+/// configuration says for the route (docs/deploy.md): a buffered stream holds events back.
+type Unbuffered<S> = ([(HeaderName, &'static str); 1], Sse<S>);
+
+fn unbuffered<S>(sse: Sse<S>) -> Unbuffered<S> {
+    ([(HeaderName::from_static("x-accel-buffering"), "no")], sse)
+}
 
 /// How often an owner's stream looks without being woken. Not how events are delivered (wake-ups are):
 /// only a bound on how late an event whose wake-up was lost arrives, and on how long a stream outlives
@@ -75,7 +83,7 @@ pub async fn stream(
     State(state): State<AppState>,
     owner: Owner,
     headers: HeaderMap,
-) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+) -> ApiResult<Unbuffered<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let account = owner.account_id;
     let resume = headers
         .get("last-event-id")
@@ -119,7 +127,9 @@ pub async fn stream(
             }
         }
     };
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(unbuffered(Sse::new(stream).keep_alive(
+        KeepAlive::new().interval(Duration::from_secs(15)),
+    )))
 }
 
 /// Waits until a wake-up for `account` (or for every stream) comes (true), or the wake-ups stop (false).
@@ -150,7 +160,7 @@ async fn woken(wake: &mut Receiver<Wakeup>, account: Uuid) -> bool {
 pub async fn recipient_stream(
     State(state): State<AppState>,
     signed: DeviceSigned<ShareRow>,
-) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+) -> ApiResult<Unbuffered<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let share_id = *signed.share_id().as_bytes();
     let account = signed.share().account_id;
     let mut wake = state.wakeups.subscribe();
@@ -210,5 +220,7 @@ pub async fn recipient_stream(
             }
         }
     };
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(unbuffered(Sse::new(stream).keep_alive(
+        KeepAlive::new().interval(Duration::from_secs(15)),
+    )))
 }
