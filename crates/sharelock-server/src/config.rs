@@ -100,6 +100,9 @@ pub struct Config {
     pub prelogin_secret: Option<SecretString>,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
+    /// Serve `/metrics` on this address instead of `listen` (for a monitoring network the public
+    /// proxy never reaches). Unset: `/metrics` is on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -161,6 +164,7 @@ impl Default for Config {
             max_inflight_bytes: 64 * 1024 * 1024,
             prelogin_secret: None,
             log_format: LogFormat::Text,
+            metrics_listen: None,
         }
     }
 }
@@ -172,6 +176,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub public_url: Option<String>,
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Keys that may come from the environment, with their TOML type (so `SHARELOCK_SIGNUPS=false` becomes a
@@ -212,6 +217,7 @@ const ENV_KEYS: &[(&str, EnvKind)] = &[
     ("max_inflight_bytes", EnvKind::Int),
     ("prelogin_secret", EnvKind::Str),
     ("log_format", EnvKind::Str),
+    ("metrics_listen", EnvKind::Str),
 ];
 
 /// Settings that are secrets (the database URL carries its password). Each may also be read from a file:
@@ -349,6 +355,9 @@ impl Config {
         }
         if let Some(v) = overrides.public_url {
             config.public_url = Some(v);
+        }
+        if let Some(v) = overrides.metrics_listen {
+            config.metrics_listen = Some(v);
         }
         config.validate()?;
         Ok(config)

@@ -110,11 +110,17 @@ pub fn router(state: AppState) -> Router {
         .route("/events", get(events::stream))
         .route("/policy", get(health::policy))
         .route("/openapi.json", get(openapi::document));
-    Router::new()
-        .nest(sharelock_api::API_PREFIX, api)
+    // With a metrics listener of its own, /metrics is answered there only.
+    let metrics_here = state.config.metrics_listen.is_none();
+    let root = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .route("/readyz", get(health::readyz));
+    let root = if metrics_here {
+        root.route("/metrics", get(health::metrics))
+    } else {
+        root
+    };
+    root.nest(sharelock_api::API_PREFIX, api)
         .route("/", get(pages::vault))
         .route("/s", get(pages::recipient))
         .route("/assets/{file}", get(pages::asset))
@@ -134,6 +140,28 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::internal())
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::request_id,
+        ))
+        .with_state(state)
+}
+
+/// The routes of the metrics listener (`metrics_listen`): `/metrics` and nothing else, with the same
+/// request ids and headers as the main listener.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+        .layer(axum::middleware::from_fn(middleware::access_log))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::request_id,
+        ))
         .with_state(state)
 }
 
@@ -257,6 +285,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let local = listener.local_addr()?;
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (metrics_listen)"))?;
+            Some(listener)
+        }
+        None => None,
+    };
     let public_url = match &config.public_url {
         Some(_) => config.public_url(),
         None => format!("http://{local}"),
@@ -284,6 +321,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .store
         .event_wakeups()
         .map(|wakeups| tokio::spawn(forward_wakeups(state.clone(), wakeups)));
+    let metrics_task = match metrics_listener {
+        Some(listener) => {
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "metrics listening");
+            println!("sharelock metrics on http://{addr}");
+            let app = metrics_router(state.clone());
+            let state = state.clone();
+            let mut stop = state.shutdown.clone();
+            Some(tokio::spawn(async move {
+                accept_loop(listener, app, &state.config, async move {
+                    let _ = stop.wait_for(|stopping| *stopping).await;
+                })
+                .await;
+            }))
+        }
+        None => None,
+    };
     tracing::info!(%local, %public_url, "sharelock listening");
     // A machine-readable line on stdout, so whoever started us (tests, scripts) learns the bound port.
     println!("sharelock listening on http://{local}");
@@ -294,6 +348,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = shutdown_tx.send(true);
     })
     .await;
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     sweeper.abort();
     if let Some(task) = listener_task {
         task.abort();

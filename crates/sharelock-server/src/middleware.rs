@@ -1,14 +1,53 @@
-//! Layers every response passes through: security headers, the access log and request metrics.
+//! Layers every response passes through: the request id, security headers, the access log and request
+//! metrics.
 //!
 //! The access log carries method, route template, status and latency only: never a body, query string,
 //! `Sharelock-Share`, `Signature*`, `Authorization` or cookie.
 
 use crate::state::AppState;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use std::net::SocketAddr;
 use std::time::Instant;
+use tracing::Instrument;
+
+/// The header that carries a request's id, both ways.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest request id taken from a proxy.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Gives every request an id: the one a trusted proxy sent in `X-Request-Id` (so the proxy's log line and
+/// ours name the same request), else a fresh UUID. Every log line written while the request is handled
+/// carries it (the `request` span's `id`), and the response names it in `X-Request-Id`. A header from
+/// anyone but a trusted proxy is ignored, as is one that is too long or holds characters other than
+/// letters, digits and `-_.:+/=@` (it would end up in log lines).
+pub async fn request_id(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let from_proxy = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .filter(|ConnectInfo(peer)| state.client_address.is_trusted(peer.ip()))
+        .and_then(|_| req.headers().get(&REQUEST_ID))
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| is_acceptable_request_id(id))
+        .map(str::to_owned);
+    let id = from_proxy.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let span = tracing::info_span!("request", id = %id);
+    let mut response = next.run(req).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+fn is_acceptable_request_id(id: &str) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:+/=@".contains(&b))
+}
 
 /// The API serves no documents, so its policy allows nothing at all.
 pub const API_CSP: &str =
@@ -80,4 +119,23 @@ pub async fn access_log(req: Request, next: Next) -> Response {
     metrics::histogram!("sharelock_http_request_duration_seconds", &labels[..2])
         .record(elapsed.as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_from_proxies_are_short_plain_tokens() {
+        assert!(is_acceptable_request_id(
+            "f6c1b0f0-5d0e-4a1e-9a55-3e2b8c1d7f10"
+        ));
+        assert!(is_acceptable_request_id("req:1/2+3=4@edge_a.b"));
+        assert!(!is_acceptable_request_id(""));
+        assert!(!is_acceptable_request_id(&"a".repeat(MAX_REQUEST_ID + 1)));
+        assert!(is_acceptable_request_id(&"a".repeat(MAX_REQUEST_ID)));
+        for bad in ["a b", "a\"b", "a\nb", "a\\b", "a{b}", "é"] {
+            assert!(!is_acceptable_request_id(bad), "{bad:?}");
+        }
+    }
 }

@@ -84,7 +84,8 @@ impl ClientAddress {
         })
     }
 
-    fn is_trusted(&self, addr: IpAddr) -> bool {
+    /// Whether `addr` is one of `trusted_proxies` (whose forwarding headers are believed).
+    pub fn is_trusted(&self, addr: IpAddr) -> bool {
         let addr = addr.to_canonical();
         self.trusted.iter().any(|net| net.contains(&addr))
     }

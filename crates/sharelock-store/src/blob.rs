@@ -270,6 +270,13 @@ fn part_path(blob: &PartBlob) -> Path {
     }
 }
 
+/// Where a part write lies under a local blob directory (`files/<record>/<file>/<part:08>.<write>`).
+pub fn local_part_path(dir: &FsPath, blob: &PartBlob) -> std::path::PathBuf {
+    part_path(blob)
+        .parts()
+        .fold(dir.to_path_buf(), |path, part| path.join(part.as_ref()))
+}
+
 /// The error for logs. Object keys hold record and file ids, and `object_store` puts them in its
 /// messages (the location, or the request URL of a failed S3 call): every id-like run is cut out.
 pub(crate) fn blob_error(e: object_store::Error) -> StoreError {

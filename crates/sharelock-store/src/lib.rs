@@ -7,6 +7,7 @@
 //! transaction, so racing requests on any number of server nodes resolve the same way.
 #![forbid(unsafe_code)]
 
+pub mod backup;
 pub mod blob;
 pub mod copy;
 pub mod model;

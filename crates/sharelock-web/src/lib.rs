@@ -14,6 +14,10 @@ pub struct Asset {
     pub content_type: &'static str,
     /// The file's bytes.
     pub bytes: &'static [u8],
+    /// The same compressed with brotli, if that is smaller (text types only).
+    pub br: Option<&'static [u8]>,
+    /// The same compressed with gzip, if that is smaller (text types only).
+    pub gzip: Option<&'static [u8]>,
 }
 
 static ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/assets.rs"));

@@ -1,6 +1,7 @@
 //! `sharelock`: one binary for the server (`sharelock serve`) and for senders and recipients.
 #![forbid(unsafe_code)]
 
+mod backup;
 mod cli;
 mod migrate;
 mod serve;

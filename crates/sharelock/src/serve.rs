@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// The URL clients use to reach this server; links are built on it [default: http://<listen>].
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    /// Serve /metrics on this address instead of the main one (e.g. a monitoring network's)
+    /// [default: on --listen].
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
     /// A TOML configuration file (see docs/sharelock.example.toml).
     #[arg(long, value_name = "FILE", env = "SHARELOCK_CONFIG")]
     config: Option<PathBuf>,
@@ -40,6 +44,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         data_dir: args.data_dir,
         database_url: args.database_url,
         public_url: args.public_url,
+        metrics_listen: args.metrics_listen,
     };
     let config = match Config::load(args.config.as_deref(), overrides) {
         Ok(c) => c,

@@ -28,13 +28,18 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<&'static str> {
     Ok("ready")
 }
 
-/// Prometheus text exposition.
+/// Prometheus text exposition: the request and event metrics, and the process's own (CPU seconds,
+/// resident and virtual memory, open and allowed file descriptors, threads, start time), read at each
+/// scrape.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     match &state.metrics {
         Some(handle) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            handle.render(),
+            {
+                process_collector().collect();
+                handle.render()
+            },
         )
             .into_response(),
         None => ApiError::new(
@@ -43,6 +48,16 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )
         .into_response(),
     }
+}
+
+/// The process metrics (`process_*`, as Prometheus' client libraries name them), described once.
+fn process_collector() -> &'static metrics_process::Collector {
+    static COLLECTOR: std::sync::OnceLock<metrics_process::Collector> = std::sync::OnceLock::new();
+    COLLECTOR.get_or_init(|| {
+        let collector = metrics_process::Collector::default();
+        collector.describe();
+        collector
+    })
 }
 
 /// What this server allows; public, so clients can adapt before asking.

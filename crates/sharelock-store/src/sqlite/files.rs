@@ -266,6 +266,19 @@ pub(super) fn attached_parts(conn: &Connection, record: Id, file: Id) -> Result<
     Ok(parts)
 }
 
+/// Every part write a file's bytes are made of (attached), with its size: the blobs a copy of the
+/// database needs (`crate::backup`). Writes still being received and blob garbage are not included.
+pub(super) fn all_attached_parts(conn: &Connection) -> Result<Vec<(PartBlob, u64)>> {
+    let parts = conn
+        .prepare(
+            "SELECT record_id, file_id, part, write_id, size FROM file_parts WHERE attached = 1
+             ORDER BY record_id, file_id, part",
+        )?
+        .query_map([], |row| Ok((part_blob(row)?, row.get::<_, u64>(4)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(parts)
+}
+
 fn part_blob(row: &Row<'_>) -> rusqlite::Result<PartBlob> {
     Ok(PartBlob {
         record: row.get(0)?,

@@ -44,6 +44,15 @@ const MIGRATIONS: &[M<'static>] = &[
     )),
 ];
 
+/// The schema version (`PRAGMA user_version`) a database has once every migration above is applied.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// The part writes the files of the database open on `conn` are made of, each with its size in bytes
+/// (see [`crate::backup`]).
+pub fn referenced_blobs(conn: &Connection) -> Result<Vec<(PartBlob, u64)>> {
+    files::all_attached_parts(conn)
+}
+
 /// Tuning knobs. The defaults suit the embedded single-node deployment.
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {

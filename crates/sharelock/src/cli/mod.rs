@@ -8,7 +8,7 @@ mod output;
 mod record;
 mod share;
 
-use crate::{migrate, serve};
+use crate::{backup, migrate, serve};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use sharelock_client::ClientError;
 use sharelock_client::api::ErrorCode;
@@ -61,6 +61,14 @@ pub enum Command {
     /// command line, configuration or source, 7 the target is not empty, 8 a secret given both
     /// directly and as a file.
     Migrate(migrate::MigrateArgs),
+    /// Copy a SQLite deployment's database and blobs into a new directory, while the server runs.
+    /// Exit codes: 1 the copy failed (nothing kept), 2 unusable command line, configuration or
+    /// deployment, 7 the target is not empty, 8 a secret given both directly and as a file.
+    Backup(backup::BackupArgs),
+    /// Check a backup and restore it into an empty data directory. Exit codes: 1 the restore failed
+    /// (nothing kept), 2 unusable command line or not a backup, 7 the target is not empty, 10 the backup
+    /// is damaged or incomplete, 11 the backup is from a newer Sharelock.
+    Restore(backup::RestoreArgs),
     /// Create an account on the server and log in.
     Register(account::RegisterArgs),
     /// Log in: unlocks the vault on this machine until `logout`.
@@ -213,6 +221,8 @@ pub fn main() -> ExitCode {
     let command = match cli.command {
         Command::Serve(args) => return serve::run(args),
         Command::Migrate(args) => return migrate::run(args, global.json),
+        Command::Backup(args) => return backup::run_backup(args, global.json),
+        Command::Restore(args) => return backup::run_restore(args, global.json),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "sharelock", &mut std::io::stdout());
@@ -258,7 +268,11 @@ async fn run(global: Global, command: Command) -> CliResult {
         Command::Record(cmd) => record::run(&ctx, cmd).await,
         Command::Share(cmd) => share::run(&ctx, cmd).await,
         Command::Open(args) => open::run(&ctx, args).await,
-        Command::Serve(_) | Command::Migrate(_) | Command::Completions { .. } => Ok(()),
+        Command::Serve(_)
+        | Command::Migrate(_)
+        | Command::Backup(_)
+        | Command::Restore(_)
+        | Command::Completions { .. } => Ok(()),
     }
 }
 
