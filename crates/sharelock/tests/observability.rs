@@ -173,6 +173,11 @@ fn assert_process_metrics(text: &str, pid: u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_include_the_process_and_can_have_a_listener_of_their_own() {
     let server = TestServer::start();
+    // A request first: request metrics appear once one has been counted.
+    assert_eq!(
+        get(&format!("{}/healthz", server.url), &[]).await.status(),
+        200
+    );
     let response = get(&format!("{}/metrics", server.url), &[]).await;
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
