@@ -270,7 +270,8 @@ fn part_path(blob: &PartBlob) -> Path {
     }
 }
 
-/// Where a part write lies under a local blob directory (`files/<record>/<file>/<part:08>.<write>`).
+/// Where a part write lies under a local blob directory (its key, as `files/<record>/<file>/<part:08>.<write>`
+/// or a legacy part's `…/<part:08>`, joined to `dir`).
 pub fn local_part_path(dir: &FsPath, blob: &PartBlob) -> std::path::PathBuf {
     part_path(blob)
         .parts()

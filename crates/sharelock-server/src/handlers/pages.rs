@@ -49,8 +49,12 @@ pub async fn favicon(headers: HeaderMap) -> Response {
 /// `GET /download-sw.js`: the download worker, which streams a decrypted file to the browser's download
 /// manager (web/public/download-sw.js). Not cached (the default), so a new build's worker replaces the old
 /// one; under the API's policy, which allows a worker nothing it needs beyond building responses.
-pub async fn download_worker() -> Response {
-    serve("download-sw.js", (header::CACHE_CONTROL, "no-cache"))
+pub async fn download_worker(headers: HeaderMap) -> Response {
+    serve(
+        "download-sw.js",
+        (header::CACHE_CONTROL, "no-cache"),
+        &headers,
+    )
 }
 
 /// `GET /download/{id}`: what a page's navigation to a download gets when no worker answered it (the
