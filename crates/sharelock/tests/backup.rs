@@ -224,8 +224,8 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
     }
 }
 
-/// A small deployment (one record with a file), backed up once with the server stopped.
-async fn small_backup(scratch: &Path) -> PathBuf {
+/// A small deployment (one record with a file) and a backup of it.
+async fn small_backup(scratch: &Path) -> (TestServer, PathBuf) {
     let server = TestServer::start();
     let mut session = owner(&server).await;
     let id = session
@@ -247,7 +247,7 @@ async fn small_backup(scratch: &Path) -> PathBuf {
         path(&backup),
     ]);
     assert_eq!(code, 0, "{stderr}");
-    backup
+    (server, backup)
 }
 
 /// Copies a backup directory, to damage the copy.
@@ -285,12 +285,46 @@ fn is_empty_or_absent(dir: &Path) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_checks_the_backup_and_writes_only_into_an_empty_directory() {
     let scratch = tempfile::tempdir().unwrap();
-    let backup = small_backup(scratch.path()).await;
+    let (server, backup) = small_backup(scratch.path()).await;
 
-    // A backup never goes into a directory that holds something.
+    // A backup never goes into a directory that holds something, and what was there stays.
     let full = scratch.path().join("full");
     std::fs::create_dir_all(&full).unwrap();
     std::fs::write(full.join("keep.txt"), "mine").unwrap();
+    let live = server.data_dir();
+    let (code, _, stderr) = sharelock(&["backup", "--data-dir", path(&live), "--to", path(&full)]);
+    assert_eq!(code, 7, "{stderr}");
+    assert_eq!(std::fs::read_dir(&full).unwrap().count(), 1);
+    // PostgreSQL and S3 deployments are backed up with their own tools.
+    let elsewhere = scratch.path().join("elsewhere");
+    let (code, _, stderr) = sharelock(&[
+        "backup",
+        "--database-url",
+        "postgres://sharelock@127.0.0.1:9/sharelock",
+        "--to",
+        path(&elsewhere),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("pg_dump"), "{stderr}");
+    let out = Command::new(common::binary())
+        .args([
+            "backup",
+            "--data-dir",
+            path(&live),
+            "--to",
+            path(&elsewhere),
+        ])
+        .env_remove("SHARELOCK_CONFIG")
+        .env("SHARELOCK_BLOB_BACKEND", "s3")
+        .env("SHARELOCK_S3_BUCKET", "sharelock")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("versioning"), "{stderr}");
+    assert!(!elsewhere.exists(), "a refused backup creates nothing");
+    drop(server);
+
     let data = scratch.path().join("no-such-server");
     std::fs::create_dir_all(&data).unwrap();
     let (code, _, stderr) = sharelock(&["backup", "--data-dir", path(&data), "--to", path(&full)]);
