@@ -9,7 +9,9 @@
 //! never changed once written, so a blob present now is the one the snapshot names; one the server
 //! deleted in between (its record deleted, then swept) makes the copy start again with a newer snapshot,
 //! keeping the blobs already copied, until a snapshot finds every blob it names. Extra blobs are never
-//! copied; none is ever missing.
+//! copied; none is ever missing. A blob still named by the snapshot after the one that missed it was
+//! not deleted by the server (it deletes blobs only once no row names them): the deployment has lost
+//! it, and the backup fails saying so.
 //!
 //! A restore checks the backup before the server could ever see it: SQLite's `integrity_check`, a schema
 //! version this build knows (older ones are brought up to date, as `serve` would), and every blob the
@@ -126,6 +128,8 @@ fn write_backup(from: &Deployment, to: &Path) -> Result<BackupReport> {
     let blob_dir = to.join(BLOBS);
     create_owner_only_dir(&blob_dir).map_err(|e| io_failed("creating the blob directory", &e))?;
     let mut report = BackupReport::default();
+    // Blobs the previous snapshot named and the blob directory lacked.
+    let mut missed: Vec<PartBlob> = Vec::new();
     for attempt in 1..=MAX_ATTEMPTS {
         report.snapshots = attempt;
         snapshot(&source, &database)?;
@@ -135,7 +139,7 @@ fn write_backup(from: &Deployment, to: &Path) -> Result<BackupReport> {
         let named = sqlite::referenced_blobs(&copy)
             .map_err(|e| BackupError::Failed(format!("reading the copied database: {e}")))?;
         drop(copy);
-        let mut missing = 0u64;
+        let mut missing: Vec<PartBlob> = Vec::new();
         let (mut count, mut bytes) = (0u64, 0u64);
         for (blob, size) in &named {
             match copy_blob(&from.blobs, &blob_dir, blob, *size)? {
@@ -143,10 +147,20 @@ fn write_backup(from: &Deployment, to: &Path) -> Result<BackupReport> {
                     count += 1;
                     bytes += size;
                 }
-                false => missing += 1,
+                false => missing.push(*blob),
             }
         }
-        if missing == 0 {
+        // The server deletes a blob only once no row names it, so a blob missing while a snapshot taken
+        // after it was first missed still names it was never deleted by the server: it is lost.
+        let lost = missing.iter().filter(|blob| missed.contains(blob)).count();
+        if lost > 0 {
+            return Err(BackupError::Failed(format!(
+                "{lost} file parts the database names are missing from the blob directory {}: the \
+                 deployment's blobs are damaged",
+                from.blobs.display()
+            )));
+        }
+        if missing.is_empty() {
             report.blobs = count;
             report.blob_bytes = bytes;
             if let Some(key) = &from.prelogin_key
@@ -160,10 +174,11 @@ fn write_backup(from: &Deployment, to: &Path) -> Result<BackupReport> {
             return Ok(report);
         }
         tracing::info!(
-            missing,
+            missing = missing.len(),
             attempt,
             "blobs were deleted under the backup: taking a newer snapshot"
         );
+        missed = missing;
     }
     Err(BackupError::Failed(format!(
         "the server deleted blobs faster than {MAX_ATTEMPTS} snapshots could be copied"

@@ -323,6 +323,23 @@ async fn restore_checks_the_backup_and_writes_only_into_an_empty_directory() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("versioning"), "{stderr}");
     assert!(!elsewhere.exists(), "a refused backup creates nothing");
+    // A blob the live database names but the blob directory lacks (lost, not deleted by the server):
+    // the backup fails, saying so, after a second snapshot still names it, and leaves nothing behind.
+    let live_blobs = blob_files(&live.join("blobs"));
+    std::fs::remove_file(&live_blobs[0]).unwrap();
+    let (code, _, stderr) = sharelock(&[
+        "backup",
+        "--data-dir",
+        path(&live),
+        "--to",
+        path(&elsewhere),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("missing from the blob directory"),
+        "{stderr}"
+    );
+    assert!(!elsewhere.exists(), "a failed backup leaves nothing");
     drop(server);
 
     let data = scratch.path().join("no-such-server");
