@@ -123,6 +123,14 @@ describe.each(Object.keys(VIEWPORTS) as ViewportName[])("every screen at %s widt
     await page.getByTestId("share-done").click();
     await page.getByTestId("share-item").first().waitFor();
 
+    await navigate(page, "nav-shares");
+    await page.getByTestId("shares-list").waitFor();
+    await check(page, viewport, "shares");
+    await page.getByTestId("shares-filter-ended").click();
+    // Ended shares of earlier walks, or none yet.
+    await page.locator('[data-testid="shares-filter-ended"][aria-pressed="true"]').waitFor();
+    await check(page, viewport, "shares-ended");
+
     await navigate(page, "new-record");
     await page.getByTestId("new-type").waitFor();
     await check(page, viewport, "new");

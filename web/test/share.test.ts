@@ -18,7 +18,7 @@ import {
   shareIdOf,
   verifyBindTag,
 } from "../src/protocol/share";
-import { checkNewPassphrase, GENERATED_WORDS, generatePassphrase, WORDLIST_LEN, WORDLIST_TEXT, words } from "../src/protocol/passphrase";
+import { checkNewPassphrase, GENERATED_WORDS, generatePassphrase, generatePassword, generateSecret, PASSWORD_LETTERS_DIGITS, PASSWORD_SYMBOLS, WORDLIST_LEN, WORDLIST_TEXT, words } from "../src/protocol/passphrase";
 import { expectKind, hex, loadVectors, str, type VectorCase } from "./vectors";
 
 
@@ -213,5 +213,42 @@ describe("generated passphrases", () => {
       seen.add(p);
     }
     expect(seen.size).toBe(50);
+  });
+});
+
+describe("generated passwords", () => {
+  it("have the length asked, only characters of the alphabet, and one of each class in it", () => {
+    const alphabet = PASSWORD_LETTERS_DIGITS + PASSWORD_SYMBOLS;
+    const seen = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const p = generatePassword(20, alphabet);
+      expect([...p].length).toBe(20);
+      for (const ch of p) expect(alphabet.includes(ch)).toBe(true);
+      for (const cls of [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/]) expect(p).toMatch(cls);
+      seen.add(p);
+    }
+    expect(seen.size).toBe(200);
+    expect(generatePassword(8, "01")).toMatch(/^[01]{8}$/);
+    expect(generateSecret("letters20")).toMatch(/^[A-Za-z0-9]{20}$/);
+    expect([...generateSecret("symbols32")].length).toBe(32);
+    expect(generateSecret("words").split(" ")).toHaveLength(GENERATED_WORDS);
+  });
+
+  it("draw every character of the alphabet about as often (no modulo bias)", () => {
+    // 62 characters: 256 % 62 = 8 draws are rejected; taking them would make the first 8 characters likelier.
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 400; i++) for (const ch of generatePassword(100, PASSWORD_LETTERS_DIGITS)) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    expect(counts.size).toBe(62);
+    const mean = (chars: string[]): number => chars.reduce((sum, ch) => sum + (counts.get(ch) ?? 0), 0) / chars.length;
+    const all = [...PASSWORD_LETTERS_DIGITS];
+    // With modulo bias the first 8 would come 5/4 as often as the rest; drawn evenly, within a few percent.
+    expect(mean(all.slice(0, 8)) / mean(all.slice(8))).toBeLessThan(1.1);
+    expect(mean(all.slice(0, 8)) / mean(all.slice(8))).toBeGreaterThan(0.9);
+  });
+
+  it("refuses an alphabet or a length that makes no sense", () => {
+    expect(() => generatePassword(3, PASSWORD_LETTERS_DIGITS)).toThrow();
+    expect(() => generatePassword(20, "a")).toThrow();
+    expect(() => generatePassword(20, "aab")).toThrow();
   });
 });

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parseOwnerEvent, SseParser } from "../src/client/events";
 import { raisedKdf } from "../src/client/owner";
+import { isOwnShare, rememberOwnShares } from "../src/client/own-shares";
 import type { ApiAuthor, ShareInfo } from "../src/client/owner-api";
 import { VersionMemory } from "../src/client/versions";
 import { verifyVersion, type VerifyKeys } from "../src/client/verify";
@@ -21,7 +22,10 @@ import { matches } from "../src/vault/list";
 import { passwordChangeProblem } from "../src/vault/password";
 import { qrMatrix, qrPath } from "../src/vault/qr";
 import { templateBody } from "../src/vault/record";
+import { attemptsText } from "../src/vault/share-item";
+import { filterShares } from "../src/vault/shares";
 import { burnFor, expiryFor, invitationText, rfc3339 } from "../src/vault/share-options";
+import { mailtoLink } from "../src/vault/share";
 import { serverBase } from "../src/vault/util";
 
 const body = (username: string): RecordBody => ({
@@ -74,6 +78,10 @@ async function world(): Promise<World> {
     key_gen: 1,
     owner_secret: toB64u(await sealOwnerSecret(dk, share, { recordId: uuidToBytes(recordId), editable: true })),
     label: null,
+    failed_attempts: 0,
+    last_failed_at: null,
+    refused_at: null,
+    view_once: false,
   };
   const edit = await sealVersion(rk, await nextHeader(v1, 1n, shareAuthor(share.shareId)), body("ada.lovelace"));
   return { keys, recordId, v1, share, info, edit, signature: await signEdit(device, edit) };
@@ -262,6 +270,18 @@ describe("share options", () => {
     expect(full).toContain("passphrase, which I am sending you separately");
     expect(full).toContain("stays available for 10 min");
     expect(full).toContain("You can also edit it");
+    expect(plain).not.toContain("viewed once");
+    const once = invitationText({ ...facts, viewOnce: true });
+    expect(once).toContain("It can be viewed once");
+    expect(once).not.toContain("stays available");
+  });
+
+  it("opens a new email with the invitation and nobody chosen yet", () => {
+    const invitation = "Open this link:\nhttps://share.example/s#1.AAAA&x=1";
+    const link = mailtoLink(invitation);
+    expect(link.startsWith("mailto:?subject=")).toBe(true);
+    const body = new URL(link).searchParams.get("body");
+    expect(body).toBe(invitation);
   });
 });
 
@@ -405,13 +425,59 @@ describe("history as changes", () => {
 describe("screen addresses", () => {
   it("names every screen after the # and reads it back", () => {
     const id = "0b6c1e9a-5f0e-4c1b-9a53-2f4b7c8d9e10";
-    const screens: Screen[] = [{ kind: "list" }, { kind: "new" }, { kind: "password" }, { kind: "record", id }, { kind: "edit", id }, { kind: "history", id }, { kind: "share", id }];
+    const screens: Screen[] = [{ kind: "list" }, { kind: "new" }, { kind: "password" }, { kind: "record", id }, { kind: "edit", id }, { kind: "history", id }, { kind: "share", id }, { kind: "shares", filter: "active" }, { kind: "shares", filter: "ended" }, { kind: "settings" }];
     for (const screen of screens) expect(parseScreen(`#${screenPath(screen)}`)).toEqual(screen);
     expect(screenPath({ kind: "history", id })).toBe(`/records/${id}/history`);
+    expect(screenPath({ kind: "shares", filter: "active" })).toBe("/shares");
+    expect(screenPath({ kind: "shares", filter: "ended" })).toBe("/shares/ended");
     expect(parseScreen("")).toEqual({ kind: "list" });
   });
 
   it("refuses addresses that name no screen", () => {
-    for (const hash of ["#/records/not-an-id", "#/records/0b6c1e9a-5f0e-4c1b-9a53-2f4b7c8d9e10/delete", "#/elsewhere", "#1.abc"]) expect(parseScreen(hash)).toBeUndefined();
+    for (const hash of ["#/records/not-an-id", "#/records/0b6c1e9a-5f0e-4c1b-9a53-2f4b7c8d9e10/delete", "#/elsewhere", "#1.abc", "#/shares/all"]) expect(parseScreen(hash)).toBeUndefined();
+  });
+});
+
+describe("the Shares screen", () => {
+  const entry = (state: ShareInfo["state"]) => ({ info: { state } as ShareInfo, editable: false, legacy: false });
+
+  it("lists live shares under Active and the others under Ended, in the server's order", () => {
+    const entries = [entry("opened"), entry("expired"), entry("active"), entry("deleted")];
+    expect(filterShares(entries, "active").map((e) => e.info.state)).toEqual(["opened", "active"]);
+    expect(filterShares(entries, "ended").map((e) => e.info.state)).toEqual(["expired", "deleted"]);
+  });
+
+  it("says what other people tried with a link, and nothing when nobody tried", () => {
+    expect(attemptsText({ failed_attempts: 0, last_failed_at: null, refused_at: null })).toEqual([]);
+    const said = attemptsText({ failed_attempts: 3, last_failed_at: "2026-01-01T10:00:00Z", refused_at: "2026-01-01T11:00:00Z" });
+    expect(said).toHaveLength(2);
+    expect(said[0]).toMatch(/^3 wrong passphrases, the last /);
+    expect(said[1]).toMatch(/^another device with the link was refused /);
+    expect(attemptsText({ failed_attempts: 1, last_failed_at: null, refused_at: null })).toEqual(["1 wrong passphrase"]);
+  });
+});
+
+describe("the vault's own shares", () => {
+  const memory = (): { getItem(k: string): string | null; setItem(k: string, v: string): void; data: Map<string, string> } => {
+    const data = new Map<string, string>();
+    return { data, getItem: (k) => data.get(k) ?? null, setItem: (k, v) => void data.set(k, v) };
+  };
+
+  it("are recognised by share id until they expire, and only a hash of the id is kept", async () => {
+    const store = memory();
+    const id = toB64u(randomBytes(16));
+    const other = toB64u(randomBytes(16));
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    await rememberOwnShares(store, [{ shareId: id, expiresAt: "2026-01-02T00:00:00Z" }], now);
+    expect(await isOwnShare(store, id, now)).toBe(true);
+    expect(await isOwnShare(store, other, now)).toBe(false);
+    expect(await isOwnShare(store, id, Date.parse("2026-01-02T00:00:01Z"))).toBe(false);
+    expect([...store.data.values()].join("")).not.toContain(id);
+    // Remembering again adds nothing; an expired share is not remembered; damaged storage is forgotten.
+    await rememberOwnShares(store, [{ shareId: id, expiresAt: "2026-01-02T00:00:00Z" }, { shareId: other, expiresAt: "2025-12-31T00:00:00Z" }], now);
+    expect(JSON.parse(store.data.get("sharelock.own-shares")!)).toHaveLength(1);
+    store.setItem("sharelock.own-shares", "{not json");
+    expect(await isOwnShare(store, id, now)).toBe(false);
+    expect(await isOwnShare(undefined, id, now)).toBe(false);
   });
 });

@@ -18,6 +18,9 @@ pub struct Status {
     pub bound: bool,
     #[serde(default)]
     pub burn_after_secs: Option<u64>,
+    /// The share ends when its record is first fetched: it is shown once.
+    #[serde(default)]
+    pub view_once: bool,
 }
 
 /// `POST /api/v1/recipient/bind` (signed by the new device key).
@@ -52,6 +55,9 @@ pub struct ShareView {
     pub editable: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// A view-once share: this answer ended it, and nothing more of it can be fetched.
+    #[serde(default)]
+    pub view_once: bool,
 }
 
 /// `POST /api/v1/recipient/edit` (signed).

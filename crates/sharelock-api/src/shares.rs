@@ -57,6 +57,9 @@ pub struct CreateShare {
     /// The link needs a passphrase (shown to the owner; the server cannot check it).
     #[serde(default)]
     pub passphrase: bool,
+    /// End the share at its first fetch: the record is shown once (not with `editable`).
+    #[serde(default)]
+    pub view_once: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -98,7 +101,7 @@ pub struct ShareInfo {
     pub bind_tag: Option<B64>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub ended_at: Option<OffsetDateTime>,
-    /// deleted | recipient_done | record_deleted | expired
+    /// deleted | recipient_done | record_deleted | expired | viewed
     #[serde(default)]
     pub end_reason: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -109,6 +112,20 @@ pub struct ShareInfo {
     pub owner_secret: B64,
     #[serde(default)]
     pub label: Option<B64>,
+    /// Wrong access tokens (a wrong passphrase, or a damaged link) counted since the last right one
+    /// (docs/protocol.md §5.4); a right one sets it back to 0.
+    #[serde(default)]
+    pub failed_attempts: u64,
+    /// When the last of them was counted.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_failed_at: Option<OffsetDateTime>,
+    /// When another device holding the link was last refused because this share is bound to its device
+    /// (the time of the last `device_refused` event: at most one a minute).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub refused_at: Option<OffsetDateTime>,
+    /// The share ends at its first fetch (`end_reason` "viewed").
+    #[serde(default)]
+    pub view_once: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

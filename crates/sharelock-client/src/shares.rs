@@ -31,6 +31,8 @@ pub struct ShareOptions {
     pub label: Option<String>,
     /// A passphrase the recipient must also know (sent by another channel).
     pub passphrase: Option<Zeroizing<String>>,
+    /// End the share at its first fetch: the record is shown once (not with `editable`).
+    pub view_once: bool,
 }
 
 impl std::fmt::Debug for ShareOptions {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for ShareOptions {
             .field("editable", &self.editable)
             .field("burn_after_secs", &self.burn_after_secs)
             .field("passphrase", &self.passphrase.is_some())
+            .field("view_once", &self.view_once)
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +103,14 @@ pub struct ShareEntry {
     pub edit_count: u64,
     /// Why the share's secrets could not be opened, if they could not.
     pub problem: Option<String>,
+    /// Wrong access tokens (wrong passphrases) since the last right one.
+    pub failed_attempts: u64,
+    /// When the last of them was counted.
+    pub last_failed_at: Option<OffsetDateTime>,
+    /// When another device with the link was last refused (the share stays with its device).
+    pub refused_at: Option<OffsetDateTime>,
+    /// The share ends at its first fetch.
+    pub view_once: bool,
 }
 
 impl ShareEntry {
@@ -172,6 +183,7 @@ impl OwnerSession {
                 editable: options.editable,
                 burn_after_secs: options.burn_after_secs,
                 passphrase: keys.has_passphrase(),
+                view_once: options.view_once,
             };
             let path = format!("/records/{record}/shares");
             let result: Result<ShareCreated> = self
@@ -286,6 +298,10 @@ impl OwnerSession {
             last_access_at: share.last_access_at,
             edit_count: share.edit_count,
             problem,
+            failed_attempts: share.failed_attempts,
+            last_failed_at: share.last_failed_at,
+            refused_at: share.refused_at,
+            view_once: share.view_once,
         }
     }
 

@@ -239,6 +239,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Event>>;
     /// The bound recipient ends the share (`RecipientDone`), with the nonce, in one transaction.
     async fn recipient_end(&self, change: SignedChange) -> Result<(ShareRow, Vec<Event>)>;
+    /// A view-once share's one showing: in one transaction, the view [`Store::recipient_view`] reads and
+    /// the share's end (`Viewed`: wrapped key dropped, record flagged for rotation, `ShareEnded` raised).
+    /// The share must be live, view-once and bound to `device_key` (else `ShareEnded`, `NotAllowed`,
+    /// `NotFound`). Of any number of racing calls, on any number of nodes, exactly one gets the view;
+    /// the others see the share ended.
+    async fn recipient_view_once(
+        &self,
+        share_id: &ShareId,
+        device_key: &[u8],
+        now: UnixTime,
+    ) -> Result<(RecipientView, Vec<Event>)>;
     /// Inserts a nonce for a state-changing request that has no other effect in this store (file parts).
     async fn use_nonce(&self, change: SignedChange) -> Result<()>;
 

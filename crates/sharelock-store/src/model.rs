@@ -183,6 +183,8 @@ pub struct NewShare {
     pub passphrase: bool,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+    /// The share ends at its first fetch (see [`crate::Store::recipient_view_once`]).
+    pub view_once: bool,
 }
 
 /// Why a share ended.
@@ -196,6 +198,8 @@ pub enum EndReason {
     RecordDeleted,
     /// Its expiry time passed (including burn-after-open).
     Expired,
+    /// A view-once share was shown to its device once.
+    Viewed,
 }
 
 impl EndReason {
@@ -205,6 +209,7 @@ impl EndReason {
             EndReason::RecipientDone => "recipient_done",
             EndReason::RecordDeleted => "record_deleted",
             EndReason::Expired => "expired",
+            EndReason::Viewed => "viewed",
         }
     }
 
@@ -214,6 +219,7 @@ impl EndReason {
             "recipient_done" => EndReason::RecipientDone,
             "record_deleted" => EndReason::RecordDeleted,
             "expired" => EndReason::Expired,
+            "viewed" => EndReason::Viewed,
             _ => return None,
         })
     }
@@ -276,6 +282,11 @@ pub struct ShareRow {
     pub edit_count: u64,
     pub failed_attempts: u32,
     pub last_failed_at: Option<UnixTime>,
+    /// When another device holding the link was last reported refused (the `device_refused` event's
+    /// time; at most one a [`DEVICE_REFUSED_EVENT_GAP`]).
+    pub refused_at: Option<UnixTime>,
+    /// The share ends at its first fetch.
+    pub view_once: bool,
 }
 
 impl ShareRow {

@@ -38,6 +38,7 @@ fn options(expires_secs: u64, editable: bool) -> ShareOptions {
         burn_after_secs: None,
         label: Some("pl41ntext-Label".into()),
         passphrase: None,
+        view_once: false,
     }
 }
 

@@ -557,10 +557,16 @@ fn share_open_edit_and_delete_story() {
     assert_eq!(s["state"], "opened");
     assert_eq!(s["device_verified"], true);
     assert_eq!(s["edit_count"], 1);
+    assert_eq!(s["failed_attempts"], 0);
+    assert!(s["refused_at"].is_string(), "Eve's device was refused: {s}");
     let table = owner.run(&["share", "list"]).ok().stdout;
     assert!(
-        table.contains(&share[..8]) && table.contains("for Bob") && table.contains('✓'),
-        "{table}"
+        table.contains(&share[..8])
+            && table.contains("for Bob")
+            && table.contains('✓')
+            && table.contains("Mail (")
+            && table.contains("another device refused"),
+        "the record's title, the refused device: {table}"
     );
 
     // The owner edits on top of the recipient's version.
@@ -584,6 +590,8 @@ fn share_open_edit_and_delete_story() {
         .ok()
         .json();
     assert_eq!(ended["shares"][0]["state"], "deleted");
+    let table = owner.run(&["share", "list", "--expired"]).ok().stdout;
+    assert!(table.contains("ended by you"), "the end in words: {table}");
     assert_eq!(
         owner.run(&["share", "list", "--all", "--json"]).ok().json()["shares"]
             .as_array()
@@ -961,6 +969,7 @@ fn concurrent_recipient_edits_conflict() {
             burn_after_secs: None,
             label: None,
             passphrase: None,
+            view_once: false,
         };
         let link = owner.create_share(id, options).await.unwrap().link;
         let devices = sharelock_client::MemoryDeviceStore::new();

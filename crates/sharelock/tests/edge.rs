@@ -42,6 +42,7 @@ async fn bound_share(server: &TestServer, email: &str, editable: bool) -> (Share
                 burn_after_secs: None,
                 label: None,
                 passphrase: None,
+                view_once: false,
             },
         )
         .await

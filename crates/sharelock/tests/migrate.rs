@@ -42,6 +42,7 @@ fn options(editable: bool) -> ShareOptions {
         burn_after_secs: None,
         label: Some("for the contractor".into()),
         passphrase: None,
+        view_once: false,
     }
 }
 

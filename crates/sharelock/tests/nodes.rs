@@ -122,6 +122,7 @@ fn options(editable: bool) -> ShareOptions {
         burn_after_secs: None,
         label: None,
         passphrase: None,
+        view_once: false,
     }
 }
 

@@ -92,12 +92,19 @@ export interface ShareInfo {
   device_key: string | null;
   bind_tag: string | null;
   ended_at: string | null;
-  end_reason: "deleted" | "recipient_done" | "record_deleted" | "expired" | null;
+  end_reason: "deleted" | "recipient_done" | "record_deleted" | "expired" | "viewed" | null;
   last_access_at: string | null;
   edit_count: number;
   key_gen: number;
   owner_secret: string;
   label: string | null;
+  /** Wrong access tokens (wrong passphrases) since the last right one (§5.4). */
+  failed_attempts: number;
+  last_failed_at: string | null;
+  /** When another device with the link was last refused (the last `device_refused` event). */
+  refused_at: string | null;
+  /** The share ends at its first fetch (§4.4). */
+  view_once: boolean;
 }
 
 export interface ShareCreatedJson {

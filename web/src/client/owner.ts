@@ -170,11 +170,15 @@ export interface ShareOptions {
   label: string;
   /** Empty for none. */
   passphrase: string;
+  /** End the share at its first fetch (§4.4); never with `editable`. */
+  viewOnce?: boolean;
 }
 
 export interface CreatedShare {
   link: string;
   handle: string;
+  /** The share id (b64u), which the recipient's requests name. */
+  shareId: string;
   expiresAt: string;
   version: number;
   passphrase: boolean;
@@ -832,6 +836,7 @@ export class OwnerSession {
           editable: options.editable,
           burn_after_secs: options.burnAfterSecs,
           passphrase: keys.hasPassphrase,
+          view_once: options.viewOnce ?? false,
         };
         rk.fill(0);
         try {
@@ -840,6 +845,7 @@ export class OwnerSession {
           return {
             link: formatLink(this.api.base, keys.hasPassphrase, keys.secret),
             handle: created.handle,
+            shareId: b64(keys.shareId),
             expiresAt: created.expires_at,
             version: created.version,
             passphrase: keys.hasPassphrase,

@@ -20,6 +20,8 @@ export interface ShareStatus {
   editable: boolean;
   bound: boolean;
   burn_after_secs: number | null;
+  /** The share ends when the record is first fetched (§4.4); absent from older servers. */
+  view_once?: boolean;
 }
 
 interface ShareView {
@@ -30,6 +32,8 @@ interface ShareView {
   wrapped_key: string;
   editable: boolean;
   expires_at: string;
+  /** This answer ended a view-once share: nothing more of it can be fetched. */
+  view_once?: boolean;
 }
 
 interface BindResponse {

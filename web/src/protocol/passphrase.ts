@@ -56,3 +56,50 @@ export function generatePassphrase(): string {
   }
   return chosen.join(" ");
 }
+
+/** Characters of generated passwords: letters and digits, and the symbols most sites accept. */
+export const PASSWORD_LETTERS_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+export const PASSWORD_SYMBOLS = "!#$%&()*+,-./:;<=>?@[]^_{|}~";
+
+/**
+ * A fresh password of `length` characters drawn uniformly from `alphabet` (rejection sampling on 8-bit
+ * draws, so no character is likelier than another). With more than one class of characters (upper, lower,
+ * digits, symbols) in the alphabet, draws again until each class appears: sites that require one of each
+ * accept it, at the cost of a fraction of a bit.
+ */
+export function generatePassword(length: number, alphabet: string): string {
+  const chars = [...alphabet];
+  if (length < 4 || length > 128 || chars.length < 2 || chars.length > 256 || new Set(chars).size !== chars.length) {
+    throw new ProtocolError("malformed", "a generated password has 4 to 128 characters from 2 to 256 distinct ones");
+  }
+  const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((c) => chars.some((ch) => c.test(ch)));
+  const limit = 256 - (256 % chars.length);
+  const draws = new Uint8Array(length * 2);
+  for (;;) {
+    const out: string[] = [];
+    while (out.length < length) {
+      crypto.getRandomValues(draws);
+      for (const draw of draws) {
+        if (draw < limit && out.length < length) out.push(chars[draw % chars.length]!);
+      }
+    }
+    const password = out.join("");
+    if (classes.every((c) => c.test(password))) return password;
+  }
+}
+
+/** The generators the editor offers for a secret field. */
+export type GeneratorChoice = "symbols20" | "letters20" | "symbols32" | "words";
+
+export function generateSecret(choice: GeneratorChoice): string {
+  switch (choice) {
+    case "symbols20":
+      return generatePassword(20, PASSWORD_LETTERS_DIGITS + PASSWORD_SYMBOLS);
+    case "letters20":
+      return generatePassword(20, PASSWORD_LETTERS_DIGITS);
+    case "symbols32":
+      return generatePassword(32, PASSWORD_LETTERS_DIGITS + PASSWORD_SYMBOLS);
+    case "words":
+      return generatePassphrase();
+  }
+}

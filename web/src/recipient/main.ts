@@ -3,10 +3,11 @@
 import "../ui/style.css";
 import { ApiError, NetworkError } from "../client/http";
 import { persistStorage } from "../client/devices";
+import { isOwnShare } from "../client/own-shares";
 import { OpenShare, ShareLink, type ShareStatus } from "../client/recipient";
 import { ProtocolError } from "../protocol/errors";
 import { parseLink, type ParsedLink } from "../protocol/link";
-import { byId, filePicker, h, humanBytes, humanDuration, localTime, replace } from "../ui/dom";
+import { addFilesTo, byId, filePicker, h, humanBytes, humanDuration, localTime, onFileDrop, replace } from "../ui/dom";
 import { chooseLanguage, language, LANGUAGES, setLanguage, t, type Language, type MessageKey } from "../ui/i18n";
 import { recordEditor } from "../ui/record-editor";
 import { changeBetween, isUnchanged } from "../ui/record-diff";
@@ -152,11 +153,20 @@ async function check(share: ShareLink, link?: ParsedLink): Promise<void> {
     showProblem("problem.elsewhere", () => t("problem.elsewhereDetail"), "bound-elsewhere");
     return;
   }
-  showOpen(share, status);
+  showOpen(share, status, await isOwnShare(ownShareStore(), share.shareHeader).catch(() => false));
+}
+
+/** Where the vault of this origin marks the shares it made (absent if storage is blocked). */
+function ownShareStore(): Storage | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Click to Open. */
-function showOpen(share: ShareLink, status: ShareStatus): void {
+function showOpen(share: ShareLink, status: ShareStatus, own = false): void {
   const button = h("button", { type: "button", class: "primary big", "data-testid": "open" }, t("open.button"));
   const error = h("p", { class: "error" });
   button.addEventListener("click", () => {
@@ -174,6 +184,9 @@ function showOpen(share: ShareLink, status: ShareStatus): void {
     app,
     panel(
       h("h1", {}, t("open.title")),
+      // The sender's own browser: opening here would lock the link to the sender's device.
+      own ? h("p", { class: "warning", "data-testid": "own-share-warning", role: "alert" }, t("open.own")) : null,
+      status.view_once ? h("p", { class: "warning", "data-testid": "view-once-warning" }, t("open.viewOnce")) : null,
       h("p", {}, status.burn_after_secs ? t("open.untilBurn", { time: localTime(status.expires_at), duration: humanDuration(status.burn_after_secs) }) : t("open.until", { time: localTime(status.expires_at) })),
       h("p", {}, t("open.oneDevice")),
       h("p", { class: "warning", "data-testid": "device-warning" }, t("open.warning")),
@@ -183,7 +196,7 @@ function showOpen(share: ShareLink, status: ShareStatus): void {
     ),
   );
   redraw = () => {
-    if (!button.disabled) showOpen(share, status);
+    if (!button.disabled) showOpen(share, status, own);
   };
 }
 
@@ -241,33 +254,43 @@ class ShareView {
     });
     this.stopRecord = view.stop;
     const actions = h("div", { class: "actions" });
+    let dropInto: HTMLInputElement | undefined;
     if (this.share.editable) {
       const edit = h("button", { type: "button", "data-testid": "edit" }, t("share.edit"));
       edit.addEventListener("click", () => this.edit());
       const { input: upload, button: choose } = filePicker(t("share.addFiles"), "attach");
       upload.addEventListener("change", () => this.attach(upload));
+      dropInto = upload;
       actions.append(edit, choose, upload);
     }
     const end = h("button", { type: "button", class: "danger", "data-testid": "end" }, t("share.end"));
     end.addEventListener("click", () => this.end(end));
-    actions.append(end);
+    // A view-once share has already ended: there is nothing left to end.
+    if (!this.share.view.view_once) actions.append(end);
     const expires = this.share.view.expires_at;
-    replace(
-      app,
-      panel(
+    const shown = panel(
         view.element,
         this.share.summaryMismatch
           ? h("p", { class: "error", "data-testid": "summary-mismatch" }, t("share.mismatch"))
           : null,
-        h("p", { class: "muted" }, t(this.share.editable ? "share.editable" : "share.readOnly", { time: localTime(expires) })),
+        this.share.view.view_once
+          ? h("p", { class: "warning", "data-testid": "viewed-once" }, t("share.viewedOnce"))
+          : h("p", { class: "muted" }, t(this.share.editable ? "share.editable" : "share.readOnly", { time: localTime(expires) })),
         h("p", { class: "muted" }, t("share.device"), h("span", { class: "fingerprint", "data-testid": "fingerprint" }, this.share.fingerprint), t("share.deviceAfter")),
         actions,
         this.status,
-      ),
     );
+    // Files dropped on the record are added like chosen ones.
+    if (dropInto) {
+      const input = dropInto;
+      onFileDrop(shown, (dropped) => addFilesTo(input, dropped));
+    }
+    replace(app, shown);
     redraw = () => {
       if (!this.editing) this.show();
     };
+    // A view-once share ended with the fetch that showed it: nothing more will come, and its end is no news.
+    if (this.share.view.view_once) return;
     this.listen();
     this.schedule();
     if (this.pending && !this.editing) {

@@ -57,12 +57,80 @@ export function copyButton(label: string, text: () => string, testId?: string, n
       flash(button, t("copy.needsHttps"), label);
       return;
     }
-    void navigator.clipboard.writeText(text()).then(
-      () => flash(button, t("copy.done"), label),
+    const value = text();
+    void navigator.clipboard.writeText(value).then(
+      () => {
+        flash(button, t("copy.done"), label);
+        clearLater(value);
+      },
       () => flash(button, t("copy.failed"), label),
     );
   });
   return button;
+}
+
+/** Where the vault's setting for clearing the clipboard is kept (both pages follow it). */
+const CLIPBOARD_KEY = "sharelock.clipboard-clear-secs";
+/** What both pages do unless told otherwise: a copied secret or link leaves the clipboard after a minute. */
+export const DEFAULT_CLIPBOARD_CLEAR_SECS = 60;
+
+/** Seconds after which what a Copy button copied is cleared from the clipboard; 0 for never. */
+export function clipboardClearSecs(): number {
+  try {
+    const stored = window.localStorage.getItem(CLIPBOARD_KEY);
+    if (stored !== null && /^\d{1,4}$/.test(stored)) return Math.min(Number(stored), 3600);
+  } catch {
+    // Storage blocked: the default.
+  }
+  return DEFAULT_CLIPBOARD_CLEAR_SECS;
+}
+
+export function setClipboardClearSecs(seconds: number): void {
+  try {
+    window.localStorage.setItem(CLIPBOARD_KEY, String(Math.max(0, Math.min(Math.round(seconds), 3600))));
+  } catch {
+    // Storage blocked: the setting lasts as long as nothing reads it again.
+  }
+}
+
+let clearTimer = 0;
+/** What this page copied last and has not cleared yet. */
+let copiedLast: string | undefined;
+
+function clearLater(value: string): void {
+  window.clearTimeout(clearTimer);
+  copiedLast = value;
+  const secs = clipboardClearSecs();
+  if (secs > 0) clearTimer = window.setTimeout(() => void clearClipboard(value), secs * 1000);
+}
+
+/**
+ * Empties the clipboard if it still holds what this page copied. Where the browser lets the page read the
+ * clipboard without asking, it looks first and leaves anything copied since alone; otherwise it clears.
+ * A page in the background may not write the clipboard: it clears when it gets the focus back.
+ */
+async function clearClipboard(value: string): Promise<void> {
+  if (copiedLast !== value) return;
+  try {
+    const read = await navigator.permissions?.query({ name: "clipboard-read" as PermissionName });
+    if (read?.state === "granted" && (await navigator.clipboard.readText()) !== value) {
+      copiedLast = undefined;
+      return;
+    }
+  } catch {
+    // No way to look: clear.
+  }
+  if (!document.hasFocus()) {
+    window.addEventListener("focus", () => void clearClipboard(value), { once: true });
+    return;
+  }
+  try {
+    await navigator.clipboard.writeText("");
+    copiedLast = undefined;
+  } catch {
+    // Refused (the focus left meanwhile): try again when it comes back.
+    window.addEventListener("focus", () => void clearClipboard(value), { once: true });
+  }
 }
 
 function flash(button: HTMLButtonElement, message: string, label: string): void {
@@ -96,4 +164,46 @@ export function filePicker(label: string, testId: string): { input: HTMLInputEle
   const button = h("button", { type: "button", "data-testid": `${testId}-button` }, label);
   button.addEventListener("click", () => input.click());
   return { input, button };
+}
+
+/**
+ * Files dropped onto `target` (dragged from the desktop or a file manager) go to `onFiles`, as if chosen
+ * with a file button; the box is outlined while files are dragged over it. Text or links dragged in are
+ * left to the browser.
+ */
+export function onFileDrop(target: HTMLElement, onFiles: (files: File[]) => void): void {
+  const carriesFiles = (event: DragEvent): boolean => event.dataTransfer?.types.includes("Files") ?? false;
+  let depth = 0;
+  target.addEventListener("dragenter", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    depth++;
+    target.classList.add("dropping");
+  });
+  target.addEventListener("dragover", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    if (event.dataTransfer) event.dataTransfer.dropEffect = "copy";
+  });
+  target.addEventListener("dragleave", (event) => {
+    if (!carriesFiles(event)) return;
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) target.classList.remove("dropping");
+  });
+  target.addEventListener("drop", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    depth = 0;
+    target.classList.remove("dropping");
+    const files = [...(event.dataTransfer?.files ?? [])];
+    if (files.length > 0) onFiles(files);
+  });
+}
+
+/** Adds `files` to a file input's choice (after those already chosen) and tells its listeners. */
+export function addFilesTo(input: HTMLInputElement, files: readonly File[]): void {
+  const all = new DataTransfer();
+  for (const file of [...(input.files ?? []), ...files]) all.items.add(file);
+  input.files = all.files;
+  input.dispatchEvent(new Event("change", { bubbles: true }));
 }

@@ -2,12 +2,19 @@
 // the caller validates before sealing (files are kept as they are: they are added or removed elsewhere).
 import type { Field, FieldKind, RecordBody } from "../protocol/record";
 import { standardKind } from "../protocol/record";
+import { generateSecret, type GeneratorChoice } from "../protocol/passphrase";
 import { h } from "./dom";
 import { t } from "./i18n";
 import { fieldLabel } from "./record-view";
 
 /** The kinds a new field can have. */
 const KINDS: readonly FieldKind[] = ["text", "secret", "url", "email", "phone", "otp", "date", "multiline"];
+
+/** What Generate makes, in the order offered; the first is the default. */
+const GENERATORS: readonly GeneratorChoice[] = ["symbols20", "letters20", "symbols32", "words"];
+
+/** The generator chosen last in this page (a new editor starts with it). */
+let generatorChoice: GeneratorChoice = "symbols20";
 
 /** Ids for the labels of this page's editors (an editor can be built again while another is shown). */
 let editors = 0;
@@ -34,6 +41,12 @@ export function recordEditor(body: RecordBody): RecordEditor {
   const fieldList = h("div", { class: "field-list" });
   const notes = h("textarea", { id: `${prefix}-notes`, "data-testid": "edit-notes", rows: 5 });
   notes.value = body.notes;
+  const generator = h("select", { id: `${prefix}-generator`, "data-testid": "generator-choice" }, ...GENERATORS.map((g) => h("option", { value: g }, t(`generator.${g}`))));
+  generator.value = generatorChoice;
+  generator.addEventListener("change", () => {
+    generatorChoice = generator.value as GeneratorChoice;
+  });
+  const generatorRow = h("div", { class: "generator", hidden: true }, h("label", { for: generator.id }, t("generator.label")), generator);
 
   const addRow = (field: Field): void => {
     const input: HTMLInputElement | HTMLTextAreaElement =
@@ -53,13 +66,25 @@ export function recordEditor(body: RecordBody): RecordEditor {
     const controls = h("div", { class: "row" }, input);
     if (input instanceof HTMLInputElement && field.kind === "secret") {
       const show = h("button", { type: "button", class: "small", "aria-controls": input.id, "aria-label": t("view.showNamed", { name: label }) }, t("view.show"));
-      show.addEventListener("click", () => {
-        input.type = input.type === "password" ? "text" : "password";
+      const shown = (): void => {
         const hidden = input.type === "password";
         show.textContent = hidden ? t("view.show") : t("view.hide");
         show.setAttribute("aria-label", t(hidden ? "view.showNamed" : "view.hideNamed", { name: label }));
+      };
+      show.addEventListener("click", () => {
+        input.type = input.type === "password" ? "text" : "password";
+        shown();
       });
-      controls.append(show);
+      // A fresh random value of the kind chosen below the fields, shown so that it can be checked.
+      const generate = h("button", { type: "button", class: "small", "aria-controls": input.id, "aria-label": t("generator.generateNamed", { name: label }), "data-testid": `generate-${field.name}` }, t("generator.generate"));
+      generate.addEventListener("click", () => {
+        input.value = generateSecret(generatorChoice);
+        input.type = "text";
+        shown();
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      });
+      controls.append(show, generate);
+      generatorRow.hidden = false;
     }
     controls.append(remove);
     // Only a hidden field says what it is: the others show their value as typed.
@@ -99,6 +124,7 @@ export function recordEditor(body: RecordBody): RecordEditor {
     h("label", { for: title.id }, t("editor.title")),
     title,
     fieldList,
+    generatorRow,
     h("div", { class: "row add-field" }, newName, newKind, add, addError),
     h("label", { for: notes.id }, t("editor.notes")),
     notes,

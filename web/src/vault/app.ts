@@ -13,7 +13,12 @@ export type Screen =
   | { kind: "edit"; id: string }
   | { kind: "history"; id: string }
   | { kind: "share"; id: string }
+  | { kind: "shares"; filter: SharesFilter }
+  | { kind: "settings" }
   | { kind: "password" };
+
+/** Which shares the Shares screen lists: those that can still be opened or used, or those that ended. */
+export type SharesFilter = "active" | "ended";
 
 /**
  * The address of a screen, after the `#` (never sent to the server, so record ids stay out of its logs).
@@ -28,6 +33,10 @@ export function screenPath(screen: Screen): string {
       return "/new";
     case "password":
       return "/password";
+    case "settings":
+      return "/settings";
+    case "shares":
+      return screen.filter === "active" ? "/shares" : "/shares/ended";
     case "record":
       return `/records/${screen.id}`;
     default:
@@ -44,6 +53,9 @@ export function parseScreen(hash: string): Screen | undefined {
   if (path === "" || path === "/") return { kind: "list" };
   if (path === "/new") return { kind: "new" };
   if (path === "/password") return { kind: "password" };
+  if (path === "/settings") return { kind: "settings" };
+  if (path === "/shares") return { kind: "shares", filter: "active" };
+  if (path === "/shares/ended") return { kind: "shares", filter: "ended" };
   const match = RECORD_PATH.exec(path);
   if (!match) return undefined;
   const id = match[1]!;
@@ -121,8 +133,12 @@ export class Vault {
   start(first?: Screen): void {
     const records = h("button", { type: "button", "data-testid": "nav-records" }, "Records");
     records.addEventListener("click", () => this.go({ kind: "list" }));
+    const shares = h("button", { type: "button", "data-testid": "nav-shares" }, "Shares");
+    shares.addEventListener("click", () => this.go({ kind: "shares", filter: "active" }));
     const add = h("button", { type: "button", class: "primary", "data-testid": "new-record" }, "New record");
     add.addEventListener("click", () => this.go({ kind: "new" }));
+    const settings = h("button", { type: "button", "data-testid": "nav-settings" }, "Settings");
+    settings.addEventListener("click", () => this.go({ kind: "settings" }));
     const password = h("button", { type: "button", "data-testid": "change-password" }, "Change password");
     password.addEventListener("click", () => this.go({ kind: "password" }));
     const logout = h("button", { type: "button", "data-testid": "logout" }, "Log out");
@@ -135,12 +151,12 @@ export class Vault {
         .catch(() => undefined)
         .finally(() => this.end("You are logged out. Your vault is locked."));
     });
-    replace(this.nav, this.#liveStatus, h("span", { class: "muted account" }, this.session.email), records, add, password, logout);
+    replace(this.nav, this.#liveStatus, h("span", { class: "muted account" }, this.session.email), records, shares, add, settings, password, logout);
     this.menu.hidden = false;
     this.menu.addEventListener("click", this.#toggleMenu);
     this.nav.addEventListener("keydown", this.#menuKey);
     // Choosing a screen folds the menu again.
-    for (const button of [records, add, password]) button.addEventListener("click", () => this.#closeMenu(false));
+    for (const button of [records, shares, add, settings, password]) button.addEventListener("click", () => this.#closeMenu(false));
     replace(this.app, this.#notices, this.#root);
     for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, this.#active, { capture: true, passive: true });
     this.#idleTimer = window.setInterval(() => {
@@ -323,7 +339,7 @@ export class Vault {
   #refresh(): void {
     if (this.#live) return;
     const s = this.#screen;
-    if (s.kind === "list" || s.kind === "record" || s.kind === "history") this.go(s, true, "keep");
+    if (s.kind === "list" || s.kind === "shares" || s.kind === "record" || s.kind === "history") this.go(s, true, "keep");
   }
 
   #name(record: string | null): string {
@@ -334,7 +350,7 @@ export class Vault {
   #onEvent(event: OwnerEvent): void {
     switch (event.kind) {
       case "share_opened":
-        this.notify(`A share of ${this.#name(event.record)} was just opened on a device. Its fingerprint is in the record's share list.`);
+        this.notify(`A share of ${this.#name(event.record)} was just opened on a device. Its fingerprint is on the Shares screen and in the record's share list.`);
         break;
       case "record_edited":
         this.notify(`The recipient of a share changed ${this.#name(event.record)}.`);
@@ -345,7 +361,7 @@ export class Vault {
         void this.#rotatePending().then(() => this.#dispatch(event));
         return;
       case "access_failures":
-        this.notify(`Someone entered a wrong passphrase ${event.number ?? "several"} times for a share of ${this.#name(event.record)}. If that is not your recipient, end the share.`, "error");
+        this.notify(`Someone entered a wrong passphrase ${event.number ?? "several"} times for a share of ${this.#name(event.record)}. If that is not your recipient, end the share (Shares lists it).`, "error");
         break;
       case "device_refused":
         this.notify(`Another device tried to open a share of ${this.#name(event.record)} and was refused: the share stays with the device that opened it first. If your recipient is on a new device, end the share and send a new link.`, "error");
@@ -360,7 +376,7 @@ export class Vault {
       return;
     }
     const s = this.#screen;
-    if (s.kind === "list" || ((s.kind === "record" || s.kind === "history") && (event.record === null || event.record === s.id))) this.go(s, true, "keep");
+    if (s.kind === "list" || s.kind === "shares" || ((s.kind === "record" || s.kind === "history") && (event.record === null || event.record === s.id))) this.go(s, true, "keep");
   }
 
   async #rotatePending(): Promise<void> {

@@ -13,6 +13,8 @@ import { resetSearch, showList } from "./list";
 import { showPasswordChange } from "./password";
 import { showEdit, showHistory, showNew, showRecord } from "./record";
 import { showShare } from "./share";
+import { showSettings } from "./settings";
+import { showShares } from "./shares";
 import { serverBase } from "./util";
 
 const app = byId("app");
@@ -43,6 +45,10 @@ function render(ctx: Ctx, screen: Screen): void | Promise<void> {
       return showHistory(ctx, screen.id);
     case "share":
       return showShare(ctx, screen.id);
+    case "shares":
+      return showShares(ctx, screen.filter);
+    case "settings":
+      return showSettings(ctx);
     case "password":
       return showPasswordChange(ctx);
   }

@@ -3,13 +3,17 @@ import type { OpenedRecord, ShareEntry } from "../client/owner";
 import type { ApiAuthor, OwnerEvent } from "../client/owner-api";
 import type { Verification } from "../client/verify";
 import { RECORD_TYPES, type Field, type FileRef, type RecordBody, type RecordType } from "../protocol/record";
-import { copyButton, filePicker, h, humanBytes, humanDuration, localTime, replace } from "../ui/dom";
+import { addFilesTo, filePicker, h, humanBytes, localTime, onFileDrop, replace } from "../ui/dom";
 import { changeBetween, isUnchanged } from "../ui/record-diff";
 import { recordEditor, type RecordEditor } from "../ui/record-editor";
 import { renderRecord, typeName } from "../ui/record-view";
 import { saveStream } from "../ui/save";
 import type { Ctx } from "./app";
 import { historyChanges } from "./changes";
+import { shareItem } from "./share-item";
+import { busyButton, localStore } from "./util";
+import { rememberOwnShares } from "../client/own-shares";
+import { isLive } from "../client/owner-api";
 import { explain, isSessionEnd } from "./errors";
 
 /** Who wrote a version, in words, from what this client verified (not from what the server claims). */
@@ -29,16 +33,6 @@ function verifiedBadge(verification: Verification, testId: string): HTMLElement 
     : h("span", { class: "badge ok", "data-testid": testId }, "verified");
 }
 
-function busyButton(button: HTMLButtonElement, text: string): () => void {
-  const before = button.textContent ?? "";
-  button.disabled = true;
-  button.textContent = text;
-  return () => {
-    button.disabled = false;
-    button.textContent = before;
-  };
-}
-
 // ---- Detail
 
 export async function showRecord(ctx: Ctx, id: string): Promise<void> {
@@ -46,6 +40,7 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
   const changed = await lastChange(ctx, record);
   if (!ctx.isCurrent()) return;
   ctx.titles.set(id, record.body.title);
+  void rememberOwnShares(localStore(), shares.filter((s) => isLive(s.info)).map((s) => ({ shareId: s.info.share_id, expiresAt: s.info.expires_at })));
   const verified = record.verification.kind !== "unverified";
   const status = h("p", { class: "muted", "data-testid": "record-status", role: "status" });
   const say = (text: string, error = false): void => {
@@ -92,9 +87,7 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
     );
   });
   const attach = filePicker("Add files", "attach-files");
-  attach.input.addEventListener("change", () => {
-    const files = [...(attach.input.files ?? [])];
-    attach.input.value = "";
+  const attachFiles = (files: File[]): void => {
     if (files.length === 0 || !verified) return;
     say(`Encrypting and uploading ${files.length === 1 ? files[0]!.name : `${files.length} files`}…`);
     ctx.session
@@ -109,6 +102,11 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
           else say(explain(e), true);
         },
       );
+  };
+  attach.input.addEventListener("change", () => {
+    const files = [...(attach.input.files ?? [])];
+    attach.input.value = "";
+    attachFiles(files);
   });
 
   const warning = verified
@@ -129,14 +127,12 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
       )
     : null;
 
-  replace(
-    ctx.root,
-    h(
-      "div",
-      { class: "panel" },
-      warning,
-      summaryWarning,
-      view.element,
+  const panel = h(
+    "div",
+    { class: "panel", "data-testid": "record-panel" },
+    warning,
+    summaryWarning,
+    view.element,
       h(
         "p",
         { class: "muted meta", "data-testid": "record-meta" },
@@ -145,110 +141,33 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
         " ",
         verifiedBadge(changed.verification, "record-verified"),
       ),
-      h("div", { class: "actions" }, edit, share, verified ? attach.button : null, verified ? attach.input : null, history, remove),
-      !ctx.policy.one_time_share ? h("p", { class: "muted small-text" }, "This server does not allow new shares.") : null,
-      status,
-    ),
-    shareList(ctx, record, shares, say),
+    h("div", { class: "actions" }, edit, share, verified ? attach.button : null, verified ? attach.input : null, history, remove),
+    verified ? h("p", { class: "muted small-text" }, "Or drop files here to add them.") : null,
+    !ctx.policy.one_time_share ? h("p", { class: "muted small-text" }, "This server does not allow new shares.") : null,
+    status,
   );
+  // Files dropped on the record are added like chosen ones.
+  if (verified) onFileDrop(panel, attachFiles);
+  replace(ctx.root, panel, shareList(ctx, record, shares, say));
 }
 
 function shareList(ctx: Ctx, record: OpenedRecord, shares: ShareEntry[], say: (text: string, error?: boolean) => void): HTMLElement {
-  const live = shares.filter((s) => s.info.state === "active" || s.info.state === "opened");
-  const ended = shares.filter((s) => !(s.info.state === "active" || s.info.state === "opened"));
+  const live = shares.filter((s) => isLive(s.info));
+  const ended = shares.filter((s) => !isLive(s.info));
   const panel = h("div", { class: "panel", "data-testid": "share-list" }, h("h2", {}, "Shares"));
   if (shares.length === 0) {
     panel.append(h("p", { class: "muted", "data-testid": "no-shares" }, "Not shared. Share makes a link that opens on the first device only; you can end it at any time."));
     return panel;
   }
+  const item = (entry: ShareEntry): HTMLElement => shareItem(ctx, entry, { recordId: record.id, title: record.body.title, say });
   if (live.length === 0) panel.append(h("p", { class: "muted" }, "No live share."));
-  for (const entry of live) panel.append(shareItem(ctx, record, entry, say));
+  for (const entry of live) panel.append(item(entry));
   if (ended.length > 0) {
     const details = h("details", {}, h("summary", {}, `Ended shares (${ended.length})`));
-    for (const entry of ended) details.append(shareItem(ctx, record, entry, say));
+    for (const entry of ended) details.append(item(entry));
     panel.append(details);
   }
   return panel;
-}
-
-const STATE_TEXT: Record<string, string> = { active: "waiting to be opened", opened: "opened", expired: "expired", deleted: "ended" };
-const END_REASON: Record<string, string> = {
-  deleted: "ended by you",
-  recipient_done: "ended by the recipient",
-  record_deleted: "ended with its record",
-  expired: "expired",
-};
-
-function shareItem(ctx: Ctx, record: OpenedRecord, entry: ShareEntry, say: (text: string, error?: boolean) => void): HTMLElement {
-  const s = entry.info;
-  const live = s.state === "active" || s.state === "opened";
-  const facts: (string | HTMLElement)[] = [];
-  facts.push(entry.editable ? "recipient may edit" : "read-only");
-  if (entry.legacy) facts.push("made by an older version of Sharelock: edits through it cannot be checked");
-  if (s.passphrase) facts.push("passphrase");
-  if (s.burn_after_secs !== null) facts.push(`ends ${humanDuration(s.burn_after_secs)} after opening`);
-  const lines: (HTMLElement | null)[] = [
-    h(
-      "div",
-      { class: "share-head" },
-      h("span", { class: `badge state-${s.state}`, "data-testid": "share-state" }, STATE_TEXT[s.state] ?? s.state),
-      " ",
-      h("strong", { "data-testid": "share-label" }, entry.label ?? "Unlabelled share"),
-      h("span", { class: "muted" }, ` · ${facts.join(" · ")}`),
-    ),
-    h(
-      "div",
-      { class: "muted small-text" },
-      `Created ${localTime(s.created_at)} · `,
-      live ? `expires ${localTime(s.expires_at)}` : `${END_REASON[s.end_reason ?? ""] ?? "ended"} ${localTime(s.ended_at ?? s.expires_at)}`,
-    ),
-  ];
-  if (s.opened_at !== null || entry.fingerprint) {
-    lines.push(
-      h(
-        "div",
-        { class: "small-text" },
-        s.opened_at ? `Opened ${localTime(s.opened_at)} on device ` : "Device ",
-        h("span", { class: "fingerprint", "data-testid": "share-fingerprint" }, entry.fingerprint ?? "?"),
-        " ",
-        entry.deviceVerified
-          ? h("span", { class: "badge ok", title: "The device proved that it was registered with the link itself." }, "device verified")
-          : h("span", { class: "badge warn", title: "The device could not prove that it was registered with the link: the server may have put a device of its own in its place." }, "device not verified"),
-        s.last_access_at ? h("span", { class: "muted" }, ` · last read ${localTime(s.last_access_at)}`) : null,
-        h("span", { class: "muted", "data-testid": "share-edits" }, ` · ${s.edit_count} edit${s.edit_count === 1 ? "" : "s"}`),
-      ),
-    );
-    if (s.opened_at) lines.push(h("div", { class: "muted small-text" }, "Compare the device code with your recipient (by voice) when it matters: theirs is shown under the record on their screen."));
-  }
-  if (entry.problem) lines.push(h("div", { class: "error small-text" }, `This share cannot be checked: ${entry.problem}.`));
-  const actions = h("div", { class: "row" });
-  if (entry.link) actions.append(copyButton("Copy link", () => entry.link ?? "", "share-copy-link", `Copy link of ${entry.label ? `share “${entry.label}”` : "this share"}`));
-  if (live) {
-    const end = h("button", { type: "button", class: "small danger", "data-testid": "share-delete", "aria-label": entry.label ? `End share “${entry.label}”` : undefined }, "End share");
-    end.addEventListener("click", () => {
-      if (!confirm(`End this share of “${record.body.title}” now? The link stops working at once${s.state === "opened" ? " and the recipient no longer sees the record" : ""}.`)) return;
-      const done = busyButton(end, "Ending…");
-      // Before the request: the live event can arrive before the answer.
-      ctx.expectEnd(s.handle);
-      ctx.session
-        .deleteShare(s.handle)
-        .then(async () => {
-          say("Share ended. Rotating the record's key…");
-          const { rotated, skipped } = await ctx.session.rotatePending();
-          for (const skip of skipped) if (skip.id === record.id) throw skip.error;
-          // The live event may have rotated it first; then it said so already.
-          ctx.notify(rotated.includes(record.id) ? "Share ended. The record now has a new key: the ended share cannot read what you change next." : "Share ended.", "ok");
-          if (ctx.isCurrent()) ctx.refresh();
-        })
-        .catch((e: unknown) => {
-          done();
-          ctx.fail(e);
-          if (ctx.isCurrent()) ctx.refresh();
-        });
-    });
-    actions.append(end);
-  }
-  return h("div", { class: `share-item ${live ? "" : "ended"}`, "data-testid": "share-item", "data-handle": s.handle }, ...lines, actions);
 }
 
 // ---- Editing
@@ -348,7 +267,9 @@ export async function showEdit(ctx: Ctx, id: string): Promise<void> {
       },
     );
   });
-  replace(ctx.root, h("div", { class: "panel" }, h("h1", {}, `Edit “${before.title}”`), h("p", { class: "muted" }, typeName(before.type)), form));
+  const panel = h("div", { class: "panel" }, h("h1", {}, `Edit “${before.title}”`), h("p", { class: "muted" }, typeName(before.type)), form);
+  onFileDrop(panel, (dropped) => addFilesTo(add.input, dropped));
+  replace(ctx.root, panel);
   editor.element.querySelector<HTMLInputElement>('[data-testid="edit-title"]')?.focus();
 }
 
@@ -437,7 +358,9 @@ export function showNew(ctx: Ctx): void {
   };
 
   replace(holder, wire());
-  replace(ctx.root, h("div", { class: "panel" }, h("h1", {}, "New record"), h("label", { for: "new-type" }, "Type"), select, holder));
+  const panel = h("div", { class: "panel" }, h("h1", {}, "New record"), h("label", { for: "new-type" }, "Type"), select, holder);
+  onFileDrop(panel, (dropped) => addFilesTo(files.input, dropped));
+  replace(ctx.root, panel);
   select.focus();
 }
 

@@ -67,6 +67,8 @@ export interface InvitationFacts {
   passphrase: boolean;
   burnAfterSecs: number | null;
   editable: boolean;
+  /** The share ends as soon as it is opened (§4.4). */
+  viewOnce?: boolean;
   /** How a time is written for the recipient (this device's locale unless told). */
   formatTime?: (rfc3339: string) => string;
 }
@@ -86,7 +88,8 @@ export function invitationText(facts: InvitationFacts): string {
     "It works only on the first device that opens it: open it where you want to read it, and do not forward it.",
     `It expires on ${when} (in ${left}).`,
   ];
-  if (facts.burnAfterSecs !== null) lines.push(`Once opened, it stays available for ${humanDuration(facts.burnAfterSecs)}.`);
+  if (facts.viewOnce) lines.push("It can be viewed once: it ends as soon as it is opened, so keep the page open while you need it.");
+  else if (facts.burnAfterSecs !== null) lines.push(`Once opened, it stays available for ${humanDuration(facts.burnAfterSecs)}.`);
   if (facts.passphrase) lines.push("You will also need a passphrase, which I am sending you separately. It is not in this message.");
   if (facts.editable) lines.push("You can also edit it; I will see your changes.");
   return lines.join("\n");

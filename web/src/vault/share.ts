@@ -7,7 +7,8 @@ import { explain, isSessionEnd } from "./errors";
 import { qrSvg } from "./qr";
 import { BURN_CHOICES, burnFor, EXPIRY_CHOICES, expiryFor, invitationText } from "./share-options";
 import { generatePassphrase, MIN_SHARE_PASSPHRASE_CHARS } from "../protocol/passphrase";
-import { afterPaint, byteLength } from "./util";
+import { afterPaint, byteLength, localStore } from "./util";
+import { rememberOwnShares } from "../client/own-shares";
 
 export async function showShare(ctx: Ctx, id: string): Promise<void> {
   const record = await ctx.session.openRecord(id);
@@ -50,6 +51,15 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     { id: "share-burn", "data-testid": "share-burn" },
     ...BURN_CHOICES.filter((c) => c.seconds <= max).map((c) => h("option", { value: c.value }, c.label)),
   );
+  // View once: the share ends at the recipient's first fetch. A record's files could not be downloaded after.
+  const hasFiles = record.body.files.length > 0;
+  const viewOnce = h("input", { id: "share-view-once", type: "checkbox", "data-testid": "share-view-once", disabled: hasFiles });
+  const followViewOnce = (): void => {
+    if (viewOnce.checked) editable.checked = false;
+    editable.disabled = viewOnce.checked || !ctx.policy.editable_shares;
+    burn.disabled = viewOnce.checked;
+  };
+  viewOnce.addEventListener("change", followViewOnce);
   const passphrase = h("input", { id: "share-passphrase", type: "password", autocomplete: "off", "data-testid": "share-passphrase" });
   const showPass = h("button", { type: "button", class: "small", "aria-controls": "share-passphrase", "aria-label": "Show the passphrase" }, "Show");
   const shown = (): void => {
@@ -88,6 +98,14 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     ctx.policy.editable_shares ? h("p", { class: "muted small-text" }, "You see every change, with the device that made it, and can restore any earlier version.") : h("p", { class: "muted small-text" }, "This server does not allow editable shares."),
     h("label", { for: "share-burn" }, "End the share after it is opened"),
     burn,
+    h("div", { class: "check" }, viewOnce, h("label", { for: "share-view-once" }, "View once: end the share as soon as the recipient has seen it")),
+    h(
+      "p",
+      { class: "muted small-text", "data-testid": "share-view-once-hint" },
+      hasFiles
+        ? "Not for a record with files: they could not be downloaded once the share has ended."
+        : "The recipient sees the record once, on one device, and cannot edit it; a reload of their page shows nothing more.",
+    ),
     h("label", { for: "share-passphrase" }, "Passphrase (optional)"),
     h("div", { class: "row nowrap-row" }, passphrase, showPass, generate),
     h(
@@ -110,8 +128,9 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
       if (byteLength(label.value) > 256) throw new VaultError("The label is longer than 256 bytes; shorten it.");
       options = {
         expires: expiryFor(expiry.value, custom.value, Date.now(), max),
-        editable: editable.checked,
-        burnAfterSecs: burnFor(burn.value, max),
+        editable: editable.checked && !viewOnce.checked,
+        burnAfterSecs: viewOnce.checked ? null : burnFor(burn.value, max),
+        viewOnce: viewOnce.checked,
         label: label.value.trim(),
         passphrase: passphrase.value,
       };
@@ -119,7 +138,7 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
       error.textContent = explain(e);
       return;
     }
-    const controls = [expiry, custom, editable, burn, passphrase, label, create, cancel, showPass, generate];
+    const controls = [expiry, custom, editable, burn, viewOnce, passphrase, label, create, cancel, showPass, generate];
     controls.forEach((c) => (c.disabled = true));
     progress.textContent = "Creating the link…";
     const stage = async (s: Stage): Promise<void> => {
@@ -128,14 +147,17 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
       await afterPaint();
     };
     const burnAfter = options.burnAfterSecs;
+    const once = options.viewOnce ?? false;
     ctx.session.createShare(id, options, stage).then(
       (created) => {
         passphrase.value = "";
-        if (ctx.isCurrent()) showCreated(ctx, id, title, created, options.editable, burnAfter);
+        void rememberOwnShares(localStore(), [created]);
+        if (ctx.isCurrent()) showCreated(ctx, id, title, created, options.editable, burnAfter, once);
       },
       (e: unknown) => {
         controls.forEach((c) => (c.disabled = false));
-        editable.disabled = !ctx.policy.editable_shares;
+        viewOnce.disabled = hasFiles;
+        followViewOnce();
         progress.textContent = "";
         if (isSessionEnd(e)) ctx.fail(e);
         else error.textContent = explain(e);
@@ -156,6 +178,29 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
   expiry.focus();
 }
 
+/**
+ * Ways to send the invitation from here: the system's share sheet where the browser offers one (phones,
+ * some desktops), and a new email in the mail app. Neither names the record, as the invitation does not.
+ */
+function sendButtons(invitation: string): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  if (typeof navigator.share === "function" && navigator.canShare?.({ text: invitation }) !== false) {
+    const share = h("button", { type: "button", class: "small", "data-testid": "share-invitation" }, "Send…");
+    share.addEventListener("click", () => {
+      // Cancelling the share sheet rejects; there is nothing to report then.
+      void navigator.share({ text: invitation }).catch(() => undefined);
+    });
+    out.push(share);
+  }
+  out.push(h("a", { class: "button small", href: mailtoLink(invitation), "data-testid": "mail-invitation" }, "Send by email"));
+  return out;
+}
+
+/** A link that opens a new email with the invitation as its text and no recipient yet. */
+export function mailtoLink(invitation: string): string {
+  return `mailto:?subject=${encodeURIComponent("Something shared with you")}&body=${encodeURIComponent(invitation)}`;
+}
+
 /** A `datetime-local` value for a time in this device's zone. */
 function localInput(ms: number): string {
   const d = new Date(ms);
@@ -163,7 +208,7 @@ function localInput(ms: number): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-function showCreated(ctx: Ctx, id: string, title: string, created: CreatedShare, editable: boolean, burnAfterSecs: number | null): void {
+function showCreated(ctx: Ctx, id: string, title: string, created: CreatedShare, editable: boolean, burnAfterSecs: number | null, viewOnce: boolean): void {
   const invitation = invitationText({
     link: created.link,
     expiresAt: created.expiresAt,
@@ -171,6 +216,7 @@ function showCreated(ctx: Ctx, id: string, title: string, created: CreatedShare,
     passphrase: created.passphrase,
     burnAfterSecs,
     editable,
+    viewOnce,
   });
   const text = h("textarea", { readonly: true, rows: 8, "data-testid": "invitation", "aria-label": "Invitation" });
   text.value = invitation;
@@ -192,7 +238,7 @@ function showCreated(ctx: Ctx, id: string, title: string, created: CreatedShare,
       h("div", { class: "actions" }, copyButton("Copy link", () => created.link, "copy-link")),
       h("h2", {}, "Invitation"),
       text,
-      h("div", { class: "actions" }, copyButton("Copy invitation", () => invitation, "copy-invitation")),
+      h("div", { class: "actions" }, copyButton("Copy invitation", () => invitation, "copy-invitation"), ...sendButtons(invitation)),
       h("h2", {}, "QR code"),
       h("div", { class: "qr", "data-testid": "share-qr" }, qrSvg(created.link, "QR code of the share link")),
       h("p", { class: "muted small-text" }, "Scanning it opens the share on the phone that scans it: that phone becomes the one device."),

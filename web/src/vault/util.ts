@@ -16,3 +16,23 @@ export function afterPaint(): Promise<void> {
 export function byteLength(text: string): number {
   return new TextEncoder().encode(text).length;
 }
+
+/** Disables a button and shows `text` on it while something runs; the returned function undoes both. */
+export function busyButton(button: HTMLButtonElement, text: string): () => void {
+  const before = button.textContent ?? "";
+  button.disabled = true;
+  button.textContent = text;
+  return () => {
+    button.disabled = false;
+    button.textContent = before;
+  };
+}
+
+/** This origin's storage, for what is not secret (anti-rollback memory, own-share marks, settings); absent if blocked. */
+export function localStore(): { getItem(key: string): string | null; setItem(key: string, value: string): void } | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined;
+  }
+}

@@ -115,6 +115,7 @@ pub async fn status(
         editable: share.editable,
         bound: share.device_key.is_some(),
         burn_after_secs: share.burn_after.map(|s| s.max(0) as u64),
+        view_once: share.view_once,
     }))
 }
 
@@ -205,7 +206,18 @@ pub async fn fetch(
 ) -> ApiResult<Json<ShareView>> {
     let now = signed.now;
     let share_id = *signed.share_id().as_bytes();
-    let view = signed.view;
+    let mut view = signed.view;
+    if view.share.view_once {
+        // Shown once: the view is read again in the transaction that ends the share, so of fetches
+        // racing on any nodes exactly one is answered with the record (docs/protocol.md §4.4).
+        let device_key = view.share.device_key.clone().unwrap_or_default();
+        let (once, events) = state
+            .store
+            .recipient_view_once(&share_id, &device_key, now)
+            .await?;
+        state.publish(&events);
+        view = once;
+    }
     let wrapped_key = view
         .share
         .wrapped_key
@@ -233,6 +245,7 @@ pub async fn fetch(
         wrapped_key: wrapped_key.into(),
         editable: view.share.editable,
         expires_at: to_time(view.share.expires_at),
+        view_once: view.share.view_once,
     }))
 }
 

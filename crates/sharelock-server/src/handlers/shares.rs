@@ -58,6 +58,10 @@ pub fn share_info(row: ShareRow, now: i64) -> ShareInfo {
         bind_tag: row.bind_tag.map(Into::into),
         owner_secret: row.owner_secret.into(),
         label: row.label.map(Into::into),
+        failed_attempts: u64::from(row.failed_attempts),
+        last_failed_at: row.last_failed_at.map(to_time),
+        refused_at: row.refused_at.map(to_time),
+        view_once: row.view_once,
     }
 }
 
@@ -120,6 +124,10 @@ pub async fn create(
             "editable shares are disabled on this server",
         ));
     }
+    if req.editable && req.view_once {
+        // Shown once, then ended: nothing would be left to edit.
+        return Err(ApiError::malformed("a view-once share cannot be editable"));
+    }
     let now = state.now();
     let max = config.max_expiry.as_secs();
     let expires_at = expiry_time(req.expires, now, max)?;
@@ -170,6 +178,7 @@ pub async fn create(
         passphrase: req.passphrase,
         created_at: now,
         expires_at,
+        view_once: req.view_once,
     };
     let handle = share.handle;
     state

@@ -537,6 +537,20 @@ impl Store for PostgresStore {
         Ok(raised)
     }
 
+    async fn recipient_view_once(
+        &self,
+        share_id: &ShareId,
+        device_key: &[u8],
+        now: UnixTime,
+    ) -> Result<(RecipientView, Vec<Event>)> {
+        let mut tx = self.begin("recipient_view_once").await?;
+        let mut events = Pending::default();
+        let result =
+            shares::recipient_view_once(&mut tx, &mut events, share_id, device_key, now).await;
+        self.commit_raising("recipient_view_once", tx, events, result)
+            .await
+    }
+
     async fn recipient_end(&self, change: SignedChange) -> Result<(ShareRow, Vec<Event>)> {
         let mut tx = self.begin("recipient_end").await?;
         let mut events = Pending::default();

@@ -40,8 +40,9 @@ pub(super) async fn create(
     }
     sqlx::query(
         "INSERT INTO shares (handle, share_id, account_id, record_id, token_hash, wrapped_key, key_gen,
-                             owner_secret, label, editable, burn_after, passphrase, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                             owner_secret, label, editable, burn_after, passphrase, created_at, expires_at,
+                             view_once)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(share.handle)
     .bind(&share.share_id[..])
@@ -57,6 +58,7 @@ pub(super) async fn create(
     .bind(share.passphrase)
     .bind(share.created_at)
     .bind(share.expires_at)
+    .bind(share.view_once)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -606,6 +608,35 @@ pub(super) async fn recipient_end(
     by_share_id(conn, &change.share_id)
         .await?
         .ok_or(StoreError::NotFound)
+}
+
+/// A view-once share shown once: locks the record (a share only ends under its record's lock), reads the
+/// view under the lock, so an end that committed first is seen, then ends the share. Racing calls queue
+/// on the lock; each after the first finds the share ended.
+pub(super) async fn recipient_view_once(
+    conn: &mut PgConnection,
+    events: &mut Pending,
+    share_id: &ShareId,
+    device_key: &[u8],
+    now: UnixTime,
+) -> Result<RecipientView> {
+    let first = by_share_id(conn, share_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if !is_live(&first, now) {
+        return Err(StoreError::ShareEnded);
+    }
+    records::lock(conn, first.record_id).await?;
+    let view = recipient_view(conn, share_id, now)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if !view.share.view_once || view.share.device_key.as_deref() != Some(device_key) {
+        return Err(StoreError::NotAllowed);
+    }
+    if !end_locked(conn, events, view.share.handle, EndReason::Viewed, now).await? {
+        return Err(StoreError::ShareEnded);
+    }
+    Ok(view)
 }
 
 /// A nonce for a request with no other effect here (file parts), for a share live and bound when the

@@ -42,6 +42,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../migrations/sqlite/0007_legacy_file_parts.sql"
     )),
+    M::up(include_str!("../../migrations/sqlite/0013_view_once.sql")),
 ];
 
 /// The schema version (`PRAGMA user_version`) a database has once every migration above is applied.
@@ -550,6 +551,20 @@ impl Store for SqliteStore {
             })
             .await?;
         Ok(raised)
+    }
+
+    async fn recipient_view_once(
+        &self,
+        share_id: &ShareId,
+        device_key: &[u8],
+        now: UnixTime,
+    ) -> Result<(RecipientView, Vec<Event>)> {
+        let share_id = *share_id;
+        let device_key = device_key.to_vec();
+        self.write_raising("recipient_view_once", move |tx, raised| {
+            shares::recipient_view_once(tx, raised, &share_id, &device_key, now)
+        })
+        .await
     }
 
     async fn recipient_end(&self, change: SignedChange) -> Result<(ShareRow, Vec<Event>)> {

@@ -32,8 +32,9 @@ pub(super) fn create(
     }
     tx.prepare_cached(
         "INSERT INTO shares (handle, share_id, account_id, record_id, token_hash, wrapped_key, key_gen,
-                             owner_secret, label, editable, burn_after, passphrase, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                             owner_secret, label, editable, burn_after, passphrase, created_at, expires_at,
+                             view_once)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         share.handle,
@@ -49,7 +50,8 @@ pub(super) fn create(
         share.burn_after,
         share.passphrase,
         share.created_at,
-        share.expires_at
+        share.expires_at,
+        share.view_once
     ])?;
     Ok(())
 }
@@ -529,6 +531,25 @@ pub(super) fn recipient_end(
         change.now,
     )?;
     by_share_id(tx, &change.share_id)?.ok_or(StoreError::NotFound)
+}
+
+/// A view-once share shown once: the view, then the share's end, in the caller's transaction (the single
+/// writer runs one at a time, so a second call sees the share ended).
+pub(super) fn recipient_view_once(
+    tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
+    share_id: &ShareId,
+    device_key: &[u8],
+    now: UnixTime,
+) -> Result<RecipientView> {
+    let view = recipient_view(tx, share_id, now)?.ok_or(StoreError::NotFound)?;
+    if !view.share.view_once || view.share.device_key.as_deref() != Some(device_key) {
+        return Err(StoreError::NotAllowed);
+    }
+    if !end(tx, raised, view.share.handle, EndReason::Viewed, now)? {
+        return Err(StoreError::ShareEnded);
+    }
+    Ok(view)
 }
 
 pub(super) fn use_nonce(tx: &Transaction<'_>, change: &SignedChange) -> Result<()> {

@@ -245,9 +245,27 @@ pub async fn device_refused_events(store: &impl Store) {
         ),
         (Some(share.handle), Some(record), None, T0 + 2)
     );
+    let refused_at = || async {
+        store
+            .share(account, share.handle)
+            .await
+            .expect("share")
+            .expect("listed")
+            .refused_at
+    };
+    assert_eq!(
+        refused_at().await,
+        Some(T0 + 2),
+        "the owner's list says when"
+    );
     let (outcome, raised) = try_bind(device_key(), T0 + 1 + DEVICE_REFUSED_EVENT_GAP).await;
     assert_eq!(outcome, BindOutcome::OtherDevice);
     assert!(raised.is_empty(), "within the gap: refused, not reported");
+    assert_eq!(
+        refused_at().await,
+        Some(T0 + 2),
+        "what is not reported is not listed"
+    );
     let (outcome, raised) = try_bind(holder.clone(), T0 + 70).await;
     assert_eq!(outcome, BindOutcome::AlreadyBound);
     assert!(raised.is_empty());
@@ -258,6 +276,7 @@ pub async fn device_refused_events(store: &impl Store) {
         vec![EventKind::DeviceRefused],
         "the gap has passed"
     );
+    assert_eq!(refused_at().await, Some(T0 + 2 + DEVICE_REFUSED_EVENT_GAP));
 
     // A flood of racing refusals: one event.
     let flood_at = T0 + 1000;

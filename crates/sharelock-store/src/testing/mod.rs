@@ -46,6 +46,7 @@ macro_rules! conformance_tests {
             touch_share,
             recipient_edit,
             recipient_end,
+            view_once,
             use_nonce,
             access_attempts,
             events_in_order,
@@ -253,6 +254,7 @@ struct ShareSpec {
     burn_after: Option<i64>,
     created_at: UnixTime,
     expires_at: UnixTime,
+    view_once: bool,
 }
 
 impl Default for ShareSpec {
@@ -262,6 +264,7 @@ impl Default for ShareSpec {
             burn_after: None,
             created_at: T0,
             expires_at: T0 + 24 * HOUR,
+            view_once: false,
         }
     }
 }
@@ -294,6 +297,7 @@ fn new_share(rotation: &Rotation, spec: &ShareSpec) -> NewShare {
         passphrase: false,
         created_at: spec.created_at,
         expires_at: spec.expires_at,
+        view_once: spec.view_once,
     }
 }
 

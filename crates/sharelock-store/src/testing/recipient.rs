@@ -418,3 +418,88 @@ pub async fn access_attempts(store: &impl Store) {
         StoreError::NotFound
     );
 }
+
+/// A view-once share is shown once: the first fetch by its device gets the view and ends the share in
+/// the same transaction (`Viewed`, key dropped, record due for rotation, `ShareEnded` raised); of racing
+/// fetches exactly one gets it. Another device, a share that is not view-once, an unbound or ended one
+/// get nothing and end nothing.
+pub async fn view_once(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let once = ShareSpec {
+        view_once: true,
+        ..ShareSpec::default()
+    };
+    let share = self::share(store, account, record, once).await;
+    assert!(by_id(store, share).await.view_once);
+    // Not bound yet: no device may see it.
+    assert_store_err!(
+        store
+            .recipient_view_once(&share.share_id, &device_key(), T0 + 1)
+            .await,
+        StoreError::NotAllowed
+    );
+    let device = bind(store, share, T0 + 2).await;
+    assert_store_err!(
+        store
+            .recipient_view_once(&share.share_id, &device_key(), T0 + 3)
+            .await,
+        StoreError::NotAllowed
+    );
+    assert!(by_id(store, share).await.ended_at.is_none());
+
+    // Many fetches at once: one view, one end, one event.
+    let results = futures::future::join_all(
+        (0..12).map(|_| store.recipient_view_once(&share.share_id, &device, T0 + 4)),
+    )
+    .await;
+    let mut shown = 0;
+    for result in results {
+        match result {
+            Ok((view, raised)) => {
+                shown += 1;
+                assert_eq!(view.share.handle, share.handle);
+                assert!(view.share.wrapped_key.is_some(), "the view carries the key");
+                assert_eq!(kinds(&raised), vec![EventKind::ShareEnded]);
+                assert_eq!(raised[0].share, Some(share.handle));
+            }
+            Err(StoreError::ShareEnded) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(shown, 1, "exactly one fetch is shown the record");
+    let ended = by_id(store, share).await;
+    assert_eq!(ended.end_reason, Some(EndReason::Viewed));
+    assert_eq!(ended.ended_at, Some(T0 + 4));
+    assert_eq!(ended.wrapped_key, None);
+    assert_eq!(ended.state(T0 + 4), ShareState::Deleted);
+    assert!(head(store, account, record).await.rotate_pending);
+    assert_store_err!(
+        store.recipient_view(&share.share_id, T0 + 5).await,
+        StoreError::ShareEnded
+    );
+    let ended_events = all_events(store, account)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == EventKind::ShareEnded)
+        .count();
+    assert_eq!(ended_events, 1);
+
+    // A share that is not view-once is never ended this way.
+    let plain = self::share(store, account, record, ShareSpec::default()).await;
+    let holder = bind(store, plain, T0 + 6).await;
+    assert_store_err!(
+        store
+            .recipient_view_once(&plain.share_id, &holder, T0 + 7)
+            .await,
+        StoreError::NotAllowed
+    );
+    assert!(by_id(store, plain).await.ended_at.is_none());
+    assert!(!by_id(store, plain).await.view_once);
+    assert_store_err!(
+        store
+            .recipient_view_once(&random16(), &holder, T0 + 7)
+            .await,
+        StoreError::NotFound
+    );
+}

@@ -45,6 +45,9 @@ pub struct CreateArgs {
     /// End the share this long after it is first opened.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     burn_after_open: Option<Duration>,
+    /// End the share as soon as the recipient's device has fetched the record: it is shown once.
+    #[arg(long, conflicts_with = "editable")]
+    view_once: bool,
     /// A label only you can read (who it is for).
     #[arg(long)]
     label: Option<String>,
@@ -77,7 +80,7 @@ pub async fn run(ctx: &Context, command: ShareCommand) -> CliResult {
     let mut session = ctx.session()?;
     let result = match command {
         ShareCommand::Create(args) => create(ctx, &mut session, args).await,
-        ShareCommand::List(args) => list(ctx, &session, args).await,
+        ShareCommand::List(args) => list(ctx, &mut session, args).await,
         ShareCommand::Delete { share } => delete(ctx, &mut session, &share).await,
         ShareCommand::Watch => watch(ctx, &mut session).await,
     };
@@ -92,6 +95,47 @@ fn state_name(state: ShareState) -> &'static str {
         ShareState::Expired => "expired",
         ShareState::Deleted => "deleted",
     }
+}
+
+/// The state as the table says it, in words.
+fn state_words(state: ShareState) -> &'static str {
+    match state {
+        ShareState::Active => "waiting to be opened",
+        ShareState::Opened => "opened",
+        ShareState::Expired => "expired",
+        ShareState::Deleted => "ended",
+    }
+}
+
+/// Why a share ended, in words.
+fn end_words(reason: &str) -> &str {
+    match reason {
+        "deleted" => "ended by you",
+        "recipient_done" => "ended by the recipient",
+        "record_deleted" => "ended with its record",
+        "viewed" => "viewed once, then ended",
+        "expired" => "expired",
+        other => other,
+    }
+}
+
+/// What the owner should know about attempts on a share: wrong passphrases, refused devices.
+fn alerts(s: &ShareEntry) -> String {
+    let mut out = Vec::new();
+    if s.failed_attempts > 0 {
+        out.push(format!(
+            "{} wrong passphrase{}{}",
+            s.failed_attempts,
+            if s.failed_attempts == 1 { "" } else { "s" },
+            s.last_failed_at
+                .map(|t| format!(", last {}", human_time(t)))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(at) = s.refused_at {
+        out.push(format!("another device refused {}", human_time(at)));
+    }
+    out.join("; ")
 }
 
 fn qr_text(link: &str) -> CliResult<String> {
@@ -131,6 +175,7 @@ async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> 
         burn_after_secs: args.burn_after_open.map(|d| d.as_secs()),
         label: args.label,
         passphrase,
+        view_once: args.view_once,
     };
     let needs_passphrase = options.passphrase.is_some();
     let created = session
@@ -167,7 +212,11 @@ async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> 
         human_time(created.expires_at),
         relative(created.expires_at)
     );
-    if args.burn_after_open.is_some() {
+    if args.view_once {
+        println!(
+            "  It can be viewed once: it ends as soon as it is opened, so keep the page open while you need it."
+        );
+    } else if args.burn_after_open.is_some() {
         println!("  Once opened, it ends by itself shortly after.");
     }
     if needs_passphrase {
@@ -206,10 +255,14 @@ fn entry_json(e: &ShareEntry) -> Value {
         "end_reason": e.end_reason,
         "last_access_at": e.last_access_at.map(rfc3339),
         "edit_count": e.edit_count,
+        "failed_attempts": e.failed_attempts,
+        "last_failed_at": e.last_failed_at.map(rfc3339),
+        "refused_at": e.refused_at.map(rfc3339),
+        "view_once": e.view_once,
     })
 }
 
-async fn list(ctx: &Context, session: &OwnerSession, args: ListArgs) -> CliResult {
+async fn list(ctx: &Context, session: &mut OwnerSession, args: ListArgs) -> CliResult {
     let record = match &args.record_id {
         Some(input) => Some(resolve_record(session, input).await?),
         None => None,
@@ -237,6 +290,17 @@ async fn list(ctx: &Context, session: &OwnerSession, args: ListArgs) -> CliResul
     let records: Vec<Uuid> = shares.iter().map(|s| s.record_id).collect();
     let short_handles = short_ids(&handles);
     let short_records = short_ids(&records);
+    // Records are named by their titles (decrypted here); a record that cannot be read keeps its id.
+    let titles: std::collections::HashMap<Uuid, String> = session
+        .list_records()
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            r.summary
+                .ok()
+                .map(|s| (r.id, s.title.chars().filter(|c| !c.is_control()).collect()))
+        })
+        .collect();
     let mut t = table(&[
         "SHARE",
         "RECORD",
@@ -245,6 +309,7 @@ async fn list(ctx: &Context, session: &OwnerSession, args: ListArgs) -> CliResul
         "EXPIRES",
         "OPENED BY",
         "EDITS",
+        "ATTEMPTS",
     ]);
     for ((s, h), r) in shares.iter().zip(short_handles).zip(short_records) {
         let label = match &s.label {
@@ -265,19 +330,23 @@ async fn list(ctx: &Context, session: &OwnerSession, args: ListArgs) -> CliResul
         if s.passphrase {
             flags.push("passphrase");
         }
+        if s.view_once {
+            flags.push("view once");
+        }
         let state = if flags.is_empty() {
-            state_name(s.state).to_owned()
+            state_words(s.state).to_owned()
         } else {
-            format!("{} ({})", state_name(s.state), flags.join(", "))
+            format!("{} ({})", state_words(s.state), flags.join(", "))
+        };
+        let record = match titles.get(&s.record_id) {
+            Some(title) => format!("{title} ({r})"),
+            None => r,
         };
         let expires = match (s.ended_at, s.is_live()) {
             (Some(ended), false) => format!(
-                "ended {}{}",
-                human_time(ended),
-                s.end_reason
-                    .as_deref()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default()
+                "{} {}",
+                end_words(s.end_reason.as_deref().unwrap_or("ended")),
+                human_time(ended)
             ),
             _ => format!("{} ({})", human_time(s.expires_at), relative(s.expires_at)),
         };
@@ -288,12 +357,13 @@ async fn list(ctx: &Context, session: &OwnerSession, args: ListArgs) -> CliResul
         };
         t.add_row(vec![
             h,
-            r,
+            record,
             state,
             label,
             expires,
             opened,
             s.edit_count.to_string(),
+            alerts(s),
         ]);
     }
     println!("{t}");

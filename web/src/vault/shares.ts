@@ -1,0 +1,60 @@
+// The Shares screen: every share of every record, live ones or ended ones, with the record each belongs
+// to, what its recipient did (opened on which device, last read, edits) and what others tried (wrong
+// passphrases, refused devices), and the actions to copy a link again or end a share.
+import type { ShareEntry } from "../client/owner";
+import { isLive } from "../client/owner-api";
+import { h, replace } from "../ui/dom";
+import type { Ctx, SharesFilter } from "./app";
+import { shareItem } from "./share-item";
+import { localStore } from "./util";
+import { rememberOwnShares } from "../client/own-shares";
+
+/** The shares a filter shows, in the server's order (newest first). */
+export function filterShares(entries: readonly ShareEntry[], filter: SharesFilter): ShareEntry[] {
+  return entries.filter((e) => isLive(e.info) === (filter === "active"));
+}
+
+export async function showShares(ctx: Ctx, filter: SharesFilter): Promise<void> {
+  const entries = await ctx.session.listShares();
+  // Titles come from the record list; it is read only when a share names a record not seen yet.
+  const unknown = entries.some((e) => e.info.end_reason !== "record_deleted" && !ctx.titles.has(e.info.record_id));
+  if (unknown) {
+    for (const record of await ctx.session.listRecords()) if (record.summary) ctx.titles.set(record.id, record.summary.title);
+  }
+  if (!ctx.isCurrent()) return;
+  const live = filterShares(entries, "active");
+  // Shares made elsewhere (the CLI, another browser) are this vault's too: the recipient's page warns here.
+  void rememberOwnShares(localStore(), live.map((e) => ({ shareId: e.info.share_id, expiresAt: e.info.expires_at })));
+  const ended = filterShares(entries, "ended");
+  const shown = filter === "active" ? live : ended;
+
+  const tab = (which: SharesFilter, text: string, count: number): HTMLButtonElement => {
+    const button = h("button", { type: "button", class: `small ${which === filter ? "primary" : ""}`, "aria-pressed": String(which === filter), "data-testid": `shares-filter-${which}` }, `${text} (${count})`);
+    button.addEventListener("click", () => ctx.go({ kind: "shares", filter: which }));
+    return button;
+  };
+  const list = h("div", { class: "share-cards", "data-testid": "shares-list" });
+  for (const entry of shown) list.append(shareItem(ctx, entry, { recordId: entry.info.record_id, title: ctx.titles.get(entry.info.record_id), showRecord: true }));
+  const empty =
+    shown.length > 0
+      ? null
+      : h(
+          "p",
+          { class: "muted", "data-testid": "shares-empty" },
+          filter === "active" ? "No live share. Open a record and choose Share to make a link that opens on the first device only." : "No ended share yet.",
+        );
+  const warned = live.filter((e) => e.info.failed_attempts > 0 || e.info.refused_at !== null).length;
+  replace(
+    ctx.root,
+    h(
+      "div",
+      { class: "panel" },
+      h("div", { class: "toolbar" }, h("h1", {}, "Shares"), h("div", { class: "row", role: "group", "aria-label": "Which shares" }, tab("active", "Active", live.length), tab("ended", "Ended", ended.length))),
+      warned > 0 && filter === "active"
+        ? h("p", { class: "warning", "data-testid": "shares-warning" }, `${warned === 1 ? "One live share has" : `${warned} live shares have`} seen wrong passphrases or another device. Their cards say when; end a share if that was not your recipient.`)
+        : null,
+      list,
+      empty,
+    ),
+  );
+}
