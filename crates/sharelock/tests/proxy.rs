@@ -335,6 +335,7 @@ fn options(editable: bool) -> ShareOptions {
         burn_after_secs: None,
         label: None,
         passphrase: None,
+        view_once: false,
     }
 }
 

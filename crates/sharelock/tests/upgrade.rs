@@ -86,6 +86,7 @@ async fn files_stored_before_per_write_keys_download_after_the_upgrade() {
                 burn_after_secs: None,
                 label: None,
                 passphrase: None,
+                view_once: false,
             },
         )
         .await
