@@ -30,7 +30,7 @@ use utoipa::{Modify, OpenApi};
         // The data of each `GET /events` server-sent event (a stream has no JSON body to attach them to).
         sharelock_api::events::Event, sharelock_api::events::EventKind,
     )),
-    modifiers(&BearerAuth, &CommonErrors),
+    modifiers(&BearerAuth, &CommonErrors, &ErrorCodes, &OperationIds),
     tags(
         (name = "accounts", description = "Registration, login, password change and sessions"),
         (name = "records", description = "The owner's encrypted vault"),
@@ -44,6 +44,70 @@ use utoipa::{Modify, OpenApi};
 pub struct ApiDoc;
 
 struct BearerAuth;
+
+/// Operation ids unique across the document (`<tag>_<handler>`, e.g. `shares_delete`): the handlers of
+/// different resources share names, and generators (the web app's openapi-typescript) key operations by id.
+struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let tag = op
+                    .tags
+                    .as_ref()
+                    .and_then(|t| t.first())
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(id) = &op.operation_id
+                    && !tag.is_empty()
+                    && !id.starts_with(&format!("{tag}_"))
+                {
+                    op.operation_id = Some(format!("{tag}_{id}"));
+                }
+            }
+        }
+    }
+}
+
+/// The error codes as a schema of their own (`ErrorCode`, a string enum of every code), which
+/// `ErrorDetail.code` names: clients generate their list of codes from it (the web app's
+/// `src/client/api.gen.ts`).
+struct ErrorCodes;
+
+impl Modify for ErrorCodes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use sharelock_api::ErrorCode;
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+        use utoipa::openapi::{Ref, RefOr};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let codes = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A stable error code; each is always sent with the same HTTP status (docs/protocol.md §10).",
+            ))
+            .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+            .build();
+        components
+            .schemas
+            .insert("ErrorCode".to_string(), RefOr::T(Schema::Object(codes)));
+        if let Some(RefOr::T(Schema::Object(detail))) = components.schemas.get_mut("ErrorDetail") {
+            detail.properties.insert(
+                "code".to_string(),
+                RefOr::Ref(Ref::from_schema_name("ErrorCode")),
+            );
+        }
+    }
+}
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -151,6 +215,7 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::expect_used)]
     use super::*;
     use utoipa::openapi::path::{Operation, ParameterIn};
 
@@ -168,13 +233,64 @@ mod tests {
         out
     }
 
+    /// The web app's wire types are generated from `web/openapi.json` (scripts/gen-api-types): it must be
+    /// the document this server serves. `SHARELOCK_WRITE_OPENAPI=1` writes it instead of comparing.
+    #[test]
+    fn the_web_app_types_come_from_the_served_document() {
+        let served = format!(
+            "{}\n",
+            serde_json::to_string_pretty(&ApiDoc::openapi()).expect("the document serialises")
+        );
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/openapi.json");
+        if std::env::var_os("SHARELOCK_WRITE_OPENAPI").is_some() {
+            std::fs::write(&path, &served).expect("write web/openapi.json");
+            return;
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            checked_in == served,
+            "web/openapi.json is not the document the server serves: run scripts/gen-api-types"
+        );
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let ids: Vec<String> = operations()
+            .into_iter()
+            .filter_map(|(_, op)| op.operation_id)
+            .collect();
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        assert!(ids.contains(&"recipient_fetch".to_string()), "{ids:?}");
+    }
+
+    #[test]
+    fn every_error_code_is_in_the_document() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serialises");
+        let listed: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+            .as_array()
+            .expect("an enum of codes")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let all: Vec<&str> = sharelock_api::ErrorCode::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(listed, all);
+        assert_eq!(
+            doc["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["$ref"],
+            "#/components/schemas/ErrorCode"
+        );
+    }
+
     /// Found by the API fuzzing run: the filter of `GET /api/v1/shares` was documented as a path parameter.
     #[test]
     fn the_share_list_filter_is_a_query_parameter() {
         let (_, list) = operations()
             .into_iter()
             .find(|(path, op)| {
-                path == "/api/v1/shares" && op.operation_id.as_deref() == Some("list")
+                path == "/api/v1/shares" && op.operation_id.as_deref() == Some("shares_list")
             })
             .unwrap_or_else(|| panic!("GET /api/v1/shares is documented"));
         let params = list.parameters.unwrap_or_default();

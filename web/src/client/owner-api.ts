@@ -1,6 +1,8 @@
 // The owner's side of the HTTP contract (docs/protocol.md §9.3), as the server sends and expects it:
 // bytes are b64u strings, ids UUID text, times RFC 3339 strings, versions JSON numbers.
 import type { KdfParams } from "../protocol/kdf";
+// Unions the server's OpenAPI document defines: generated, never written here (api.ts).
+import type { EventKind, ShareState } from "./api";
 
 export interface PreloginResponse {
   kdf: KdfParams;
@@ -75,7 +77,7 @@ export interface HistoryJson {
 /** `{"in_seconds": n}` or `{"at": "<RFC 3339>"}`. */
 export type ExpiryJson = { in_seconds: number } | { at: string };
 
-export type ShareState = "active" | "opened" | "expired" | "deleted";
+export type { ShareState };
 
 export interface ShareInfo {
   handle: string;
@@ -132,7 +134,7 @@ export interface Policy {
   upload_ttl_secs: number;
 }
 
-export type EventKind = "share_opened" | "record_edited" | "share_ended" | "access_failures" | "device_refused";
+export type { EventKind };
 
 /** One live event (§9.5). */
 export interface OwnerEvent {

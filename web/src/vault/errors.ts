@@ -1,29 +1,51 @@
 // Every failure as a sentence for people. Server messages are free of secrets by contract (§10), and the
 // client's own refusals never include a value, only field names.
+import type { ErrorCode } from "../client/api";
 import { ApiError, NetworkError } from "../client/http";
 import { UnverifiedError, VaultError } from "../client/owner";
 import { ProtocolError } from "../protocol/errors";
 import { humanDuration } from "../ui/dom";
 
-const API: Record<string, string> = {
+/**
+ * A sentence for every error code the API has, typed by the codes the server's OpenAPI document names (a
+ * code added there and not here is a type error, and test/api-contract.test.ts compares the two lists).
+ */
+export const API_EXPLANATIONS: Record<ErrorCode, string> = {
+  malformed_request: "The server refused the request as malformed. Reload the page and try again.",
+  invalid_envelope: "The server refused the new version as malformed.",
+  invalid_expiry: "That expiry is not allowed: it must be in the future and within the server's longest expiry.",
   unauthorized: "Your session has ended. Log in again.",
   invalid_credentials: "That email and master password do not match an account on this server.",
-  email_taken: "An account with this email already exists on this server. Log in instead.",
+  wrong_passphrase: "That passphrase is not right.",
+  invalid_signature: "The server could not check this browser's signature. Reload the page and try again.",
+  stale_request: "This device's clock is too far from the server's. Set the clock right and try again.",
   signups_closed: "This server does not accept new accounts.",
   forbidden_by_policy: "This server's policy does not allow that kind of share.",
-  invalid_expiry: "That expiry is not allowed: it must be in the future and within the server's longest expiry.",
+  share_bound_to_other_device: "That share was already opened on another device, and only that device can open it.",
+  share_not_bound: "That share has not been opened on a device yet.",
+  share_not_editable: "That share is read-only.",
   not_found: "It no longer exists: it may have been deleted in the meantime.",
+  email_taken: "An account with this email already exists on this server. Log in instead.",
+  already_exists: "The server already has an item with that id. Try again.",
   version_conflict: "The record changed while saving. Try again.",
   stale_record_key: "The record's key changed while saving. Try again.",
   share_set_mismatch: "A share ended while saving. Try again.",
-  already_exists: "The server already has an item with that id. Try again.",
+  replayed_request: "The server had already received this request. Try again.",
+  share_ended: "That share has ended.",
+  request_timeout: "Sending took too long, so the server stopped waiting. Check your connection and try again.",
   payload_too_large: "That is larger than this server accepts.",
+  too_many_attempts: "Too many attempts. Wait a moment and try again.",
   quota_exceeded: "Your file storage on this server is full, so nothing was uploaded. Delete records with files you no longer need, or ask the server's operator for more room.",
+  share_quota_exceeded: "That share may not upload more files: its upload allowance on this server is used up.",
   share_limit_reached: "You have as many active shares as this server allows. End a share you no longer need, then try again.",
-  invalid_envelope: "The server refused the new version as malformed.",
   internal: "The server failed unexpectedly. Try again in a moment.",
   unavailable: "The server is temporarily unavailable. Try again in a moment.",
+  server_busy: "The server is busy. Try again in a moment.",
 };
+
+function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(API_EXPLANATIONS, code);
+}
 
 const PROTOCOL: Record<string, string> = {
   decrypt: "Data from the server did not decrypt with this vault's keys; it was not shown.",
@@ -51,7 +73,7 @@ const RECORD_RULES = new Set([
 export function explain(error: unknown, saving = false): string {
   if (error instanceof ApiError) {
     if (error.code === "too_many_attempts") return `Too many attempts. Wait ${humanDuration(error.retryAfter ?? 60)} and try again.`;
-    return API[error.code] ?? sentence(`The server refused: ${error.message} (${error.code})`);
+    return isErrorCode(error.code) ? API_EXPLANATIONS[error.code] : sentence(`The server refused: ${error.message} (${error.code})`);
   }
   if (error instanceof NetworkError) return "The server could not be reached. Check your connection and try again.";
   if (error instanceof UnverifiedError) {
