@@ -209,6 +209,44 @@ describe("anti-rollback memory (§3.2)", () => {
     expect(new VersionMemory(old, "k").highest(bytesToUuid(id))).toBe(2n);
   });
 
+  it("guards a whole list at once: accepts or only checks each version, reports each refusal, saves once", async () => {
+    const store = new Map<string, string>();
+    let saves = 0;
+    const kv = {
+      getItem: (k: string) => store.get(k) ?? null,
+      setItem: (k: string, v: string) => {
+        saves++;
+        store.set(k, v);
+      },
+    };
+    const rk = randomBytes(32);
+    const versions: Envelope[][] = [];
+    for (let i = 0; i < 50; i++) {
+      const v1 = await sealVersion(rk, firstHeader(uuidToBytes(randomId()), OWNER), body(`u${i}`));
+      versions.push([v1, await sealVersion(rk, await nextHeader(v1, 1n, OWNER), body(`v${i}`))]);
+    }
+    const memory = new VersionMemory(kv, "k");
+    const item = async (env: Envelope, remember = true) => ({ env, hash: await envelopeHash(env), remember });
+    const first = await Promise.all(versions.map(([, v2]) => item(v2!)));
+    expect(memory.guardAll(first)).toEqual(first.map(() => undefined));
+    expect(saves).toBe(1);
+    const reloaded = new VersionMemory(kv, "k");
+    expect(reloaded.highest(bytesToUuid(versions[7]![0]!.recordId))).toBe(2n);
+
+    // Version 1 again is a rollback, refused whether remembered or only checked; nothing new is saved.
+    const again = [await item(versions[0]![1]!), await item(versions[1]![0]!), await item(versions[2]![0]!, false)];
+    const refusals = reloaded.guardAll(again);
+    expect(refusals[0]).toBeUndefined();
+    expect(refusals[1]?.kind).toBe("rollback");
+    expect(refusals[2]?.kind).toBe("rollback");
+    expect(saves).toBe(1);
+    // An unverified version is only checked: a record never seen stays unremembered.
+    const unseen = await sealVersion(rk, firstHeader(uuidToBytes(randomId()), OWNER), body("x"));
+    expect(reloaded.guardAll([await item(unseen, false)])).toEqual([undefined]);
+    expect(reloaded.highest(bytesToUuid(unseen.recordId))).toBeUndefined();
+    expect(saves).toBe(1);
+  });
+
   it("starts empty when the stored memory is damaged", () => {
     const kv = { getItem: () => "{not json", setItem: () => undefined };
     expect(new VersionMemory(kv, "k").highest(randomId())).toBeUndefined();

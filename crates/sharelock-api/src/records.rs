@@ -48,9 +48,28 @@ pub struct RecordHead {
     pub rotate_pending: bool,
 }
 
+/// The largest envelope `GET /api/v1/records` carries inline (docs/protocol.md §9.3): a larger current
+/// version is listed with `envelope` and `proof` null, and a client fetches it with `GET /records/{id}`.
+pub const LIST_ENVELOPE_BYTES: usize = 8192;
+
+/// One entry of `GET /api/v1/records`: the head, and the current version's envelope and proof, so a client
+/// can open and attribute every list line from this one answer.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ListedRecord {
+    #[serde(flatten)]
+    pub head: RecordHead,
+    /// The current version's envelope, if it is at most [`LIST_ENVELOPE_BYTES`]; otherwise null. Absent
+    /// from servers older than this field, which a client treats as null.
+    #[serde(default)]
+    pub envelope: Option<B64>,
+    /// The current version's proof, null exactly when `envelope` is.
+    #[serde(default)]
+    pub proof: Option<B64>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecordList {
-    pub records: Vec<RecordHead>,
+    pub records: Vec<ListedRecord>,
 }
 
 /// `GET /api/v1/records/{id}`

@@ -248,6 +248,17 @@ impl OwnerSession {
             .api
             .json(self.authed(Method::GET, &path_of(id)))
             .await?;
+        self.open_current(id, record, shares).await
+    }
+
+    /// Checks a record's current version as the server sent it (by itself or in the list) against what
+    /// the server says about it, and opens it. The caller decides what an unverified author means.
+    async fn open_current(
+        &mut self,
+        id: Uuid,
+        record: Record,
+        shares: Option<&[ShareInfo]>,
+    ) -> Result<Current> {
         let head = &record.head;
         let envelope = Envelope::parse(record.envelope.as_slice())?;
         let h = &envelope.header;
@@ -316,7 +327,7 @@ impl OwnerSession {
     /// The ids of every record, most recently changed first (nothing is decrypted).
     pub async fn record_ids(&self) -> Result<Vec<Uuid>> {
         let list: RecordList = self.api.json(self.authed(Method::GET, "/records")).await?;
-        Ok(list.records.into_iter().map(|r| r.id).collect())
+        Ok(list.records.into_iter().map(|r| r.head.id).collect())
     }
 
     /// Creates a record: a random id, a fresh record key RK_1, version 1 sealed and tagged by the owner.
@@ -346,18 +357,35 @@ impl OwnerSession {
         let needs_shares = list
             .records
             .iter()
-            .any(|r| matches!(r.author, ApiAuthor::Share { .. }));
+            .any(|r| matches!(r.head.author, ApiAuthor::Share { .. }));
         let shares = if needs_shares {
             self.fetch_shares(None).await?
         } else {
             Vec::new()
         };
-        let versions: HashMap<Uuid, u64> = list.records.iter().map(|r| (r.id, r.version)).collect();
+        let versions: HashMap<Uuid, u64> = list
+            .records
+            .iter()
+            .map(|r| (r.head.id, r.head.version))
+            .collect();
         self.observe_ended(&shares, |r| versions.get(&r).copied());
         let mut out = Vec::with_capacity(list.records.len());
-        for head in list.records {
-            // The list's summary box is sealed with the version header, which only the envelope carries.
-            let entry = match self.fetch_current(head.id, Some(&shares)).await {
+        for listed in list.records {
+            let head = listed.head;
+            // The list carries the current version of every record but the largest; those are fetched
+            // one by one. Either way the version is opened and attributed as when shown alone.
+            let current = match (listed.envelope, listed.proof) {
+                (Some(envelope), Some(proof)) => {
+                    let record = Record {
+                        head: head.clone(),
+                        envelope,
+                        proof,
+                    };
+                    self.open_current(head.id, record, Some(&shares)).await
+                }
+                _ => self.fetch_current(head.id, Some(&shares)).await,
+            };
+            let entry = match current {
                 Ok(current) => {
                     // A verified author still must not go back (version or key generation).
                     let verification = match &current.verification {
@@ -574,7 +602,12 @@ impl OwnerSession {
     pub async fn rotate_pending(&mut self) -> Result<Vec<Uuid>> {
         let list: RecordList = self.api.json(self.authed(Method::GET, "/records")).await?;
         let mut done = Vec::new();
-        for head in list.records.into_iter().filter(|h| h.rotate_pending) {
+        for head in list
+            .records
+            .into_iter()
+            .map(|l| l.head)
+            .filter(|h| h.rotate_pending)
+        {
             self.rotate_record(head.id).await?;
             done.push(head.id);
         }

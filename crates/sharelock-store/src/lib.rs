@@ -142,7 +142,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// `AlreadyExists` if the record id is taken.
     async fn create_record(&self, account: Id, record: NewRecord) -> Result<()>;
-    async fn list_records(&self, account: Id) -> Result<Vec<RecordHead>>;
+    /// The account's records, most recently changed first, each with its current version's envelope and
+    /// proof when the envelope is at most `envelope_limit` bytes: one query, whatever the number of records.
+    async fn list_records(&self, account: Id, envelope_limit: usize) -> Result<Vec<ListedRecord>>;
     async fn record(&self, account: Id, record: Id) -> Result<Option<RecordCurrent>>;
     /// Appends an owner version if the current version is `base_version` and the key generation is
     /// unchanged (`VersionConflict` / `StaleKey` otherwise).

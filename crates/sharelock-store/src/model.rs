@@ -126,6 +126,16 @@ pub struct RecordHead {
     pub rotate_pending: bool,
 }
 
+/// A record as its owner's list shows it: the head and, when the current envelope is at most the limit
+/// the caller gave, that envelope and its proof (both `None` otherwise, so a list never carries a
+/// half-MiB body per record).
+#[derive(Debug, Clone)]
+pub struct ListedRecord {
+    pub head: RecordHead,
+    pub envelope: Option<Vec<u8>>,
+    pub proof: Option<Vec<u8>>,
+}
+
 /// A record's current version in full.
 #[derive(Debug, Clone)]
 pub struct RecordCurrent {

@@ -4,13 +4,18 @@
 //! `cargo bench -p sharelock --bench http` (needs `wrk`, e.g. `apt-get install wrk`). Settings by
 //! environment: `BENCH_SECONDS` (default 10 per scenario), `BENCH_CONNECTIONS` (64), `BENCH_SHARES` (64),
 //! `BENCH_BACKEND` (`sqlite`, the default, or `postgres`: a throwaway PostgreSQL cluster at its durable
-//! defaults, started from the machine's PostgreSQL binaries as the tests do).
+//! defaults, started from the machine's PostgreSQL binaries as the tests do), `BENCH_SCALE` (the scale
+//! scenarios of `http/scale.rs` instead of this table).
 //! Prints one table row per scenario: requests per second, p50 and p99 latency, and the server's RSS
 //! before and at its peak. Besides wrk's scenarios, share creation and first opens (binds) run through the
 //! real client with one task per connection. On PostgreSQL, pgbench then runs the signed fetch's query and
 //! a 1 KiB durable insert on the same database with the same connection count, so the table can show our
 //! rate as a share of the database's own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+/// `BENCH_SCALE=10k,1m`: the scale scenarios (many live shares and records, a sweeper pass) instead.
+#[path = "http/scale.rs"]
+mod scale;
 
 use sharelock_api::shares::Expiry;
 use sharelock_client::{DeviceStore, MemoryDeviceStore, Recipient, ShareOptions};
@@ -425,6 +430,10 @@ fn postgres_ceiling(
 fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         // `cargo bench` and `cargo test --benches` probe bench binaries; this one runs only on `cargo bench`.
+        return;
+    }
+    if let Some(sizes) = scale::requested() {
+        scale::run(&sizes);
         return;
     }
     let seconds = env_or("BENCH_SECONDS", 10);

@@ -1622,3 +1622,80 @@ async fn login_does_not_tell_whether_an_email_has_an_account() {
     }
     assert!(compared, "no round fitted in a second of the clock");
 }
+
+/// GET requests the server has answered on `/records/{id}` so far, from its metrics.
+async fn single_record_reads(server: &TestServer) -> u64 {
+    let metrics = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("sharelock_http_requests_total{")
+                && l.contains("method=\"GET\"")
+                && l.contains("/records/{id}\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_list_opens_every_line_from_one_call() {
+    let server = TestServer::start();
+    let mut alice = owner(&server, "lister@example.org").await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let mut body = login_body();
+        body.title = format!("Listed {i}");
+        ids.push(alice.create_record(&body).await.unwrap());
+    }
+    // A record whose envelope is too large to travel in the list (notes of 9,000 bytes).
+    let mut large = RecordBody::new(RecordType::Note, "Long notes");
+    large.notes = "n".repeat(9000);
+    let large_id = alice.create_record(&large).await.unwrap();
+    // One moved on to a later version and key generation.
+    alice.rotate_record(ids[3]).await.unwrap();
+
+    let before = single_record_reads(&server).await;
+    let listed = alice.list_records().await.unwrap();
+    let fetched = single_record_reads(&server).await - before;
+    assert_eq!(fetched, 1, "only the large record is fetched on its own");
+    assert_eq!(listed.len(), 13);
+    for entry in &listed {
+        assert!(entry.verification.is_verified(), "{entry:?}");
+        assert!(!entry.summary_mismatch);
+        let summary = entry.summary.as_ref().unwrap();
+        if entry.id == large_id {
+            assert_eq!(summary.title, "Long notes");
+        } else {
+            let i = ids.iter().position(|id| *id == entry.id).unwrap();
+            assert_eq!(summary.title, format!("Listed {i}"));
+            assert_eq!(summary.subtitle, SECRET_USER);
+        }
+    }
+    let rotated = listed.iter().find(|e| e.id == ids[3]).unwrap();
+    assert_eq!((rotated.version, rotated.key_gen), (2, 2));
+
+    // The server passes off an older version as current in the list: the line is refused, not shown.
+    let id = ids[3].as_bytes().to_vec();
+    assert_eq!(
+        server.tamper(
+            "UPDATE versions SET envelope = (SELECT envelope FROM versions WHERE record_id = ?1 AND version = 1)
+             WHERE record_id = ?1 AND version = 2",
+            [&id]
+        ),
+        1
+    );
+    let listed = alice.list_records().await.unwrap();
+    let tampered = listed.iter().find(|e| e.id == ids[3]).unwrap();
+    assert!(tampered.summary.is_err(), "{tampered:?}");
+    assert!(!tampered.verification.is_verified());
+    assert_eq!(
+        listed.iter().filter(|e| e.summary.is_ok()).count(),
+        12,
+        "the other lines stay"
+    );
+}

@@ -33,8 +33,17 @@ export interface RecordHead {
   rotate_pending: boolean;
 }
 
+/**
+ * A list entry: the head, and the current version's envelope and proof unless the envelope is larger than
+ * 8 KiB (both null then, or absent from a server older than these fields).
+ */
+export interface ListedRecordJson extends RecordHead {
+  envelope?: string | null;
+  proof?: string | null;
+}
+
 export interface RecordList {
-  records: RecordHead[];
+  records: ListedRecordJson[];
 }
 
 export interface RecordJson extends RecordHead {

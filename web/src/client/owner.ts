@@ -6,11 +6,12 @@
 // storage, so a reload of the page is a logout. Every version read is checked before it is shown or built
 // upon (§7.5); one that cannot be attributed is shown as unverified and never resealed.
 import { bytesToUuid, constantTimeEqual, fromB64u, randomBytes, randomId, toB64u, utf8, uuidToBytes, type Bytes } from "../protocol/bytes";
-import { sha256 } from "../protocol/crypto";
+import { importHmacKey, importOpenKey, sha256 } from "../protocol/crypto";
 import { deviceFingerprint } from "../protocol/device";
 import { ProtocolError } from "../protocol/errors";
 import {
   checkSummary,
+  envelopeHash,
   firstHeader,
   nextHeader,
   openBody,
@@ -32,6 +33,7 @@ import {
   ownerKey,
   unwrapDataKey,
   unwrapRecordKey,
+  unwrapRecordKeyWith,
   wrapDataKey,
   wrapRecordKey,
   wrapRecordKeyForShare,
@@ -48,6 +50,7 @@ import {
   type ApiAuthor,
   type ExpiryJson,
   type HistoryJson,
+  type ListedRecordJson,
   type LoginResponse,
   type PreloginResponse,
   type RecordJson,
@@ -58,7 +61,7 @@ import {
   type VersionWritten,
 } from "./owner-api";
 import { decryptDownload, decryptedStream, uploadFile, type Progress } from "./files";
-import { isVerified, verifyVersion, type Verification } from "./verify";
+import { isVerified, verifyOwnerVersion, verifyVersion, type Verification } from "./verify";
 import { VersionMemory, type KeyValueStore } from "./versions";
 
 /** Writes retried after a conflict before giving up. */
@@ -193,6 +196,38 @@ interface Current {
   verification: Verification;
 }
 
+/** DK and K_own imported once for the record list. */
+interface ListingKeys {
+  dk: CryptoKey;
+  kOwn: CryptoKey;
+}
+
+type ListedCurrent = Current & { hash: Bytes };
+
+/** A list line and, when its version was opened, that version (for the anti-rollback rule). */
+interface Listed {
+  entry: RecordListEntry;
+  current?: ListedCurrent;
+}
+
+/** Versions opened together by the record list before it yields to the page. */
+const LIST_BATCH = 200;
+
+/**
+ * Lets the page paint and handle input between batches of work: a message to itself, which, unlike a
+ * timer, browsers do not slow down in a tab in the background.
+ */
+function yieldToPage(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (): void => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
 interface WithBody extends Current {
   body: RecordBody;
   summaryMismatch: boolean;
@@ -307,20 +342,6 @@ async function openSession(
   }
 }
 
-/** Runs `f` on every item with at most `limit` in flight, keeping the order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 function isCode(e: unknown, ...codes: string[]): e is ApiError {
   return e instanceof ApiError && codes.includes(e.code);
 }
@@ -344,6 +365,8 @@ export class OwnerSession {
   #closed = false;
   /** Writes from this page run one at a time, so a live event's rotation never races the user's own write. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** The record list being fetched, shared by whoever asks meanwhile (the list and the rotation at unlock). */
+  #listing: Promise<RecordList> | undefined;
 
   constructor(
     readonly api: Api,
@@ -462,6 +485,22 @@ export class OwnerSession {
     return (await response.json()) as T;
   }
 
+  /**
+   * `GET /records`, one request for callers that ask while it is under way: the answer carries every
+   * record's current version, so the list and the rotation at unlock share it rather than fetch it twice.
+   */
+  #recordList(): Promise<RecordList> {
+    if (this.#listing === undefined) {
+      const listing = this.#json<RecordList>("GET", "/records");
+      this.#listing = listing;
+      const done = (): void => {
+        if (this.#listing === listing) this.#listing = undefined;
+      };
+      listing.then(done, done);
+    }
+    return this.#listing;
+  }
+
   #exclusive<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(task, task);
     this.#queue = run.catch(() => undefined);
@@ -485,13 +524,28 @@ export class OwnerSession {
    * Fetches the current version, checks its header against what the server states (§7.5 step 1), unwraps
    * its key and establishes its author. `shares` saves a request when the caller has them.
    */
-  async #current(id: string, shares?: readonly ShareInfo[]): Promise<Current> {
+  async #current(id: string, shares?: readonly ShareInfo[]): Promise<Current & { hash?: Bytes }> {
     const record = await this.#json<RecordJson>("GET", `/records/${id}`);
-    const envelope = parseEnvelope(fromB64u(record.envelope));
+    return this.#checked(id, record, shares);
+  }
+
+  /**
+   * `#current` for a version already at hand (the list carries most): the same checks. `listing` holds DK
+   * and K_own imported once, for the list's thousands of versions; it also gives `E` back, computed once.
+   */
+  async #checked(id: string, record: RecordJson, shares?: readonly ShareInfo[], listing?: ListingKeys): Promise<Current & { hash?: Bytes }> {
+    const bytes = fromB64u(record.envelope);
+    const envelope = parseEnvelope(bytes);
     if (record.id !== id || bytesToUuid(envelope.recordId) !== id || envelope.k !== BigInt(record.key_gen) || envelope.v !== BigInt(record.version)) {
       throw new VaultError("The server's record does not match its own version; it was not shown.");
     }
-    const rk = await unwrapRecordKey(this.#keys.dk, uuidToBytes(id), record.key_gen, fromB64u(record.wrapped_key));
+    const wrapped = fromB64u(record.wrapped_key);
+    const rk = listing ? await unwrapRecordKeyWith(listing.dk, uuidToBytes(id), record.key_gen, wrapped) : await unwrapRecordKey(this.#keys.dk, uuidToBytes(id), record.key_gen, wrapped);
+    if (listing && envelope.author.kind === "owner" && record.author.kind === "owner") {
+      // A parsed envelope serialises back to exactly its bytes (§3.2), so E is the hash of what was sent.
+      const hash = await sha256(bytes);
+      return { record, envelope, rk, hash, verification: await verifyOwnerVersion(listing.kOwn, hash, fromB64u(record.proof)) };
+    }
     const needShares = envelope.author.kind === "share" && shares === undefined;
     const known = needShares ? await this.fetchShares(id) : (shares ?? []);
     if (envelope.author.kind === "share") this.#observeEnded(known, (r) => (r === id ? record.version : undefined));
@@ -545,27 +599,58 @@ export class OwnerSession {
     return current;
   }
 
-  /** The records with their decrypted summaries, most recently changed first. */
+  /**
+   * The records with their decrypted summaries, most recently changed first, from one list call: it
+   * carries each current version (but the largest, fetched one by one), and each is checked as when it is
+   * opened alone. Versions are opened in batches, yielding to the page between them, so a vault of
+   * thousands of records neither blocks the page nor waits on a request per record.
+   */
   async listRecords(): Promise<RecordListEntry[]> {
-    const [list, shares] = await Promise.all([this.#json<RecordList>("GET", "/records"), this.fetchShares()]);
+    const [list, shares] = await Promise.all([this.#recordList(), this.fetchShares()]);
     const versions = new Map(list.records.map((r) => [r.id, r.version]));
     this.#observeEnded(shares, (r) => versions.get(r));
-    const entries = await mapLimit(list.records, 4, async (head): Promise<RecordListEntry | undefined> => {
-      const liveShares = shares.filter((s) => s.record_id === head.id && isLive(s)).length;
-      const base = { id: head.id, version: head.version, updatedAt: head.updated_at, rotatePending: head.rotate_pending, liveShares };
-      try {
-        // The list's summary box is sealed with the version header, which only the envelope carries.
-        const current = await this.#current(head.id, shares);
-        await this.#guard(current);
-        const summary = await openSummary(current.envelope, current.rk);
-        return { ...base, version: current.record.version, updatedAt: current.record.updated_at, summary, verification: current.verification };
-      } catch (e) {
-        if (isCode(e, "not_found")) return undefined;
-        if (e instanceof ApiError && e.code === "unauthorized") throw e;
-        return { ...base, problem: e, verification: { kind: "unverified", reason: "it could not be read" } };
-      }
-    });
-    return entries.filter((e): e is RecordListEntry => e !== undefined);
+    const live = new Map<string, number>();
+    for (const s of shares) if (isLive(s)) live.set(s.record_id, (live.get(s.record_id) ?? 0) + 1);
+    const keys = this.#keys;
+    const listing: ListingKeys = { dk: await importOpenKey(keys.dk), kOwn: await importHmacKey(keys.kOwn) };
+    const entries: RecordListEntry[] = [];
+    for (let start = 0; start < list.records.length; start += LIST_BATCH) {
+      const batch = list.records.slice(start, start + LIST_BATCH);
+      const opened = await Promise.all(batch.map((head) => this.#openListed(head, shares, listing, live.get(head.id) ?? 0)));
+      // The anti-rollback rule (§3.2), for the whole batch at once: remembered if verified, only checked if not.
+      const guarded = opened.filter((o): o is Listed & { current: ListedCurrent } => o?.current !== undefined);
+      const refusals = this.versions.guardAll(guarded.map(({ current }) => ({ env: current.envelope, hash: current.hash, remember: isVerified(current.verification) })));
+      guarded.forEach((o, i) => {
+        const refusal = refusals[i];
+        if (refusal !== undefined) o.entry = { ...o.entry, summary: undefined, problem: refusal, verification: { kind: "unverified", reason: "it could not be read" } };
+      });
+      for (const o of opened) if (o) entries.push(o.entry);
+      if (start + LIST_BATCH < list.records.length) await yieldToPage();
+    }
+    return entries;
+  }
+
+  /** One list line: its current version opened and attributed, or why not (`undefined`: deleted meanwhile). */
+  async #openListed(head: ListedRecordJson, shares: readonly ShareInfo[], listing: ListingKeys, liveShares: number): Promise<Listed | undefined> {
+    const base = { id: head.id, version: head.version, updatedAt: head.updated_at, rotatePending: head.rotate_pending, liveShares };
+    try {
+      const { envelope, proof } = head;
+      const checked =
+        typeof envelope === "string" && typeof proof === "string"
+          ? await this.#checked(head.id, { ...head, envelope, proof }, shares, listing)
+          : await this.#current(head.id, shares);
+      const current: ListedCurrent = { ...checked, hash: checked.hash ?? (await envelopeHash(checked.envelope)) };
+      // The list's summary box is sealed with the version header, which only the envelope carries.
+      const summary = await openSummary(current.envelope, current.rk);
+      return {
+        current,
+        entry: { ...base, version: current.record.version, updatedAt: current.record.updated_at, summary, verification: current.verification },
+      };
+    } catch (e) {
+      if (isCode(e, "not_found")) return undefined;
+      if (e instanceof ApiError && e.code === "unauthorized") throw e;
+      return { entry: { ...base, problem: e, verification: { kind: "unverified", reason: "it could not be read" } } };
+    }
   }
 
   /** A record's current version, decrypted, with who wrote it. An unverified version is returned marked. */
@@ -784,7 +869,7 @@ export class OwnerSession {
    */
   async rotatePending(): Promise<{ rotated: string[]; skipped: { id: string; error: unknown }[] }> {
     return this.#exclusive(async () => {
-      const list = await this.#json<RecordList>("GET", "/records");
+      const list = await this.#recordList();
       const rotated: string[] = [];
       const skipped: { id: string; error: unknown }[] = [];
       for (const head of list.records.filter((h) => h.rotate_pending)) {

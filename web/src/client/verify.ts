@@ -3,6 +3,7 @@
 // of ended shares. The server's word on authorship counts for nothing by itself.
 import { attribute, Unattributed, type ListedShare, type UnattributedKind } from "../protocol/attribution";
 import { fromB64u, uuidToBytes, type Bytes } from "../protocol/bytes";
+import { verifyHmacWith } from "../protocol/crypto";
 import type { Envelope } from "../protocol/envelope";
 import type { ApiAuthor, ShareInfo } from "./owner-api";
 
@@ -59,5 +60,19 @@ export async function verifyVersion(
   } catch (e) {
     if (e instanceof Unattributed) return { kind: "unverified", reason: e.message, code: e.kind };
     throw e;
+  }
+}
+
+/**
+ * `verifyVersion` for a version that both the server and its envelope say the owner wrote, with K_own
+ * imported once (`importHmacKey`) and `E` already computed: attribution's owner rule (an owner tag only
+ * DK's holder can make), for the record list, which checks thousands of versions at once.
+ */
+export async function verifyOwnerVersion(kOwn: CryptoKey, hash: Uint8Array, proof: Uint8Array): Promise<Verification> {
+  try {
+    await verifyHmacWith(kOwn, hash, proof);
+    return { kind: "owner" };
+  } catch {
+    return { kind: "unverified", reason: "the owner tag does not verify", code: "owner_tag" };
   }
 }

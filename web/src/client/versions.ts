@@ -7,6 +7,7 @@
 // it may outlive the session: it is kept per account in the browser's storage when storage is available.
 import { bytesToUuid, fromB64u, toB64u, type Bytes } from "../protocol/bytes";
 import { envelopeHash, VersionGuard, type Envelope } from "../protocol/envelope";
+import { ProtocolError } from "../protocol/errors";
 
 /** The stored form: `records` id → [v, b64u(E), k]; `ended` b64u(share id) → [record id, v_end]. */
 interface Saved {
@@ -67,6 +68,39 @@ export class VersionMemory {
     const before = [guard.highest()?.v, guard.keyGen()];
     guard.accept(env, hash);
     if (guard.highest()?.v !== before[0] || guard.keyGen() !== before[1]) this.#save();
+  }
+
+  /**
+   * Guards many current versions at once, saving once (the record list guards every record: saving the
+   * whole memory after each would take time quadratic in the vault's size). Each item is accepted
+   * (`remember`) or only checked, as by `accept` and `check`, with its `E` already computed; the answer
+   * holds each item's refusal, or undefined.
+   */
+  guardAll(items: readonly { env: Envelope; hash: Uint8Array; remember: boolean }[]): (ProtocolError | undefined)[] {
+    let changed = false;
+    const out = items.map(({ env, hash, remember }) => {
+      const id = bytesToUuid(env.recordId);
+      let guard = this.#guards.get(id);
+      try {
+        if (!remember) {
+          guard?.check(env, hash);
+          return undefined;
+        }
+        if (!guard) {
+          guard = new VersionGuard();
+          this.#guards.set(id, guard);
+        }
+        const before = [guard.highest()?.v, guard.keyGen()];
+        guard.accept(env, hash);
+        if (guard.highest()?.v !== before[0] || guard.keyGen() !== before[1]) changed = true;
+        return undefined;
+      } catch (e) {
+        if (e instanceof ProtocolError) return e;
+        throw e;
+      }
+    });
+    if (changed) this.#save();
+    return out;
   }
 
   /** Remembers that a share (of `recordId`) ended when the record was at `version`; the first sighting stays. */

@@ -20,6 +20,17 @@ export async function hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Byt
   return new Uint8Array(await subtle.sign("HMAC", k, data as Bytes));
 }
 
+/** An HMAC-SHA256 key imported once to check many tags with `verifyHmacWith`. */
+export function importHmacKey(key: Uint8Array): Promise<CryptoKey> {
+  return subtle.importKey("raw", key as Bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+}
+
+/** `verifyHmac` under a key from `importHmacKey`. */
+export async function verifyHmacWith(k: CryptoKey, data: Uint8Array, tag: Uint8Array): Promise<void> {
+  const expected = new Uint8Array(await subtle.sign("HMAC", k, data as Bytes));
+  if (!constantTimeEqual(expected, tag)) throw new ProtocolError("verify", "tag does not verify");
+}
+
 /** Verifies an HMAC-SHA256 tag in constant time; refuses with `verify`. */
 export async function verifyHmac(key: Uint8Array, data: Uint8Array, tag: Uint8Array): Promise<void> {
   const expected = await hmacSha256(key, data);
@@ -62,7 +73,20 @@ export async function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Arr
 /** Opens a sealed box; a short box or one that does not authenticate is refused with `decrypt`. */
 export async function open(key: Uint8Array, box: Uint8Array, aad: Uint8Array): Promise<Bytes> {
   if (box.length < BOX_OVERHEAD) throw new ProtocolError("decrypt", "sealed box too short");
-  const k = await aesKey(key, "decrypt");
+  return openWith(await aesKey(key, "decrypt"), box, aad);
+}
+
+/**
+ * An AES-256-GCM key imported once to open many boxes with `openWith` (the record list opens a wrapped
+ * key per record under DK): one import instead of one per box.
+ */
+export function importOpenKey(key: Uint8Array): Promise<CryptoKey> {
+  return aesKey(key, "decrypt");
+}
+
+/** `open` under a key from `importOpenKey`. */
+export async function openWith(k: CryptoKey, box: Uint8Array, aad: Uint8Array): Promise<Bytes> {
+  if (box.length < BOX_OVERHEAD) throw new ProtocolError("decrypt", "sealed box too short");
   try {
     const plain = await subtle.decrypt(
       { name: "AES-GCM", iv: box.subarray(0, NONCE_LEN) as Bytes, additionalData: aad as Bytes, tagLength: 128 },

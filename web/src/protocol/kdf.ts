@@ -2,7 +2,7 @@
 import { argon2id } from "hash-wasm";
 import { aad, recordKeyAad, shareRecordKeyAad } from "./aad";
 import { concat, utf8, type Bytes } from "./bytes";
-import { hkdf, sha256, unwrapKey, wrapKey } from "./crypto";
+import { hkdf, openWith, sha256, unwrapKey, wrapKey } from "./crypto";
 import { ProtocolError } from "./errors";
 
 /** Argon2id cost parameters as stored per account: `{"alg":"argon2id","m":<KiB>,"t":<passes>,"p":<lanes>}`. */
@@ -131,6 +131,14 @@ export async function wrapRecordKey(
 export async function unwrapRecordKey(dk: Uint8Array, recordId: Uint8Array, k: bigint | number, wrapped: Uint8Array): Promise<Bytes> {
   checkId(recordId, "a record id");
   return unwrapKey(dk, wrapped, recordKeyAad(recordId, k));
+}
+
+/** `unwrapRecordKey` under DK imported once (`importOpenKey`), for opening many records' keys. */
+export async function unwrapRecordKeyWith(dk: CryptoKey, recordId: Uint8Array, k: bigint | number, wrapped: Uint8Array): Promise<Bytes> {
+  checkId(recordId, "a record id");
+  const key = await openWith(dk, wrapped, recordKeyAad(recordId, k));
+  if (key.length !== 32) throw new ProtocolError("decrypt", "a wrapped key opens to 32 bytes");
+  return key;
 }
 
 /** A recipient's copy of RK_k: `AEAD(SK, RK_k, AAD("share-record-key", share_id ‖ record_id ‖ u64(k)))`. */

@@ -56,8 +56,16 @@ export function placeholders(text: string): string[] {
 
 /** A date and time in the current language's way of writing them. */
 export function formatTime(rfc3339: string): string {
-  return new Date(rfc3339).toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" });
+  // One formatter per language: building one per call costs more than the formatting (a list of thousands).
+  let cached = timeFormat;
+  if (cached === undefined || cached.locale !== locale) {
+    cached = { locale, format: new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }) };
+    timeFormat = cached;
+  }
+  return cached.format.format(new Date(rfc3339));
 }
+
+let timeFormat: { locale: string | undefined; format: Intl.DateTimeFormat } | undefined;
 
 /** A duration ("3 d 4 h", "12 min", "40 s" in English) for a number of seconds. */
 export function formatDuration(seconds: number): string {

@@ -11,8 +11,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use sharelock_api::records::{
-    CreateRecord, History, KeyEntry, Record, RecordHead, RecordList, Rotation, UpdateRecord,
-    VersionEntry, VersionWritten,
+    CreateRecord, History, KeyEntry, LIST_ENVELOPE_BYTES, ListedRecord, Record, RecordHead,
+    RecordList, Rotation, UpdateRecord, VersionEntry, VersionWritten,
 };
 use sharelock_core::envelope::Author as EnvelopeAuthor;
 use sharelock_store::{Author, NewRecord};
@@ -43,9 +43,19 @@ fn owner_tag(proof: &sharelock_api::B64) -> ApiResult<Vec<u8>> {
     responses((status = 200, body = RecordList), (status = 401, body = sharelock_api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, owner: Owner) -> ApiResult<Json<RecordList>> {
-    let heads = state.store.list_records(owner.account_id).await?;
+    let listed = state
+        .store
+        .list_records(owner.account_id, LIST_ENVELOPE_BYTES)
+        .await?;
     Ok(Json(RecordList {
-        records: heads.into_iter().map(api_head).collect(),
+        records: listed
+            .into_iter()
+            .map(|l| ListedRecord {
+                head: api_head(l.head),
+                envelope: l.envelope.map(Into::into),
+                proof: l.proof.map(Into::into),
+            })
+            .collect(),
     }))
 }
 

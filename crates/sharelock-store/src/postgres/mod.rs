@@ -338,9 +338,9 @@ impl Store for PostgresStore {
         self.commit("create_record", tx, result).await
     }
 
-    async fn list_records(&self, account: Id) -> Result<Vec<RecordHead>> {
+    async fn list_records(&self, account: Id, envelope_limit: usize) -> Result<Vec<ListedRecord>> {
         let mut conn = self.conn("list_records").await?;
-        records::list(&mut conn, account)
+        records::list(&mut conn, account, envelope_limit)
             .await
             .map_err(|e| with_op("list_records", e))
     }

@@ -271,17 +271,32 @@ fn record_head_from_row(row: &PgRow) -> Result<RecordHead> {
     })
 }
 
-/// Most recently changed first.
-pub(super) async fn list(conn: &mut PgConnection, account: Id) -> Result<Vec<RecordHead>> {
+/// Most recently changed first, with the current envelope and proof of each record whose envelope is at
+/// most `envelope_limit` bytes, in one statement (`octet_length` reads a stored value's length without
+/// fetching it from TOAST, so a large envelope is not read).
+pub(super) async fn list(
+    conn: &mut PgConnection,
+    account: Id,
+    envelope_limit: usize,
+) -> Result<Vec<ListedRecord>> {
+    let limit = i64::try_from(envelope_limit).unwrap_or(i64::MAX);
     sqlx::query(head_select!(
-        "",
+        ", CASE WHEN octet_length(v.envelope) <= $2::int8 THEN v.envelope END, \
+         CASE WHEN octet_length(v.envelope) <= $2::int8 THEN v.proof END",
         "r.account_id = $1 ORDER BY r.updated_at DESC, r.id"
     ))
     .bind(account)
+    .bind(limit)
     .fetch_all(&mut *conn)
     .await?
     .iter()
-    .map(record_head_from_row)
+    .map(|row| {
+        Ok(ListedRecord {
+            head: record_head_from_row(row)?,
+            envelope: row.try_get(9)?,
+            proof: row.try_get(10)?,
+        })
+    })
     .collect()
 }
 

@@ -43,6 +43,9 @@ const MIGRATIONS: &[M<'static>] = &[
         "../../migrations/sqlite/0007_legacy_file_parts.sql"
     )),
     M::up(include_str!("../../migrations/sqlite/0013_view_once.sql")),
+    M::up(include_str!(
+        "../../migrations/sqlite/0010_shares_unshredded.sql"
+    )),
 ];
 
 /// The schema version (`PRAGMA user_version`) a database has once every migration above is applied.
@@ -376,9 +379,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_records(&self, account: Id) -> Result<Vec<RecordHead>> {
-        self.read("list_records", move |conn| records::list(conn, account))
-            .await
+    async fn list_records(&self, account: Id, envelope_limit: usize) -> Result<Vec<ListedRecord>> {
+        self.read("list_records", move |conn| {
+            records::list(conn, account, envelope_limit)
+        })
+        .await
     }
 
     async fn record(&self, account: Id, record: Id) -> Result<Option<RecordCurrent>> {

@@ -237,16 +237,30 @@ fn head_from_row(row: &Row<'_>) -> rusqlite::Result<RecordHead> {
     })
 }
 
-/// Most recently changed first.
-pub(super) fn list(conn: &Connection, account: Id) -> Result<Vec<RecordHead>> {
-    let heads = conn
+/// Most recently changed first, with the current envelope and proof of each record whose envelope is at
+/// most `envelope_limit` bytes, in one statement. `length()` of a BLOB reads only the row's header, so a
+/// large envelope is neither read nor copied.
+pub(super) fn list(
+    conn: &Connection,
+    account: Id,
+    envelope_limit: usize,
+) -> Result<Vec<ListedRecord>> {
+    let limit = i64::try_from(envelope_limit).unwrap_or(i64::MAX);
+    let listed = conn
         .prepare_cached(head_select!(
-            "",
+            ", CASE WHEN length(v.envelope) <= ?2 THEN v.envelope END, \
+             CASE WHEN length(v.envelope) <= ?2 THEN v.proof END",
             "r.account_id = ?1 ORDER BY r.updated_at DESC, r.id"
         ))?
-        .query_map([account], head_from_row)?
+        .query_map(params![account, limit], |row| {
+            Ok(ListedRecord {
+                head: head_from_row(row)?,
+                envelope: row.get(9)?,
+                proof: row.get(10)?,
+            })
+        })?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(heads)
+    Ok(listed)
 }
 
 pub(super) fn current(conn: &Connection, account: Id, record: Id) -> Result<Option<RecordCurrent>> {

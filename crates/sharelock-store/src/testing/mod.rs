@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             sessions,
             change_credentials,
             records_create_read_list,
+            records_list_carries_current,
             records_update,
             records_history,
             records_delete,

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// An envelope limit above every envelope the checks write, unless a check tests the limit.
+const LIMIT: usize = 8192;
+
 pub async fn records_create_read_list(store: &impl Store) {
     let account = account(store).await;
     let first = record(store, account).await;
@@ -36,19 +39,134 @@ pub async fn records_create_read_list(store: &impl Store) {
         .update_record(account, second, 1, version(2, 1, Author::Owner, T0 + 60))
         .await
         .expect("update");
-    let list = store.list_records(account).await.expect("list");
-    let ids: Vec<Id> = list.iter().map(|h| h.id).collect();
+    let list = store.list_records(account, LIMIT).await.expect("list");
+    let ids: Vec<Id> = list.iter().map(|l| l.head.id).collect();
     assert_eq!(ids, vec![second, first], "most recently changed first");
-    assert_eq!(list[0].version, 2);
-    assert_eq!(list[0].summary, b"summary v2");
+    assert_eq!(list[0].head.version, 2);
+    assert_eq!(list[0].head.summary, b"summary v2");
 
     let stranger = self::account(store).await;
-    assert!(store.list_records(stranger).await.expect("list").is_empty());
+    assert!(
+        store
+            .list_records(stranger, LIMIT)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     assert!(
         store.record(stranger, first).await.expect("read").is_none(),
         "another account's record is invisible"
     );
     assert!(store.record(account, id()).await.expect("read").is_none());
+}
+
+/// The list carries each record's current envelope and proof, from one statement: the head's version,
+/// key generation, wrapped key, summary and author all belong to the same current version as the
+/// envelope, for every record (a join gone wrong would pair one record's head with another's version); an
+/// envelope over the limit is left out with its proof, and one exactly at the limit is carried.
+pub async fn records_list_carries_current(store: &impl Store) {
+    let account = account(store).await;
+    let mut expected = Vec::new();
+    for n in 0..40u8 {
+        let record = record(store, account).await;
+        // Every fourth record moves on: a new version, some with a rotation to a new key generation.
+        if n % 4 == 1 {
+            store
+                .update_record(account, record, 1, version(2, 1, Author::Owner, T0 + 10))
+                .await
+                .expect("update");
+        } else if n % 4 == 3 {
+            let rotation = honest_rotation(store, account, record, T0 + 20).await;
+            store
+                .rotate_record(account, record, rotation)
+                .await
+                .expect("rotate");
+        }
+        expected.push(record);
+    }
+    let list = store.list_records(account, LIMIT).await.expect("list");
+    assert_eq!(list.len(), expected.len());
+    let mut seen: Vec<Id> = list.iter().map(|l| l.head.id).collect();
+    seen.sort();
+    expected.sort();
+    assert_eq!(seen, expected, "every record once");
+    for listed in &list {
+        let current = store
+            .record(account, listed.head.id)
+            .await
+            .expect("read")
+            .expect("found");
+        let (v, k) = (listed.head.version, listed.head.key_gen);
+        assert_eq!((v, k), (current.head.version, current.head.key_gen));
+        assert_eq!(
+            listed.envelope.as_deref(),
+            Some(format!("envelope v{v} k{k}").as_bytes()),
+            "the current version's envelope"
+        );
+        assert_eq!(
+            listed.proof.as_deref(),
+            Some(format!("proof v{v}").as_bytes())
+        );
+        assert_eq!(listed.head.summary, format!("summary v{v}").into_bytes());
+        assert_eq!(
+            listed.head.wrapped_key,
+            format!("rk{k} under dk").into_bytes()
+        );
+        assert_eq!(listed.head.wrapped_key, current.head.wrapped_key);
+    }
+    // Ordered by the time of the current version, newest first.
+    let times: Vec<UnixTime> = list.iter().map(|l| l.head.updated_at).collect();
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted);
+    assert_eq!(list[0].head.updated_at, T0 + 20);
+
+    // A large current version is listed without its envelope and proof; its head stays.
+    let large = id();
+    let mut first = version(1, 1, Author::Owner, T0 + 30);
+    first.envelope = vec![7; 9000];
+    store
+        .create_record(
+            account,
+            NewRecord {
+                id: large,
+                wrapped_key: b"rk1 under dk".to_vec(),
+                first,
+            },
+        )
+        .await
+        .expect("create large");
+    let list = store.list_records(account, LIMIT).await.expect("list");
+    assert_eq!(list.len(), expected.len() + 1);
+    let top = &list[0];
+    assert_eq!(top.head.id, large);
+    assert_eq!(
+        (top.envelope.as_deref(), top.proof.as_deref()),
+        (None, None)
+    );
+    assert_eq!(top.head.summary, b"summary v1");
+    assert!(
+        list[1..]
+            .iter()
+            .all(|l| l.envelope.is_some() && l.proof.is_some())
+    );
+
+    // The limit is inclusive, and it is the caller's.
+    let list = store.list_records(account, 9000).await.expect("list");
+    assert_eq!(list[0].envelope.as_deref(), Some(&[7u8; 9000][..]));
+    assert_eq!(list[0].proof.as_deref(), Some(&b"proof v1"[..]));
+    let list = store.list_records(account, 8999).await.expect("list");
+    assert_eq!(list[0].envelope, None);
+    // Every small envelope here is as long as "envelope v1 k1".
+    let small = "envelope v1 k1".len();
+    let list = store.list_records(account, small).await.expect("list");
+    let carried = list.iter().filter(|l| l.envelope.is_some()).count();
+    assert_eq!(carried, expected.len());
+    let list = store.list_records(account, small - 1).await.expect("list");
+    assert!(
+        list.iter()
+            .all(|l| l.envelope.is_none() && l.proof.is_none())
+    );
 }
 
 /// Versioned owner writes: next version only, current key generation only.
@@ -207,7 +325,13 @@ pub async fn records_delete(store: &impl Store) {
             .expect("history")
             .is_none()
     );
-    assert!(store.list_records(account).await.expect("list").is_empty());
+    assert!(
+        store
+            .list_records(account, LIMIT)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     assert!(store.files(record).await.expect("files").is_empty());
     let ended = store
         .share(account, share.handle)
