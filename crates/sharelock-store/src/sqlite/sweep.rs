@@ -37,12 +37,14 @@ pub(super) fn expire(
     Ok(ended)
 }
 
-/// Drops any wrapped key an ended share still holds.
+/// Drops any wrapped key an ended share still holds. Named index: left to itself the planner walks
+/// `shares_ended`, every ended share kept for `retention`, where `shares_unshredded` holds only these.
 pub(super) fn shred(tx: &Transaction<'_>, limit: u64) -> Result<u64> {
     let changed = tx
         .prepare_cached(
             "UPDATE shares SET wrapped_key = NULL WHERE handle IN
-                 (SELECT handle FROM shares WHERE ended_at IS NOT NULL AND wrapped_key IS NOT NULL LIMIT ?1)",
+                 (SELECT handle FROM shares INDEXED BY shares_unshredded
+                  WHERE ended_at IS NOT NULL AND wrapped_key IS NOT NULL LIMIT ?1)",
         )?
         .execute([limit])?;
     Ok(changed as u64)
