@@ -163,6 +163,7 @@ fn share_options() -> ShareOptions {
         burn_after_secs: None,
         label: None,
         passphrase: None,
+        view_once: false,
     }
 }
 
