@@ -635,6 +635,14 @@ export interface components {
             key_gen: number;
             wrapped_key: components["schemas"]["B64"];
         };
+        /**
+         * @description One entry of `GET /api/v1/records`: the head, and the current version's envelope and proof, so a client
+         *     can open and attribute every list line from this one answer.
+         */
+        ListedRecord: components["schemas"]["RecordHead"] & {
+            envelope?: null | components["schemas"]["B64"];
+            proof?: null | components["schemas"]["B64"];
+        };
         /** @description `POST /api/v1/sessions` */
         LoginRequest: {
             auth_key: components["schemas"]["B64"];
@@ -739,7 +747,7 @@ export interface components {
             wrapped_key: components["schemas"]["B64"];
         };
         RecordList: {
-            records: components["schemas"]["RecordHead"][];
+            records: components["schemas"]["ListedRecord"][];
         };
         /** @description `POST /api/v1/accounts` */
         RegisterRequest: {
