@@ -87,9 +87,11 @@ struct Server {
 }
 
 impl Server {
-    fn start(data: &Path) -> Self {
+    /// Serves `data` on `listen`: `127.0.0.1:0` at setup, then the setup's address again, which the
+    /// owner's saved session names.
+    fn start(data: &Path, listen: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sharelock"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", listen, "--data-dir"])
             .arg(data)
             .env_remove("SHARELOCK_DATABASE_URL")
             .env("SHARELOCK_RATE_LIMIT_PER_MINUTE", "100000000")
@@ -169,8 +171,9 @@ fn share_options() -> ShareOptions {
 
 /// The schema, then the benchmark's account with `OPENED` records each shared and opened, through the
 /// real server and client. Returns the opened shares and the owner's session.
-fn set_up(runtime: &tokio::runtime::Runtime, data: &Path) -> (Vec<Opened>, Vec<u8>) {
-    let server = Server::start(data);
+fn set_up(runtime: &tokio::runtime::Runtime, data: &Path) -> (Vec<Opened>, Vec<u8>, String) {
+    let server = Server::start(data, "127.0.0.1:0");
+    let listen = server.url.trim_start_matches("http://").to_owned();
     let out = runtime.block_on(async {
         let mut owner = sharelock_client::register(&server.url, "bench@example.org", PASSWORD)
             .await
@@ -196,7 +199,7 @@ fn set_up(runtime: &tokio::runtime::Runtime, data: &Path) -> (Vec<Opened>, Vec<u
         (opened, owner.to_bytes().expect("session").to_vec())
     });
     server.stop();
-    out
+    (out.0, out.1, listen)
 }
 
 /// What to write into the database besides the benchmark's own account.
@@ -502,7 +505,7 @@ pub fn run(sizes: &[u64]) {
     for &live in sizes {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
-        let (opened, session) = set_up(&runtime, &data);
+        let (opened, session, listen) = set_up(&runtime, &data);
         let took = seed(
             &data.join("sharelock.db"),
             &Seed {
@@ -516,7 +519,7 @@ pub fn run(sizes: &[u64]) {
             label(live),
             took.as_secs_f64()
         );
-        let server = Server::start(&data);
+        let server = Server::start(&data, &listen);
         let load = load_average();
         let fetch = wrk(
             &server.url,
@@ -598,7 +601,7 @@ fn sweep(runtime: &tokio::runtime::Runtime, expired: u64, records: u64, connecti
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let db = data.join("sharelock.db");
-    let (opened, _) = set_up(runtime, &data);
+    let (opened, _, listen) = set_up(runtime, &data);
     let took = seed(
         &db,
         &Seed {
@@ -629,7 +632,7 @@ fn sweep(runtime: &tokio::runtime::Runtime, expired: u64, records: u64, connecti
     let load_before = load_average();
     // The sweeper's first pass starts as the server starts.
     let started = Instant::now();
-    let server = Server::start(&data);
+    let server = Server::start(&data, &listen);
     let done = Arc::new(AtomicBool::new(false));
     let watcher = {
         let done = done.clone();
