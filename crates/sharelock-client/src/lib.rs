@@ -29,7 +29,7 @@ pub use recipient::{
 };
 pub use records::{HistoryEntry, RecordListEntry, RecordView, Verification};
 pub use session::{OwnerSession, login, register};
-pub use shares::{CreatedShare, ShareEntry, ShareOptions};
+pub use shares::{CreatedShare, PreparedRequest, PreparedShare, ShareEntry, ShareOptions};
 pub use versions::VersionMemory;
 
 pub use sharelock_api as api;

@@ -9,8 +9,12 @@ use eventsource_stream::Eventsource;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use reqwest::Method;
 use sharelock_api::events::Event;
+use sharelock_api::records::{CreateRecord, Rotation};
 use sharelock_api::shares::{CreateShare, Expiry, ShareCreated, ShareInfo, ShareState};
+use sharelock_core::account::RecordKey;
 use sharelock_core::device::fingerprint;
+use sharelock_core::envelope::{Author, Envelope, VersionHeader};
+use sharelock_core::record::RecordBody;
 use sharelock_core::share::{
     Link, LinkSecret, ShareFacts, ShareGrant, ShareKeys, open_label, seal_label,
 };
@@ -18,6 +22,36 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use zeroize::Zeroizing;
+
+/// An owner's API request built ahead of sending it ([`OwnerSession::prepare_record_and_share`]).
+#[derive(Clone)]
+pub struct PreparedRequest {
+    pub method: Method,
+    /// The path under the API prefix (`/records`, `/records/{id}/shares`).
+    pub path: String,
+    /// The session token for `Authorization: Bearer`.
+    pub bearer: Zeroizing<String>,
+    /// The JSON body.
+    pub json: Vec<u8>,
+}
+
+impl std::fmt::Debug for PreparedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("bytes", &self.json.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new record and a share of it, prepared offline: send `record`, then `share`; `link` is the share's.
+#[derive(Debug)]
+pub struct PreparedShare {
+    pub record: PreparedRequest,
+    pub share: PreparedRequest,
+    pub link: Link,
+}
 
 /// What a new share allows.
 pub struct ShareOptions {
@@ -209,6 +243,87 @@ impl OwnerSession {
                 }
             }
         }
+    }
+
+    /// A new record and a one-off share of it, built without sending anything: the record's first version,
+    /// then the share with its rotation to version 2 (the new record has no other share to re-wrap the key
+    /// for). Sent in order and unchanged, the two requests have the effect of [`OwnerSession::create_record`]
+    /// then [`OwnerSession::create_share`]; this session's version memory has not seen them. For load tests
+    /// and batch tools that must not spend their sending time on cryptography.
+    pub fn prepare_record_and_share(
+        &self,
+        body: &RecordBody,
+        options: &ShareOptions,
+    ) -> Result<PreparedShare> {
+        body.validate().map_err(ClientError::record)?;
+        let id = Uuid::new_v4();
+        let rk1 = RecordKey::generate()?;
+        let first = Envelope::seal(&rk1, VersionHeader::first(id, Author::Owner), body)?;
+        let record = CreateRecord {
+            id,
+            wrapped_key: rk1.wrap_for_owner(&self.dk, &id, 1)?.into(),
+            envelope: first.to_bytes().into(),
+            proof: first.owner_tag(&self.k_own).to_vec().into(),
+        };
+        let keys = ShareKeys::derive(
+            LinkSecret::generate()?,
+            options.passphrase.as_deref().map(String::as_str),
+        )?;
+        let share_id = keys.share_id();
+        let rk2 = RecordKey::generate()?;
+        let second = Envelope::seal(&rk2, VersionHeader::next(&first, 2, Author::Owner), body)?;
+        let grant = ShareGrant {
+            record_id: id,
+            editable: options.editable,
+        };
+        let share = CreateShare {
+            rotation: Rotation {
+                base_version: 1,
+                envelope: second.to_bytes().into(),
+                proof: second.owner_tag(&self.k_own).to_vec().into(),
+                wrapped_key: rk2.wrap_for_owner(&self.dk, &id, 2)?.into(),
+                share_keys: Vec::new(),
+            },
+            share_id: share_id.as_bytes().to_vec().into(),
+            access_hash: keys.access_token().access_hash().to_vec().into(),
+            wrapped_key: rk2
+                .wrap_for_share(keys.share_key(), &share_id, &id, 2)?
+                .into(),
+            owner_secret: keys.seal_owner_secret(&self.dk, &grant)?.into(),
+            label: match &options.label {
+                Some(label) if !label.is_empty() => {
+                    Some(seal_label(&self.dk, &share_id, label)?.into())
+                }
+                _ => None,
+            },
+            expires: options.expires,
+            editable: options.editable,
+            burn_after_secs: options.burn_after_secs,
+            passphrase: keys.has_passphrase(),
+            view_once: options.view_once,
+        };
+        Ok(PreparedShare {
+            record: self.prepared(Method::POST, "/records".to_owned(), &record)?,
+            share: self.prepared(Method::POST, format!("/records/{id}/shares"), &share)?,
+            link: keys
+                .link(self.api.base())
+                .map_err(sharelock_core::Error::from)?,
+        })
+    }
+
+    fn prepared<T: serde::Serialize>(
+        &self,
+        method: Method,
+        path: String,
+        body: &T,
+    ) -> Result<PreparedRequest> {
+        Ok(PreparedRequest {
+            method,
+            path,
+            bearer: Zeroizing::new(self.token().to_owned()),
+            json: serde_json::to_vec(body)
+                .map_err(|e| ClientError::State(format!("cannot encode: {e}")))?,
+        })
     }
 
     /// Lists the shares of one record, or of all records, with labels decrypted and devices checked.

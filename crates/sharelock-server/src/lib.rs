@@ -269,6 +269,20 @@ fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
         .clone()
 }
 
+/// How often the metrics recorder folds recorded samples into its summaries.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
+/// The recorder keeps every histogram sample it is given until it is rendered or upkept, so without this
+/// a server nobody scrapes grew by every request's latency sample (docs/benchmarks.md, memory).
+async fn metrics_upkeep(handle: metrics_exporter_prometheus::PrometheusHandle) {
+    let mut tick = tokio::time::interval(METRICS_UPKEEP);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        handle.run_upkeep();
+    }
+}
+
 /// Largest request head (request line and headers) a connection may buffer; ours are well under 4 KiB.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// How long requests in flight get to finish once shutdown starts.
@@ -317,6 +331,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         metrics: install_metrics(),
     });
     let sweeper = tokio::spawn(sweep_forever(state.clone()));
+    let upkeep = state
+        .metrics
+        .clone()
+        .map(|handle| tokio::spawn(metrics_upkeep(handle)));
     let listener_task = state
         .store
         .event_wakeups()
@@ -352,6 +370,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = task.await;
     }
     sweeper.abort();
+    if let Some(task) = upkeep {
+        task.abort();
+    }
     if let Some(task) = listener_task {
         task.abort();
     }

@@ -6,7 +6,7 @@
 
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::net::SocketAddr;
@@ -91,10 +91,28 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     response
 }
 
+/// The method as a log field and metric label: the standard ones by name, any other as `other`, so a
+/// client inventing methods cannot grow the metrics registry (every label set is kept for the process's
+/// life).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
 /// One log line and two metrics per request, labelled by route template (never the concrete path).
 pub async fn access_log(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().clone();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -105,7 +123,7 @@ pub async fn access_log(req: Request, next: Next) -> Response {
     let elapsed = start.elapsed();
     tracing::info!(
         target: "sharelock::access",
-        method = %method,
+        method,
         route = %route,
         status,
         latency_ms = elapsed.as_secs_f64() * 1000.0,

@@ -252,6 +252,30 @@ pub trait Store: Send + Sync + 'static {
         device_key: &[u8],
         now: UnixTime,
     ) -> Result<(RecipientView, Vec<Event>)>;
+    /// [`Store::reserve_access_attempt`] and, when granted, [`Store::access_attempt_judged`] as one durable
+    /// write (one transaction): the attempt is counted and granted, or refused with its wait, by the same
+    /// conditional statement, and only a granted attempt's judgement (`correct`, the caller's constant-time
+    /// comparison of the token) is applied. A refused attempt's `correct` is never used, so answering from
+    /// it tells the caller nothing the schedule does not allow. `NotFound` for an unknown share.
+    async fn access_attempt(
+        &self,
+        share_id: &ShareId,
+        correct: bool,
+        now: UnixTime,
+    ) -> Result<(Attempt, Vec<Event>)>;
+    /// A first open by a new key as one durable write: the attempt at T counted and granted (or refused
+    /// with its wait) and judged by `correct` as by [`Store::access_attempt`], and only a granted attempt
+    /// with the right T goes on to the conditional bind of [`Store::bind`], in the same transaction. The
+    /// bind's outcome is `None` when the attempt was refused or T was wrong. `NotFound` for an unknown share.
+    async fn bind_with_attempt(
+        &self,
+        share_id: &ShareId,
+        correct: bool,
+        token_hash: &[u8; 32],
+        device_key: &[u8],
+        bind_tag: &[u8],
+        now: UnixTime,
+    ) -> Result<(Attempt, Option<BindOutcome>, Vec<Event>)>;
     /// Inserts a nonce for a state-changing request that has no other effect in this store (file parts).
     async fn use_nonce(&self, change: SignedChange) -> Result<()>;
 

@@ -584,6 +584,42 @@ async fn errors_are_json_and_headers_are_strict() {
     }
 }
 
+/// Every metric label set lives as long as the process: methods a client makes up are counted as
+/// `other`, so they cannot grow the registry (they used to each get a label of their own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_methods_do_not_grow_the_metrics() {
+    let server = TestServer::start();
+    let client = reqwest::Client::new();
+    for n in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("BREW{n}").as_bytes()).unwrap();
+        let r = client
+            .request(method, format!("{}/healthz", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error(), "{}", r.status());
+    }
+    let metrics = client
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("BREW"),
+        "no label for a made-up method:\n{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("sharelock_http_requests_total")
+                && l.contains("method=\"other\"")),
+        "made-up methods are counted as other:\n{metrics}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
     let mut server = TestServer::start();

@@ -40,9 +40,10 @@ fn ended_or_live(share: &ShareRow, now: i64) -> ApiResult<ShareState> {
     }
 }
 
-/// The access-token backoff of docs/protocol.md §5.4, then T in constant time. The attempt is counted
-/// and allowed (or refused with its wait) by one conditional update before T is looked at, so of any
-/// number of attempts sent together only the free ones are judged; a right T then clears the count.
+/// The access-token backoff of docs/protocol.md §5.4, then T in constant time. The attempt is counted and
+/// allowed (or refused with its wait) by one conditional update, and only an allowed attempt's comparison
+/// is acted on, in the same durable write: of any number of attempts sent together only the free ones are
+/// judged, and a right T clears the count.
 async fn check_access(state: &AppState, share: &ShareRow, token: &[u8], now: i64) -> ApiResult<()> {
     // A share the row just read shows in its wait is refused without a write: only time or a success
     // ends a wait, so this refuses nothing the reservation would grant, save an attempt racing a success.
@@ -52,23 +53,21 @@ async fn check_access(state: &AppState, share: &ShareRow, token: &[u8], now: i64
     {
         return Err(ApiError::too_many(wait as u64));
     }
-    let n = match state
+    // Compared here, but the answer depends on it only if the store grants the attempt: a refused attempt
+    // is refused whatever T was.
+    let correct = verify_access_token(token, &share.token_hash);
+    let events = match state
         .store
-        .reserve_access_attempt(&share.share_id, now)
+        .access_attempt(&share.share_id, correct, now)
         .await
     {
-        Ok(Attempt::Granted { n }) => n,
-        Ok(Attempt::Wait { retry_after }) => {
+        Ok((Attempt::Granted { .. }, events)) => events,
+        Ok((Attempt::Wait { retry_after }, _)) => {
             return Err(ApiError::too_many(retry_after.max(1) as u64));
         }
         Err(StoreError::NotFound) => return Err(unknown_share()),
         Err(e) => return Err(e.into()),
     };
-    let correct = verify_access_token(token, &share.token_hash);
-    let events = state
-        .store
-        .access_attempt_judged(&share.share_id, n, correct, now)
-        .await?;
     state.publish(&events);
     if correct {
         return Ok(());
@@ -151,26 +150,57 @@ pub async fn bind(
         .await?
         .ok_or_else(unknown_share)?;
     ended_or_live(&share, now)?;
-    if share.device_key.as_deref() == Some(device_key.as_bytes()) {
+    let correct = verify_access_token(body.access.as_slice(), &share.token_hash);
+    let (outcome, events) = if share.device_key.as_deref() == Some(device_key.as_bytes()) {
         // Signed by the key already bound: the share's own device, which the access-token backoff
         // (that anyone who saw the share id can keep busy) never holds up. Its T is still checked, and a
         // wrong one is not counted: guessing this way needs the device's private key.
-        if !verify_access_token(body.access.as_slice(), &share.token_hash) {
+        if !correct {
             return Err(wrong_passphrase());
         }
+        state
+            .store
+            .bind(
+                share_id.as_bytes(),
+                &share.token_hash,
+                device_key.as_bytes(),
+                body.bind_tag.as_slice(),
+                now,
+            )
+            .await?
     } else {
-        check_access(&state, &share, body.access.as_slice(), now).await?;
-    }
-    let (outcome, events) = state
-        .store
-        .bind(
-            share_id.as_bytes(),
-            &share.token_hash,
-            device_key.as_bytes(),
-            body.bind_tag.as_slice(),
-            now,
-        )
-        .await?;
+        // A new key: the attempt at T is counted and judged, and a right one binds, in one durable write
+        // (as in `check_access`, a refused attempt's answer does not depend on T).
+        if let Some(wait) =
+            Backoff::ACCESS.retry_after(share.failed_attempts, share.last_failed_at, now)
+        {
+            return Err(ApiError::too_many(wait as u64));
+        }
+        let (attempt, outcome, events) = match state
+            .store
+            .bind_with_attempt(
+                share_id.as_bytes(),
+                correct,
+                &share.token_hash,
+                device_key.as_bytes(),
+                body.bind_tag.as_slice(),
+                now,
+            )
+            .await
+        {
+            Ok(answer) => answer,
+            Err(StoreError::NotFound) => return Err(unknown_share()),
+            Err(e) => return Err(e.into()),
+        };
+        state.publish(&events);
+        if let Attempt::Wait { retry_after } = attempt {
+            return Err(ApiError::too_many(retry_after.max(1) as u64));
+        }
+        match outcome {
+            Some(outcome) => (outcome, Vec::new()),
+            None => return Err(wrong_passphrase()),
+        }
+    };
     state.publish(&events);
     match outcome {
         BindOutcome::Bound | BindOutcome::AlreadyBound => {

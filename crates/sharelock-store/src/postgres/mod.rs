@@ -482,6 +482,90 @@ impl Store for PostgresStore {
         Ok(raised)
     }
 
+    async fn access_attempt(
+        &self,
+        share_id: &ShareId,
+        correct: bool,
+        now: UnixTime,
+    ) -> Result<(Attempt, Vec<Event>)> {
+        let op = "access_attempt";
+        for _ in 0..RESERVE_TRIES {
+            let mut tx = self.begin(op).await?;
+            let mut events = Pending::default();
+            let result = async {
+                let granted = shares::reserve_access_attempt(&mut tx, share_id, now).await?;
+                if let Some(n) = granted {
+                    shares::access_attempt_judged(&mut tx, &mut events, share_id, n, correct, now)
+                        .await?;
+                }
+                Ok(granted)
+            }
+            .await;
+            let (granted, raised) = self.commit_raising(op, tx, events, result).await?;
+            if let Some(n) = granted {
+                return Ok((Attempt::Granted { n }, raised));
+            }
+            let mut conn = self.conn(op).await?;
+            let (n, last) = shares::access_attempts(&mut conn, share_id)
+                .await
+                .map_err(|e| with_op(op, e))?;
+            if let Some(retry_after) = Backoff::ACCESS.retry_after(n, last, now) {
+                return Ok((Attempt::Wait { retry_after }, Vec::new()));
+            }
+            // A success cleared the count between the two statements: try again.
+        }
+        Ok((Attempt::Wait { retry_after: 1 }, Vec::new()))
+    }
+
+    async fn bind_with_attempt(
+        &self,
+        share_id: &ShareId,
+        correct: bool,
+        token_hash: &[u8; 32],
+        device_key: &[u8],
+        bind_tag: &[u8],
+        now: UnixTime,
+    ) -> Result<(Attempt, Option<BindOutcome>, Vec<Event>)> {
+        let op = "bind_with_attempt";
+        let bind = shares::Bind {
+            share_id,
+            token_hash,
+            device_key,
+            bind_tag,
+            now,
+        };
+        for _ in 0..RESERVE_TRIES {
+            let mut tx = self.begin(op).await?;
+            let mut events = Pending::default();
+            let result = async {
+                let Some(n) = shares::reserve_access_attempt(&mut tx, share_id, now).await? else {
+                    return Ok(None);
+                };
+                shares::access_attempt_judged(&mut tx, &mut events, share_id, n, correct, now)
+                    .await?;
+                if !correct {
+                    return Ok(Some((n, None)));
+                }
+                let outcome = shares::bind(&mut tx, &mut events, &bind).await?;
+                Ok(Some((n, Some(outcome))))
+            }
+            .await;
+            let (granted, raised) = self.commit_raising(op, tx, events, result).await?;
+            if let Some((n, outcome)) = granted {
+                return Ok((Attempt::Granted { n }, outcome, raised));
+            }
+            let mut conn = self.conn(op).await?;
+            let (n, last) = shares::access_attempts(&mut conn, share_id)
+                .await
+                .map_err(|e| with_op(op, e))?;
+            if let Some(retry_after) = Backoff::ACCESS.retry_after(n, last, now) {
+                return Ok((Attempt::Wait { retry_after }, None, Vec::new()));
+            }
+            // A success cleared the count between the two statements: try again.
+        }
+        Ok((Attempt::Wait { retry_after: 1 }, None, Vec::new()))
+    }
+
     async fn bind(
         &self,
         share_id: &ShareId,

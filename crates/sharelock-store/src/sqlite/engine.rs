@@ -284,6 +284,46 @@ fn reader_loop(conn: &Connection, queue: &Mutex<mpsc::Receiver<ReadJob>>) {
     }
 }
 
+/// Read-only connections used in place, on the calling (async) thread, for reads of a row or two by key
+/// that take microseconds from the page cache: no hand-off to a reader thread and back, which cost the hot
+/// recipient path two thread wake-ups per request (docs/benchmarks.md). A caller that finds every one of
+/// them busy hands its read to the reader threads instead, so this never waits.
+pub(crate) struct InlineReaders {
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl InlineReaders {
+    pub(crate) fn new(connections: Vec<Connection>) -> Self {
+        Self {
+            idle: Mutex::new(connections),
+        }
+    }
+
+    /// An idle connection, if any.
+    pub(crate) fn take(&self) -> Option<Connection> {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+    }
+
+    /// Runs `work` on `conn` here and now, then returns the connection to the pool.
+    pub(crate) fn run<T, F>(&self, conn: Connection, op: &'static str, work: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T>,
+    {
+        let result = catch_unwind(AssertUnwindSafe(|| work(&conn)));
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn);
+        match result {
+            Ok(answer) => answer.map_err(|e| with_op(op, e)),
+            Err(_) => Err(backend(op, "the read panicked")),
+        }
+    }
+}
+
 /// Runs PASSIVE checkpoints from its own connection every `interval`, when something was committed
 /// since the last one. PASSIVE never waits for readers or the writer, so commits never stall on it.
 pub(crate) struct Checkpointer {

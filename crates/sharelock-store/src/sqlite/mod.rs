@@ -27,7 +27,7 @@ use rusqlite_migration::{M, Migrations};
 
 use crate::model::*;
 use crate::{Result, Store, StoreError};
-use engine::{Checkpointer, Readers, Writer};
+use engine::{Checkpointer, InlineReaders, Readers, Writer};
 
 /// The schema, one embedded SQL file per step, applied in order at open.
 const MIGRATIONS: &[M<'static>] = &[
@@ -62,6 +62,9 @@ pub fn referenced_blobs(conn: &Connection) -> Result<Vec<(PartBlob, u64)>> {
 pub struct SqliteOptions {
     /// Read-only connections, each on its own thread (at least 1).
     pub readers: usize,
+    /// Read-only connections for reads of a row by key (a share, a session), used on the calling thread
+    /// without a hand-off; 0 sends those reads to the reader threads too.
+    pub inline_readers: usize,
     /// How long a connection waits on a lock held by another process before failing.
     pub busy_timeout: Duration,
     /// Page cache of the writer, in KiB (readers get a quarter each).
@@ -78,6 +81,7 @@ impl Default for SqliteOptions {
     fn default() -> Self {
         Self {
             readers: 2,
+            inline_readers: 2,
             busy_timeout: Duration::from_secs(5),
             cache_kib: 16 * 1024,
             batch_limit: 256,
@@ -94,6 +98,7 @@ pub struct SqliteStore {
     // Field order is drop order: the writer drains its queue before the other connections close.
     writer: Writer,
     readers: Readers,
+    inline: InlineReaders,
     _checkpointer: Option<Checkpointer>,
 }
 
@@ -118,6 +123,9 @@ impl SqliteStore {
         let readers = (0..options.readers.max(1))
             .map(|_| open_reader(path, &options).map_err(|e| opening("a reader", &e)))
             .collect::<Result<Vec<_>>>()?;
+        let inline = (0..options.inline_readers)
+            .map(|_| open_reader(path, &options).map_err(|e| opening("a reader", &e)))
+            .collect::<Result<Vec<_>>>()?;
         let commits = Arc::new(AtomicU64::new(0));
         let checkpointer = match options.checkpoint_interval {
             Some(interval) => {
@@ -130,6 +138,7 @@ impl SqliteStore {
         Ok(Self {
             writer: Writer::spawn(writer, options.batch_limit, commits)?,
             readers: Readers::spawn(readers)?,
+            inline: InlineReaders::new(inline),
             _checkpointer: checkpointer,
         })
     }
@@ -163,6 +172,19 @@ impl SqliteStore {
         T: Send + 'static,
     {
         self.readers.run(op, work).await
+    }
+
+    /// A read of a row or two by key: on this thread when an inline connection is free (microseconds from
+    /// the page cache, less than handing it to a reader thread costs), else on a reader thread.
+    async fn read_point<T, F>(&self, op: &'static str, work: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.inline.take() {
+            Some(conn) => self.inline.run(conn, op, work),
+            None => self.readers.run(op, work).await,
+        }
     }
 
     /// Repeats a bounded sweep step until it comes back short, so no single commit holds the writer
@@ -309,7 +331,7 @@ impl Store for SqliteStore {
     }
 
     async fn account_by_id(&self, id: Id) -> Result<Option<Account>> {
-        self.read("account_by_id", move |conn| accounts::by_id(conn, id))
+        self.read_point("account_by_id", move |conn| accounts::by_id(conn, id))
             .await
     }
 
@@ -338,7 +360,7 @@ impl Store for SqliteStore {
 
     async fn session(&self, token_hash: &[u8; 32], now: UnixTime) -> Result<Option<Session>> {
         let token_hash = *token_hash;
-        self.read("session", move |conn| {
+        self.read_point("session", move |conn| {
             accounts::session(conn, &token_hash, now)
         })
         .await
@@ -472,7 +494,7 @@ impl Store for SqliteStore {
 
     async fn share_by_id(&self, share_id: &ShareId) -> Result<Option<ShareRow>> {
         let share_id = *share_id;
-        self.read("share_by_id", move |conn| {
+        self.read_point("share_by_id", move |conn| {
             shares::by_share_id(conn, &share_id)
         })
         .await
@@ -506,6 +528,55 @@ impl Store for SqliteStore {
         Ok(raised)
     }
 
+    async fn access_attempt(
+        &self,
+        share_id: &ShareId,
+        correct: bool,
+        now: UnixTime,
+    ) -> Result<(Attempt, Vec<Event>)> {
+        let share_id = *share_id;
+        self.write_raising("access_attempt", move |tx, raised| {
+            let attempt = shares::reserve_access_attempt(tx, &share_id, now)?;
+            if let Attempt::Granted { n } = attempt {
+                shares::access_attempt_judged(tx, raised, &share_id, n, correct, now)?;
+            }
+            Ok(attempt)
+        })
+        .await
+    }
+
+    async fn bind_with_attempt(
+        &self,
+        share_id: &ShareId,
+        correct: bool,
+        token_hash: &[u8; 32],
+        device_key: &[u8],
+        bind_tag: &[u8],
+        now: UnixTime,
+    ) -> Result<(Attempt, Option<BindOutcome>, Vec<Event>)> {
+        let bind = shares::Bind {
+            share_id: *share_id,
+            token_hash: *token_hash,
+            device_key: device_key.to_vec(),
+            bind_tag: bind_tag.to_vec(),
+            now,
+        };
+        let ((attempt, outcome), raised) = self
+            .write_raising("bind_with_attempt", move |tx, raised| {
+                let attempt = shares::reserve_access_attempt(tx, &bind.share_id, now)?;
+                let Attempt::Granted { n } = attempt else {
+                    return Ok((attempt, None));
+                };
+                shares::access_attempt_judged(tx, raised, &bind.share_id, n, correct, now)?;
+                if !correct {
+                    return Ok((attempt, None));
+                }
+                Ok((attempt, Some(shares::bind(tx, raised, &bind)?)))
+            })
+            .await?;
+        Ok((attempt, outcome, raised))
+    }
+
     async fn bind(
         &self,
         share_id: &ShareId,
@@ -531,7 +602,7 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> Result<Option<RecipientView>> {
         let share_id = *share_id;
-        self.read("recipient_view", move |conn| {
+        self.read_point("recipient_view", move |conn| {
             shares::recipient_view(conn, &share_id, now)
         })
         .await

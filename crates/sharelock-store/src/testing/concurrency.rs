@@ -270,6 +270,47 @@ pub async fn racing_access_attempts(store: &impl Store) {
     assert_eq!(bursts, vec![Some(5)]);
 }
 
+/// Attempts sent together on one share, each counted and judged in one write: exactly the free ones are
+/// granted, every other is refused with the first wait, and the write that counted the 5th returns the
+/// owner's one event.
+pub async fn racing_access_attempts_in_one_write(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let share = share(store, account, record, ShareSpec::default()).await;
+    let results = join_all(
+        (0..60).map(|_| async move { store.access_attempt(&share.share_id, false, T0).await }),
+    )
+    .await;
+    let mut raised = Vec::new();
+    let attempts = results
+        .into_iter()
+        .map(|r| {
+            r.map(|(attempt, events)| {
+                raised.extend(events);
+                attempt
+            })
+        })
+        .collect();
+    let (numbers, waits) = split_attempts(attempts);
+    assert_eq!(numbers, (1..=Backoff::ACCESS.free).collect::<Vec<u32>>());
+    assert_eq!(waits, vec![Backoff::ACCESS.wait(5); 55]);
+    assert_eq!(by_id(store, share).await.failed_attempts, 5);
+    let bursts: Vec<Option<i64>> = raised
+        .iter()
+        .filter(|e| e.kind == EventKind::AccessFailures)
+        .map(|e| e.number)
+        .collect();
+    assert_eq!(bursts, vec![Some(5)]);
+    assert_eq!(
+        all_events(store, account)
+            .await
+            .iter()
+            .filter(|e| e.kind == EventKind::AccessFailures)
+            .count(),
+        1
+    );
+}
+
 /// Login attempts sent together for one email never seen before (so they race to create its count, too):
 /// exactly the free ones are granted, every other is refused.
 pub async fn racing_login_attempts(store: &impl Store) {

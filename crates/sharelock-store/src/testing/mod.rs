@@ -43,6 +43,7 @@ macro_rules! conformance_tests {
             end_share,
             bind_race,
             bind_refusals,
+            bind_with_attempt_in_one_write,
             recipient_view,
             touch_share,
             recipient_edit,
@@ -50,6 +51,7 @@ macro_rules! conformance_tests {
             view_once,
             use_nonce,
             access_attempts,
+            access_attempt_in_one_write,
             events_in_order,
             writes_return_their_events,
             device_refused_events,
@@ -65,6 +67,7 @@ macro_rules! conformance_tests {
             rotation_racing_share_end,
             edit_racing_share_end,
             racing_access_attempts,
+            racing_access_attempts_in_one_write,
             racing_login_attempts,
             sweeps_at_once,
         );

@@ -503,3 +503,55 @@ pub async fn view_once(store: &impl Store) {
         StoreError::NotFound
     );
 }
+
+/// The attempt counted, granted and judged as one write: the same schedule, counts and events as
+/// reserving then judging, and a refused attempt's judgement is never applied.
+pub async fn access_attempt_in_one_write(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let share = share(store, account, record, ShareSpec::default()).await;
+    let attempt = |correct: bool, now: UnixTime| async move {
+        store
+            .access_attempt(&share.share_id, correct, now)
+            .await
+            .expect("attempt")
+    };
+
+    // A right token clears the count it was counted in: the row is as before.
+    let (first, events) = attempt(true, T0).await;
+    assert_eq!(granted(first), 1);
+    assert!(events.is_empty());
+    let row = by_id(store, share).await;
+    assert_eq!((row.failed_attempts, row.last_failed_at), (0, None));
+
+    // Wrong ones are counted; the 5th raises the owner's event, returned by the write that raised it.
+    for n in 1..=5u32 {
+        let (outcome, events) = attempt(false, T0 + i64::from(n)).await;
+        assert_eq!(granted(outcome), n);
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.kind == EventKind::AccessFailures)
+                .map(|e| e.number)
+                .collect::<Vec<_>>(),
+            if n == 5 { vec![Some(5)] } else { vec![] }
+        );
+    }
+    let b = Backoff::ACCESS;
+    // During the wait a right token is refused like a wrong one, and nothing is counted or cleared.
+    let (during, events) = attempt(true, T0 + 5).await;
+    assert_eq!(refused(during), b.wait(5));
+    assert!(events.is_empty());
+    let row = by_id(store, share).await;
+    assert_eq!((row.failed_attempts, row.last_failed_at), (5, Some(T0 + 5)));
+    // Once the wait is over, the right token is granted and clears the count.
+    let (after, _) = attempt(true, T0 + 5 + b.wait(5)).await;
+    assert_eq!(granted(after), 6);
+    let row = by_id(store, share).await;
+    assert_eq!((row.failed_attempts, row.last_failed_at), (0, None));
+
+    assert_store_err!(
+        store.access_attempt(&random16(), true, T0).await,
+        StoreError::NotFound
+    );
+}

@@ -541,3 +541,96 @@ pub async fn share_limit(store: &impl Store) {
             .all(|r| r.is_ok() || matches!(r, Err(StoreError::ShareLimit)))
     );
 }
+
+/// A first open in one write with its attempt at T: a wrong T is counted and binds nothing, a right one
+/// clears the count and binds; of racing right opens by many keys exactly one wins; during a wait nothing
+/// is bound, whatever T was.
+pub async fn bind_with_attempt_in_one_write(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let share = share(store, account, record, ShareSpec::default()).await;
+    let open = |correct: bool, key: Vec<u8>, now: UnixTime| async move {
+        store
+            .bind_with_attempt(
+                &share.share_id,
+                correct,
+                &share.token_hash,
+                &key,
+                b"tag",
+                now,
+            )
+            .await
+            .expect("bind with attempt")
+    };
+
+    let (attempt, outcome, events) = open(false, device_key(), T0 + 1).await;
+    assert_eq!((granted(attempt), outcome), (1, None));
+    assert!(events.is_empty());
+    let row = by_id(store, share).await;
+    assert_eq!((row.failed_attempts, row.device_key), (1, None));
+
+    let keys: Vec<Vec<u8>> = (0..20).map(|_| device_key()).collect();
+    let answers = join_all(keys.iter().map(|key| open(true, key.clone(), T0 + 2))).await;
+    let winners: Vec<usize> = (0..answers.len())
+        .filter(|&i| answers[i].1 == Some(BindOutcome::Bound))
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one open wins");
+    assert!(
+        answers
+            .iter()
+            .enumerate()
+            .all(|(i, a)| i == winners[0] || a.1 == Some(BindOutcome::OtherDevice)),
+        "every other right open is refused for another device"
+    );
+    let opened: usize = answers
+        .iter()
+        .map(|a| {
+            a.2.iter()
+                .filter(|e| e.kind == EventKind::ShareOpened)
+                .count()
+        })
+        .sum();
+    assert_eq!(opened, 1, "the winner's write raised the one share_opened");
+    let row = by_id(store, share).await;
+    assert_eq!(row.device_key.as_ref(), Some(&keys[winners[0]]));
+    assert_eq!(row.failed_attempts, 0, "a right T clears the count");
+
+    // Another share, waiting out five wrong attempts: a right T is refused too, and binds nothing.
+    let waiting = self::share(store, account, record, ShareSpec::default()).await;
+    for n in 1..=5u32 {
+        let (attempt, outcome, _) = store
+            .bind_with_attempt(
+                &waiting.share_id,
+                false,
+                &waiting.token_hash,
+                &device_key(),
+                b"tag",
+                T0 + 10,
+            )
+            .await
+            .expect("wrong");
+        assert_eq!((granted(attempt), outcome), (n, None));
+    }
+    let (attempt, outcome, _) = store
+        .bind_with_attempt(
+            &waiting.share_id,
+            true,
+            &waiting.token_hash,
+            &device_key(),
+            b"tag",
+            T0 + 11,
+        )
+        .await
+        .expect("refused");
+    assert!(refused(attempt) > 0);
+    assert_eq!(outcome, None);
+    let row = by_id(store, waiting).await;
+    assert_eq!((row.failed_attempts, row.device_key), (5, None));
+
+    assert_store_err!(
+        store
+            .bind_with_attempt(&random16(), true, &random32(), &device_key(), b"tag", T0)
+            .await,
+        StoreError::NotFound
+    );
+}
