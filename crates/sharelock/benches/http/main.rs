@@ -14,7 +14,8 @@
 //! `BENCH_BACKEND` (`sqlite`, the default, or `postgres`: a throwaway PostgreSQL cluster at its durable
 //! defaults, with pgbench beside it on the same database), `BENCH_CALLGRIND` (set: the server runs under
 //! `valgrind --tool=callgrind` and the table gains its instructions per request, which a busy machine does
-//! not blur; rates under it mean nothing).
+//! not blur; rates under it mean nothing), `BENCH_SERVER` (the path of another build of `sharelock` to
+//! measure instead of this one, e.g. an earlier commit's).
 //!
 //! A run fails (exit 1) only on wrong behaviour: an unexpected status, a lost connection, or a share
 //! bound to two devices. Numbers never fail it.
@@ -171,6 +172,9 @@ impl Drop for Proc {
 }
 
 fn start_server(data: &Path, database_url: Option<&str>, callgrind: Option<&Path>) -> Proc {
+    // Another build of the server (an earlier commit's, for a before-and-after in one run).
+    let binary =
+        std::env::var_os("BENCH_SERVER").unwrap_or_else(|| env!("CARGO_BIN_EXE_sharelock").into());
     let mut command = match callgrind {
         // Instruction counts (reproducible on a busy machine): zeroed before and dumped after each run.
         Some(dir) => {
@@ -181,10 +185,10 @@ fn start_server(data: &Path, database_url: Option<&str>, callgrind: Option<&Path
                     "--callgrind-out-file={}/callgrind.out",
                     dir.display()
                 ))
-                .arg(env!("CARGO_BIN_EXE_sharelock"));
+                .arg(&binary);
             command
         }
-        None => Command::new(env!("CARGO_BIN_EXE_sharelock")),
+        None => Command::new(&binary),
     };
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
