@@ -81,9 +81,10 @@ pub(crate) trait PartSink {
 
 /// Blob bytes per part. Parts are sent [`UPLOAD_CONCURRENCY`] at a time and each is held by the client
 /// until the server acknowledges it, and by the server while it receives and stores it, so this times the
-/// concurrency bounds both sides' memory; 8 MiB parts keep the per-part work (two small database writes
-/// and a durable blob write) to 128 rounds per GiB (docs/benchmarks.md, "Files").
-pub const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
+/// concurrency bounds both sides' memory: with 4 MiB parts each side holds at most about 20 MiB of them,
+/// at 256 rounds of per-part work (two small database writes and a durable blob write) per GiB
+/// (docs/benchmarks.md, "Files").
+pub const UPLOAD_PART_BYTES: usize = 4 * 1024 * 1024;
 /// Parts in flight at once after the first: enough that one part's network transfer overlaps another's
 /// durable write on the server and the next part's encryption here.
 pub const UPLOAD_CONCURRENCY: usize = 3;

@@ -826,8 +826,8 @@ fn large_files_travel_in_parts_sent_together() {
     let server = TestServer::start();
     let owner = Home::new(&server);
     owner.register("owner@example.org");
-    // Four parts of the blob: 8 MiB, 8 MiB, 8 MiB and the rest.
-    let content = noise(3 * 8 * 1024 * 1024 + 777_777, 7);
+    // Four parts of the blob: 4 MiB, 4 MiB, 4 MiB and the rest.
+    let content = noise(3 * 4 * 1024 * 1024 + 777_777, 7);
     let src = server.scratch().join("disk.img");
     std::fs::write(&src, &content).unwrap();
     let added = owner.run(&[
@@ -870,7 +870,7 @@ fn large_files_travel_in_parts_sent_together() {
         .ok();
     assert!(std::fs::read(theirs.join("disk.img")).unwrap() == content);
 
-    let reply = noise(2 * 8 * 1024 * 1024 + 5, 11);
+    let reply = noise(2 * 4 * 1024 * 1024 + 5, 11);
     let reply_path = server.scratch().join("reply.bin");
     std::fs::write(&reply_path, &reply).unwrap();
     bob.run(&["open", &link, "--attach", reply_path.to_str().unwrap()])
