@@ -53,6 +53,9 @@ pub struct RegisterRequest {
     pub auth_key: B64,
     /// DK sealed under WK.
     pub wrapped_data_key: B64,
+    /// The one-time invitation code, on a server whose policy says `invite_required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

@@ -75,6 +75,20 @@ error_codes! {
     StaleRequest = "stale_request", 401;
     /// Sign-ups are closed on this server.
     SignupsClosed = "signups_closed", 403;
+    /// Sign-ups on this server need a one-time invitation code, and none was given.
+    InviteRequired = "invite_required", 403;
+    /// The invitation code is unknown, used, revoked or expired (never says which).
+    InvalidInvite = "invalid_invite", 403;
+    /// Sign-ups on this server are limited to some email domains, and this email is at another.
+    EmailDomainNotAllowed = "email_domain_not_allowed", 403;
+    /// The account is disabled by the server's operator: login is refused (sent only for the right
+    /// password).
+    AccountDisabled = "account_disabled", 403;
+    /// The share's owner account is disabled by the server's operator: the share answers nothing until
+    /// it is enabled again.
+    ShareSuspended = "share_suspended", 403;
+    /// The admin API needs `Authorization: Bearer <admin token>`; none, or a wrong one, was given.
+    AdminUnauthorized = "admin_unauthorized", 401;
     /// The server's policy forbids this (one-time shares off, editable shares off).
     ForbiddenByPolicy = "forbidden_by_policy", 403;
     /// Another device opened this share first; it can never be opened here.

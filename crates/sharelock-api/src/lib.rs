@@ -10,6 +10,7 @@ mod bytes;
 mod error;
 
 pub mod account;
+pub mod admin;
 pub mod events;
 pub mod files;
 pub mod policy;

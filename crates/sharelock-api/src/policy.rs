@@ -12,6 +12,12 @@ pub struct Policy {
     pub editable_shares: bool,
     /// New accounts may register.
     pub signups: bool,
+    /// Registration needs a one-time invitation code (`invite` in the request).
+    #[serde(default)]
+    pub invite_required: bool,
+    /// When not empty, only emails at these domains may register.
+    #[serde(default)]
+    pub signup_email_domains: Vec<String>,
     /// Largest record envelope in bytes.
     pub max_envelope_bytes: u64,
     /// Largest file (encrypted stream) in bytes.

@@ -28,7 +28,7 @@ pub use recipient::{
     share_status, write_private_file,
 };
 pub use records::{HistoryEntry, RecordListEntry, RecordView, Verification};
-pub use session::{OwnerSession, login, register};
+pub use session::{OwnerSession, login, register, register_invited};
 pub use shares::{CreatedShare, PreparedRequest, PreparedShare, ShareEntry, ShareOptions};
 pub use versions::VersionMemory;
 

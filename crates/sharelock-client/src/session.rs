@@ -136,6 +136,17 @@ async fn derive_keys(
 
 /// Creates an account on `server` and logs in to it. Costs one Argon2id run.
 pub async fn register(server: &str, email: &str, password: &str) -> Result<OwnerSession> {
+    register_invited(server, email, password, None).await
+}
+
+/// [`register`] with a one-time invitation code, which a server whose policy says `invite_required`
+/// needs (`invite_required` without one, `invalid_invite` for a wrong, used or expired one).
+pub async fn register_invited(
+    server: &str,
+    email: &str,
+    password: &str,
+    invite: Option<&str>,
+) -> Result<OwnerSession> {
     check_new_master_password(password).map_err(|e| ClientError::Invalid(e.to_string()))?;
     let api = Transport::new(server)?;
     let params = KdfParams::DEFAULT;
@@ -149,6 +160,7 @@ pub async fn register(server: &str, email: &str, password: &str) -> Result<Owner
         kdf_salt: r16.to_vec().into(),
         auth_key: ak.expose().to_vec().into(),
         wrapped_data_key: wrapped.into(),
+        invite: invite.map(str::to_owned),
     };
     let _: RegisterResponse = api.post_json(Method::POST, "/accounts", &request).await?;
     open_session(api, email, &ak, &wk, &r16, params).await

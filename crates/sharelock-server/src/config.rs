@@ -3,14 +3,18 @@
 
 use anyhow::{Context, bail};
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Every setting. Field names are the TOML keys; the environment variable is `SHARELOCK_` + the upper-cased
 /// name (for example `SHARELOCK_MAX_EXPIRY=30d`). Secrets are [`SecretString`]s, so `Debug` never prints them.
-#[derive(Debug, Clone, Deserialize)]
+///
+/// `Serialize` writes the effective configuration for the operator (`sharelock admin config`, `GET
+/// /api/v1/admin/config`) with every secret replaced by [`REDACTED`] and the password of a database URL
+/// too: it is never a way to save a configuration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on.
@@ -19,6 +23,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://PATH` (default: `sqlite://<data_dir>/sharelock.db`) or
     /// `postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=…]`.
+    #[serde(serialize_with = "redact_url")]
     pub database_url: Option<String>,
     /// The URL clients use to reach this server (links are built on it and signatures cover it).
     /// Default: `http://<listen>`.
@@ -33,13 +38,19 @@ pub struct Config {
     /// Default `us-east-1`.
     pub s3_region: Option<String>,
     /// Unset: credentials from the environment or instance metadata, as the AWS SDKs find them.
+    #[serde(serialize_with = "redact")]
     pub s3_access_key_id: Option<String>,
+    #[serde(serialize_with = "redact")]
     pub s3_secret_access_key: Option<SecretString>,
     /// Keys go under this prefix in the bucket (`<prefix>/files/…`); unset: at the bucket's root.
     pub s3_prefix: Option<String>,
 
     /// New accounts may register.
     pub signups: bool,
+    /// Registration needs a one-time invitation code (`sharelock admin invite create`).
+    pub invite_only: bool,
+    /// When not empty, only emails at these domains may register (exact domains, lower case).
+    pub signup_email_domains: Vec<String>,
     /// One-time shares may be created at all.
     pub one_time_shares: bool,
     /// Editable (bidirectional) shares may be created.
@@ -97,7 +108,13 @@ pub struct Config {
 
     /// Secret mixed into the made-up KDF salts answered for unknown emails. Empty: derived from a file in
     /// the data directory (set it explicitly when several nodes serve one database).
+    #[serde(serialize_with = "redact")]
     pub prelogin_secret: Option<SecretString>,
+    /// The token of the admin API (`Authorization: Bearer <token>`), at least 32 characters; best read
+    /// from a file (`SHARELOCK_ADMIN_TOKEN_FILE` or the systemd credential `admin_token`). Unset: the
+    /// admin API is off.
+    #[serde(serialize_with = "redact")]
+    pub admin_token: Option<SecretString>,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
     /// Serve `/metrics` on this address instead of `listen` (for a monitoring network the public
@@ -105,21 +122,21 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BlobBackend {
     Local,
     S3,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClientAddressHeader {
     XForwardedFor,
     Forwarded,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
@@ -141,6 +158,8 @@ impl Default for Config {
             s3_secret_access_key: None,
             s3_prefix: None,
             signups: true,
+            invite_only: false,
+            signup_email_domains: Vec::new(),
             one_time_shares: true,
             editable_shares: true,
             max_expiry: Duration::from_secs(180 * 86_400),
@@ -163,6 +182,7 @@ impl Default for Config {
             max_concurrent_uploads: 16,
             max_inflight_bytes: 64 * 1024 * 1024,
             prelogin_secret: None,
+            admin_token: None,
             log_format: LogFormat::Text,
             metrics_listen: None,
         }
@@ -194,6 +214,8 @@ const ENV_KEYS: &[(&str, EnvKind)] = &[
     ("s3_secret_access_key", EnvKind::Str),
     ("s3_prefix", EnvKind::Str),
     ("signups", EnvKind::Bool),
+    ("invite_only", EnvKind::Bool),
+    ("signup_email_domains", EnvKind::List),
     ("one_time_shares", EnvKind::Bool),
     ("editable_shares", EnvKind::Bool),
     ("max_expiry", EnvKind::Str),
@@ -216,6 +238,7 @@ const ENV_KEYS: &[(&str, EnvKind)] = &[
     ("max_concurrent_uploads", EnvKind::Int),
     ("max_inflight_bytes", EnvKind::Int),
     ("prelogin_secret", EnvKind::Str),
+    ("admin_token", EnvKind::Str),
     ("log_format", EnvKind::Str),
     ("metrics_listen", EnvKind::Str),
 ];
@@ -228,6 +251,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "s3_access_key_id",
     "s3_secret_access_key",
     "prelogin_secret",
+    "admin_token",
 ];
 
 /// Largest secret file read; secrets are short, and a wrong path must not make the server read a disk.
@@ -418,7 +442,45 @@ impl Config {
         if self.blob_backend == BlobBackend::S3 && self.s3_bucket.is_none() {
             bail!("blob_backend = \"s3\" needs s3_bucket");
         }
+        if let Some(token) = &self.admin_token {
+            use secrecy::ExposeSecret;
+            let token = token.expose_secret();
+            if token.chars().count() < MIN_ADMIN_TOKEN_CHARS
+                || token.len() > 1024
+                || token.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                bail!(
+                    "admin_token must be {MIN_ADMIN_TOKEN_CHARS} to 1024 characters without spaces \
+                     (for example: head -c 32 /dev/urandom | base64)"
+                );
+            }
+        }
+        for domain in &mut self.signup_email_domains {
+            let normalized = domain.trim().trim_start_matches('@').to_ascii_lowercase();
+            let ok = !normalized.is_empty()
+                && normalized.len() <= 253
+                && normalized
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            if !ok {
+                bail!("signup_email_domains: {domain:?} is not a domain name");
+            }
+            *domain = normalized;
+        }
         Ok(())
+    }
+
+    /// Whether `email` (normalised) may register under `signup_email_domains`.
+    pub fn email_domain_allowed(&self, email: &str) -> bool {
+        if self.signup_email_domains.is_empty() {
+            return true;
+        }
+        let Some((_, domain)) = email.rsplit_once('@') else {
+            return false;
+        };
+        self.signup_email_domains
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(domain))
     }
 
     /// `trusted_proxies` parsed: each an address (a block of one) or a CIDR block.
@@ -473,10 +535,59 @@ impl Config {
     }
 }
 
+/// What a secret setting shows as in the effective configuration.
+pub const REDACTED: &str = "(redacted)";
+
+/// Fewest characters an admin token may have.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
+/// A secret: `(redacted)` when set, nothing when not.
+fn redact<T, S: Serializer>(value: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_some(REDACTED),
+        None => s.serialize_none(),
+    }
+}
+
+/// A database URL with its password (and any query, which may carry one) redacted.
+fn redact_url<S: Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(url) => s.serialize_some(&redacted_url(url)),
+        None => s.serialize_none(),
+    }
+}
+
+/// `postgres://user:secret@host/db?sslmode=require` → `postgres://user:(redacted)@host/db?(redacted)`;
+/// a `sqlite://` path is shown as it is.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return REDACTED.to_owned();
+    };
+    if scheme == "sqlite" {
+        return url.to_owned();
+    }
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, _)) => (rest, format!("?{REDACTED}")),
+        None => (rest, String::new()),
+    };
+    let rest = match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{user}:{REDACTED}@{host}")
+        }
+        None => rest.to_owned(),
+    };
+    format!("{scheme}://{rest}{query}")
+}
+
 /// Durations in TOML and the environment are humantime strings (`90s`, `15m`, `12h`, `180d`).
 mod humantime_serde_compat {
-    use serde::{Deserialize, Deserializer};
+    use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
@@ -656,6 +767,7 @@ mod tests {
             ("s3_access_key_id", "key-id-2"),
             ("s3_secret_access_key", "s3-secret-3"),
             ("prelogin_secret", "prelogin-4"),
+            ("admin_token", "admin-token-5-0123456789abcdef0123456789"),
         ] {
             let path = dir.join(key);
             // A file written by `echo` ends in a newline that is not part of the secret.
@@ -665,7 +777,7 @@ mod tests {
                 path.display().to_string(),
             );
         }
-        assert_eq!(SECRET_KEYS.len(), 4, "every secret key is covered here");
+        assert_eq!(SECRET_KEYS.len(), 5, "every secret key is covered here");
         let config =
             Config::load_from(None, Overrides::default(), |k| env.get(k).cloned()).unwrap();
         assert_eq!(config.database_url(), "postgres://u:pw-1@db/sharelock");
@@ -677,6 +789,10 @@ mod tests {
         assert_eq!(
             config.prelogin_secret.unwrap().expose_secret(),
             "prelogin-4"
+        );
+        assert_eq!(
+            config.admin_token.unwrap().expose_secret(),
+            "admin-token-5-0123456789abcdef0123456789"
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -760,5 +876,93 @@ mod tests {
         let env = |k: &str| (k == "SHARELOCK_SIGNUPS_FILE").then(|| missing.display().to_string());
         assert!(Config::load_from(None, Overrides::default(), env).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The effective configuration shows every setting, and no secret: each secret key is set to a
+    /// value that must not appear, the database URL keeps its user and host.
+    #[test]
+    fn the_effective_configuration_redacts_every_secret() {
+        let mut env: HashMap<String, String> = HashMap::new();
+        let mut secrets = Vec::new();
+        for key in SECRET_KEYS {
+            let value = match *key {
+                "database_url" => {
+                    "postgres://sharelock:pg-pass-31337@db.internal:5432/sharelock?sslmode=require&password=q-pass-777"
+                        .to_owned()
+                }
+                other => format!("{other}-value-0123456789abcdefghijklmnop"),
+            };
+            secrets.push(value.clone());
+            env.insert(format!("SHARELOCK_{}", key.to_ascii_uppercase()), value);
+        }
+        env.insert("SHARELOCK_BLOB_BACKEND".into(), "s3".into());
+        env.insert("SHARELOCK_S3_BUCKET".into(), "the-bucket".into());
+        env.insert("SHARELOCK_MAX_EXPIRY".into(), "30d".into());
+        let config =
+            Config::load_from(None, Overrides::default(), |k| env.get(k).cloned()).unwrap();
+        let json = serde_json::to_string(&config).unwrap();
+        let toml = toml::to_string(&config).unwrap();
+        for printed in [&json, &toml] {
+            for secret in &secrets {
+                assert!(!printed.contains(secret.as_str()), "{printed}");
+            }
+            assert!(!printed.contains("pg-pass-31337"), "{printed}");
+            assert!(!printed.contains("q-pass-777"), "{printed}");
+            assert!(printed.contains("the-bucket"), "{printed}");
+            assert!(
+                printed.contains(
+                    "postgres://sharelock:(redacted)@db.internal:5432/sharelock?(redacted)"
+                ),
+                "{printed}"
+            );
+        }
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        for key in SECRET_KEYS.iter().filter(|k| **k != "database_url") {
+            assert_eq!(value[*key], REDACTED, "{key}");
+        }
+        assert_eq!(value["max_expiry"], "30days");
+        assert_eq!(value["admin_token"], REDACTED);
+        assert_eq!(
+            redacted_url("sqlite:///var/lib/sharelock/db"),
+            "sqlite:///var/lib/sharelock/db"
+        );
+        assert_eq!(
+            redacted_url("postgres://db/sharelock"),
+            "postgres://db/sharelock"
+        );
+        assert_eq!(redacted_url("nonsense"), REDACTED);
+        // Unset secrets stay unset.
+        let plain = Config::load_from(None, Overrides::default(), |_| None).unwrap();
+        let value = serde_json::to_value(&plain).unwrap();
+        assert!(value["admin_token"].is_null());
+    }
+
+    #[test]
+    fn admin_token_and_signup_domains_are_checked() {
+        let env = |k: &str| (k == "SHARELOCK_ADMIN_TOKEN").then(|| "short".to_string());
+        let err = Config::load_from(None, Overrides::default(), env).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("admin_token must be"),
+            "{err:#}"
+        );
+        assert!(
+            !format!("{err:#}").contains("short"),
+            "the value is not repeated"
+        );
+        let env = |k: &str| {
+            (k == "SHARELOCK_SIGNUP_EMAIL_DOMAINS")
+                .then(|| "Example.ORG, @corp.example".to_string())
+        };
+        let config = Config::load_from(None, Overrides::default(), env).unwrap();
+        assert_eq!(config.signup_email_domains, ["example.org", "corp.example"]);
+        assert!(config.email_domain_allowed("ada@example.org"));
+        assert!(config.email_domain_allowed("bob@corp.example"));
+        assert!(!config.email_domain_allowed("eve@example.org.evil"));
+        assert!(!config.email_domain_allowed("eve@sub.example.org"));
+        let env = |k: &str| (k == "SHARELOCK_SIGNUP_EMAIL_DOMAINS").then(|| "a b".to_string());
+        assert!(Config::load_from(None, Overrides::default(), env).is_err());
+        let open = Config::load_from(None, Overrides::default(), |_| None).unwrap();
+        assert!(open.email_domain_allowed("anyone@anywhere.example"));
+        assert!(!open.invite_only);
     }
 }

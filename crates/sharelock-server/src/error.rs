@@ -48,6 +48,14 @@ impl ApiError {
         )
     }
 
+    /// The share's owner account is disabled.
+    pub fn share_suspended() -> Self {
+        Self::new(
+            ErrorCode::ShareSuspended,
+            "this share is unavailable: its owner's account is disabled on this server",
+        )
+    }
+
     pub fn too_many(retry_after: u64) -> Self {
         let mut e = Self::new(
             ErrorCode::TooManyAttempts,
@@ -134,6 +142,7 @@ impl From<StoreError> for ApiError {
                 ErrorCode::ShareLimitReached,
                 "the account has as many live shares as it may have; end one first",
             ),
+            StoreError::AccountDisabled => ApiError::share_suspended(),
             StoreError::PartsMismatch => ApiError::malformed(
                 "the uploaded parts do not match `parts` and `size` (missing or extra parts, or another total)",
             ),

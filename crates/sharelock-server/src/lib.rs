@@ -5,6 +5,7 @@
 //! answer or an [`error::ApiError`]. Handlers read the clock once and pass `now` down.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod body;
 pub mod config;
 pub mod error;
@@ -20,7 +21,9 @@ pub mod versions;
 use crate::body::{BodyLimit, SMALL_BODY};
 use crate::config::{BlobBackend, Config};
 use crate::error::ApiError;
-use crate::handlers::{accounts, events, files, health, pages, recipient, records, shares};
+use crate::handlers::{
+    accounts, admin as admin_api, events, files, health, pages, recipient, records, shares,
+};
 use crate::state::{AppState, Inner};
 use anyhow::{Context, bail};
 use axum::Router;
@@ -109,6 +112,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/events", get(events::stream))
         .route("/policy", get(health::policy))
+        .route("/admin/accounts", get(admin_api::accounts))
+        .route("/admin/accounts/disable", post(admin_api::disable))
+        .route("/admin/accounts/enable", post(admin_api::enable))
+        .route("/admin/accounts/delete", post(admin_api::delete))
+        .route(
+            "/admin/invites",
+            get(admin_api::invites).post(admin_api::create_invite),
+        )
+        .route("/admin/invites/revoke", post(admin_api::revoke_invite))
+        .route("/admin/config", get(admin_api::config))
         .route("/openapi.json", get(openapi::document));
     // With a metrics listener of its own, /metrics is answered there only.
     let metrics_here = state.config.metrics_listen.is_none();

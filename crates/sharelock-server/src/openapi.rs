@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types, served at
 //! `/api/v1/openapi.json`.
 
-use crate::handlers::{accounts, events, files, health, recipient, records, shares};
+use crate::handlers::{accounts, admin, events, files, health, recipient, records, shares};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -24,6 +24,8 @@ use utoipa::{Modify, OpenApi};
         files::owner_put_part, files::owner_complete, files::owner_get,
         files::recipient_put_part, files::recipient_complete, files::recipient_get,
         events::stream, events::recipient_stream, health::policy,
+        admin::accounts, admin::disable, admin::enable, admin::delete, admin::invites, admin::create_invite,
+        admin::revoke_invite, admin::config,
     ),
     components(schemas(
         sharelock_api::ErrorBody, sharelock_api::ErrorDetail,
@@ -39,6 +41,7 @@ use utoipa::{Modify, OpenApi};
         (name = "files", description = "Encrypted file streams in parts"),
         (name = "events", description = "Live events for the owner (server-sent events)"),
         (name = "server", description = "Server policy"),
+        (name = "admin", description = "The operator's API (admin token; off unless one is configured)"),
     )
 )]
 pub struct ApiDoc;
@@ -116,6 +119,16 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // The admin token, configured on the server (`admin_token`), in the same header.
+        components.add_security_scheme(
+            "admin",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The server's admin token (admin_token)"))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -134,6 +147,13 @@ const PER_ADDRESS_LIMITED: &[&str] = &[
     "/api/v1/sessions",
     "/api/v1/recipient/status",
     "/api/v1/recipient/bind",
+    "/api/v1/admin/accounts",
+    "/api/v1/admin/accounts/disable",
+    "/api/v1/admin/accounts/enable",
+    "/api/v1/admin/accounts/delete",
+    "/api/v1/admin/invites",
+    "/api/v1/admin/invites/revoke",
+    "/api/v1/admin/config",
 ];
 
 impl Modify for CommonErrors {

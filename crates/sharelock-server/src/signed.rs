@@ -229,6 +229,9 @@ impl BoundShare for ShareRow {
         if !share.state(now).is_live() {
             return Err(ApiError::share_ended());
         }
+        if share.owner_disabled {
+            return Err(ApiError::share_suspended());
+        }
         Ok(share)
     }
 
@@ -246,6 +249,9 @@ impl BoundShare for RecipientView {
             .ok_or_else(unknown_share)?;
         if !view.share.state(now).is_live() {
             return Err(ApiError::share_ended());
+        }
+        if view.share.owner_disabled {
+            return Err(ApiError::share_suspended());
         }
         Ok(view)
     }

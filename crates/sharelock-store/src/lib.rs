@@ -62,6 +62,9 @@ pub enum StoreError {
     /// The account already has as many live shares as it may.
     #[error("the account has reached its live share limit")]
     ShareLimit,
+    /// The account is disabled: no session may be created for it.
+    #[error("the account is disabled")]
+    AccountDisabled,
     /// A completion whose `parts` and `size` do not match the attached parts.
     #[error("the stored parts do not match the completion")]
     PartsMismatch,
@@ -121,6 +124,9 @@ pub trait Store: Send + Sync + 'static {
     async fn reserve_login_attempt(&self, key: &[u8; 32], now: UnixTime) -> Result<Attempt>;
     /// A granted login attempt was right: forgets the count for `key`.
     async fn clear_login_attempts(&self, key: &[u8; 32]) -> Result<()>;
+    /// Creates a session and notes the login time on the account, in one transaction, under the
+    /// account's row lock: `AccountDisabled` for a disabled account (so a login racing a disable never
+    /// leaves a session behind), `NotFound` for an unknown one.
     async fn create_session(&self, session: NewSession) -> Result<()>;
     /// The live session for a token hash at `now`, or `None` (unknown or expired).
     async fn session(&self, token_hash: &[u8; 32], now: UnixTime) -> Result<Option<Session>>;
@@ -355,4 +361,37 @@ pub trait Store: Send + Sync + 'static {
         nonce_ttl: i64,
         event_ttl: i64,
     ) -> Result<(SweepReport, Vec<Event>)>;
+
+    // --- administration ---
+
+    /// Every account with what it holds at `now`, oldest first.
+    async fn account_usage(&self, now: UnixTime) -> Result<Vec<AccountUsage>>;
+    /// Disables the account (`Some(when)`: in one transaction with the deletion of all its sessions) or
+    /// enables it again (`None`). Returns whether it changed anything (`false`: it already was so);
+    /// `NotFound` for an unknown account. A disabled account's shares read `owner_disabled`.
+    async fn set_account_disabled(&self, account: Id, disabled: Option<UnixTime>) -> Result<bool>;
+    /// Deletes the account and everything of it in one transaction: its wrapped data key, sessions,
+    /// records with every version and wrapped record key, shares with their wrapped keys, files, events
+    /// and the nonces of its shares. Its part writes become blob garbage (listed since `now`), which
+    /// the sweeper deletes; the invitation it registered with forgets it. `NotFound` if unknown.
+    async fn delete_account(&self, account: Id, now: UnixTime) -> Result<AccountDeletion>;
+    /// `AlreadyExists` if the id is taken.
+    async fn create_invite(&self, invite: NewInvite) -> Result<()>;
+    /// Every invitation, newest first.
+    async fn invites(&self) -> Result<Vec<Invite>>;
+    async fn invite(&self, id: Id) -> Result<Option<Invite>>;
+    /// Revokes an unused invitation; returns whether it did (`false`: used or revoked already).
+    /// `NotFound` if unknown.
+    async fn revoke_invite(&self, id: Id, now: UnixTime) -> Result<bool>;
+    /// Registration with an invitation, in one transaction: uses the invitation up if it is unused,
+    /// unrevoked, unexpired at the account's `created_at` and its hash is `code_hash` (else
+    /// `NotFound`, nothing changed), then creates the account (`AlreadyExists` for a taken email, and
+    /// the invitation stays unused). Of racing registrations with one code, one wins. The caller has
+    /// already compared the code in constant time: the guard here orders racing uses.
+    async fn create_account_invited(
+        &self,
+        account: NewAccount,
+        invite: Id,
+        code_hash: &[u8; 32],
+    ) -> Result<()>;
 }

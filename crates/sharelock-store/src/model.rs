@@ -47,6 +47,8 @@ pub struct Account {
     pub auth_hash: [u8; 32],
     pub wrapped_data_key: Vec<u8>,
     pub created_at: UnixTime,
+    /// When an administrator disabled the account; `None` while it is enabled.
+    pub disabled_at: Option<UnixTime>,
 }
 
 /// What a password change replaces: everything the server keeps that was derived from the password.
@@ -297,6 +299,9 @@ pub struct ShareRow {
     pub refused_at: Option<UnixTime>,
     /// The share ends at its first fetch.
     pub view_once: bool,
+    /// The owner's account is disabled: the share answers nothing until it is enabled again (read
+    /// with the share, so every read of a share sees it).
+    pub owner_disabled: bool,
 }
 
 impl ShareRow {
@@ -563,6 +568,90 @@ pub struct SweepReport {
     pub events: u64,
     /// Login attempt counts forgotten after [`LOGIN_ATTEMPTS_TTL`] without an attempt.
     pub login_attempts: u64,
+}
+
+/// One account as the operator sees it: who, when, and how much it holds. Never any key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountUsage {
+    pub id: Id,
+    pub email: String,
+    pub created_at: UnixTime,
+    /// When its last session was created.
+    pub last_login_at: Option<UnixTime>,
+    pub disabled_at: Option<UnixTime>,
+    pub records: u64,
+    /// Shares live at the time asked about.
+    pub live_shares: u64,
+    /// File bytes its records hold (part writes, finished or in progress), as the quota counts them.
+    pub file_bytes: u64,
+}
+
+/// What deleting an account removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountDeletion {
+    pub records: u64,
+    pub shares: u64,
+    /// Part writes listed as blob garbage, deleted by the sweeper.
+    pub blobs: u64,
+}
+
+/// A one-time invitation to register.
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    pub id: Id,
+    /// SHA-256 of the code's secret; the code itself is never stored.
+    pub code_hash: [u8; 32],
+    /// The operator's note (who it is for), shown in the list.
+    pub note: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invite {
+    pub id: Id,
+    pub code_hash: [u8; 32],
+    pub note: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub used_at: Option<UnixTime>,
+    /// The account it made (cleared when that account is deleted).
+    pub used_by: Option<Id>,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// An invitation's state at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteState {
+    Unused,
+    Used,
+    Revoked,
+    Expired,
+}
+
+impl InviteState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteState::Unused => "unused",
+            InviteState::Used => "used",
+            InviteState::Revoked => "revoked",
+            InviteState::Expired => "expired",
+        }
+    }
+}
+
+impl Invite {
+    pub fn state(&self, now: UnixTime) -> InviteState {
+        if self.used_at.is_some() {
+            InviteState::Used
+        } else if self.revoked_at.is_some() {
+            InviteState::Revoked
+        } else if self.expires_at <= now {
+            InviteState::Expired
+        } else {
+            InviteState::Unused
+        }
+    }
 }
 
 #[cfg(test)]

@@ -55,6 +55,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["admin_accounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["admin_delete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["admin_disable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["admin_enable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["admin_config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["admin_invites"];
+        put?: never;
+        post: operations["admin_create_invite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/invites/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["admin_revoke_invite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -437,6 +549,87 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The answer to a disable or an enable. */
+        AccountChanged: {
+            /** Format: uuid */
+            account_id: string;
+            /** @description `false`: it already was in that state. */
+            changed: boolean;
+            state: components["schemas"]["AccountState"];
+        };
+        /** @description The answer to a deletion: what was removed. The account's file blobs are deleted by the sweeper. */
+        AccountDeleted: {
+            /** Format: uuid */
+            account_id: string;
+            /**
+             * Format: int64
+             * @description File blobs queued for deletion.
+             */
+            blobs: number;
+            /** Format: int64 */
+            records: number;
+            /** Format: int64 */
+            shares: number;
+        };
+        /** @description `POST /api/v1/admin/accounts/{disable,enable,delete}`: the account, by id or by email. */
+        AccountRef: {
+            /** @description The account's id (UUID) or its email address. */
+            account: string;
+        };
+        /**
+         * @description Whether an account may log in.
+         * @enum {string}
+         */
+        AccountState: "active" | "disabled";
+        /** @description One account with what it holds. */
+        AdminAccount: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            disabled_at?: string | null;
+            email: string;
+            /**
+             * Format: int64
+             * @description File bytes its records hold, as the quota counts them.
+             */
+            file_bytes: number;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When its last session was created (`null`: never logged in since this was recorded).
+             */
+            last_login_at?: string | null;
+            /**
+             * Format: int64
+             * @description Shares live now.
+             */
+            live_shares: number;
+            /** Format: int64 */
+            records: number;
+            state: components["schemas"]["AccountState"];
+        };
+        /** @description `GET /api/v1/admin/accounts`: every account, oldest first. */
+        AdminAccounts: {
+            accounts: components["schemas"]["AdminAccount"][];
+        };
+        /** @description One invitation (never its code). */
+        AdminInvite: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+            note?: string | null;
+            state: components["schemas"]["InviteState"];
+            /** Format: date-time */
+            used_at?: string | null;
+        };
+        /** @description `GET /api/v1/admin/invites`: newest first. */
+        AdminInvites: {
+            invites: components["schemas"]["AdminInvite"][];
+        };
         /** @description Who wrote a version. */
         Author: {
             /** @enum {string} */
@@ -491,6 +684,16 @@ export interface components {
              */
             size: number;
         };
+        /** @description `POST /api/v1/admin/invites` */
+        CreateInvite: {
+            /**
+             * Format: int64
+             * @description Seconds the code stays usable (default 7 days, at most 365 days).
+             */
+            expires_in_secs?: number | null;
+            /** @description A note for the operator (who it is for), at most 200 characters. */
+            note?: string | null;
+        };
         /** @description `POST /api/v1/records`: version 1 under key generation 1. */
         CreateRecord: {
             envelope: components["schemas"]["B64"];
@@ -537,6 +740,13 @@ export interface components {
             /** @description The device's signature over "sharelock/v1/edit" ‖ H(envelope). */
             signature: components["schemas"]["B64"];
         };
+        /**
+         * @description `GET /api/v1/admin/config`: every setting as the server runs with it, secrets replaced by
+         *     `"(redacted)"` (and the password in a database URL).
+         */
+        EffectiveConfig: {
+            settings: Record<string, never>;
+        };
         /** @description `POST /api/v1/recipient/end` (signed): "I have it, delete it". */
         EndRequest: Record<string, never>;
         /** @description The body of every failed response: `{"error": {"code": "...", "message": "..."}}`. */
@@ -547,7 +757,7 @@ export interface components {
          * @description A stable error code; each is always sent with the same HTTP status (docs/protocol.md §10).
          * @enum {string}
          */
-        ErrorCode: "malformed_request" | "invalid_envelope" | "invalid_expiry" | "unauthorized" | "invalid_credentials" | "wrong_passphrase" | "invalid_signature" | "stale_request" | "signups_closed" | "forbidden_by_policy" | "share_bound_to_other_device" | "share_not_bound" | "share_not_editable" | "not_found" | "email_taken" | "already_exists" | "version_conflict" | "stale_record_key" | "share_set_mismatch" | "replayed_request" | "share_ended" | "request_timeout" | "payload_too_large" | "too_many_attempts" | "quota_exceeded" | "share_quota_exceeded" | "share_limit_reached" | "internal" | "unavailable" | "server_busy";
+        ErrorCode: "malformed_request" | "invalid_envelope" | "invalid_expiry" | "unauthorized" | "invalid_credentials" | "wrong_passphrase" | "invalid_signature" | "stale_request" | "signups_closed" | "invite_required" | "invalid_invite" | "email_domain_not_allowed" | "account_disabled" | "share_suspended" | "admin_unauthorized" | "forbidden_by_policy" | "share_bound_to_other_device" | "share_not_bound" | "share_not_editable" | "not_found" | "email_taken" | "already_exists" | "version_conflict" | "stale_record_key" | "share_set_mismatch" | "replayed_request" | "share_ended" | "request_timeout" | "payload_too_large" | "too_many_attempts" | "quota_exceeded" | "share_quota_exceeded" | "share_limit_reached" | "internal" | "unavailable" | "server_busy";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /**
@@ -608,6 +818,28 @@ export interface components {
             /** @description Oldest first. */
             versions: components["schemas"]["VersionEntry"][];
         };
+        /** @description A new invitation. `code` is shown this once: only its hash is stored. */
+        InviteCreated: {
+            /** @description The one-time code to give to the person invited (43 base64url characters). */
+            code: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+        };
+        /** @description `POST /api/v1/admin/invites/revoke` */
+        InviteRef: {
+            /** Format: uuid */
+            id: string;
+        };
+        InviteRevoked: {
+            /** Format: uuid */
+            id: string;
+            /** @description `false`: it was used or revoked already. */
+            revoked: boolean;
+        };
+        /** @enum {string} */
+        InviteState: "unused" | "used" | "revoked" | "expired";
         /** @enum {string} */
         KdfAlg: "argon2id";
         /** @description Argon2id parameters (docs/protocol.md §2.1). */
@@ -668,6 +900,8 @@ export interface components {
             account_quota_bytes: number;
             /** @description Editable (bidirectional) shares may be created. */
             editable_shares: boolean;
+            /** @description Registration needs a one-time invitation code (`invite` in the request). */
+            invite_required?: boolean;
             /**
              * Format: int64
              * @description Largest record envelope in bytes.
@@ -700,6 +934,8 @@ export interface components {
              * @description File bytes the recipient of one editable share may upload (413 `share_quota_exceeded` beyond).
              */
             share_quota_bytes: number;
+            /** @description When not empty, only emails at these domains may register. */
+            signup_email_domains?: string[];
             /** @description New accounts may register. */
             signups: boolean;
             /**
@@ -754,6 +990,8 @@ export interface components {
             /** @description AK (32 bytes); the server keeps only its SHA-256. */
             auth_key: components["schemas"]["B64"];
             email: string;
+            /** @description The one-time invitation code, on a server whose policy says `invite_required`. */
+            invite?: string | null;
             kdf: components["schemas"]["KdfParams"];
             /** @description 16 random bytes chosen by the client. */
             kdf_salt: components["schemas"]["B64"];
@@ -964,6 +1202,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description signups_closed, invite_required, invalid_invite or email_domain_not_allowed */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1139,6 +1378,566 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description server_busy: the server is at its upload bounds; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_accounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminAccounts"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: the admin API is off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_many_attempts: wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountRef"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountDeleted"];
+                };
+            };
+            /** @description malformed_request: a path parameter, header or body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: no such account, or the admin API is off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout: the body was not sent in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over its limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_many_attempts: wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description server_busy: the server is at its upload bounds; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_disable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountRef"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountChanged"];
+                };
+            };
+            /** @description malformed_request: a path parameter, header or body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: no such account, or the admin API is off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout: the body was not sent in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over its limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_many_attempts: wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description server_busy: the server is at its upload bounds; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_enable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountRef"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountChanged"];
+                };
+            };
+            /** @description malformed_request: a path parameter, header or body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: no such account, or the admin API is off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout: the body was not sent in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over its limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_many_attempts: wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description server_busy: the server is at its upload bounds; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EffectiveConfig"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: the admin API is off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_many_attempts: wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_invites: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminInvites"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: the admin API is off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_many_attempts: wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_create_invite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateInvite"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteCreated"];
+                };
+            };
+            /** @description malformed_request: a path parameter, header or body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: the admin API is off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout: the body was not sent in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over its limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_many_attempts: wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description server_busy: the server is at its upload bounds; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_revoke_invite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InviteRef"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteRevoked"];
+                };
+            };
+            /** @description malformed_request: a path parameter, header or body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: no such invitation, or the admin API is off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout: the body was not sent in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over its limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too_many_attempts: wait Retry-After seconds */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1883,6 +2682,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description share_suspended: the owner's account is disabled */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2675,6 +3483,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description account_disabled (only for the right password) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -130,6 +130,10 @@ export interface Policy {
   max_expiry_secs: number;
   editable_shares: boolean;
   signups: boolean;
+  /** Registration needs a one-time invitation code from the server's operator (§7.1). */
+  invite_required?: boolean;
+  /** When not empty, only emails at these domains may register. */
+  signup_email_domains?: string[];
   max_envelope_bytes: number;
   max_file_bytes: number;
   max_part_bytes: number;

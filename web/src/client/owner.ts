@@ -271,7 +271,14 @@ async function deriveAccountKeys(email: string, password: string, r16: Uint8Arra
 }
 
 /** Creates an account with a fresh r16 and data key, then logs in to it. */
-export async function register(api: Api, email: string, password: string, store?: KeyValueStore, stage?: StageListener): Promise<OwnerSession> {
+export async function register(
+  api: Api,
+  email: string,
+  password: string,
+  store?: KeyValueStore,
+  stage?: StageListener,
+  invite?: string,
+): Promise<OwnerSession> {
   if (characters(password) < MIN_MASTER_PASSWORD_CHARS) throw new VaultError(`Choose a master password of at least ${MIN_MASTER_PASSWORD_CHARS} characters.`);
   const r16 = randomBytes(16);
   const params = kdfJson(DEFAULT_KDF);
@@ -283,7 +290,7 @@ export async function register(api: Api, email: string, password: string, store?
     await api.send("/accounts", {
       method: "POST",
       headers: { "Content-Type": JSON_TYPE },
-      body: JSON.stringify({ email, kdf: params, kdf_salt: b64(r16), auth_key: b64(ak), wrapped_data_key: b64(wrapped) }),
+      body: JSON.stringify({ email, kdf: params, kdf_salt: b64(r16), auth_key: b64(ak), wrapped_data_key: b64(wrapped), ...(invite ? { invite } : {}) }),
     });
   } finally {
     dk.fill(0);

@@ -45,6 +45,8 @@ function explain(error: unknown): string {
         return t("error.notFound");
       case "share_bound_to_other_device":
         return t("error.otherDevice");
+      case "share_suspended":
+        return t("error.shareSuspended");
       case "wrong_passphrase":
         return t("error.wrongPassphrase");
       case "too_many_attempts":

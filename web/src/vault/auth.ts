@@ -1,6 +1,6 @@
 // Log in and register. The master password is stretched by Argon2id in this page (a few seconds, 64 MiB);
 // only the derived login proof reaches the server.
-import type { Api } from "../client/http";
+import { ApiError, type Api } from "../client/http";
 import { login, register, type OwnerSession, type Stage } from "../client/owner";
 import type { Policy } from "../client/owner-api";
 import type { KeyValueStore } from "../client/versions";
@@ -42,6 +42,13 @@ export function emailProblem(email: string): string | undefined {
   return undefined;
 }
 
+/** An email outside the server's sign-up domains (the server checks it too). */
+export function domainProblem(email: string, domains: readonly string[]): string | undefined {
+  if (domains.length === 0) return undefined;
+  const domain = email.slice(email.lastIndexOf("@") + 1).toLowerCase();
+  return domains.includes(domain) ? undefined : `This server accepts new accounts only for addresses at ${domains.join(", ")}.`;
+}
+
 export function showAuth(options: AuthOptions): void {
   const { mode, policy } = options;
   const registering = mode === "register";
@@ -55,6 +62,19 @@ export function showAuth(options: AuthOptions): void {
     "data-testid": "password",
   });
   const again = h("input", { id: "auth-again", type: "password", autocomplete: "new-password", required: true, "data-testid": "password-again" });
+  // Invite-only servers (policy.invite_required): the code from the operator, sent with the registration.
+  const needsInvite = registering && policy.invite_required === true;
+  const invite = h("input", {
+    id: "auth-invite",
+    type: "text",
+    autocomplete: "off",
+    required: true,
+    spellcheck: "false",
+    maxlength: "64",
+    "aria-describedby": "auth-invite-hint",
+    "data-testid": "invite",
+  });
+  const domains = registering ? (policy.signup_email_domains ?? []) : [];
   const error = h("p", { class: "error", "data-testid": "auth-error", role: "alert" });
   const progress = h("p", { class: "muted", "data-testid": "auth-progress" });
   const submit = h("button", { type: "submit", class: "primary", "data-testid": "auth-submit" }, registering ? "Create vault" : "Log in");
@@ -63,11 +83,17 @@ export function showAuth(options: AuthOptions): void {
     { novalidate: true },
     h("label", { for: "auth-email" }, "Email"),
     email,
+    domains.length > 0
+      ? h("p", { class: "muted small-text", "data-testid": "signup-domains" }, `This server accepts new accounts for addresses at ${domains.join(", ")}.`)
+      : null,
     h("label", { for: "auth-password" }, "Master password"),
     password,
     registering ? h("p", { class: "muted small-text" }, PASSWORD_HINT) : null,
     registering ? h("label", { for: "auth-again" }, "Master password again") : null,
     registering ? again : null,
+    needsInvite ? h("label", { for: "auth-invite" }, "Invitation code") : null,
+    needsInvite ? invite : null,
+    needsInvite ? h("p", { id: "auth-invite-hint", class: "muted small-text" }, "New accounts on this server need a one-time invitation code from its operator.") : null,
     error,
     progress,
     h("div", { class: "actions" }, submit),
@@ -81,7 +107,7 @@ export function showAuth(options: AuthOptions): void {
       ? h("p", { class: "muted" }, "No vault on this server yet? ", switcher)
       : h("p", { class: "muted" }, "This server does not accept new accounts.");
 
-  const inputs = [email, password, again];
+  const inputs = [email, password, again, invite];
   const busy = (on: boolean): void => {
     for (const input of inputs) input.disabled = on;
     submit.disabled = on;
@@ -96,10 +122,12 @@ export function showAuth(options: AuthOptions): void {
       emailProblem(email.value) ??
       (password.value === "" ? "Enter your master password." : undefined) ??
       (registering && characters(password.value) < MIN_PASSWORD ? `Choose a master password of at least ${MIN_PASSWORD} characters.` : undefined) ??
-      (registering && password.value !== again.value ? "The two master passwords differ. Type them again." : undefined);
+      (registering && password.value !== again.value ? "The two master passwords differ. Type them again." : undefined) ??
+      domainProblem(email.value, domains) ??
+      (needsInvite && invite.value.trim() === "" ? "Enter the invitation code you were given." : undefined);
     if (problem) {
       error.textContent = problem;
-      (problem.includes("email") ? email : password).focus();
+      (problem.includes("invitation") ? invite : problem.includes("email") || problem.includes("addresses") ? email : password).focus();
       return;
     }
     busy(true);
@@ -109,7 +137,8 @@ export function showAuth(options: AuthOptions): void {
       if (s === "deriving") await afterPaint();
     };
     const secret = password.value;
-    const run = registering ? register(options.api, email.value, secret, options.store, stage) : login(options.api, email.value, secret, options.store, stage);
+    const code = needsInvite ? invite.value.trim() : undefined;
+    const run = registering ? register(options.api, email.value, secret, options.store, stage, code) : login(options.api, email.value, secret, options.store, stage);
     run.then(
       (session) => {
         password.value = "";
@@ -119,6 +148,11 @@ export function showAuth(options: AuthOptions): void {
       (e: unknown) => {
         busy(false);
         error.textContent = explain(e);
+        if (e instanceof ApiError && (e.code === "invalid_invite" || e.code === "invite_required")) {
+          invite.select();
+          invite.focus();
+          return;
+        }
         password.select();
         password.focus();
       },

@@ -120,7 +120,8 @@ fn checked_credentials(
 
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts",
     request_body = RegisterRequest,
-    responses((status = 201, body = RegisterResponse), (status = 403, body = sharelock_api::ErrorBody),
+    responses((status = 201, body = RegisterResponse),
+              (status = 403, body = sharelock_api::ErrorBody, description = "signups_closed, invite_required, invalid_invite or email_domain_not_allowed"),
               (status = 409, body = sharelock_api::ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
@@ -134,6 +135,12 @@ pub async fn register(
         ));
     }
     let email = checked_email(&req.email)?;
+    if !state.config.email_domain_allowed(&email) {
+        return Err(ApiError::new(
+            ErrorCode::EmailDomainNotAllowed,
+            "sign-ups on this server are limited to some email domains, and this email is at another",
+        ));
+    }
     let credentials = checked_credentials(
         &req.kdf,
         &req.kdf_salt,
@@ -141,6 +148,7 @@ pub async fn register(
         &req.wrapped_data_key,
     )?;
     let id = Uuid::new_v4();
+    let now = state.now();
     let account = NewAccount {
         id,
         email,
@@ -148,9 +156,28 @@ pub async fn register(
         kdf_salt: credentials.kdf_salt,
         auth_hash: credentials.auth_hash,
         wrapped_data_key: credentials.wrapped_data_key,
-        created_at: state.now(),
+        created_at: now,
     };
-    match state.store.create_account(account).await {
+    let created = if state.config.invite_only {
+        let code = req.invite.as_deref().ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InviteRequired,
+                "sign-ups on this server need an invitation code",
+            )
+        })?;
+        let (invite, code_hash) = checked_invite(&state, code, now).await?;
+        match state
+            .store
+            .create_account_invited(account, invite, &code_hash)
+            .await
+        {
+            Err(sharelock_store::StoreError::NotFound) => return Err(invalid_invite()),
+            other => other,
+        }
+    } else {
+        state.store.create_account(account).await
+    };
+    match created {
         Ok(()) => Ok((
             StatusCode::CREATED,
             Json(RegisterResponse { account_id: id }),
@@ -161,6 +188,24 @@ pub async fn register(
         )),
         Err(e) => Err(e.into()),
     }
+}
+
+fn invalid_invite() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidInvite,
+        "the invitation code is not valid: it is wrong, used, revoked or expired",
+    )
+}
+
+/// The invitation a code names, if the code is its own (compared in constant time) and it is unused at
+/// `now`. The store then uses it up in the account's transaction, which orders racing uses.
+async fn checked_invite(state: &AppState, code: &str, now: i64) -> ApiResult<(Uuid, [u8; 32])> {
+    let (id, code_hash) = crate::admin::parse_invite_code(code).ok_or_else(invalid_invite)?;
+    let invite = state.store.invite(id).await?.ok_or_else(invalid_invite)?;
+    if !crate::admin::invite_matches(&invite, &code_hash, now) {
+        return Err(invalid_invite());
+    }
+    Ok((id, code_hash))
 }
 
 /// What login attempts are counted under: a keyed hash of the normalised email, the same for an email
@@ -204,6 +249,7 @@ const NO_ACCOUNT: [u8; 32] = [0; 32];
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts",
     request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = sharelock_api::ErrorBody),
+              (status = 403, body = sharelock_api::ErrorBody, description = "account_disabled (only for the right password)"),
               (status = 429, body = sharelock_api::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
@@ -224,9 +270,20 @@ pub async fn login(
     let Some(account) = account else {
         return Err(denied());
     };
+    // Said only to whoever knows the password.
+    let disabled = || {
+        ApiError::new(
+            ErrorCode::AccountDisabled,
+            "this account is disabled on this server; ask its operator",
+        )
+    };
+    if account.disabled_at.is_some() {
+        return Err(disabled());
+    }
     let token = b64u(&random_array::<32>().map_err(|_| ApiError::internal())?);
     let expires_at = now + state.config.session_ttl.as_secs() as i64;
-    state
+    // The store refuses the session too if the account was disabled since it was read.
+    match state
         .store
         .create_session(NewSession {
             token_hash: sha256(token.as_bytes()),
@@ -234,7 +291,12 @@ pub async fn login(
             created_at: now,
             expires_at,
         })
-        .await?;
+        .await
+    {
+        Ok(()) => {}
+        Err(sharelock_store::StoreError::AccountDisabled) => return Err(disabled()),
+        Err(e) => return Err(e.into()),
+    }
     Ok(Json(LoginResponse {
         token,
         expires_at: OffsetDateTime::from_unix_timestamp(expires_at)

@@ -173,8 +173,13 @@ pub async fn recipient_stream(
         let mut looks: u32 = 0;
         loop {
             let now = state.now();
+            let mut suspended = false;
             let live = if read_version {
                 match state.store.recipient_view(&share_id, now).await {
+                    Ok(Some(view)) if view.share.owner_disabled => {
+                        suspended = true;
+                        true
+                    }
                     Ok(Some(view)) if view.share.state(now).is_live() => {
                         if sent != Some(view.version) {
                             sent = Some(view.version);
@@ -190,7 +195,10 @@ pub async fn recipient_stream(
                 }
             } else {
                 match state.store.share_by_id(&share_id).await {
-                    Ok(Some(share)) => share.state(now).is_live(),
+                    Ok(Some(share)) => {
+                        suspended = share.owner_disabled;
+                        share.state(now).is_live()
+                    }
                     Ok(None) => false,
                     Err(e) => {
                         tracing::warn!(error = %e, "recipient stream could not read its share");
@@ -200,6 +208,11 @@ pub async fn recipient_stream(
             };
             if !live {
                 yield Ok(SseEvent::default().event("ended").data("{}"));
+                break;
+            }
+            // The owner's account was disabled: the stream closes without an event (the share has not
+            // ended); reconnecting answers `share_suspended`.
+            if suspended {
                 break;
             }
             tokio::select! {

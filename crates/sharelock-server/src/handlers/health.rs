@@ -69,6 +69,8 @@ pub async fn policy(State(state): State<AppState>) -> Json<Policy> {
         max_expiry_secs: c.max_expiry.as_secs(),
         editable_shares: c.editable_shares,
         signups: c.signups,
+        invite_required: c.signups && c.invite_only,
+        signup_email_domains: c.signup_email_domains.clone(),
         max_envelope_bytes: c.max_envelope_bytes,
         max_file_bytes: c.max_file_bytes,
         max_part_bytes: MAX_PART_BYTES as u64,

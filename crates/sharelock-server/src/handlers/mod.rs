@@ -1,6 +1,7 @@
 //! Route handlers, one module per resource, and the helpers they share.
 
 pub mod accounts;
+pub mod admin;
 pub mod events;
 pub mod files;
 pub mod health;

@@ -31,12 +31,16 @@ fn wrong_passphrase() -> ApiError {
     )
 }
 
+/// The share's state if it answers: `share_ended` once it has ended, `share_suspended` while its owner's
+/// account is disabled.
 fn ended_or_live(share: &ShareRow, now: i64) -> ApiResult<ShareState> {
     let state = share.state(now);
-    if state.is_live() {
-        Ok(state)
-    } else {
+    if !state.is_live() {
         Err(ApiError::share_ended())
+    } else if share.owner_disabled {
+        Err(ApiError::share_suspended())
+    } else {
+        Ok(state)
     }
 }
 
@@ -91,6 +95,7 @@ fn access_header(headers: &HeaderMap) -> ApiResult<Vec<u8>> {
     params(("sharelock-share" = String, Header, description = "b64u share id"),
            ("sharelock-access" = String, Header, description = "b64u access token T")),
     responses((status = 200, body = Status), (status = 401, body = sharelock_api::ErrorBody),
+              (status = 403, body = sharelock_api::ErrorBody, description = "share_suspended: the owner's account is disabled"),
               (status = 404, body = sharelock_api::ErrorBody), (status = 410, body = sharelock_api::ErrorBody),
               (status = 429, body = sharelock_api::ErrorBody)))]
 pub async fn status(

@@ -30,8 +30,8 @@ pub(super) async fn create(conn: &mut PgConnection, a: &NewAccount) -> Result<()
 macro_rules! account_select {
     ($where:literal) => {
         concat!(
-            "SELECT id, email, kdf_m, kdf_t, kdf_p, kdf_salt, auth_hash, wrapped_data_key, created_at \
-             FROM accounts WHERE ",
+            "SELECT id, email, kdf_m, kdf_t, kdf_p, kdf_salt, auth_hash, wrapped_data_key, created_at, \
+             disabled_at FROM accounts WHERE ",
             $where
         )
     };
@@ -50,6 +50,7 @@ fn account_from_row(row: &PgRow) -> Result<Account> {
         auth_hash: fixed(row, 6)?,
         wrapped_data_key: row.try_get(7)?,
         created_at: row.try_get(8)?,
+        disabled_at: row.try_get(9)?,
     })
 }
 
@@ -127,8 +128,24 @@ pub(super) async fn clear_login_attempts(conn: &mut PgConnection, key: &[u8; 32]
     Ok(())
 }
 
-/// An unknown account fails the foreign key: `NotFound`.
+/// In the caller's transaction: notes the login on the account while it is enabled (the update holds
+/// the account's row lock until commit, and a disable racing it waits, then deletes this session; a
+/// disable that committed first makes the update match nothing), then inserts the session.
+/// `AccountDisabled` or `NotFound` when the account cannot log in.
 pub(super) async fn create_session(conn: &mut PgConnection, s: &NewSession) -> Result<()> {
+    let enabled =
+        sqlx::query("UPDATE accounts SET last_login_at = $2 WHERE id = $1 AND disabled_at IS NULL")
+            .bind(s.account_id)
+            .bind(s.created_at)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    if enabled == 0 {
+        return match by_id(conn, s.account_id).await? {
+            Some(_) => Err(StoreError::AccountDisabled),
+            None => Err(StoreError::NotFound),
+        };
+    }
     sqlx::query(
         "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )

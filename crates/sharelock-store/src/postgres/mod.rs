@@ -37,6 +37,7 @@
 //! transaction has committed.
 
 mod accounts;
+mod admin;
 mod events;
 mod files;
 mod listen;
@@ -294,10 +295,9 @@ impl Store for PostgresStore {
     }
 
     async fn create_session(&self, session: NewSession) -> Result<()> {
-        let mut conn = self.conn("create_session").await?;
-        accounts::create_session(&mut conn, &session)
-            .await
-            .map_err(|e| with_op("create_session", e))
+        let mut tx = self.begin("create_session").await?;
+        let result = accounts::create_session(&mut tx, &session).await;
+        self.commit("create_session", tx, result).await
     }
 
     async fn session(&self, token_hash: &[u8; 32], now: UnixTime) -> Result<Option<Session>> {
@@ -808,6 +808,64 @@ impl Store for PostgresStore {
             events,
         };
         Ok((report, raised))
+    }
+
+    async fn account_usage(&self, now: UnixTime) -> Result<Vec<AccountUsage>> {
+        let mut conn = self.conn("account_usage").await?;
+        admin::account_usage(&mut conn, now)
+            .await
+            .map_err(|e| with_op("account_usage", e))
+    }
+
+    async fn set_account_disabled(&self, account: Id, disabled: Option<UnixTime>) -> Result<bool> {
+        let mut tx = self.begin("set_account_disabled").await?;
+        let result = admin::set_disabled(&mut tx, account, disabled).await;
+        self.commit("set_account_disabled", tx, result).await
+    }
+
+    async fn delete_account(&self, account: Id, now: UnixTime) -> Result<AccountDeletion> {
+        let mut tx = self.begin("delete_account").await?;
+        let result = admin::delete_account(&mut tx, account, now).await;
+        self.commit("delete_account", tx, result).await
+    }
+
+    async fn create_invite(&self, invite: NewInvite) -> Result<()> {
+        let mut conn = self.conn("create_invite").await?;
+        admin::create_invite(&mut conn, &invite)
+            .await
+            .map_err(|e| with_op("create_invite", e))
+    }
+
+    async fn invites(&self) -> Result<Vec<Invite>> {
+        let mut conn = self.conn("invites").await?;
+        admin::invites(&mut conn)
+            .await
+            .map_err(|e| with_op("invites", e))
+    }
+
+    async fn invite(&self, id: Id) -> Result<Option<Invite>> {
+        let mut conn = self.conn("invite").await?;
+        admin::invite(&mut conn, id)
+            .await
+            .map_err(|e| with_op("invite", e))
+    }
+
+    async fn revoke_invite(&self, id: Id, now: UnixTime) -> Result<bool> {
+        let mut conn = self.conn("revoke_invite").await?;
+        admin::revoke_invite(&mut conn, id, now)
+            .await
+            .map_err(|e| with_op("revoke_invite", e))
+    }
+
+    async fn create_account_invited(
+        &self,
+        account: NewAccount,
+        invite: Id,
+        code_hash: &[u8; 32],
+    ) -> Result<()> {
+        let mut tx = self.begin("create_account_invited").await?;
+        let result = admin::create_account_invited(&mut tx, &account, invite, code_hash).await;
+        self.commit("create_account_invited", tx, result).await
     }
 }
 

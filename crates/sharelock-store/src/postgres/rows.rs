@@ -61,13 +61,14 @@ macro_rules! share_columns {
         "s.handle, s.share_id, s.account_id, s.record_id, s.token_hash, s.wrapped_key, s.key_gen, \
          s.owner_secret, s.label, s.editable, s.burn_after, s.passphrase, s.created_at, s.expires_at, \
          s.bound_at, s.device_key, s.bind_tag, s.ended_at, s.end_reason, s.last_access_at, s.edit_count, \
-         s.failed_attempts, s.last_failed_at, s.refused_event_at, s.view_once"
+         s.failed_attempts, s.last_failed_at, s.refused_event_at, s.view_once, \
+         coalesce((SELECT a.disabled_at IS NOT NULL FROM accounts a WHERE a.id = s.account_id), false)"
     };
 }
 pub(super) use share_columns;
 
 /// How many columns `share_columns!()` names: a query's own columns start here.
-pub(super) const SHARE_COLUMN_COUNT: usize = 25;
+pub(super) const SHARE_COLUMN_COUNT: usize = 26;
 
 pub(super) fn share_from_row(row: &PgRow) -> Result<ShareRow> {
     Ok(ShareRow {
@@ -96,5 +97,6 @@ pub(super) fn share_from_row(row: &PgRow) -> Result<ShareRow> {
         last_failed_at: row.try_get(22)?,
         refused_at: row.try_get(23)?,
         view_once: row.try_get(24)?,
+        owner_disabled: row.try_get(25)?,
     })
 }

@@ -527,6 +527,9 @@ fn check_signer(share: Option<ShareRow>, now: UnixTime) -> Result<ShareRow> {
     if share.device_key.is_none() {
         return Err(StoreError::NotAllowed);
     }
+    if share.owner_disabled {
+        return Err(StoreError::AccountDisabled);
+    }
     Ok(share)
 }
 

@@ -27,8 +27,8 @@ pub(super) fn create(tx: &Transaction<'_>, a: &NewAccount) -> Result<()> {
 macro_rules! account_select {
     ($where:literal) => {
         concat!(
-            "SELECT id, email, kdf_m, kdf_t, kdf_p, kdf_salt, auth_hash, wrapped_data_key, created_at \
-             FROM accounts WHERE ",
+            "SELECT id, email, kdf_m, kdf_t, kdf_p, kdf_salt, auth_hash, wrapped_data_key, created_at, \
+             disabled_at FROM accounts WHERE ",
             $where
         )
     };
@@ -47,6 +47,7 @@ fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
         auth_hash: row.get(6)?,
         wrapped_data_key: row.get(7)?,
         created_at: row.get(8)?,
+        disabled_at: row.get(9)?,
     })
 }
 
@@ -114,8 +115,20 @@ pub(super) fn clear_login_attempts(tx: &Transaction<'_>, key: &[u8; 32]) -> Resu
     Ok(())
 }
 
-/// An unknown account fails the foreign key: `NotFound`.
+/// Notes the login on the account while it is enabled, then inserts the session (the single writer
+/// orders this against a disable). `AccountDisabled` or `NotFound` when the account cannot log in.
 pub(super) fn create_session(tx: &Transaction<'_>, s: &NewSession) -> Result<()> {
+    let enabled = tx
+        .prepare_cached(
+            "UPDATE accounts SET last_login_at = ?2 WHERE id = ?1 AND disabled_at IS NULL",
+        )?
+        .execute(params![s.account_id, s.created_at])?;
+    if enabled == 0 {
+        return match by_id(tx, s.account_id)? {
+            Some(_) => Err(StoreError::AccountDisabled),
+            None => Err(StoreError::NotFound),
+        };
+    }
     tx.prepare_cached(
         "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
     )?

@@ -7,6 +7,7 @@
 //! checkpoints run on a third connection, off the commit path.
 
 mod accounts;
+mod admin;
 mod engine;
 mod events;
 mod files;
@@ -46,6 +47,8 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../migrations/sqlite/0010_shares_unshredded.sql"
     )),
+    // After 0013 and 0010, which were applied first: the list's order is the order databases were migrated in.
+    M::up(include_str!("../../migrations/sqlite/0008_admin.sql")),
 ];
 
 /// The schema version (`PRAGMA user_version`) a database has once every migration above is applied.
@@ -809,5 +812,56 @@ impl Store for SqliteStore {
             events,
         };
         Ok((report, raised))
+    }
+
+    async fn account_usage(&self, now: UnixTime) -> Result<Vec<AccountUsage>> {
+        self.read("account_usage", move |conn| admin::account_usage(conn, now))
+            .await
+    }
+
+    async fn set_account_disabled(&self, account: Id, disabled: Option<UnixTime>) -> Result<bool> {
+        self.write("set_account_disabled", move |tx| {
+            admin::set_disabled(tx, account, disabled)
+        })
+        .await
+    }
+
+    async fn delete_account(&self, account: Id, now: UnixTime) -> Result<AccountDeletion> {
+        self.write("delete_account", move |tx| {
+            admin::delete_account(tx, account, now)
+        })
+        .await
+    }
+
+    async fn create_invite(&self, invite: NewInvite) -> Result<()> {
+        self.write("create_invite", move |tx| admin::create_invite(tx, &invite))
+            .await
+    }
+
+    async fn invites(&self) -> Result<Vec<Invite>> {
+        self.read("invites", admin::invites).await
+    }
+
+    async fn invite(&self, id: Id) -> Result<Option<Invite>> {
+        self.read("invite", move |conn| admin::invite(conn, id))
+            .await
+    }
+
+    async fn revoke_invite(&self, id: Id, now: UnixTime) -> Result<bool> {
+        self.write("revoke_invite", move |tx| admin::revoke_invite(tx, id, now))
+            .await
+    }
+
+    async fn create_account_invited(
+        &self,
+        account: NewAccount,
+        invite: Id,
+        code_hash: &[u8; 32],
+    ) -> Result<()> {
+        let code_hash = *code_hash;
+        self.write("create_account_invited", move |tx| {
+            admin::create_account_invited(tx, &account, invite, &code_hash)
+        })
+        .await
     }
 }

@@ -475,6 +475,9 @@ fn signed_share(tx: &Transaction<'_>, change: &SignedChange) -> Result<ShareRow>
     if share.device_key.is_none() {
         return Err(StoreError::NotAllowed);
     }
+    if share.owner_disabled {
+        return Err(StoreError::AccountDisabled);
+    }
     insert_nonce(tx, change)?;
     Ok(share)
 }

@@ -21,7 +21,7 @@ fn part_write(record: Id, file: Id, part: u32) -> PartBlob {
 }
 
 /// A whole part write, as the server does it: reserved, then (bytes stored) attached.
-async fn put(
+pub(super) async fn put(
     store: &impl Store,
     record: Id,
     file: Id,
@@ -38,7 +38,7 @@ async fn put(
     write
 }
 
-async fn garbage(store: &impl Store) -> HashSet<PartBlob> {
+pub(super) async fn garbage(store: &impl Store) -> HashSet<PartBlob> {
     store
         .blob_garbage(10_000)
         .await

@@ -70,6 +70,11 @@ macro_rules! conformance_tests {
             racing_access_attempts_in_one_write,
             racing_login_attempts,
             sweeps_at_once,
+            account_usage,
+            disable_account,
+            delete_account,
+            invites,
+            racing_invite_uses,
         );
     };
     (@each $setup:path; $($check:ident),* $(,)?) => {
@@ -360,6 +365,7 @@ macro_rules! assert_store_err {
 // --- the checks, by area ---
 
 mod accounts;
+mod admin;
 pub mod blobs;
 mod concurrency;
 mod events;
@@ -371,6 +377,7 @@ mod shares;
 mod sweep;
 
 pub use accounts::*;
+pub use admin::*;
 pub use concurrency::*;
 pub use events::*;
 pub use files::*;

@@ -14,6 +14,15 @@ pub struct RegisterArgs {
     /// The account's email (its identifier; nothing is ever sent to it).
     #[arg(long)]
     email: String,
+    /// The one-time invitation code the server's operator gave you (needed where sign-ups are
+    /// invite-only).
+    #[arg(
+        long,
+        value_name = "CODE",
+        env = "SHARELOCK_INVITE",
+        hide_env_values = true
+    )]
+    invite: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -121,7 +130,9 @@ pub async fn register(ctx: &Context, args: RegisterArgs) -> CliResult {
     let server = ctx.server()?;
     let password = password(ctx, true)?;
     check_new_password(&password, "new")?;
-    let session = sharelock_client::register(&server, &args.email, &password).await?;
+    let session =
+        sharelock_client::register_invited(&server, &args.email, &password, args.invite.as_deref())
+            .await?;
     ctx.save_session(&session)?;
     ctx.remember_server(session.server())?;
     if ctx.json() {

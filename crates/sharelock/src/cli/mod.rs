@@ -2,6 +2,7 @@
 //! line on stderr and an exit code (the exit codes are a stable contract, see [`ExitStatus`]).
 
 mod account;
+mod admin;
 mod home;
 mod open;
 mod output;
@@ -69,6 +70,10 @@ pub enum Command {
     /// (nothing kept), 2 unusable command line or not a backup, 7 the target is not empty, 10 the backup
     /// is damaged or incomplete, 11 the backup is from a newer Sharelock.
     Restore(backup::RestoreArgs),
+    /// Administer the server's accounts, invitations and configuration, working on its database
+    /// directly (the settings `serve` uses). Exit codes: 1 failed or not found, 2 unusable command line
+    /// or configuration, 8 a secret given both directly and as a file.
+    Admin(admin::AdminArgs),
     /// Create an account on the server and log in.
     Register(account::RegisterArgs),
     /// Log in: unlocks the vault on this machine until `logout`.
@@ -105,6 +110,9 @@ pub enum ExitStatus {
     Conflict = 6,
     /// A limit of the server: a file quota is full, or the account has as many live shares as allowed.
     Limit = 9,
+    /// Refused by the server's operator: the account is disabled, the share's owner account is disabled,
+    /// or sign-up needs an invitation code (or an email at another domain).
+    Refused = 12,
 }
 
 /// A failed command: what to say, and how to exit.
@@ -147,6 +155,11 @@ pub fn status_of_code(code: ErrorCode) -> ExitStatus {
         ErrorCode::QuotaExceeded | ErrorCode::ShareQuotaExceeded | ErrorCode::ShareLimitReached => {
             ExitStatus::Limit
         }
+        ErrorCode::AccountDisabled
+        | ErrorCode::ShareSuspended
+        | ErrorCode::InviteRequired
+        | ErrorCode::InvalidInvite
+        | ErrorCode::EmailDomainNotAllowed => ExitStatus::Refused,
         _ => ExitStatus::Other,
     }
 }
@@ -194,6 +207,34 @@ impl From<ClientError> for Failure {
                     .to_owned()
             }
             ClientError::Api {
+                code: ErrorCode::InviteRequired,
+                ..
+            } => "sign-ups on this server are invite-only: register with the code the server's \
+                  operator gave you (sharelock register --invite CODE …)"
+                .to_owned(),
+            ClientError::Api {
+                code: ErrorCode::InvalidInvite,
+                ..
+            } => "the invitation code is not valid: it is wrong, already used, revoked or expired \
+                  (ask the server's operator for a new one)"
+                .to_owned(),
+            ClientError::Api {
+                code: ErrorCode::EmailDomainNotAllowed,
+                ..
+            } => "this server takes sign-ups only for some email domains, and this email is at \
+                  another"
+                .to_owned(),
+            ClientError::Api {
+                code: ErrorCode::AccountDisabled,
+                ..
+            } => "this account is disabled on this server; ask the server's operator".to_owned(),
+            ClientError::Api {
+                code: ErrorCode::ShareSuspended,
+                ..
+            } => "this share is unavailable: its owner's account is disabled on this server (it \
+                  may answer again if the account is enabled)"
+                .to_owned(),
+            ClientError::Api {
                 code: ErrorCode::StaleRecordKey,
                 message,
                 ..
@@ -223,6 +264,7 @@ pub fn main() -> ExitCode {
         Command::Migrate(args) => return migrate::run(args, global.json),
         Command::Backup(args) => return backup::run_backup(args, global.json),
         Command::Restore(args) => return backup::run_restore(args, global.json),
+        Command::Admin(args) => return admin::run(args, global.json),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "sharelock", &mut std::io::stdout());
@@ -272,6 +314,7 @@ async fn run(global: Global, command: Command) -> CliResult {
         | Command::Migrate(_)
         | Command::Backup(_)
         | Command::Restore(_)
+        | Command::Admin(_)
         | Command::Completions { .. } => Ok(()),
     }
 }
@@ -298,6 +341,15 @@ mod tests {
         assert_eq!(status_of_code(ErrorCode::QuotaExceeded) as u8, 9);
         assert_eq!(status_of_code(ErrorCode::ShareQuotaExceeded) as u8, 9);
         assert_eq!(status_of_code(ErrorCode::ShareLimitReached) as u8, 9);
+        for refused in [
+            ErrorCode::AccountDisabled,
+            ErrorCode::ShareSuspended,
+            ErrorCode::InviteRequired,
+            ErrorCode::InvalidInvite,
+            ErrorCode::EmailDomainNotAllowed,
+        ] {
+            assert_eq!(status_of_code(refused) as u8, 12, "{refused}");
+        }
         let conflict: Failure = ClientError::Conflict { current_version: 4 }.into();
         assert_eq!(conflict.status, ExitStatus::Conflict);
     }

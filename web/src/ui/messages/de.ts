@@ -106,6 +106,7 @@ export const de: Catalogue = {
   "error.shareEnded": "Diese Freigabe ist beendet: Sie ist abgelaufen, oder der Absender hat sie gelöscht.",
   "error.notFound": "Diese Freigabe gibt es nicht. Vielleicht ist sie längst beendet, oder der Link ist falsch.",
   "error.otherDevice": "Diese Freigabe wurde schon auf einem anderen Gerät geöffnet, und nur dieses Gerät kann sie öffnen.",
+  "error.shareSuspended": "Diese Freigabe ist nicht verfügbar: Das Konto des Absenders ist auf diesem Server gesperrt. Später kann sie wieder funktionieren.",
   "error.wrongPassphrase": "Diese Passphrase stimmt nicht.",
   "error.tooMany": "Zu viele falsche Versuche. Versuchen Sie es in {wait} wieder.",
   "error.readOnly": "Diese Freigabe kann nur gelesen werden.",

@@ -104,6 +104,7 @@ export const en = {
   "error.shareEnded": "This share has ended: it expired, or the sender deleted it.",
   "error.notFound": "There is no such share. It may have ended long ago, or the link is wrong.",
   "error.otherDevice": "This share was already opened on another device, and only that device can open it.",
+  "error.shareSuspended": "This share is unavailable: the sender's account is disabled on this server. It may work again later.",
   "error.wrongPassphrase": "That passphrase is not right.",
   "error.tooMany": "Too many wrong attempts. Try again in {wait}.",
   "error.readOnly": "This share is read-only.",

@@ -106,6 +106,7 @@ export const es: Catalogue = {
   "error.shareEnded": "Este enlace ha terminado: caducó o el remitente lo borró.",
   "error.notFound": "Ese enlace no existe. Quizá terminó hace tiempo, o el enlace es incorrecto.",
   "error.otherDevice": "Este enlace ya se abrió en otro dispositivo, y solo ese dispositivo puede abrirlo.",
+  "error.shareSuspended": "Este enlace no está disponible: la cuenta del remitente está desactivada en este servidor. Puede que vuelva a funcionar más adelante.",
   "error.wrongPassphrase": "Esa frase de contraseña no es correcta.",
   "error.tooMany": "Demasiados intentos fallidos. Vuelve a intentarlo dentro de {wait}.",
   "error.readOnly": "Este enlace es de solo lectura.",

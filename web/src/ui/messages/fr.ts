@@ -106,6 +106,7 @@ export const fr: Catalogue = {
   "error.shareEnded": "Ce partage est terminé : il a expiré, ou l’expéditeur l’a supprimé.",
   "error.notFound": "Ce partage n’existe pas. Il est peut-être terminé depuis longtemps, ou le lien est faux.",
   "error.otherDevice": "Ce partage a déjà été ouvert sur un autre appareil, et seul cet appareil peut l’ouvrir.",
+  "error.shareSuspended": "Ce partage est indisponible : le compte de l’expéditeur est désactivé sur ce serveur. Il pourra fonctionner de nouveau plus tard.",
   "error.wrongPassphrase": "Cette phrase secrète n’est pas la bonne.",
   "error.tooMany": "Trop d’essais erronés. Réessayez dans {wait}.",
   "error.readOnly": "Ce partage est en lecture seule.",

@@ -106,6 +106,7 @@ export const ja: Catalogue = {
   "error.shareEnded": "この共有は終了しました。期限が切れたか、送信者が削除しました。",
   "error.notFound": "この共有は存在しません。ずっと前に終了したか、リンクが間違っています。",
   "error.otherDevice": "この共有はすでに別の端末で開かれており、その端末でしか開けません。",
+  "error.shareSuspended": "この共有は利用できません。送信者のアカウントがこのサーバーで無効になっています。後で再び使えるようになる場合があります。",
   "error.wrongPassphrase": "パスフレーズが違います。",
   "error.tooMany": "間違いが多すぎます。{wait}後にもう一度お試しください。",
   "error.readOnly": "この共有は読み取り専用です。",
