@@ -124,7 +124,7 @@ describe.each(Object.keys(VIEWPORTS) as ViewportName[])("the Shares screen at %s
 
     // Ending the guarded share from here: it moves to Ended, and its record gets a new key.
     await card(guarded.share).getByTestId("share-delete").click();
-    await page.getByTestId("notice-ok").filter({ hasText: "Share ended" }).waitFor({ timeout: 30_000 });
+    await page.getByTestId("notice-ok").filter({ hasText: /^Share ended\./ }).waitFor({ timeout: 30_000 });
     await expect.poll(() => card(guarded.share).count()).toBe(0);
     expect(await page.getByTestId("shares-filter-ended").textContent()).toBe("Ended (2)");
     expect(await openElsewhere(guarded.link, PASSPHRASE)).toBe(false);
