@@ -62,7 +62,7 @@ describe("the vault at size", () => {
       for (let i = next++; i < RECORDS; i = next++) await write(session, i);
     };
     const write = (session: OwnerSession, i: number): Promise<string> =>
-      session.createRecord({
+      session.records.create({
         type: "login",
         title: title(i),
         fields: [
@@ -76,7 +76,7 @@ describe("the vault at size", () => {
       });
     await Promise.all(sessions.map(seed));
     const seedSeconds = (performance.now() - seedStart) / 1000;
-    for (const session of sessions) await session.logout();
+    for (const session of sessions) await session.account.logout();
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const { page, problems } = await newPage(context);

@@ -1,6 +1,5 @@
 // The unlocked vault page: navigation between screens, notices, and the live event stream that keeps the
 // screens current and rotates record keys when a share ends.
-import { runEventStream } from "../client/events";
 import type { OwnerEvent, Policy } from "../client/owner-api";
 import { PasswordChangedError, type OwnerSession } from "../client/owner";
 import { h, replace } from "../ui/dom";
@@ -147,7 +146,7 @@ export class Vault {
       // The next login starts at the list, not on this user's last screen.
       history.replaceState(null, "", location.pathname);
       void this.session
-        .logout()
+        .account.logout()
         .catch(() => undefined)
         .finally(() => this.end("You are logged out. Your vault is locked."));
     });
@@ -164,9 +163,7 @@ export class Vault {
     }, 30_000);
     const left = Date.parse(this.session.expiresAt) - Date.now();
     if (left > 0 && left < 2 ** 31 - 1) this.#expiry = window.setTimeout(() => this.end("Your session has ended. Log in again.", false), left);
-    void runEventStream(
-      this.session.api,
-      this.session.token,
+    void this.session.events.run(
       {
         onEvent: (e) => this.#onEvent(e),
         onConnected: (resumed, first) => {
@@ -211,7 +208,7 @@ export class Vault {
     clearInterval(this.#idleTimer);
     for (const type of ["keydown", "pointerdown"]) document.removeEventListener(type, this.#active, { capture: true });
     // Locked: the server forgets the session too (unless it already ended there).
-    if (revoke) void this.session.logout().catch(() => undefined);
+    if (revoke) void this.session.account.logout().catch(() => undefined);
     this.#leave();
     this.session.close();
     replace(this.nav);
@@ -224,17 +221,7 @@ export class Vault {
 
   /** Revokes the session as the page goes away (a reload is a logout), without waiting for an answer. */
   revokeOnUnload(): void {
-    if (this.session.closed) return;
-    try {
-      void fetch(this.session.api.url("/sessions/current"), {
-        method: "DELETE",
-        headers: { Authorization: `Bearer ${this.session.token}` },
-        keepalive: true,
-        credentials: "omit",
-      }).catch(() => undefined);
-    } catch {
-      // The page is going away either way.
-    }
+    this.session.account.revokeOnUnload();
   }
 
   /**
@@ -381,7 +368,7 @@ export class Vault {
 
   async #rotatePending(): Promise<void> {
     try {
-      const { rotated, skipped } = await this.session.rotatePending();
+      const { rotated, skipped } = await this.session.records.rotatePending();
       if (rotated.length > 0) this.notify(`A share ended, so ${rotated.length === 1 ? this.#name(rotated[0]!) : `${rotated.length} records`} got a new key: the ended share cannot read what you change next.`, "ok");
       for (const { id, error } of skipped) this.notify(`A share of ${this.#name(id)} ended, but the record could not get a new key: ${explain(error)}`, "error");
     } catch (e) {

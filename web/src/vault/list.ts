@@ -37,7 +37,7 @@ export function matches(entry: { title: string; subtitle: string }, text: string
 }
 
 export async function showList(ctx: Ctx): Promise<void> {
-  const entries = await ctx.session.listRecords();
+  const entries = await ctx.session.records.list();
   if (!ctx.isCurrent()) return;
   for (const e of entries) if (e.summary) ctx.titles.set(e.id, e.summary.title);
 

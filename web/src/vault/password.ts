@@ -80,7 +80,7 @@ export function showPasswordChange(ctx: Ctx): void {
       // Argon2id holds the thread: let the message show first.
       if (s === "deriving") await afterPaint();
     };
-    session.changePassword(current.value, next.value, stage).then(
+    session.account.changePassword(current.value, next.value, stage).then(
       (replacement) => {
         for (const input of [current, next, again]) input.value = "";
         ctx.passwordChanged(replacement);

@@ -36,7 +36,7 @@ function verifiedBadge(verification: Verification, testId: string): HTMLElement 
 // ---- Detail
 
 export async function showRecord(ctx: Ctx, id: string): Promise<void> {
-  const [record, shares] = await Promise.all([ctx.session.openRecord(id), ctx.session.listShares(id)]);
+  const [record, shares] = await Promise.all([ctx.session.records.open(id), ctx.session.shares.list(id)]);
   const changed = await lastChange(ctx, record);
   if (!ctx.isCurrent()) return;
   ctx.titles.set(id, record.body.title);
@@ -53,7 +53,7 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
     onDownload: (file, button) => {
       const done = busyButton(button, "0 %");
       void ctx.session
-        .downloadStream(id, file, (n, total) => {
+        .files.downloadStream(id, file, (n, total) => {
           button.textContent = total ? `${Math.floor((100 * n) / total)} %` : humanBytes(n);
         })
         .then((plaintext) => saveStream(plaintext, file))
@@ -74,7 +74,7 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
   remove.addEventListener("click", () => {
     if (!confirm(`Delete “${record.body.title}” with its history and files? Its shares end at once. This cannot be undone.`)) return;
     const done = busyButton(remove, "Deleting…");
-    ctx.session.deleteRecord(id).then(
+    ctx.session.records.delete(id).then(
       () => {
         ctx.titles.delete(id);
         ctx.notify(`Deleted “${record.body.title}”.`, "ok");
@@ -91,7 +91,7 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
     if (files.length === 0 || !verified) return;
     say(`Encrypting and uploading ${files.length === 1 ? files[0]!.name : `${files.length} files`}…`);
     ctx.session
-      .attachFiles(id, files, ctx.policy.max_file_bytes, (n, total) => say(`Encrypting and uploading… ${total ? Math.floor((100 * n) / total) : 100} %`))
+      .files.attach(id, files, ctx.policy.max_file_bytes, (n, total) => say(`Encrypting and uploading… ${total ? Math.floor((100 * n) / total) : 100} %`))
       .then(
         () => {
           ctx.notify(`Added ${files.map((f) => `“${f.name}”`).join(", ")}.`, "ok");
@@ -208,7 +208,7 @@ function fileRemover(files: readonly FileRef[]): { element: HTMLElement | null; 
 }
 
 export async function showEdit(ctx: Ctx, id: string): Promise<void> {
-  const record = await ctx.session.openRecord(id);
+  const record = await ctx.session.records.open(id);
   if (!ctx.isCurrent()) return;
   if (record.verification.kind === "unverified") {
     ctx.go({ kind: "record", id });
@@ -247,11 +247,11 @@ export async function showEdit(ctx: Ctx, id: string): Promise<void> {
       const added: FileRef[] = [];
       for (const file of files) {
         save.textContent = `Uploading ${file.name}…`;
-        added.push(await ctx.session.uploadFile(id, file, ctx.policy.max_file_bytes));
+        added.push(await ctx.session.files.upload(id, file, ctx.policy.max_file_bytes));
       }
       save.textContent = "Saving…";
       // Only this user's change is applied to whatever version is current when it is written.
-      return ctx.session.writeRecord(id, (current) => {
+      return ctx.session.records.write(id, (current) => {
         const next = fields(current);
         return { ...next, files: [...current.files.filter((f) => !remover.removed.has(f.id)), ...added] };
       });
@@ -331,10 +331,10 @@ export function showNew(ctx: Ctx): void {
     const done = busyButton(save, "Saving…");
     let created: string | undefined;
     void (async () => {
-      created = await ctx.session.createRecord(body);
+      created = await ctx.session.records.create(body);
       ctx.titles.set(created, body.title);
       if (picked.length > 0) {
-        await ctx.session.attachFiles(created, picked, ctx.policy.max_file_bytes, (n, total) => {
+        await ctx.session.files.attach(created, picked, ctx.policy.max_file_bytes, (n, total) => {
           save.textContent = `Uploading… ${total ? Math.floor((100 * n) / total) : 100} %`;
         });
       }
@@ -367,7 +367,7 @@ export function showNew(ctx: Ctx): void {
 // ---- History
 
 export async function showHistory(ctx: Ctx, id: string): Promise<void> {
-  const [history, shares] = await Promise.all([ctx.session.history(id), ctx.session.listShares(id)]);
+  const [history, shares] = await Promise.all([ctx.session.records.history(id), ctx.session.shares.list(id)]);
   if (!ctx.isCurrent()) return;
   const current = history[history.length - 1];
   const title = current?.body?.title ?? ctx.titles.get(id) ?? "record";
@@ -407,7 +407,7 @@ export async function showHistory(ctx: Ctx, id: string): Promise<void> {
         if (!confirm(`Make “${body.title}” as it was after the change of ${when} the current state again? It is saved as a new change; the history keeps everything.`)) return;
         const done = busyButton(restore, "Restoring…");
         // The whole body is replaced, so nothing of the current version is resealed (it may be unverified).
-        ctx.session.writeRecord(id, () => structuredClone(body), { replacesBody: true }).then(
+        ctx.session.records.write(id, () => structuredClone(body), { replacesBody: true }).then(
           () => {
             ctx.notify(`Restored “${body.title}” as it was on ${when}.`, "ok");
             ctx.go({ kind: "record", id });
@@ -444,7 +444,7 @@ async function lastChange(ctx: Ctx, record: OpenedRecord): Promise<{ at: string;
   const itself = { at: record.updatedAt, author: record.author, verification: record.verification };
   if (record.verification.kind !== "owner" || record.keyGen <= 1) return itself;
   try {
-    const change = historyChanges(await ctx.session.history(record.id)).at(-1);
+    const change = historyChanges(await ctx.session.records.history(record.id)).at(-1);
     if (!change || (change.quiet.at(-1) ?? change.entry).version !== record.version) return itself;
     return { at: change.entry.createdAt, author: change.entry.author, verification: change.entry.verification };
   } catch (e) {

@@ -113,10 +113,10 @@ export function shareItem(ctx: Ctx, entry: ShareEntry, options: ShareItemOptions
       // Before the request: the live event can arrive before the answer.
       ctx.expectEnd(s.handle);
       ctx.session
-        .deleteShare(s.handle)
+        .shares.delete(s.handle)
         .then(async () => {
           options.say?.("Share ended. Giving the record a new key…");
-          const { rotated, skipped } = await ctx.session.rotatePending();
+          const { rotated, skipped } = await ctx.session.records.rotatePending();
           for (const skip of skipped) if (skip.id === options.recordId) throw skip.error;
           // The live event may have rotated it first; then it said so already.
           ctx.notify(rotated.includes(options.recordId) ? "Share ended. The record now has a new key: the ended share cannot read what you change next." : "Share ended.", "ok");

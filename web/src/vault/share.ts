@@ -11,7 +11,7 @@ import { afterPaint, byteLength, localStore } from "./util";
 import { rememberOwnShares } from "../client/own-shares";
 
 export async function showShare(ctx: Ctx, id: string): Promise<void> {
-  const record = await ctx.session.openRecord(id);
+  const record = await ctx.session.records.open(id);
   if (!ctx.isCurrent()) return;
   const title = record.body.title;
   const back = (): void => ctx.go({ kind: "record", id });
@@ -148,7 +148,7 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     };
     const burnAfter = options.burnAfterSecs;
     const once = options.viewOnce ?? false;
-    ctx.session.createShare(id, options, stage).then(
+    ctx.session.shares.create(id, options, stage).then(
       (created) => {
         passphrase.value = "";
         void rememberOwnShares(localStore(), [created]);

@@ -15,11 +15,11 @@ export function filterShares(entries: readonly ShareEntry[], filter: SharesFilte
 }
 
 export async function showShares(ctx: Ctx, filter: SharesFilter): Promise<void> {
-  const entries = await ctx.session.listShares();
+  const entries = await ctx.session.shares.list();
   // Titles come from the record list; it is read only when a share names a record not seen yet.
   const unknown = entries.some((e) => e.info.end_reason !== "record_deleted" && !ctx.titles.has(e.info.record_id));
   if (unknown) {
-    for (const record of await ctx.session.listRecords()) if (record.summary) ctx.titles.set(record.id, record.summary.title);
+    for (const record of await ctx.session.records.list()) if (record.summary) ctx.titles.set(record.id, record.summary.title);
   }
   if (!ctx.isCurrent()) return;
   const live = filterShares(entries, "active");
