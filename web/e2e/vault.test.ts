@@ -162,7 +162,7 @@ describe("the owner's vault", () => {
     await page.getByTestId("share-delete").click();
     await recipient.page.getByTestId("ended").waitFor({ timeout: 3000 });
     expect(await recipient.page.getByTestId("record-title").count()).toBe(0);
-    await expect.poll(() => page.getByTestId("notice-ok").allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining("new key")]));
+    await expect.poll(() => page.getByTestId("notice-ok").allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining("from now on is out of")]));
     await expect.poll(() => page.locator('[data-testid="share-item"].ended [data-testid="share-state"]').textContent()).toBe("ended");
     // That new key is version 6, written by this vault; the record still says whose change it shows.
     expect(await text(page, "record-author")).toContain("recipient");

@@ -1,7 +1,7 @@
 // The message catalogues: every language has every message, with the same placeholders, and dates,
 // numbers and durations follow the chosen language.
 import { afterEach, describe, expect, it } from "vitest";
-import { CATALOGUES, chooseLanguage, formatBytes, formatDuration, formatTime, LANGUAGES, placeholders, setLanguage, t, type Language } from "../src/ui/i18n";
+import { CATALOGUES, chooseLanguage, formatBytes, formatDuration, formatTime, LANGUAGES, placeholders, quoted, setLanguage, t, tn, translate, type Language } from "../src/ui/i18n";
 import { en } from "../src/ui/messages/en";
 
 const languages = Object.keys(LANGUAGES) as Language[];
@@ -35,6 +35,38 @@ describe("message catalogues", () => {
     expect(t("share.uploading", { count: 1234 })).toBe("1.234 Datei(en) werden verschlüsselt und hochgeladen …");
     setLanguage("en");
     expect(t("share.uploading", { count: 1234 })).toBe("Encrypting and uploading 1,234 file(s)…");
+  });
+});
+
+describe("counts and quotes", () => {
+  it("choose the plural form by the language's rules", () => {
+    expect(tn("shareItem.edits", 1)).toBe("1 edit");
+    expect(tn("shareItem.edits", 0)).toBe("0 edits");
+    expect(tn("shareItem.edits", 1200)).toBe("1,200 edits");
+    setLanguage("fr");
+    // French counts 0 and 1 as one.
+    expect(tn("shareItem.edits", 0)).toBe("0 modification");
+    expect(tn("shareItem.edits", 2)).toBe("2 modifications");
+    setLanguage("de");
+    expect(tn("shareItem.edits", 1)).toBe("1 Änderung");
+    expect(tn("shareItem.edits", 1200)).toBe("1.200 Änderungen");
+    setLanguage("ja");
+    expect(tn("shareItem.edits", 1)).toBe("編集1回");
+  });
+
+  it("every count's message has its other form (the catalogue test then holds every language to both)", () => {
+    const keys = Object.keys(en);
+    for (const key of keys.filter((k) => k.endsWith(".one"))) expect(keys, key).toContain(key.replace(/\.one$/, ".other"));
+  });
+
+  it("quote names the language's way, and English stays available for messages of record", () => {
+    const quotes = new Map<Language, string>();
+    for (const lang of languages) {
+      setLanguage(lang);
+      quotes.set(lang, quoted("Mail"));
+    }
+    expect(Object.fromEntries(quotes)).toEqual({ en: "“Mail”", de: "„Mail“", fr: "« Mail »", es: "«Mail»", ja: "「Mail」" });
+    expect(translate("en", "auth.tooShort", { min: 12 })).toBe("Choose a master password of at least 12 characters.");
   });
 });
 

@@ -490,8 +490,8 @@ describe("the Shares screen", () => {
     const said = attemptsText({ failed_attempts: 3, last_failed_at: "2026-01-01T10:00:00Z", refused_at: "2026-01-01T11:00:00Z" });
     expect(said).toHaveLength(2);
     expect(said[0]).toMatch(/^3 wrong passphrases, the last /);
-    expect(said[1]).toMatch(/^another device with the link was refused /);
-    expect(attemptsText({ failed_attempts: 1, last_failed_at: null, refused_at: null })).toEqual(["1 wrong passphrase"]);
+    expect(said[1]).toMatch(/^Another device with the link was refused .*\.$/);
+    expect(attemptsText({ failed_attempts: 1, last_failed_at: null, refused_at: null })).toEqual(["1 wrong passphrase."]);
   });
 });
 

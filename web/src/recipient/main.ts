@@ -7,16 +7,14 @@ import { isOwnShare } from "../client/own-shares";
 import { OpenShare, ShareLink, type ShareStatus } from "../client/recipient";
 import { ProtocolError } from "../protocol/errors";
 import { parseLink, type ParsedLink } from "../protocol/link";
-import { addFilesTo, byId, filePicker, h, humanBytes, humanDuration, localTime, onFileDrop, replace } from "../ui/dom";
-import { chooseLanguage, language, LANGUAGES, setLanguage, t, type Language, type MessageKey } from "../ui/i18n";
+import { addFilesTo, byId, filePicker, h, humanBytes, humanDuration, localTime, onFileDrop, replace, setUpLanguagePicker } from "../ui/dom";
+import { t, type MessageKey } from "../ui/i18n";
 import { recordEditor } from "../ui/record-editor";
 import { changeBetween, isUnchanged } from "../ui/record-diff";
 import { renderRecord } from "../ui/record-view";
 import { saveStream } from "../ui/save";
 
 const app = byId("app");
-/** Where the picked language is remembered (not a secret). */
-const LANGUAGE_KEY = "sharelock:language";
 /** How often an open share is fetched again, to show the sender's changes. */
 const REFRESH_MS = 20_000;
 
@@ -443,35 +441,12 @@ class ShareView {
 // Pasting another link into this tab changes only the fragment, which loads nothing: start over.
 window.addEventListener("hashchange", () => location.reload());
 
-/** The language: the one picked here before, else the browser's first offered one; the picker changes it in place. */
+/** The language: the one picked on this page or the vault before, else the browser's; the picker changes it in place. */
 function setUpLanguage(): void {
-  let stored: string | null = null;
-  try {
-    stored = localStorage.getItem(LANGUAGE_KEY);
-  } catch {
-    // Storage blocked: the browser's language it is.
-  }
-  const apply = (lang: Language): void => {
-    setLanguage(lang);
-    document.documentElement.lang = lang;
+  setUpLanguagePicker(byId<HTMLSelectElement>("language"), (changed) => {
     byId("tagline").textContent = t("page.tagline");
-  };
-  apply(chooseLanguage(navigator.languages, stored));
-  const picker = byId<HTMLSelectElement>("language");
-  replace(picker, ...Object.entries(LANGUAGES).map(([code, name]) => h("option", { value: code, lang: code }, name)));
-  picker.value = language();
-  picker.addEventListener("change", () => {
-    const lang = picker.value as Language;
-    try {
-      localStorage.setItem(LANGUAGE_KEY, lang);
-    } catch {
-      // Not remembered; still applied.
-    }
-    apply(lang);
-    picker.setAttribute("aria-label", t("page.language"));
-    redraw();
+    if (changed) redraw();
   });
-  picker.setAttribute("aria-label", t("page.language"));
 }
 
 setUpLanguage();

@@ -1,7 +1,7 @@
 // A tiny DOM builder. Text only ever becomes text nodes (never markup), which is what lets the pages run
 // under Trusted Types with no policy at all: shared content cannot inject anything.
 
-import { formatBytes, formatDuration, formatTime, t } from "./i18n";
+import { formatBytes, formatDuration, formatTime, initialLanguage, language, LANGUAGE_KEY, LANGUAGES, setLanguage, t, type Language } from "./i18n";
 
 type Child = Node | string | null | undefined | false;
 type Attrs = Record<string, string | boolean | number | EventListener | undefined>;
@@ -29,6 +29,17 @@ export function append(parent: Node, ...children: Child[]): void {
     if (child === null || child === undefined || child === false) continue;
     parent.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
   }
+}
+
+/**
+ * A translated sentence with elements in it: each `{name}` placeholder left in `text` (t() leaves those it
+ * was not given) becomes the node `nodes[name]`; the rest stays text.
+ */
+export function withNodes(text: string, nodes: Record<string, Node>): (string | Node)[] {
+  return text.split(/(\{\w+\})/).flatMap((part): (string | Node)[] => {
+    const node = /^\{(\w+)\}$/.exec(part) ? nodes[part.slice(1, -1)] : undefined;
+    return node ? [node] : part === "" ? [] : [part];
+  });
 }
 
 /** Replaces everything inside `parent`. */
@@ -206,4 +217,32 @@ export function addFilesTo(input: HTMLInputElement, files: readonly File[]): voi
   for (const file of [...(input.files ?? []), ...files]) all.items.add(file);
   input.files = all.files;
   input.dispatchEvent(new Event("change", { bubbles: true }));
+}
+
+/**
+ * A page's language picker: every language in its own name, starting at the one picked before on either
+ * page (else the browser's first offered one). A new choice is remembered and applied in place: `apply`
+ * redraws what the page shows (it also runs once at the start, with `changed` false).
+ */
+export function setUpLanguagePicker(picker: HTMLSelectElement, apply: (changed: boolean) => void): void {
+  const storage = (): Storage | undefined => window.localStorage;
+  const use = (lang: Language): void => {
+    setLanguage(lang);
+    document.documentElement.lang = lang;
+    picker.setAttribute("aria-label", t("page.language"));
+  };
+  use(initialLanguage(storage, navigator.languages));
+  replace(picker, ...Object.entries(LANGUAGES).map(([code, name]) => h("option", { value: code, lang: code }, name)));
+  picker.value = language();
+  apply(false);
+  picker.addEventListener("change", () => {
+    const lang = picker.value as Language;
+    try {
+      storage()?.setItem(LANGUAGE_KEY, lang);
+    } catch {
+      // Not remembered; still applied.
+    }
+    use(lang);
+    apply(true);
+  });
 }

@@ -1,6 +1,7 @@
 // Messages for people, by language. The English catalogue defines the keys; every other catalogue is
 // typed against it (a missing key does not compile) and a unit test checks keys and placeholders again.
-// The recipient's page is translated; the vault still speaks English only (it never sets a language).
+// Both pages are translated: the recipient's page and the vault. A count that changes the words is a pair of
+// keys `….one` / `….other`, chosen by the language's plural rules (`tn`).
 import { de } from "./messages/de";
 import { en, type MessageKey } from "./messages/en";
 import { es } from "./messages/es";
@@ -39,14 +40,52 @@ export function language(): Language {
   return current;
 }
 
+export type Params = Record<string, string | number>;
+
 /** The message `key` in the current language, with `{name}` placeholders filled in. */
-export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
-  const text = CATALOGUES[current][key] ?? en[key];
+export function t(key: MessageKey, params: Params = {}): string {
+  return translate(current, key, params, locale);
+}
+
+/** The message `key` in `lang` (numbers written the way of `numberLocale`). */
+export function translate(lang: Language, key: MessageKey, params: Params = {}, numberLocale: string | undefined = lang): string {
+  const text = CATALOGUES[lang][key] ?? en[key];
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
     const value = params[name];
     if (value === undefined) return whole;
-    return typeof value === "number" ? new Intl.NumberFormat(locale).format(value) : value;
+    return typeof value === "number" ? new Intl.NumberFormat(numberLocale).format(value) : value;
   });
+}
+
+/** The message keys that come as a `….one` / `….other` pair, by their common start. */
+export type PluralKey = { [K in MessageKey]: K extends `${infer B}.one` ? (`${B}.other` extends MessageKey ? B : never) : never }[MessageKey];
+
+let plurals: { lang: Language; rules: Intl.PluralRules } | undefined;
+
+/** The message for `count` things: `{key}.one` where the language says one (French: 0 and 1), else `{key}.other`. */
+export function tn(key: PluralKey, count: number, params: Record<string, string | number> = {}): string {
+  if (plurals?.lang !== current) plurals = { lang: current, rules: new Intl.PluralRules(current) };
+  const form = plurals.rules.select(count) === "one" ? "one" : "other";
+  return t(`${key}.${form}` as MessageKey, { count, ...params });
+}
+
+/** A title or name quoted the language's way (“…”, „…“, « … », 「…」). */
+export function quoted(text: string): string {
+  return t("quote", { text });
+}
+
+/** Where the picked language is remembered (not a secret); both pages share it. */
+export const LANGUAGE_KEY = "sharelock:language";
+
+/** The language picked on either page before (if storage allows), else the browser's first offered one. */
+export function initialLanguage(storage: () => Pick<Storage, "getItem"> | undefined, preferred: readonly string[]): Language {
+  let stored: string | null = null;
+  try {
+    stored = storage()?.getItem(LANGUAGE_KEY) ?? null;
+  } catch {
+    // Storage blocked: the browser's language it is.
+  }
+  return chooseLanguage(preferred, stored);
 }
 
 /** The placeholders a message uses (for the catalogue test). */

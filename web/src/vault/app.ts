@@ -3,6 +3,7 @@
 import type { OwnerEvent, Policy } from "../client/owner-api";
 import { PasswordChangedError, type OwnerSession } from "../client/owner";
 import { h, replace } from "../ui/dom";
+import { quoted, t, tn } from "../ui/i18n";
 import { explain, isSessionEnd } from "./errors";
 
 export type Screen =
@@ -106,7 +107,7 @@ export class Vault {
   readonly #events = new AbortController();
   readonly #notices = h("div", { class: "notices", "data-testid": "notices", role: "status" });
   readonly #root = h("div", { class: "screen" });
-  readonly #liveStatus = h("span", { class: "muted small-text", "data-testid": "live-status" }, "Connecting…");
+  readonly #liveStatus = h("span", { class: "muted small-text", "data-testid": "live-status" });
   #expiry = 0;
   readonly #endedHere = new Set<string>();
   #lastActive = Date.now();
@@ -130,51 +131,32 @@ export class Vault {
 
   /** Unlocked: shows `first`, else the screen the address names (a reload, a bookmark), else the list. */
   start(first?: Screen): void {
-    const records = h("button", { type: "button", "data-testid": "nav-records" }, "Records");
-    records.addEventListener("click", () => this.go({ kind: "list" }));
-    const shares = h("button", { type: "button", "data-testid": "nav-shares" }, "Shares");
-    shares.addEventListener("click", () => this.go({ kind: "shares", filter: "active" }));
-    const add = h("button", { type: "button", class: "primary", "data-testid": "new-record" }, "New record");
-    add.addEventListener("click", () => this.go({ kind: "new" }));
-    const settings = h("button", { type: "button", "data-testid": "nav-settings" }, "Settings");
-    settings.addEventListener("click", () => this.go({ kind: "settings" }));
-    const password = h("button", { type: "button", "data-testid": "change-password" }, "Change password");
-    password.addEventListener("click", () => this.go({ kind: "password" }));
-    const logout = h("button", { type: "button", "data-testid": "logout" }, "Log out");
-    logout.addEventListener("click", () => {
-      logout.disabled = true;
-      // The next login starts at the list, not on this user's last screen.
-      history.replaceState(null, "", location.pathname);
-      void this.session
-        .account.logout()
-        .catch(() => undefined)
-        .finally(() => this.end("You are logged out. Your vault is locked."));
-    });
-    replace(this.nav, this.#liveStatus, h("span", { class: "muted account" }, this.session.email), records, shares, add, settings, password, logout);
+    this.#liveStatus.textContent = t("nav.connecting");
+    this.#drawNav();
     this.menu.hidden = false;
     this.menu.addEventListener("click", this.#toggleMenu);
     this.nav.addEventListener("keydown", this.#menuKey);
-    // Choosing a screen folds the menu again.
-    for (const button of [records, shares, add, settings, password]) button.addEventListener("click", () => this.#closeMenu(false));
     replace(this.app, this.#notices, this.#root);
     for (const type of ["keydown", "pointerdown"]) document.addEventListener(type, this.#active, { capture: true, passive: true });
     this.#idleTimer = window.setInterval(() => {
-      if (Date.now() - this.#lastActive > IDLE_LOCK_MS) this.end(`Your vault locked itself after ${IDLE_LOCK_MS / 60_000} minutes without activity. Log in again to continue.`);
+      if (Date.now() - this.#lastActive > IDLE_LOCK_MS) this.end(t("vault.idleLocked", { minutes: IDLE_LOCK_MS / 60_000 }));
     }, 30_000);
     const left = Date.parse(this.session.expiresAt) - Date.now();
-    if (left > 0 && left < 2 ** 31 - 1) this.#expiry = window.setTimeout(() => this.end("Your session has ended. Log in again.", false), left);
+    if (left > 0 && left < 2 ** 31 - 1) this.#expiry = window.setTimeout(() => this.end(t("vault.sessionEnded"), false), left);
     void this.session.events.run(
       {
         onEvent: (e) => this.#onEvent(e),
         onConnected: (resumed, first) => {
-          this.#liveStatus.textContent = "Live";
+          this.#liveStatus.textContent = t("nav.live");
+          this.#liveStatus.dataset.state = "live";
           // Events may have been missed while disconnected: show the current state.
           if (!first && !resumed) this.#refresh();
         },
         onDisconnected: () => {
-          this.#liveStatus.textContent = "Reconnecting…";
+          this.#liveStatus.textContent = t("nav.reconnecting");
+          this.#liveStatus.dataset.state = "reconnecting";
         },
-        onUnauthorized: () => this.end("Your session has ended. Log in again.", false),
+        onUnauthorized: () => this.end(t("vault.sessionEnded"), false),
       },
       this.#events.signal,
     );
@@ -182,6 +164,44 @@ export class Vault {
     void this.#rotatePending();
     window.addEventListener("popstate", this.#onPopState);
     this.go(first ?? parseScreen(location.hash) ?? { kind: "list" }, false, "replace");
+  }
+
+  /**
+   * The language changed: the navigation and the current screen are drawn again in it. A form being filled
+   * in (a screen that takes live events itself) keeps what was typed and changes language when it is left.
+   */
+  relabel(): void {
+    if (this.#events.signal.aborted) return;
+    const state = this.#liveStatus.dataset.state;
+    this.#liveStatus.textContent = t(state === "live" ? "nav.live" : state === "reconnecting" ? "nav.reconnecting" : "nav.connecting");
+    this.#drawNav();
+    if (!this.#live) this.go(this.#screen, true, "keep");
+  }
+
+  #drawNav(): void {
+    const records = h("button", { type: "button", "data-testid": "nav-records" }, t("nav.records"));
+    records.addEventListener("click", () => this.go({ kind: "list" }));
+    const shares = h("button", { type: "button", "data-testid": "nav-shares" }, t("nav.shares"));
+    shares.addEventListener("click", () => this.go({ kind: "shares", filter: "active" }));
+    const add = h("button", { type: "button", class: "primary", "data-testid": "new-record" }, t("nav.newRecord"));
+    add.addEventListener("click", () => this.go({ kind: "new" }));
+    const settings = h("button", { type: "button", "data-testid": "nav-settings" }, t("nav.settings"));
+    settings.addEventListener("click", () => this.go({ kind: "settings" }));
+    const password = h("button", { type: "button", "data-testid": "change-password" }, t("nav.password"));
+    password.addEventListener("click", () => this.go({ kind: "password" }));
+    const logout = h("button", { type: "button", "data-testid": "logout" }, t("nav.logout"));
+    logout.addEventListener("click", () => {
+      logout.disabled = true;
+      // The next login starts at the list, not on this user's last screen.
+      history.replaceState(null, "", location.pathname);
+      void this.session
+        .account.logout()
+        .catch(() => undefined)
+        .finally(() => this.end(t("vault.loggedOut")));
+    });
+    replace(this.nav, this.#liveStatus, h("span", { class: "muted account" }, this.session.email), records, shares, add, settings, password, logout);
+    // Choosing a screen folds the menu again.
+    for (const button of [records, shares, add, settings, password]) button.addEventListener("click", () => this.#closeMenu(false));
   }
 
   /** Locks the vault: keys forgotten, stream stopped, back to the login screen. */
@@ -258,7 +278,7 @@ export class Vault {
       },
       isCurrent: () => generation === this.#generation && !this.#events.signal.aborted,
     };
-    if (!quiet) replace(this.#root, h("p", { class: "muted" }, "Loading…"));
+    if (!quiet) replace(this.#root, h("p", { class: "muted" }, t("page.loading")));
     Promise.resolve(this.render(ctx, screen)).catch((e: unknown) => {
       if (!ctx.isCurrent()) return;
       // A failed refresh keeps what is shown and says why; a failed first draw shows the reason instead.
@@ -271,7 +291,7 @@ export class Vault {
   }
 
   notify(message: string, kind: NoticeKind = "info"): void {
-    const close = h("button", { type: "button", class: "small", "aria-label": "Dismiss" }, "×");
+    const close = h("button", { type: "button", class: "small", "aria-label": t("vault.dismiss") }, "×");
     const notice = h("div", { class: `notice ${kind}`, "data-testid": `notice-${kind}` }, h("span", {}, message), close);
     close.addEventListener("click", () => notice.remove());
     this.#notices.append(notice);
@@ -285,7 +305,7 @@ export class Vault {
       return;
     }
     if (isSessionEnd(error)) {
-      this.end("Your session has ended. Log in again.", false);
+      this.end(t("vault.sessionEnded"), false);
       return;
     }
     this.notify(explain(error), "error");
@@ -331,27 +351,27 @@ export class Vault {
 
   #name(record: string | null): string {
     const title = record ? this.titles.get(record) : undefined;
-    return title ? `“${title}”` : "a record";
+    return title ? quoted(title) : t("vault.aRecord");
   }
 
   #onEvent(event: OwnerEvent): void {
     switch (event.kind) {
       case "share_opened":
-        this.notify(`A share of ${this.#name(event.record)} was just opened on a device. Its fingerprint is on the Shares screen and in the record's share list.`);
+        this.notify(t("live.opened", { record: this.#name(event.record) }));
         break;
       case "record_edited":
-        this.notify(`The recipient of a share changed ${this.#name(event.record)}.`);
+        this.notify(t("live.edited", { record: this.#name(event.record) }));
         break;
       case "share_ended":
-        if (!(event.share !== null && this.#endedHere.delete(event.share))) this.notify(`A share of ${this.#name(event.record)} ended.`);
+        if (!(event.share !== null && this.#endedHere.delete(event.share))) this.notify(t("live.ended", { record: this.#name(event.record) }));
         // Rotate now, so versions the owner writes next are out of the ended share's reach.
         void this.#rotatePending().then(() => this.#dispatch(event));
         return;
       case "access_failures":
-        this.notify(`Someone entered a wrong passphrase ${event.number ?? "several"} times for a share of ${this.#name(event.record)}. If that is not your recipient, end the share (Shares lists it).`, "error");
+        this.notify(event.number === null ? t("live.wrongPassphrases", { record: this.#name(event.record) }) : tn("live.wrongPassphrase", event.number, { record: this.#name(event.record) }), "error");
         break;
       case "device_refused":
-        this.notify(`Another device tried to open a share of ${this.#name(event.record)} and was refused: the share stays with the device that opened it first. If your recipient is on a new device, end the share and send a new link.`, "error");
+        this.notify(t("live.refused", { record: this.#name(event.record) }), "error");
         break;
     }
     this.#dispatch(event);
@@ -369,8 +389,8 @@ export class Vault {
   async #rotatePending(): Promise<void> {
     try {
       const { rotated, skipped } = await this.session.records.rotatePending();
-      if (rotated.length > 0) this.notify(`A share ended, so ${rotated.length === 1 ? this.#name(rotated[0]!) : `${rotated.length} records`} got a new key: the ended share cannot read what you change next.`, "ok");
-      for (const { id, error } of skipped) this.notify(`A share of ${this.#name(id)} ended, but the record could not get a new key: ${explain(error)}`, "error");
+      if (rotated.length > 0) this.notify(rotated.length === 1 ? t("live.secured", { record: this.#name(rotated[0]!) }) : t("live.securedMany", { count: rotated.length }), "ok");
+      for (const { id, error } of skipped) this.notify(t("live.notSecured", { record: this.#name(id), reason: explain(error) }), "error");
     } catch (e) {
       if (!this.#events.signal.aborted) this.fail(e);
     }
@@ -378,7 +398,7 @@ export class Vault {
 }
 
 function backToList(vault: Vault): HTMLElement {
-  const back = h("button", { type: "button" }, "Back to the records");
+  const back = h("button", { type: "button" }, t("vault.backToList"));
   back.addEventListener("click", () => vault.go({ kind: "list" }));
   return h("div", { class: "actions" }, back);
 }

@@ -6,13 +6,16 @@ import type { Policy } from "../client/owner-api";
 import type { KeyValueStore } from "../client/versions";
 import { characters, MIN_MASTER_PASSWORD_CHARS } from "../protocol/passphrase";
 import { h, replace } from "../ui/dom";
+import { t } from "../ui/i18n";
 import { explain } from "./errors";
 import { afterPaint, byteLength } from "./util";
 
 /** The shortest master password accepted at registration: the vault is only as strong as it (the CLI's too). */
 export const MIN_PASSWORD = MIN_MASTER_PASSWORD_CHARS;
 /** What a new master password should be, at registration and at a change. */
-export const PASSWORD_HINT = `At least ${MIN_PASSWORD} characters. A few unrelated words are strong and easy to type. Nobody can reset it: without it, your vault cannot be opened.`;
+export function passwordHint(): string {
+  return t("auth.passwordHint", { min: MIN_PASSWORD });
+}
 
 export interface AuthOptions {
   api: Api;
@@ -20,24 +23,26 @@ export interface AuthOptions {
   root: HTMLElement;
   store: KeyValueStore | undefined;
   mode: "login" | "register";
-  /** A message to show above the form (why the user is here). */
-  message?: string;
+  /** A message to show above the form (why the user is here), worded in the current language. */
+  message?: () => string;
   email?: string;
   onSession(session: OwnerSession, registered: boolean): void;
+  /** Told how to draw this screen again (in another language), keeping what was typed. */
+  onRedraw?(redraw: () => void): void;
 }
 
-const STAGES: Record<Stage, string> = {
-  contacting: "Contacting the server…",
-  deriving: "Deriving your key from the master password (this takes a few seconds)…",
-  unlocking: "Unlocking your vault…",
-};
+const STAGES = {
+  contacting: "auth.contacting",
+  deriving: "auth.deriving",
+  unlocking: "auth.unlocking",
+} as const satisfies Record<Stage, string>;
 
 /** A plausible email as the server will accept it (§7.1): 3–254 bytes, one @ inside, no spaces. */
 export function emailProblem(email: string): string | undefined {
   const n = byteLength(email);
   const at = email.indexOf("@");
   if (n < 3 || n > 254 || at <= 0 || at !== email.lastIndexOf("@") || at === email.length - 1 || /[\s\p{Cc}]/u.test(email)) {
-    return "Enter a valid email address, such as ada@example.org.";
+    return t("auth.badEmail");
   }
   return undefined;
 }
@@ -46,11 +51,12 @@ export function emailProblem(email: string): string | undefined {
 export function domainProblem(email: string, domains: readonly string[]): string | undefined {
   if (domains.length === 0) return undefined;
   const domain = email.slice(email.lastIndexOf("@") + 1).toLowerCase();
-  return domains.includes(domain) ? undefined : `This server accepts new accounts only for addresses at ${domains.join(", ")}.`;
+  return domains.includes(domain) ? undefined : t("auth.domainOnly", { domains: domains.join(", ") });
 }
 
 export function showAuth(options: AuthOptions): void {
   const { mode, policy } = options;
+  options.onRedraw?.(() => showAuth({ ...options, email: email.value }));
   const registering = mode === "register";
   const email = h("input", { id: "auth-email", type: "email", autocomplete: "username", required: true, "data-testid": "email", spellcheck: "false" });
   email.value = options.email ?? "";
@@ -77,35 +83,35 @@ export function showAuth(options: AuthOptions): void {
   const domains = registering ? (policy.signup_email_domains ?? []) : [];
   const error = h("p", { class: "error", "data-testid": "auth-error", role: "alert" });
   const progress = h("p", { class: "muted", "data-testid": "auth-progress" });
-  const submit = h("button", { type: "submit", class: "primary", "data-testid": "auth-submit" }, registering ? "Create vault" : "Log in");
+  const submit = h("button", { type: "submit", class: "primary", "data-testid": "auth-submit" }, registering ? t("auth.createVault") : t("auth.login"));
   const form = h(
     "form",
     { novalidate: true },
-    h("label", { for: "auth-email" }, "Email"),
+    h("label", { for: "auth-email" }, t("auth.email")),
     email,
     domains.length > 0
-      ? h("p", { class: "muted small-text", "data-testid": "signup-domains" }, `This server accepts new accounts for addresses at ${domains.join(", ")}.`)
+      ? h("p", { class: "muted small-text", "data-testid": "signup-domains" }, t("auth.domains", { domains: domains.join(", ") }))
       : null,
-    h("label", { for: "auth-password" }, "Master password"),
+    h("label", { for: "auth-password" }, t("auth.password")),
     password,
-    registering ? h("p", { class: "muted small-text" }, PASSWORD_HINT) : null,
-    registering ? h("label", { for: "auth-again" }, "Master password again") : null,
+    registering ? h("p", { class: "muted small-text" }, passwordHint()) : null,
+    registering ? h("label", { for: "auth-again" }, t("auth.again")) : null,
     registering ? again : null,
-    needsInvite ? h("label", { for: "auth-invite" }, "Invitation code") : null,
+    needsInvite ? h("label", { for: "auth-invite" }, t("auth.invite")) : null,
     needsInvite ? invite : null,
-    needsInvite ? h("p", { id: "auth-invite-hint", class: "muted small-text" }, "New accounts on this server need a one-time invitation code from its operator.") : null,
+    needsInvite ? h("p", { id: "auth-invite-hint", class: "muted small-text" }, t("auth.inviteHint")) : null,
     error,
     progress,
     h("div", { class: "actions" }, submit),
   );
 
-  const switcher = h("button", { type: "button", class: "linklike", "data-testid": registering ? "switch-login" : "switch-register" }, registering ? "Log in" : "Create one");
+  const switcher = h("button", { type: "button", class: "linklike", "data-testid": registering ? "switch-login" : "switch-register" }, registering ? t("auth.login") : t("auth.createOne"));
   switcher.addEventListener("click", () => showAuth({ ...options, mode: registering ? "login" : "register", message: undefined, email: email.value }));
   const footer = registering
-    ? h("p", { class: "muted" }, "Already have a vault? ", switcher)
+    ? h("p", { class: "muted" }, t("auth.haveVault"), " ", switcher)
     : policy.signups
-      ? h("p", { class: "muted" }, "No vault on this server yet? ", switcher)
-      : h("p", { class: "muted" }, "This server does not accept new accounts.");
+      ? h("p", { class: "muted" }, t("auth.noVault"), " ", switcher)
+      : h("p", { class: "muted" }, t("auth.noSignups"));
 
   const inputs = [email, password, again, invite];
   const busy = (on: boolean): void => {
@@ -118,21 +124,24 @@ export function showAuth(options: AuthOptions): void {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     error.textContent = "";
-    const problem =
-      emailProblem(email.value) ??
-      (password.value === "" ? "Enter your master password." : undefined) ??
-      (registering && characters(password.value) < MIN_PASSWORD ? `Choose a master password of at least ${MIN_PASSWORD} characters.` : undefined) ??
-      (registering && password.value !== again.value ? "The two master passwords differ. Type them again." : undefined) ??
-      domainProblem(email.value, domains) ??
-      (needsInvite && invite.value.trim() === "" ? "Enter the invitation code you were given." : undefined);
+    // The first problem, with the field to fix.
+    const check: [string | undefined, HTMLInputElement][] = [
+      [emailProblem(email.value), email],
+      [password.value === "" ? t("auth.enterPassword") : undefined, password],
+      [registering && characters(password.value) < MIN_PASSWORD ? t("auth.tooShort", { min: MIN_PASSWORD }) : undefined, password],
+      [registering && password.value !== again.value ? t("auth.differ") : undefined, password],
+      [domainProblem(email.value, domains), email],
+      [needsInvite && invite.value.trim() === "" ? t("auth.enterInvite") : undefined, invite],
+    ];
+    const problem = check.find(([message]) => message !== undefined);
     if (problem) {
-      error.textContent = problem;
-      (problem.includes("invitation") ? invite : problem.includes("email") || problem.includes("addresses") ? email : password).focus();
+      error.textContent = problem[0]!;
+      problem[1].focus();
       return;
     }
     busy(true);
     const stage = async (s: Stage): Promise<void> => {
-      progress.textContent = STAGES[s];
+      progress.textContent = t(STAGES[s]);
       // Argon2id holds the thread: let the message show first.
       if (s === "deriving") await afterPaint();
     };
@@ -164,9 +173,9 @@ export function showAuth(options: AuthOptions): void {
     h(
       "div",
       { class: "panel auth" },
-      h("h1", {}, registering ? "Create your vault" : "Log in to your vault"),
-      options.message ? h("p", { class: "notice info", "data-testid": "auth-message" }, options.message) : null,
-      h("p", { class: "muted" }, "Your master password never leaves this browser: it derives the key that decrypts your vault here."),
+      h("h1", {}, registering ? t("auth.titleRegister") : t("auth.titleLogin")),
+      options.message ? h("p", { class: "notice info", "data-testid": "auth-message" }, options.message()) : null,
+      h("p", { class: "muted" }, t("auth.intro")),
       form,
       footer,
     ),

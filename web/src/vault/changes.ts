@@ -1,38 +1,39 @@
 // What changed between two versions of a record, in words. Secrets and one-time code seeds are named,
 // never quoted: the history is read on screens other people may see.
 import type { Field, RecordBody } from "../protocol/record";
-import { fieldLabel } from "../ui/record-view";
+import { quoted, t } from "../ui/i18n";
+import { fieldLabel, typeName } from "../ui/record-view";
 
 const QUOTED_KINDS = new Set(["text", "url", "email", "phone", "date"]);
 
 function quote(field: Field): string {
   const value = field.value.length > 80 ? `${[...field.value].slice(0, 80).join("")}…` : field.value;
-  return value === "" ? "(empty)" : `“${value}”`;
+  return value === "" ? t("view.empty") : quoted(value);
 }
 
 /** One line per change from `before` to `after`; `before` undefined means `after` is the first version. */
 export function describeChanges(before: RecordBody | undefined, after: RecordBody): string[] {
-  if (!before) return ["Created."];
+  if (!before) return [t("changes.created")];
   const out: string[] = [];
-  if (before.type !== after.type) out.push(`Type changed from ${before.type} to ${after.type}.`);
-  if (before.title !== after.title) out.push(`Title changed from “${before.title}” to “${after.title}”.`);
+  if (before.type !== after.type) out.push(t("changes.type", { from: typeName(before.type), to: typeName(after.type) }));
+  if (before.title !== after.title) out.push(t("changes.title", { from: quoted(before.title), to: quoted(after.title) }));
   const old = new Map(before.fields.map((f) => [f.name, f]));
   const now = new Map(after.fields.map((f) => [f.name, f]));
   for (const field of after.fields) {
     const prior = old.get(field.name);
     const label = fieldLabel(field.name);
     if (!prior) {
-      out.push(QUOTED_KINDS.has(field.kind) && field.value !== "" ? `${label} added: ${quote(field)}.` : `${label} added.`);
+      out.push(QUOTED_KINDS.has(field.kind) && field.value !== "" ? t("changes.fieldAddedValue", { field: label, value: quote(field) }) : t("changes.fieldAdded", { field: label }));
     } else if (prior.value !== field.value || prior.kind !== field.kind) {
-      out.push(QUOTED_KINDS.has(field.kind) && QUOTED_KINDS.has(prior.kind) ? `${label} changed from ${quote(prior)} to ${quote(field)}.` : `${label} changed.`);
+      out.push(QUOTED_KINDS.has(field.kind) && QUOTED_KINDS.has(prior.kind) ? t("changes.fieldValue", { field: label, from: quote(prior), to: quote(field) }) : t("changes.field", { field: label }));
     }
   }
-  for (const field of before.fields) if (!now.has(field.name)) out.push(`${fieldLabel(field.name)} removed.`);
-  if (before.notes !== after.notes) out.push("Notes changed.");
+  for (const field of before.fields) if (!now.has(field.name)) out.push(t("changes.fieldRemoved", { field: fieldLabel(field.name) }));
+  if (before.notes !== after.notes) out.push(t("changes.notes"));
   const oldFiles = new Set(before.files.map((f) => f.id));
   const newFiles = new Set(after.files.map((f) => f.id));
-  for (const file of after.files) if (!oldFiles.has(file.id)) out.push(`File “${file.name}” added.`);
-  for (const file of before.files) if (!newFiles.has(file.id)) out.push(`File “${file.name}” removed.`);
+  for (const file of after.files) if (!oldFiles.has(file.id)) out.push(t("changes.fileAdded", { name: quoted(file.name) }));
+  for (const file of before.files) if (!newFiles.has(file.id)) out.push(t("changes.fileRemoved", { name: quoted(file.name) }));
   return out;
 }
 
@@ -41,7 +42,7 @@ export interface VersionOf {
   keyGen: number;
   verification: { kind: string };
   body?: RecordBody;
-  problem?: string;
+  problem?: unknown;
 }
 
 /** A change people made: the version that made it, and the versions after it that changed nothing. */

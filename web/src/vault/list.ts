@@ -1,9 +1,10 @@
 // The record list: type, title, subtitle, last change, whether it is shared; a search box filters it.
 import type { RecordListEntry } from "../client/owner";
 import { h, localTime, replace } from "../ui/dom";
+import { t } from "../ui/i18n";
 import { typeName } from "../ui/record-view";
+import { explain, reasonText } from "./errors";
 import type { Ctx } from "./app";
-import { explain } from "./errors";
 
 /** The search text survives redraws (live events redraw the list). */
 let query = "";
@@ -41,7 +42,7 @@ export async function showList(ctx: Ctx): Promise<void> {
   if (!ctx.isCurrent()) return;
   for (const e of entries) if (e.summary) ctx.titles.set(e.id, e.summary.title);
 
-  const add = h("button", { type: "button", class: "primary", "data-testid": "empty-new-record" }, "New record");
+  const add = h("button", { type: "button", class: "primary", "data-testid": "empty-new-record" }, t("nav.newRecord"));
   add.addEventListener("click", () => ctx.go({ kind: "new" }));
   if (entries.length === 0) {
     replace(
@@ -49,15 +50,15 @@ export async function showList(ctx: Ctx): Promise<void> {
       h(
         "div",
         { class: "panel" },
-        h("h1", {}, "Records"),
-        h("p", { "data-testid": "records-empty" }, "Your vault is empty. Add a login, a card, a note or a file: it is encrypted in this browser before it is stored."),
+        h("h1", {}, t("nav.records")),
+        h("p", { "data-testid": "records-empty" }, t("list.empty")),
         h("div", { class: "actions" }, add),
       ),
     );
     return;
   }
 
-  const search = h("input", { type: "search", placeholder: "Search titles", "aria-label": "Search records", "data-testid": "search", class: "search" });
+  const search = h("input", { type: "search", placeholder: t("list.searchPlaceholder"), "aria-label": t("list.search"), "data-testid": "search", class: "search" });
   search.value = query;
   const none = h("p", { class: "muted", "data-testid": "no-match", hidden: true });
   const rows = entries.map((entry) => row(ctx, entry));
@@ -73,7 +74,7 @@ export async function showList(ctx: Ctx): Promise<void> {
       if (visible) shown++;
     }
     none.hidden = shown > 0;
-    none.textContent = `No record matches “${query}”.`;
+    none.textContent = t("list.noMatch", { query });
   };
   search.addEventListener("input", apply);
   search.addEventListener("keydown", (event) => {
@@ -89,17 +90,17 @@ export async function showList(ctx: Ctx): Promise<void> {
   const table = h(
     "table",
     { class: "list", "data-testid": "record-list" },
-    h("thead", {}, h("tr", {}, h("th", {}, "Type"), h("th", {}, "Title"), h("th", {}, "Updated"))),
+    h("thead", {}, h("tr", {}, h("th", {}, t("list.type")), h("th", {}, t("list.title")), h("th", {}, t("list.updated")))),
     h("tbody", {}, ...rows.map((r) => r.element)),
   );
-  replace(ctx.root, h("div", { class: "panel" }, h("div", { class: "toolbar" }, h("h1", {}, "Records"), search), table, none));
+  replace(ctx.root, h("div", { class: "panel" }, h("div", { class: "toolbar" }, h("h1", {}, t("nav.records")), search), table, none));
   apply();
   if (query) search.focus();
 }
 
 function row(ctx: Ctx, entry: RecordListEntry): { element: HTMLTableRowElement; hay: string; open: () => void } {
   const open = (): void => ctx.go({ kind: "record", id: entry.id });
-  const title = entry.summary?.title ?? "(unreadable record)";
+  const title = entry.summary?.title ?? t("list.unreadableTitle");
   const subtitle = entry.summary?.subtitle ?? "";
   const button = h("button", { type: "button", class: "linklike title", "data-testid": "record-open" }, title);
   button.addEventListener("click", (event) => {
@@ -107,11 +108,11 @@ function row(ctx: Ctx, entry: RecordListEntry): { element: HTMLTableRowElement; 
     open();
   });
   const badges = h("span", { class: "badges" });
-  if (entry.liveShares > 0) badges.append(h("span", { class: "badge shared", "data-testid": "badge-shared" }, entry.liveShares > 1 ? `shared ×${entry.liveShares}` : "shared"));
+  if (entry.liveShares > 0) badges.append(h("span", { class: "badge shared", "data-testid": "badge-shared" }, entry.liveShares > 1 ? t("list.sharedTimes", { count: entry.liveShares }) : t("list.shared")));
   if (entry.problem !== undefined) {
-    badges.append(h("span", { class: "badge warn", title: explain(entry.problem) }, "unreadable"));
+    badges.append(h("span", { class: "badge warn", title: explain(entry.problem) }, t("list.unreadable")));
   } else if (entry.verification.kind === "unverified") {
-    badges.append(h("span", { class: "badge warn", title: entry.verification.reason }, "unverified change"));
+    badges.append(h("span", { class: "badge warn", title: reasonText(entry.verification) }, t("list.unverified")));
   }
   const element = h(
     "tr",

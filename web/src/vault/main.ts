@@ -5,7 +5,8 @@ import { Api } from "../client/http";
 import type { OwnerSession } from "../client/owner";
 import type { Policy } from "../client/owner-api";
 import type { KeyValueStore } from "../client/versions";
-import { byId, h, replace } from "../ui/dom";
+import { byId, h, replace, setUpLanguagePicker } from "../ui/dom";
+import { t } from "../ui/i18n";
 import { parseScreen, Vault, type Ctx, type Screen } from "./app";
 import { showAuth } from "./auth";
 import { explain } from "./errors";
@@ -56,7 +57,11 @@ function render(ctx: Ctx, screen: Screen): void | Promise<void> {
 
 let vault: Vault | undefined;
 
+/** Draws the screen shown before the vault is unlocked again (the language changed). */
+let redrawLocked: () => void = () => undefined;
+
 function unlocked(session: OwnerSession, policy: Policy, registered: boolean, passwordChanged = false): void {
+  redrawLocked = () => undefined;
   vault = new Vault(
     session,
     policy,
@@ -67,18 +72,31 @@ function unlocked(session: OwnerSession, policy: Policy, registered: boolean, pa
     (message) => {
       vault = undefined;
       resetSearch();
-      auth(policy, "login", message, session.email);
+      auth(policy, "login", () => message, session.email);
     },
     (next) => unlocked(next, policy, false, true),
   );
   // After a password change, the list (not the change form again).
   vault.start(passwordChanged ? { kind: "list" } : undefined);
-  if (registered) vault.notify("Your vault is ready. Add your first record with New record.", "ok");
-  if (passwordChanged) vault.notify("Your master password was changed. Every other device and browser has been logged out: log in there with the new password.", "ok");
+  if (registered) vault.notify(t("vault.ready"), "ok");
+  if (passwordChanged) vault.notify(t("vault.passwordChanged"), "ok");
 }
 
-function auth(policy: Policy, mode: "login" | "register", message?: string, email?: string): void {
-  showAuth({ api, policy, root: app, store: versionStore(), mode, message, email, onSession: (session, registered) => unlocked(session, policy, registered) });
+/** The login (or registration) screen; `message` says why the user is here, in the current language. */
+function auth(policy: Policy, mode: "login" | "register", message?: () => string, email?: string): void {
+  showAuth({
+    api,
+    policy,
+    root: app,
+    store: versionStore(),
+    mode,
+    message,
+    email,
+    onSession: (session, registered) => unlocked(session, policy, registered),
+    onRedraw: (redraw) => {
+      redrawLocked = redraw;
+    },
+  });
 }
 
 async function start(): Promise<void> {
@@ -86,18 +104,28 @@ async function start(): Promise<void> {
   // A reload locks the vault (its keys lived in the page); logging in again returns to the screen.
   const navigation = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
   const screen = parseScreen(location.hash);
-  const message =
-    navigation?.type === "reload" && screen && screen.kind !== "list"
-      ? "The page was reloaded, so your vault locked: its keys live only in this page. Log in to return to where you were."
-      : undefined;
+  const message = navigation?.type === "reload" && screen && screen.kind !== "list" ? () => t("vault.reloaded") : undefined;
   auth(policy, "login", message);
 }
 
 // A reload or a closed tab is a logout: the keys are gone with the page, so the session goes too.
 window.addEventListener("pagehide", () => vault?.revokeOnUnload());
 
-start().catch((e: unknown) => {
-  const retry = h("button", { type: "button", class: "primary" }, "Try again");
+function cannotStart(e: unknown): void {
+  const retry = h("button", { type: "button", class: "primary" }, t("vault.tryAgain"));
   retry.addEventListener("click", () => location.reload());
-  replace(app, h("div", { class: "panel" }, h("h1", {}, "The vault cannot start"), h("p", { class: "error", "data-testid": "start-error" }, explain(e)), h("div", { class: "actions" }, retry)));
+  replace(app, h("div", { class: "panel" }, h("h1", {}, t("vault.cannotStart")), h("p", { class: "error", "data-testid": "start-error" }, explain(e)), h("div", { class: "actions" }, retry)));
+  redrawLocked = () => cannotStart(e);
+}
+
+// The language: picked here or on a share page before, else the browser's. A change redraws in place.
+setUpLanguagePicker(byId<HTMLSelectElement>("language"), (changed) => {
+  menu.textContent = t("nav.menu");
+  nav.setAttribute("aria-label", t("nav.label"));
+  document.title = t("vault.pageTitle");
+  if (!changed) return;
+  if (vault) vault.relabel();
+  else redrawLocked();
 });
+
+start().catch(cannotStart);

@@ -4,25 +4,26 @@ import { characters } from "../protocol/passphrase";
 import { WrongPasswordError, type Stage } from "../client/owner";
 import { ApiError } from "../client/http";
 import { h, replace } from "../ui/dom";
+import { t } from "../ui/i18n";
 import type { Ctx } from "./app";
-import { MIN_PASSWORD, PASSWORD_HINT } from "./auth";
+import { MIN_PASSWORD, passwordHint } from "./auth";
 import { explain, isSessionEnd } from "./errors";
 import { afterPaint } from "./util";
 
-const STAGES: Record<Stage, string> = {
-  deriving: "Deriving keys from your master passwords (this takes a few seconds)…",
-  contacting: "Changing the password on the server…",
-  unlocking: "Unlocking your vault with the new password…",
-};
+const STAGES = {
+  deriving: "pw.deriving",
+  contacting: "pw.contacting",
+  unlocking: "pw.unlocking",
+} as const satisfies Record<Stage, string>;
 
 export type PasswordField = "current" | "new" | "again";
 
 /** What is wrong with the form before anything is derived, and which field to fix; undefined if nothing. */
 export function passwordChangeProblem(current: string, next: string, again: string): { field: PasswordField; message: string } | undefined {
-  if (current === "") return { field: "current", message: "Enter your current master password." };
-  if (characters(next) < MIN_PASSWORD) return { field: "new", message: `Choose a new master password of at least ${MIN_PASSWORD} characters.` };
-  if (next !== again) return { field: "again", message: "The two new master passwords differ. Type them again." };
-  if (next.normalize("NFC") === current.normalize("NFC")) return { field: "new", message: "The new master password is the same as the current one." };
+  if (current === "") return { field: "current", message: t("pw.enterCurrent") };
+  if (characters(next) < MIN_PASSWORD) return { field: "new", message: t("pw.tooShort", { min: MIN_PASSWORD }) };
+  if (next !== again) return { field: "again", message: t("pw.differ") };
+  if (next.normalize("NFC") === current.normalize("NFC")) return { field: "new", message: t("pw.same") };
   return undefined;
 }
 
@@ -36,8 +37,8 @@ export function showPasswordChange(ctx: Ctx): void {
   const again = h("input", { id: "pw-again", type: "password", autocomplete: "new-password", required: true, "data-testid": "new-password-again" });
   const error = h("p", { class: "error", "data-testid": "password-error", role: "alert" });
   const progress = h("p", { class: "muted", "data-testid": "password-progress" });
-  const submit = h("button", { type: "submit", class: "primary", "data-testid": "password-submit" }, "Change password");
-  const cancel = h("button", { type: "button", "data-testid": "password-cancel" }, "Cancel");
+  const submit = h("button", { type: "submit", class: "primary", "data-testid": "password-submit" }, t("nav.password"));
+  const cancel = h("button", { type: "button", "data-testid": "password-cancel" }, t("share.cancel"));
   cancel.addEventListener("click", () => ctx.go({ kind: "list" }));
   const fields: Record<PasswordField, HTMLInputElement> = { current, new: next, again };
 
@@ -51,14 +52,14 @@ export function showPasswordChange(ctx: Ctx): void {
   const form = h(
     "form",
     { novalidate: true },
-    h("label", { for: "pw-account" }, "Account"),
+    h("label", { for: "pw-account" }, t("pw.account")),
     account,
-    h("label", { for: "pw-current" }, "Current master password"),
+    h("label", { for: "pw-current" }, t("pw.current")),
     current,
-    h("label", { for: "pw-new" }, "New master password"),
+    h("label", { for: "pw-new" }, t("pw.new")),
     next,
-    h("p", { class: "muted small-text" }, PASSWORD_HINT),
-    h("label", { for: "pw-again" }, "New master password again"),
+    h("p", { class: "muted small-text" }, passwordHint()),
+    h("label", { for: "pw-again" }, t("pw.again")),
     again,
     error,
     progress,
@@ -76,7 +77,7 @@ export function showPasswordChange(ctx: Ctx): void {
     }
     busy(true);
     const stage = async (s: Stage): Promise<void> => {
-      progress.textContent = STAGES[s];
+      progress.textContent = t(STAGES[s]);
       // Argon2id holds the thread: let the message show first.
       if (s === "deriving") await afterPaint();
     };
@@ -89,7 +90,7 @@ export function showPasswordChange(ctx: Ctx): void {
         if (!ctx.isCurrent()) return;
         busy(false);
         if (e instanceof WrongPasswordError || (e instanceof ApiError && e.code === "invalid_credentials")) {
-          error.textContent = "The current master password is wrong.";
+          error.textContent = t("pw.wrong");
           current.select();
           current.focus();
           return;
@@ -109,12 +110,8 @@ export function showPasswordChange(ctx: Ctx): void {
     h(
       "div",
       { class: "panel auth" },
-      h("h1", {}, "Change master password"),
-      h(
-        "p",
-        { class: "muted" },
-        "Both passwords stay in this browser: the new one rewraps the key that opens your vault, so no record is re-encrypted and share links keep working. Every other device and browser is logged out and must log in with the new password.",
-      ),
+      h("h1", {}, t("pw.title")),
+      h("p", { class: "muted" }, t("pw.intro")),
       form,
     ),
   );

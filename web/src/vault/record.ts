@@ -3,7 +3,8 @@ import type { OpenedRecord, ShareEntry } from "../client/owner";
 import type { ApiAuthor, OwnerEvent } from "../client/owner-api";
 import type { Verification } from "../client/verify";
 import { RECORD_TYPES, type Field, type FileRef, type RecordBody, type RecordType } from "../protocol/record";
-import { addFilesTo, filePicker, h, humanBytes, localTime, onFileDrop, replace } from "../ui/dom";
+import { addFilesTo, filePicker, h, humanBytes, localTime, onFileDrop, replace, withNodes } from "../ui/dom";
+import { quoted, t, tn } from "../ui/i18n";
 import { changeBetween, isUnchanged } from "../ui/record-diff";
 import { recordEditor, type RecordEditor } from "../ui/record-editor";
 import { renderRecord, typeName } from "../ui/record-view";
@@ -14,23 +15,24 @@ import { shareItem } from "./share-item";
 import { busyButton, localStore } from "./util";
 import { rememberOwnShares } from "../client/own-shares";
 import { isLive } from "../client/owner-api";
-import { explain, isSessionEnd } from "./errors";
+import { explain, isSessionEnd, reasonText } from "./errors";
 
 /** Who wrote a version, in words, from what this client verified (not from what the server claims). */
 export function authorText(verification: Verification, author: ApiAuthor, shares: readonly ShareEntry[]): string {
-  if (verification.kind === "owner") return "you";
+  if (verification.kind === "owner") return t("author.you");
   if (verification.kind === "recipient") {
     const share = shares.find((s) => s.info.handle === verification.handle);
-    const label = share?.label ? ` “${share.label}”` : "";
-    return `the recipient of share${label} (device ${verification.fingerprint})`;
+    return share?.label
+      ? t("author.recipientLabelled", { label: quoted(share.label), device: verification.fingerprint })
+      : t("author.recipient", { device: verification.fingerprint });
   }
-  return author.kind === "owner" ? "someone the server calls you" : "someone the server calls a recipient";
+  return author.kind === "owner" ? t("author.claimsYou") : t("author.claimsRecipient");
 }
 
 function verifiedBadge(verification: Verification, testId: string): HTMLElement {
   return verification.kind === "unverified"
-    ? h("span", { class: "badge warn", "data-testid": testId, title: verification.reason }, "unverified")
-    : h("span", { class: "badge ok", "data-testid": testId }, "verified");
+    ? h("span", { class: "badge warn", "data-testid": testId, title: reasonText(verification) }, t("record.unverified"))
+    : h("span", { class: "badge ok", "data-testid": testId }, t("record.verified"));
 }
 
 // ---- Detail
@@ -63,21 +65,21 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
   });
   ctx.onLeave(view.stop);
 
-  const edit = h("button", { type: "button", "data-testid": "edit-record", disabled: !verified }, "Edit");
+  const edit = h("button", { type: "button", "data-testid": "edit-record", disabled: !verified }, t("record.edit"));
   edit.addEventListener("click", () => ctx.go({ kind: "edit", id }));
   const canShare = verified && ctx.policy.one_time_share;
-  const share = h("button", { type: "button", class: "primary", "data-testid": "share-record", disabled: !canShare }, "Share");
+  const share = h("button", { type: "button", class: "primary", "data-testid": "share-record", disabled: !canShare }, t("record.share"));
   share.addEventListener("click", () => ctx.go({ kind: "share", id }));
-  const history = h("button", { type: "button", "data-testid": "history" }, "History");
+  const history = h("button", { type: "button", "data-testid": "history" }, t("record.history"));
   history.addEventListener("click", () => ctx.go({ kind: "history", id }));
-  const remove = h("button", { type: "button", class: "danger", "data-testid": "delete-record" }, "Delete");
+  const remove = h("button", { type: "button", class: "danger", "data-testid": "delete-record" }, t("record.delete"));
   remove.addEventListener("click", () => {
-    if (!confirm(`Delete “${record.body.title}” with its history and files? Its shares end at once. This cannot be undone.`)) return;
-    const done = busyButton(remove, "Deleting…");
+    if (!confirm(t("record.confirmDelete", { title: quoted(record.body.title) }))) return;
+    const done = busyButton(remove, t("record.deleting"));
     ctx.session.records.delete(id).then(
       () => {
         ctx.titles.delete(id);
-        ctx.notify(`Deleted “${record.body.title}”.`, "ok");
+        ctx.notify(t("record.deleted", { title: quoted(record.body.title) }), "ok");
         ctx.go({ kind: "list" });
       },
       (e: unknown) => {
@@ -86,15 +88,15 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
       },
     );
   });
-  const attach = filePicker("Add files", "attach-files");
+  const attach = filePicker(t("share.addFiles"), "attach-files");
   const attachFiles = (files: File[]): void => {
     if (files.length === 0 || !verified) return;
-    say(`Encrypting and uploading ${files.length === 1 ? files[0]!.name : `${files.length} files`}…`);
+    say(files.length === 1 ? t("record.uploadingOne", { name: files[0]!.name }) : t("share.uploading", { count: files.length }));
     ctx.session
-      .files.attach(id, files, ctx.policy.max_file_bytes, (n, total) => say(`Encrypting and uploading… ${total ? Math.floor((100 * n) / total) : 100} %`))
+      .files.attach(id, files, ctx.policy.max_file_bytes, (n, total) => say(t("record.uploadingPercent", { percent: total ? Math.floor((100 * n) / total) : 100 })))
       .then(
         () => {
-          ctx.notify(`Added ${files.map((f) => `“${f.name}”`).join(", ")}.`, "ok");
+          ctx.notify(t("share.added", { names: files.map((f) => quoted(f.name)).join(", ") }), "ok");
           ctx.refresh();
         },
         (e: unknown) => {
@@ -114,16 +116,16 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
     : h(
         "div",
         { class: "warning", "data-testid": "unverified-warning" },
-        h("strong", {}, "Unverified change. "),
-        `This version could not be attributed to you or to a verified recipient (${(record.verification as { reason: string }).reason}). `,
-        "Editing and sharing are off, so nothing is built on it. Check the history and restore a verified version.",
+        h("strong", {}, t("record.unverifiedTitle")),
+        " ",
+        t("record.unverifiedText", { reason: reasonText(record.verification) }),
       );
 
   const summaryWarning = record.summaryMismatch
     ? h(
         "div",
         { class: "warning", "data-testid": "summary-mismatch" },
-        "This version's entry in your record list (its title or detail line) does not match its content: whoever wrote it made the list say something else. What is shown here is the content.",
+        t("record.summaryMismatch"),
       )
     : null;
 
@@ -136,14 +138,13 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
       h(
         "p",
         { class: "muted meta", "data-testid": "record-meta" },
-        `Changed ${localTime(changed.at)} by `,
-        h("span", { "data-testid": "record-author" }, authorText(changed.verification, changed.author, shares)),
+        ...withNodes(t("record.changedBy", { time: localTime(changed.at) }), { author: h("span", { "data-testid": "record-author" }, authorText(changed.verification, changed.author, shares)) }),
         " ",
         verifiedBadge(changed.verification, "record-verified"),
       ),
     h("div", { class: "actions" }, edit, share, verified ? attach.button : null, verified ? attach.input : null, history, remove),
-    verified ? h("p", { class: "muted small-text" }, "Or drop files here to add them.") : null,
-    !ctx.policy.one_time_share ? h("p", { class: "muted small-text" }, "This server does not allow new shares.") : null,
+    verified ? h("p", { class: "muted small-text" }, t("record.dropHint")) : null,
+    !ctx.policy.one_time_share ? h("p", { class: "muted small-text" }, t("record.noShares")) : null,
     status,
   );
   // Files dropped on the record are added like chosen ones.
@@ -154,16 +155,16 @@ export async function showRecord(ctx: Ctx, id: string): Promise<void> {
 function shareList(ctx: Ctx, record: OpenedRecord, shares: ShareEntry[], say: (text: string, error?: boolean) => void): HTMLElement {
   const live = shares.filter((s) => isLive(s.info));
   const ended = shares.filter((s) => !isLive(s.info));
-  const panel = h("div", { class: "panel", "data-testid": "share-list" }, h("h2", {}, "Shares"));
+  const panel = h("div", { class: "panel", "data-testid": "share-list" }, h("h2", {}, t("nav.shares")));
   if (shares.length === 0) {
-    panel.append(h("p", { class: "muted", "data-testid": "no-shares" }, "Not shared. Share makes a link that opens on the first device only; you can end it at any time."));
+    panel.append(h("p", { class: "muted", "data-testid": "no-shares" }, t("record.notShared")));
     return panel;
   }
   const item = (entry: ShareEntry): HTMLElement => shareItem(ctx, entry, { recordId: record.id, title: record.body.title, say });
-  if (live.length === 0) panel.append(h("p", { class: "muted" }, "No live share."));
+  if (live.length === 0) panel.append(h("p", { class: "muted" }, t("record.noLiveShare")));
   for (const entry of live) panel.append(item(entry));
   if (ended.length > 0) {
-    const details = h("details", {}, h("summary", {}, `Ended shares (${ended.length})`));
+    const details = h("details", {}, h("summary", {}, t("record.endedShares", { count: ended.length })));
     for (const entry of ended) details.append(item(entry));
     panel.append(details);
   }
@@ -193,18 +194,18 @@ function fileRemover(files: readonly FileRef[]): { element: HTMLElement | null; 
   const list = h("ul", { class: "files" });
   for (const file of files) {
     const name = h("span", { class: "value" }, file.name);
-    const toggle = h("button", { type: "button", class: "small danger", "data-testid": `remove-file-${file.name}`, "aria-label": `Remove the file ${file.name}` }, "Remove");
+    const toggle = h("button", { type: "button", class: "small danger", "data-testid": `remove-file-${file.name}`, "aria-label": t("edit.removeFile", { name: file.name }) }, t("editor.remove"));
     toggle.addEventListener("click", () => {
       const gone = !removed.has(file.id);
       if (gone) removed.add(file.id);
       else removed.delete(file.id);
       name.classList.toggle("struck", gone);
-      toggle.textContent = gone ? "Keep" : "Remove";
-      toggle.setAttribute("aria-label", `${toggle.textContent} the file ${file.name}`);
+      toggle.textContent = gone ? t("edit.keep") : t("editor.remove");
+      toggle.setAttribute("aria-label", t(gone ? "edit.keepFile" : "edit.removeFile", { name: file.name }));
     });
     list.append(h("li", {}, name, " ", h("span", { class: "muted" }, humanBytes(file.size)), " ", toggle));
   }
-  return { element: h("div", {}, h("label", {}, "Files"), list), removed };
+  return { element: h("div", {}, h("label", {}, t("view.files")), list), removed };
 }
 
 export async function showEdit(ctx: Ctx, id: string): Promise<void> {
@@ -217,19 +218,19 @@ export async function showEdit(ctx: Ctx, id: string): Promise<void> {
   const before = record.body;
   const editor = recordEditor(before);
   const remover = fileRemover(before.files);
-  const add = filePicker("Add files", "edit-add-files");
+  const add = filePicker(t("share.addFiles"), "edit-add-files");
   const chosen = h("span", { class: "muted small-text" });
   add.input.addEventListener("change", () => {
     const n = add.input.files?.length ?? 0;
-    chosen.textContent = n === 0 ? "" : `${n} file${n === 1 ? "" : "s"} to add on save`;
+    chosen.textContent = n === 0 ? "" : tn("edit.toAdd", n);
   });
-  const meanwhile = h("p", { class: "notice info", "data-testid": "changed-meanwhile", hidden: true }, "This record was just changed elsewhere. When you save, only what you changed is applied on top of the newest version.");
+  const meanwhile = h("p", { class: "notice info", "data-testid": "changed-meanwhile", hidden: true }, t("edit.meanwhile"));
   ctx.onLive((event: OwnerEvent) => {
     if (event.record === id && event.kind === "record_edited") meanwhile.hidden = false;
   });
   const error = h("p", { class: "error", "data-testid": "edit-error", role: "alert" });
-  const save = h("button", { type: "submit", class: "primary", "data-testid": "save-record" }, "Save");
-  const cancel = h("button", { type: "button", "data-testid": "cancel" }, "Cancel");
+  const save = h("button", { type: "submit", class: "primary", "data-testid": "save-record" }, t("share.save"));
+  const cancel = h("button", { type: "button", "data-testid": "cancel" }, t("share.cancel"));
   cancel.addEventListener("click", () => ctx.go({ kind: "record", id }));
   const form = editorForm(editor, remover.element, h("div", { class: "row" }, add.button, add.input, chosen), meanwhile, error, h("div", { class: "actions" }, save, cancel));
   form.addEventListener("submit", (event) => {
@@ -241,15 +242,15 @@ export async function showEdit(ctx: Ctx, id: string): Promise<void> {
       return;
     }
     error.textContent = "";
-    const done = busyButton(save, "Saving…");
+    const done = busyButton(save, t("edit.saving"));
     const fields = changeBetween(before, after);
     void (async () => {
       const added: FileRef[] = [];
       for (const file of files) {
-        save.textContent = `Uploading ${file.name}…`;
+        save.textContent = t("edit.uploadingName", { name: file.name });
         added.push(await ctx.session.files.upload(id, file, ctx.policy.max_file_bytes));
       }
-      save.textContent = "Saving…";
+      save.textContent = t("edit.saving");
       // Only this user's change is applied to whatever version is current when it is written.
       return ctx.session.records.write(id, (current) => {
         const next = fields(current);
@@ -257,7 +258,7 @@ export async function showEdit(ctx: Ctx, id: string): Promise<void> {
       });
     })().then(
       () => {
-        ctx.notify(`Saved “${after.title}”.`, "ok");
+        ctx.notify(t("edit.saved", { title: quoted(after.title) }), "ok");
         ctx.go({ kind: "record", id });
       },
       (e: unknown) => {
@@ -267,7 +268,7 @@ export async function showEdit(ctx: Ctx, id: string): Promise<void> {
       },
     );
   });
-  const panel = h("div", { class: "panel" }, h("h1", {}, `Edit “${before.title}”`), h("p", { class: "muted" }, typeName(before.type)), form);
+  const panel = h("div", { class: "panel" }, h("h1", {}, t("edit.title", { title: quoted(before.title) })), h("p", { class: "muted" }, typeName(before.type)), form);
   onFileDrop(panel, (dropped) => addFilesTo(add.input, dropped));
   replace(ctx.root, panel);
   editor.element.querySelector<HTMLInputElement>('[data-testid="edit-title"]')?.focus();
@@ -287,15 +288,15 @@ export function showNew(ctx: Ctx): void {
   const holder = h("div", {}, editor.element);
   const select = h("select", { id: "new-type", "data-testid": "new-type" }, ...RECORD_TYPES.map((t) => h("option", { value: t.type }, typeName(t.type))));
   select.value = type;
-  const files = filePicker("Attach files", "new-files");
+  const files = filePicker(t("new.attach"), "new-files");
   const chosen = h("span", { class: "muted small-text", "data-testid": "new-files-chosen" });
   files.input.addEventListener("change", () => {
     const list = [...(files.input.files ?? [])];
     chosen.textContent = list.length === 0 ? "" : list.map((f) => `${f.name} (${humanBytes(f.size)})`).join(", ");
   });
   const error = h("p", { class: "error", "data-testid": "edit-error", role: "alert" });
-  const save = h("button", { type: "submit", class: "primary", "data-testid": "save-record" }, "Save");
-  const cancel = h("button", { type: "button", "data-testid": "cancel" }, "Cancel");
+  const save = h("button", { type: "submit", class: "primary", "data-testid": "save-record" }, t("share.save"));
+  const cancel = h("button", { type: "button", "data-testid": "cancel" }, t("share.cancel"));
   cancel.addEventListener("click", () => ctx.go({ kind: "list" }));
   ctx.onLive(() => undefined);
 
@@ -324,31 +325,31 @@ export function showNew(ctx: Ctx): void {
     const picked = [...(files.input.files ?? [])];
     error.textContent = "";
     if (body.title.trim() === "") {
-      error.textContent = "Give the record a title.";
+      error.textContent = t("new.needTitle");
       editor.element.querySelector<HTMLInputElement>('[data-testid="edit-title"]')?.focus();
       return;
     }
-    const done = busyButton(save, "Saving…");
+    const done = busyButton(save, t("edit.saving"));
     let created: string | undefined;
     void (async () => {
       created = await ctx.session.records.create(body);
       ctx.titles.set(created, body.title);
       if (picked.length > 0) {
         await ctx.session.files.attach(created, picked, ctx.policy.max_file_bytes, (n, total) => {
-          save.textContent = `Uploading… ${total ? Math.floor((100 * n) / total) : 100} %`;
+          save.textContent = t("share.progress", { percent: total ? Math.floor((100 * n) / total) : 100 });
         });
       }
       return created;
     })().then(
       (id) => {
-        ctx.notify(`Saved “${body.title}”.`, "ok");
+        ctx.notify(t("edit.saved", { title: quoted(body.title) }), "ok");
         ctx.go({ kind: "record", id });
       },
       (e: unknown) => {
         done();
         if (created !== undefined) {
           // The record exists; only the files failed. Show it, with the reason.
-          ctx.notify(`“${body.title}” was saved, but its files were not added: ${explain(e)}`, "error");
+          ctx.notify(t("new.filesFailed", { title: quoted(body.title), reason: explain(e) }), "error");
           ctx.go({ kind: "record", id: created });
           return;
         }
@@ -358,7 +359,7 @@ export function showNew(ctx: Ctx): void {
   };
 
   replace(holder, wire());
-  const panel = h("div", { class: "panel" }, h("h1", {}, "New record"), h("label", { for: "new-type" }, "Type"), select, holder);
+  const panel = h("div", { class: "panel" }, h("h1", {}, t("nav.newRecord")), h("label", { for: "new-type" }, t("list.type")), select, holder);
   onFileDrop(panel, (dropped) => addFilesTo(files.input, dropped));
   replace(ctx.root, panel);
   select.focus();
@@ -370,8 +371,8 @@ export async function showHistory(ctx: Ctx, id: string): Promise<void> {
   const [history, shares] = await Promise.all([ctx.session.records.history(id), ctx.session.shares.list(id)]);
   if (!ctx.isCurrent()) return;
   const current = history[history.length - 1];
-  const title = current?.body?.title ?? ctx.titles.get(id) ?? "record";
-  const back = h("button", { type: "button", "data-testid": "back-to-record" }, "Back to the record");
+  const title = current?.body?.title ?? ctx.titles.get(id);
+  const back = h("button", { type: "button", "data-testid": "back-to-record" }, t("record.back"));
   back.addEventListener("click", () => ctx.go({ kind: "record", id }));
   const list = h("ol", { class: "history", "data-testid": "history-list" });
   const changes = historyChanges(history);
@@ -387,14 +388,15 @@ export async function showHistory(ctx: Ctx, id: string): Promise<void> {
       h(
         "div",
         { class: "share-head" },
-        h("strong", {}, first ? "Created" : "Changed"),
-        h("span", { class: "muted" }, ` ${localTime(entry.createdAt)} by `),
-        h("span", { "data-testid": "history-author" }, authorText(entry.verification, entry.author, shares)),
+        ...withNodes(t(first ? "history.createdBy" : "history.changedBy", { time: localTime(entry.createdAt) }), {
+          author: h("span", { "data-testid": "history-author" }, authorText(entry.verification, entry.author, shares)),
+        }),
         " ",
         verifiedBadge(entry.verification, "history-verified"),
       ),
-      entry.verification.kind === "unverified" ? h("div", { class: "error small-text" }, `Not attributed: ${entry.verification.reason}.`) : null,
-      entry.problem ? h("div", { class: "error small-text" }, `Cannot be read: ${entry.problem}.`) : null,
+      // A version that does not fit in the history is unverified for that reason alone: said once.
+      entry.verification.kind === "unverified" && entry.problem === undefined ? h("div", { class: "error small-text" }, t("history.notAttributed", { reason: reasonText(entry.verification) })) : null,
+      entry.problem !== undefined ? h("div", { class: "error small-text" }, t("history.unreadable", { reason: explain(entry.problem) })) : null,
       change.lines.length > 0 && !first ? h("ul", { class: "changes small-text" }, ...change.lines.map((c) => h("li", {}, c))) : null,
     );
     const body = entry.body;
@@ -402,14 +404,14 @@ export async function showHistory(ctx: Ctx, id: string): Promise<void> {
     const differs = body !== undefined && (current?.body === undefined || !isUnchanged(current.body, body));
     if (body && differs && latest !== current && entry.verification.kind !== "unverified") {
       const when = localTime(entry.createdAt);
-      const restore = h("button", { type: "button", class: "small", "data-testid": `restore-${entry.version}`, "aria-label": `Restore the record as it was after the change of ${when}` }, "Restore");
+      const restore = h("button", { type: "button", class: "small", "data-testid": `restore-${entry.version}`, "aria-label": t("history.restoreLabel", { time: when }) }, t("history.restore"));
       restore.addEventListener("click", () => {
-        if (!confirm(`Make “${body.title}” as it was after the change of ${when} the current state again? It is saved as a new change; the history keeps everything.`)) return;
-        const done = busyButton(restore, "Restoring…");
+        if (!confirm(t("history.confirmRestore", { title: quoted(body.title), time: when }))) return;
+        const done = busyButton(restore, t("history.restoring"));
         // The whole body is replaced, so nothing of the current version is resealed (it may be unverified).
         ctx.session.records.write(id, () => structuredClone(body), { replacesBody: true }).then(
           () => {
-            ctx.notify(`Restored “${body.title}” as it was on ${when}.`, "ok");
+            ctx.notify(t("history.restored", { title: quoted(body.title), time: when }), "ok");
             ctx.go({ kind: "record", id });
           },
           (e: unknown) => {
@@ -428,8 +430,8 @@ export async function showHistory(ctx: Ctx, id: string): Promise<void> {
     h(
       "div",
       { class: "panel" },
-      h("div", { class: "toolbar" }, h("h1", {}, `History of “${title}”`), back),
-      h("p", { class: "muted" }, "Newest first. Each change was checked here: yours carry your vault's tag, a recipient's carry the signature of the device that opened the share."),
+      h("div", { class: "toolbar" }, h("h1", {}, title === undefined ? t("history.titleUnknown") : t("history.title", { title: quoted(title) })), back),
+      h("p", { class: "muted" }, t("history.intro")),
       list,
     ),
   );

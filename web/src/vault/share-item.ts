@@ -3,27 +3,41 @@
 import type { ShareEntry } from "../client/owner";
 import { isLive } from "../client/owner-api";
 import { copyButton, h, humanDuration, localTime } from "../ui/dom";
+import { quoted, t, tn, type MessageKey } from "../ui/i18n";
 import type { Ctx } from "./app";
 import { busyButton } from "./util";
 
-export const STATE_TEXT: Record<string, string> = { active: "waiting to be opened", opened: "opened", expired: "expired", deleted: "ended" };
-export const END_REASON: Record<string, string> = {
-  deleted: "ended by you",
-  recipient_done: "ended by the recipient",
-  record_deleted: "ended with its record",
-  expired: "expired",
-  viewed: "viewed once, then ended",
+const STATE_TEXT: Record<string, MessageKey> = { active: "shareItem.state.active", opened: "shareItem.state.opened", expired: "shareItem.state.expired", deleted: "shareItem.state.deleted" };
+/** How a share ended, with when: "{time}" is the moment. */
+const END_REASON: Record<string, MessageKey> = {
+  deleted: "shareItem.end.deleted",
+  recipient_done: "shareItem.end.recipient_done",
+  record_deleted: "shareItem.end.record_deleted",
+  expired: "shareItem.end.expired",
+  viewed: "shareItem.end.viewed",
 };
 
-/** What other people tried with the link, in words: wrong passphrases and refused devices; empty if nothing. */
+/** What other people tried with the link, a sentence each: wrong passphrases and refused devices; empty if nothing. */
 export function attemptsText(info: { failed_attempts: number; last_failed_at: string | null; refused_at: string | null }): string[] {
   const out: string[] = [];
   if (info.failed_attempts > 0) {
     const n = info.failed_attempts;
-    out.push(`${n} wrong passphrase${n === 1 ? "" : "s"}${info.last_failed_at ? `, the last ${localTime(info.last_failed_at)}` : ""}`);
+    out.push(info.last_failed_at ? tn("shareItem.wrongPassphrasesLast", n, { time: localTime(info.last_failed_at) }) : tn("shareItem.wrongPassphrases", n));
   }
-  if (info.refused_at) out.push(`another device with the link was refused ${localTime(info.refused_at)}`);
+  if (info.refused_at) out.push(t("shareItem.refused", { time: localTime(info.refused_at) }));
   return out;
+}
+
+/** Why a share's sealed parts did not check out, in words. */
+function shareProblemText(entry: ShareEntry): string {
+  switch (entry.problem) {
+    case "editability":
+      return t(entry.info.editable ? "shareItem.problem.saysEditable" : "shareItem.problem.saysReadOnly");
+    case "secrets":
+      return t("shareItem.problem.secrets");
+    default:
+      return t("shareItem.problem.unreadable");
+  }
 }
 
 export interface ShareItemOptions {
@@ -39,17 +53,17 @@ export interface ShareItemOptions {
 export function shareItem(ctx: Ctx, entry: ShareEntry, options: ShareItemOptions): HTMLElement {
   const s = entry.info;
   const live = isLive(s);
-  const record = options.title === undefined ? "a record" : `“${options.title}”`;
+  const record = options.title === undefined ? t("vault.aRecord") : quoted(options.title);
   const facts: string[] = [];
-  facts.push(entry.editable ? "recipient may edit" : "read-only");
-  if (entry.legacy) facts.push("made by an older version of Sharelock: edits through it cannot be checked");
-  if (s.passphrase) facts.push("passphrase");
-  if (s.view_once) facts.push("view once");
-  if (s.burn_after_secs !== null) facts.push(`ends ${humanDuration(s.burn_after_secs)} after opening`);
+  facts.push(entry.editable ? t("shareItem.editable") : t("shareItem.readOnly"));
+  if (entry.legacy) facts.push(t("shareItem.legacy"));
+  if (s.passphrase) facts.push(t("shareItem.passphrase"));
+  if (s.view_once) facts.push(t("shareItem.viewOnce"));
+  if (s.burn_after_secs !== null) facts.push(t("shareItem.burn", { duration: humanDuration(s.burn_after_secs) }));
   let recordLine: HTMLElement | null = null;
   if (options.showRecord) {
     if (s.end_reason === "record_deleted" || options.title === undefined) {
-      recordLine = h("div", { class: "share-record", "data-testid": "share-record-title" }, s.end_reason === "record_deleted" ? "A deleted record" : "A record that cannot be read here");
+      recordLine = h("div", { class: "share-record", "data-testid": "share-record-title" }, s.end_reason === "record_deleted" ? t("shareItem.deletedRecord") : t("shareItem.unreadableRecord"));
     } else {
       const open = h("button", { type: "button", class: "linklike title", "data-testid": "share-record-title" }, options.title);
       open.addEventListener("click", () => ctx.go({ kind: "record", id: options.recordId }));
@@ -61,16 +75,17 @@ export function shareItem(ctx: Ctx, entry: ShareEntry, options: ShareItemOptions
     h(
       "div",
       { class: "share-head" },
-      h("span", { class: `badge state-${s.state}`, "data-testid": "share-state" }, STATE_TEXT[s.state] ?? s.state),
+      h("span", { class: `badge state-${s.state}`, "data-testid": "share-state" }, STATE_TEXT[s.state] ? t(STATE_TEXT[s.state]!) : s.state),
       " ",
-      h("strong", { "data-testid": "share-label" }, entry.label ?? "Unlabelled share"),
+      h("strong", { "data-testid": "share-label" }, entry.label ?? t("shareItem.unlabelled")),
       h("span", { class: "muted" }, ` · ${facts.join(" · ")}`),
     ),
     h(
       "div",
       { class: "muted small-text" },
-      `Created ${localTime(s.created_at)} · `,
-      live ? `expires ${localTime(s.expires_at)}` : `${END_REASON[s.end_reason ?? ""] ?? "ended"} ${localTime(s.ended_at ?? s.expires_at)}`,
+      t("shareItem.created", { time: localTime(s.created_at) }),
+      " · ",
+      live ? t("shareItem.expires", { time: localTime(s.expires_at) }) : t(END_REASON[s.end_reason ?? ""] ?? "shareItem.end.other", { time: localTime(s.ended_at ?? s.expires_at) }),
     ),
   ];
   if (s.opened_at !== null || entry.fingerprint) {
@@ -78,48 +93,45 @@ export function shareItem(ctx: Ctx, entry: ShareEntry, options: ShareItemOptions
       h(
         "div",
         { class: "small-text" },
-        s.opened_at ? `Opened ${localTime(s.opened_at)} on device ` : "Device ",
+        s.opened_at ? t("shareItem.openedOn", { time: localTime(s.opened_at) }) : t("shareItem.device"),
+        " ",
         h("span", { class: "fingerprint", "data-testid": "share-fingerprint" }, entry.fingerprint ?? "?"),
         " ",
         entry.deviceVerified
-          ? h("span", { class: "badge ok", title: "The device proved that it was registered with the link itself." }, "device verified")
-          : h("span", { class: "badge warn", title: "The device could not prove that it was registered with the link: the server may have put a device of its own in its place." }, "device not verified"),
-        h("span", { class: "muted", "data-testid": "share-last-read" }, s.last_access_at ? ` · last read ${localTime(s.last_access_at)}` : " · not read since"),
-        h("span", { class: "muted", "data-testid": "share-edits" }, ` · ${s.edit_count} edit${s.edit_count === 1 ? "" : "s"}`),
+          ? h("span", { class: "badge ok", title: t("shareItem.deviceVerifiedHint") }, t("shareItem.deviceVerified"))
+          : h("span", { class: "badge warn", title: t("shareItem.deviceUnverifiedHint") }, t("shareItem.deviceUnverified")),
+        h("span", { class: "muted", "data-testid": "share-last-read" }, " · ", s.last_access_at ? t("shareItem.lastRead", { time: localTime(s.last_access_at) }) : t("shareItem.notReadSince")),
+        h("span", { class: "muted", "data-testid": "share-edits" }, " · ", tn("shareItem.edits", s.edit_count)),
       ),
     );
-    if (s.opened_at && live) lines.push(h("div", { class: "muted small-text" }, "Compare the device code with your recipient (by voice) when it matters: theirs is shown under the record on their screen."));
+    if (s.opened_at && live) lines.push(h("div", { class: "muted small-text" }, t("shareItem.compare")));
   }
-  const attempts = attemptsText(s).join("; ");
-  if (attempts !== "") {
-    lines.push(
-      h(
-        "div",
-        { class: "warning small-text", "data-testid": "share-attempts" },
-        `${attempts.charAt(0).toUpperCase()}${attempts.slice(1)}.`,
-        live ? " If that was not your recipient, end the share." : "",
-      ),
-    );
+  const attempts = attemptsText(s);
+  if (attempts.length > 0) {
+    lines.push(h("div", { class: "warning small-text", "data-testid": "share-attempts" }, [...attempts, ...(live ? [t("shareItem.endIfNotYours")] : [])].join(" ")));
   }
-  if (entry.problem) lines.push(h("div", { class: "error small-text" }, `This share cannot be checked: ${entry.problem}.`));
+  if (entry.problem) lines.push(h("div", { class: "error small-text" }, t("shareItem.problem", { problem: shareProblemText(entry) })));
   const actions = h("div", { class: "row" });
-  const named = entry.label ? `share “${entry.label}”` : `this share of ${record}`;
-  if (entry.link) actions.append(copyButton("Copy link", () => entry.link ?? "", "share-copy-link", `Copy link of ${named}`));
+  if (entry.link) {
+    const name = entry.label ? t("shareItem.copyLinkLabelled", { label: quoted(entry.label) }) : t("shareItem.copyLinkOf", { record });
+    actions.append(copyButton(t("shareItem.copyLink"), () => entry.link ?? "", "share-copy-link", name));
+  }
   if (live) {
-    const end = h("button", { type: "button", class: "small danger", "data-testid": "share-delete", "aria-label": `End share ${entry.label ? `“${entry.label}”` : `of ${record}`}` }, "End share");
+    const name = entry.label ? t("shareItem.endLabelled", { label: quoted(entry.label) }) : t("shareItem.endOf", { record });
+    const end = h("button", { type: "button", class: "small danger", "data-testid": "share-delete", "aria-label": name }, t("shareItem.end"));
     end.addEventListener("click", () => {
-      if (!confirm(`End this share of ${record} now? The link stops working at once${s.state === "opened" ? " and the recipient no longer sees the record" : ""}.`)) return;
-      const done = busyButton(end, "Ending…");
+      if (!confirm(s.state === "opened" ? t("shareItem.confirmEndOpened", { record }) : t("shareItem.confirmEnd", { record }))) return;
+      const done = busyButton(end, t("shareItem.ending"));
       // Before the request: the live event can arrive before the answer.
       ctx.expectEnd(s.handle);
       ctx.session
         .shares.delete(s.handle)
         .then(async () => {
-          options.say?.("Share ended. Giving the record a new key…");
+          options.say?.(t("shareItem.endedSecuring"));
           const { rotated, skipped } = await ctx.session.records.rotatePending();
           for (const skip of skipped) if (skip.id === options.recordId) throw skip.error;
           // The live event may have rotated it first; then it said so already.
-          ctx.notify(rotated.includes(options.recordId) ? "Share ended. The record now has a new key: the ended share cannot read what you change next." : "Share ended.", "ok");
+          ctx.notify(rotated.includes(options.recordId) ? t("shareItem.endedSecured") : t("shareItem.ended"), "ok");
           if (ctx.isCurrent()) ctx.refresh();
         })
         .catch((e: unknown) => {

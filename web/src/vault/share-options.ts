@@ -3,27 +3,35 @@
 import type { ExpiryJson } from "../client/owner-api";
 import { VaultError } from "../client/owner";
 import { humanDuration, localTime } from "../ui/dom";
+import { t, type MessageKey } from "../ui/i18n";
 
 export interface Choice {
   value: string;
-  label: string;
+  /** Its words, with `{count}` the number in them. */
+  label: MessageKey;
+  count?: number;
   seconds: number;
+}
+
+/** A choice in the page's language. */
+export function choiceLabel(choice: Choice): string {
+  return t(choice.label, choice.count === undefined ? {} : { count: choice.count });
 }
 
 /** Expiry presets; "custom" asks for a date and time. */
 export const EXPIRY_CHOICES: readonly Choice[] = [
-  { value: "1h", label: "1 hour", seconds: 3600 },
-  { value: "1d", label: "1 day", seconds: 86_400 },
-  { value: "7d", label: "7 days", seconds: 7 * 86_400 },
-  { value: "30d", label: "30 days", seconds: 30 * 86_400 },
+  { value: "1h", label: "options.hour", seconds: 3600 },
+  { value: "1d", label: "options.day", seconds: 86_400 },
+  { value: "7d", label: "options.days", count: 7, seconds: 7 * 86_400 },
+  { value: "30d", label: "options.days", count: 30, seconds: 30 * 86_400 },
 ];
 
 /** Burn after open: the share ends this long after the recipient opens it (0: only at its expiry). */
 export const BURN_CHOICES: readonly Choice[] = [
-  { value: "none", label: "No (only at expiry)", seconds: 0 },
-  { value: "10m", label: "10 minutes after opening", seconds: 600 },
-  { value: "1h", label: "1 hour after opening", seconds: 3600 },
-  { value: "1d", label: "1 day after opening", seconds: 86_400 },
+  { value: "none", label: "options.burnNone", seconds: 0 },
+  { value: "10m", label: "options.burnMinutes", count: 10, seconds: 600 },
+  { value: "1h", label: "options.burnHour", seconds: 3600 },
+  { value: "1d", label: "options.burnDay", seconds: 86_400 },
 ];
 
 /** RFC 3339 UTC without fractions, the form the server writes. */
@@ -38,24 +46,24 @@ export function rfc3339(ms: number): string {
 export function expiryFor(choice: string, custom: string, nowMs: number, maxExpirySecs: number): ExpiryJson {
   const preset = EXPIRY_CHOICES.find((c) => c.value === choice);
   if (preset) {
-    if (preset.seconds > maxExpirySecs) throw new VaultError(`This server allows shares of at most ${humanDuration(maxExpirySecs)}.`);
+    if (preset.seconds > maxExpirySecs) throw new VaultError("options.tooLong", { max: humanDuration(maxExpirySecs) });
     return { in_seconds: preset.seconds };
   }
-  if (choice !== "custom") throw new VaultError("Choose when the share expires.");
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(custom)) throw new VaultError("Enter the date and time when the share expires.");
+  if (choice !== "custom") throw new VaultError("options.chooseExpiry");
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(custom)) throw new VaultError("options.enterExpiry");
   const at = new Date(custom).getTime();
-  if (Number.isNaN(at)) throw new VaultError("That expiry date is not a real date.");
-  if (at < nowMs + 60_000) throw new VaultError("The expiry must be at least a minute from now.");
-  if (at > nowMs + maxExpirySecs * 1000) throw new VaultError(`This server allows shares of at most ${humanDuration(maxExpirySecs)}; choose an earlier date.`);
+  if (Number.isNaN(at)) throw new VaultError("options.badDate");
+  if (at < nowMs + 60_000) throw new VaultError("options.tooSoon");
+  if (at > nowMs + maxExpirySecs * 1000) throw new VaultError("options.tooLate", { max: humanDuration(maxExpirySecs) });
   return { at: rfc3339(at) };
 }
 
 /** `burn_after_secs` for a burn choice (null for none), refused beyond the server's longest expiry. */
 export function burnFor(choice: string, maxExpirySecs: number): number | null {
   const burn = BURN_CHOICES.find((c) => c.value === choice);
-  if (!burn) throw new VaultError("Choose whether the share ends after it is opened.");
+  if (!burn) throw new VaultError("options.chooseBurn");
   if (burn.seconds === 0) return null;
-  if (burn.seconds > maxExpirySecs) throw new VaultError(`This server allows shares of at most ${humanDuration(maxExpirySecs)}.`);
+  if (burn.seconds > maxExpirySecs) throw new VaultError("options.tooLong", { max: humanDuration(maxExpirySecs) });
   return burn.seconds;
 }
 
@@ -81,16 +89,10 @@ export interface InvitationFacts {
 export function invitationText(facts: InvitationFacts): string {
   const when = (facts.formatTime ?? localTime)(facts.expiresAt);
   const left = humanDuration((Date.parse(facts.expiresAt) - facts.nowMs) / 1000);
-  const lines = [
-    "I am sharing something with you through Sharelock. Open this link:",
-    facts.link,
-    "",
-    "It works only on the first device that opens it: open it where you want to read it, and do not forward it.",
-    `It expires on ${when} (in ${left}).`,
-  ];
-  if (facts.viewOnce) lines.push("It can be viewed once: it ends as soon as it is opened, so keep the page open while you need it.");
-  else if (facts.burnAfterSecs !== null) lines.push(`Once opened, it stays available for ${humanDuration(facts.burnAfterSecs)}.`);
-  if (facts.passphrase) lines.push("You will also need a passphrase, which I am sending you separately. It is not in this message.");
-  if (facts.editable) lines.push("You can also edit it; I will see your changes.");
+  const lines = [t("invitation.intro"), facts.link, "", t("invitation.oneDevice"), t("invitation.expires", { time: when, left })];
+  if (facts.viewOnce) lines.push(t("invitation.viewOnce"));
+  else if (facts.burnAfterSecs !== null) lines.push(t("invitation.burn", { duration: humanDuration(facts.burnAfterSecs) }));
+  if (facts.passphrase) lines.push(t("invitation.passphrase"));
+  if (facts.editable) lines.push(t("invitation.editable"));
   return lines.join("\n");
 }

@@ -2,10 +2,11 @@
 // send with it and the link as a QR code.
 import { VaultError, type CreatedShare, type ShareOptions, type Stage } from "../client/owner";
 import { copyButton, h, humanDuration, localTime, replace } from "../ui/dom";
+import { quoted, t } from "../ui/i18n";
 import type { Ctx } from "./app";
 import { explain, isSessionEnd } from "./errors";
 import { qrSvg } from "./qr";
-import { BURN_CHOICES, burnFor, EXPIRY_CHOICES, expiryFor, invitationText } from "./share-options";
+import { BURN_CHOICES, burnFor, choiceLabel, EXPIRY_CHOICES, expiryFor, invitationText } from "./share-options";
 import { generatePassphrase, MIN_SHARE_PASSPHRASE_CHARS } from "../protocol/passphrase";
 import { afterPaint, byteLength, localStore } from "./util";
 import { rememberOwnShares } from "../client/own-shares";
@@ -18,25 +19,25 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
   // A form in progress is not redrawn by live events.
   ctx.onLive(() => undefined);
   if (!ctx.policy.one_time_share || record.verification.kind === "unverified") {
-    const ok = h("button", { type: "button" }, "Back to the record");
+    const ok = h("button", { type: "button" }, t("record.back"));
     ok.addEventListener("click", back);
-    const why = !ctx.policy.one_time_share ? "This server does not allow new shares." : "This record's current version is unverified, so it is not shared. Restore a verified version first.";
-    replace(ctx.root, h("div", { class: "panel" }, h("h1", {}, `Share “${title}”`), h("p", { class: "error" }, why), h("div", { class: "actions" }, ok)));
+    const why = !ctx.policy.one_time_share ? t("record.noShares") : t("sharing.unverified");
+    replace(ctx.root, h("div", { class: "panel" }, h("h1", {}, t("sharing.title", { title: quoted(title) })), h("p", { class: "error" }, why), h("div", { class: "actions" }, ok)));
     return;
   }
   const max = ctx.policy.max_expiry_secs;
   const expiry = h(
     "select",
     { id: "share-expiry", "data-testid": "share-expiry" },
-    ...EXPIRY_CHOICES.filter((c) => c.seconds <= max).map((c) => h("option", { value: c.value }, c.label)),
-    h("option", { value: "custom" }, "On a date…"),
+    ...EXPIRY_CHOICES.filter((c) => c.seconds <= max).map((c) => h("option", { value: c.value }, choiceLabel(c))),
+    h("option", { value: "custom" }, t("sharing.onDate")),
   );
   expiry.value = EXPIRY_CHOICES.some((c) => c.value === "7d" && c.seconds <= max) ? "7d" : (expiry.options[0]?.value ?? "custom");
   const custom = h("input", {
     id: "share-expiry-custom",
     type: "datetime-local",
     "data-testid": "share-expiry-custom",
-    "aria-label": "Expiry date and time",
+    "aria-label": t("sharing.expiryDate"),
     min: localInput(Date.now() + 3_600_000),
     max: localInput(Date.now() + max * 1000),
     hidden: true,
@@ -49,7 +50,7 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
   const burn = h(
     "select",
     { id: "share-burn", "data-testid": "share-burn" },
-    ...BURN_CHOICES.filter((c) => c.seconds <= max).map((c) => h("option", { value: c.value }, c.label)),
+    ...BURN_CHOICES.filter((c) => c.seconds <= max).map((c) => h("option", { value: c.value }, choiceLabel(c))),
   );
   // View once: the share ends at the recipient's first fetch. A record's files could not be downloaded after.
   const hasFiles = record.body.files.length > 0;
@@ -61,59 +62,54 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
   };
   viewOnce.addEventListener("change", followViewOnce);
   const passphrase = h("input", { id: "share-passphrase", type: "password", autocomplete: "off", "data-testid": "share-passphrase" });
-  const showPass = h("button", { type: "button", class: "small", "aria-controls": "share-passphrase", "aria-label": "Show the passphrase" }, "Show");
+  const showPass = h("button", { type: "button", class: "small", "aria-controls": "share-passphrase", "aria-label": t("sharing.showPassphrase") }, t("view.show"));
   const shown = (): void => {
-    showPass.textContent = passphrase.type === "password" ? "Show" : "Hide";
-    showPass.setAttribute("aria-label", `${showPass.textContent} the passphrase`);
+    const hidden = passphrase.type === "password";
+    showPass.textContent = hidden ? t("view.show") : t("view.hide");
+    showPass.setAttribute("aria-label", hidden ? t("sharing.showPassphrase") : t("sharing.hidePassphrase"));
   };
   showPass.addEventListener("click", () => {
     passphrase.type = passphrase.type === "password" ? "text" : "password";
     shown();
   });
   // Six random words from the EFF's list: about 77 bits, and easy to read out on the phone.
-  const generate = h("button", { type: "button", class: "small", "data-testid": "share-passphrase-generate", "aria-controls": "share-passphrase", "aria-label": "Generate a passphrase" }, "Generate");
+  const generate = h("button", { type: "button", class: "small", "data-testid": "share-passphrase-generate", "aria-controls": "share-passphrase", "aria-label": t("sharing.generatePassphrase") }, t("generator.generate"));
   generate.addEventListener("click", () => {
     passphrase.value = generatePassphrase();
     passphrase.type = "text";
     shown();
   });
-  const label = h("input", { id: "share-label", type: "text", maxlength: 256, "data-testid": "share-label", placeholder: "e.g. for Grace, new laptop" });
+  const label = h("input", { id: "share-label", type: "text", maxlength: 256, "data-testid": "share-label", placeholder: t("sharing.labelPlaceholder") });
   const error = h("p", { class: "error", "data-testid": "share-error", role: "alert" });
   const progress = h("p", { class: "muted", "data-testid": "share-progress" });
-  const create = h("button", { type: "submit", class: "primary", "data-testid": "share-create" }, "Create link");
-  const cancel = h("button", { type: "button", "data-testid": "cancel" }, "Cancel");
+  const create = h("button", { type: "submit", class: "primary", "data-testid": "share-create" }, t("sharing.create"));
+  const cancel = h("button", { type: "button", "data-testid": "cancel" }, t("share.cancel"));
   cancel.addEventListener("click", back);
 
   const form = h(
     "form",
     { novalidate: true },
-    h("label", { for: "share-expiry" }, "Expires"),
+    h("label", { for: "share-expiry" }, t("sharing.expires")),
     h("div", { class: "row" }, expiry, custom),
     h(
       "div",
       { class: "check" },
       editable,
-      h("label", { for: "share-editable" }, "The recipient may edit this record and add files"),
+      h("label", { for: "share-editable" }, t("sharing.editable")),
     ),
-    ctx.policy.editable_shares ? h("p", { class: "muted small-text" }, "You see every change, with the device that made it, and can restore any earlier version.") : h("p", { class: "muted small-text" }, "This server does not allow editable shares."),
-    h("label", { for: "share-burn" }, "End the share after it is opened"),
+    h("p", { class: "muted small-text" }, ctx.policy.editable_shares ? t("sharing.editableHint") : t("sharing.noEditable")),
+    h("label", { for: "share-burn" }, t("sharing.burn")),
     burn,
-    h("div", { class: "check" }, viewOnce, h("label", { for: "share-view-once" }, "View once: end the share as soon as the recipient has seen it")),
+    h("div", { class: "check" }, viewOnce, h("label", { for: "share-view-once" }, t("sharing.viewOnce"))),
     h(
       "p",
       { class: "muted small-text", "data-testid": "share-view-once-hint" },
-      hasFiles
-        ? "Not for a record with files: they could not be downloaded once the share has ended."
-        : "The recipient sees the record once, on one device, and cannot edit it; a reload of their page shows nothing more.",
+      hasFiles ? t("sharing.viewOnceFiles") : t("sharing.viewOnceHint"),
     ),
-    h("label", { for: "share-passphrase" }, "Passphrase (optional)"),
+    h("label", { for: "share-passphrase" }, t("sharing.passphrase")),
     h("div", { class: "row nowrap-row" }, passphrase, showPass, generate),
-    h(
-      "p",
-      { class: "muted small-text" },
-      `At least ${MIN_SHARE_PASSPHRASE_CHARS} characters; Generate makes one of six random words. Send it by another channel than the link (say it on the phone, for instance). Someone who intercepts the link alone then cannot open the share.`,
-    ),
-    h("label", { for: "share-label" }, "Label (optional, only you see it)"),
+    h("p", { class: "muted small-text" }, t("sharing.passphraseHint", { min: MIN_SHARE_PASSPHRASE_CHARS })),
+    h("label", { for: "share-label" }, t("sharing.label")),
     label,
     error,
     progress,
@@ -125,7 +121,7 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     error.textContent = "";
     let options: ShareOptions;
     try {
-      if (byteLength(label.value) > 256) throw new VaultError("The label is longer than 256 bytes; shorten it.");
+      if (byteLength(label.value) > 256) throw new VaultError("client.labelTooLong", { max: 256 });
       options = {
         expires: expiryFor(expiry.value, custom.value, Date.now(), max),
         editable: editable.checked && !viewOnce.checked,
@@ -140,10 +136,10 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     }
     const controls = [expiry, custom, editable, burn, viewOnce, passphrase, label, create, cancel, showPass, generate];
     controls.forEach((c) => (c.disabled = true));
-    progress.textContent = "Creating the link…";
+    progress.textContent = t("sharing.creating");
     const stage = async (s: Stage): Promise<void> => {
       if (s !== "deriving") return;
-      progress.textContent = "Deriving the share's key from the passphrase (a few seconds)…";
+      progress.textContent = t("sharing.deriving");
       await afterPaint();
     };
     const burnAfter = options.burnAfterSecs;
@@ -170,8 +166,8 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     h(
       "div",
       { class: "panel" },
-      h("h1", {}, `Share “${title}”`),
-      h("p", { class: "muted" }, "The recipient gets a link that opens on the first device only. The key is in the link, after the #: Sharelock's server never sees it."),
+      h("h1", {}, t("sharing.title", { title: quoted(title) })),
+      h("p", { class: "muted" }, t("sharing.intro")),
       form,
     ),
   );
@@ -185,20 +181,20 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
 function sendButtons(invitation: string): HTMLElement[] {
   const out: HTMLElement[] = [];
   if (typeof navigator.share === "function" && navigator.canShare?.({ text: invitation }) !== false) {
-    const share = h("button", { type: "button", class: "small", "data-testid": "share-invitation" }, "Send…");
+    const share = h("button", { type: "button", class: "small", "data-testid": "share-invitation" }, t("sharing.send"));
     share.addEventListener("click", () => {
       // Cancelling the share sheet rejects; there is nothing to report then.
       void navigator.share({ text: invitation }).catch(() => undefined);
     });
     out.push(share);
   }
-  out.push(h("a", { class: "button small", href: mailtoLink(invitation), "data-testid": "mail-invitation" }, "Send by email"));
+  out.push(h("a", { class: "button small", href: mailtoLink(invitation), "data-testid": "mail-invitation" }, t("sharing.sendEmail")));
   return out;
 }
 
 /** A link that opens a new email with the invitation as its text and no recipient yet. */
 export function mailtoLink(invitation: string): string {
-  return `mailto:?subject=${encodeURIComponent("Something shared with you")}&body=${encodeURIComponent(invitation)}`;
+  return `mailto:?subject=${encodeURIComponent(t("invitation.subject"))}&body=${encodeURIComponent(invitation)}`;
 }
 
 /** A `datetime-local` value for a time in this device's zone. */
@@ -218,9 +214,9 @@ function showCreated(ctx: Ctx, id: string, title: string, created: CreatedShare,
     editable,
     viewOnce,
   });
-  const text = h("textarea", { readonly: true, rows: 8, "data-testid": "invitation", "aria-label": "Invitation" });
+  const text = h("textarea", { readonly: true, rows: 8, "data-testid": "invitation", "aria-label": t("sharing.invitation") });
   text.value = invitation;
-  const done = h("button", { type: "button", class: "primary", "data-testid": "share-done" }, "Done");
+  const done = h("button", { type: "button", class: "primary", "data-testid": "share-done" }, t("sharing.done"));
   done.addEventListener("click", () => ctx.go({ kind: "record", id }));
   const left = humanDuration((Date.parse(created.expiresAt) - Date.now()) / 1000);
   replace(
@@ -228,23 +224,21 @@ function showCreated(ctx: Ctx, id: string, title: string, created: CreatedShare,
     h(
       "div",
       { class: "panel", "data-testid": "share-created" },
-      h("h1", {}, `“${title}” is shared`),
-      h("p", {}, `Send the link to your recipient. It opens on the first device that uses it, until ${localTime(created.expiresAt)} (in ${left}).`),
-      created.passphrase
-        ? h("p", { class: "warning" }, "Send the passphrase separately, by another channel than the link. Sharelock does not keep it and cannot show it again.")
-        : null,
-      h("h2", {}, "Link"),
+      h("h1", {}, t("sharing.shared", { title: quoted(title) })),
+      h("p", {}, t("sharing.sendLink", { time: localTime(created.expiresAt), left })),
+      created.passphrase ? h("p", { class: "warning" }, t("sharing.sendPassphrase")) : null,
+      h("h2", {}, t("sharing.link")),
       h("div", { class: "linkbox", "data-testid": "share-link" }, created.link),
-      h("div", { class: "actions" }, copyButton("Copy link", () => created.link, "copy-link")),
-      h("h2", {}, "Invitation"),
+      h("div", { class: "actions" }, copyButton(t("shareItem.copyLink"), () => created.link, "copy-link")),
+      h("h2", {}, t("sharing.invitation")),
       text,
-      h("div", { class: "actions" }, copyButton("Copy invitation", () => invitation, "copy-invitation"), ...sendButtons(invitation)),
-      h("h2", {}, "QR code"),
-      h("div", { class: "qr", "data-testid": "share-qr" }, qrSvg(created.link, "QR code of the share link")),
-      h("p", { class: "muted small-text" }, "Scanning it opens the share on the phone that scans it: that phone becomes the one device."),
+      h("div", { class: "actions" }, copyButton(t("sharing.copyInvitation"), () => invitation, "copy-invitation"), ...sendButtons(invitation)),
+      h("h2", {}, t("sharing.qr")),
+      h("div", { class: "qr", "data-testid": "share-qr" }, qrSvg(created.link, t("sharing.qrLabel"))),
+      h("p", { class: "muted small-text" }, t("sharing.qrHint")),
       h("div", { class: "actions" }, done),
     ),
   );
   done.focus();
-  ctx.notify(`Shared “${title}”.`, "ok");
+  ctx.notify(t("sharing.notice", { title: quoted(title) }), "ok");
 }

@@ -4,6 +4,7 @@
 import type { ShareEntry } from "../client/owner";
 import { isLive } from "../client/owner-api";
 import { h, replace } from "../ui/dom";
+import { t, tn } from "../ui/i18n";
 import type { Ctx, SharesFilter } from "./app";
 import { shareItem } from "./share-item";
 import { localStore } from "./util";
@@ -29,7 +30,7 @@ export async function showShares(ctx: Ctx, filter: SharesFilter): Promise<void> 
   const shown = filter === "active" ? live : ended;
 
   const tab = (which: SharesFilter, text: string, count: number): HTMLButtonElement => {
-    const button = h("button", { type: "button", class: `small ${which === filter ? "primary" : ""}`, "aria-pressed": String(which === filter), "data-testid": `shares-filter-${which}` }, `${text} (${count})`);
+    const button = h("button", { type: "button", class: `small ${which === filter ? "primary" : ""}`, "aria-pressed": String(which === filter), "data-testid": `shares-filter-${which}` }, t("shares.tab", { name: text, count }));
     button.addEventListener("click", () => ctx.go({ kind: "shares", filter: which }));
     return button;
   };
@@ -41,7 +42,7 @@ export async function showShares(ctx: Ctx, filter: SharesFilter): Promise<void> 
       : h(
           "p",
           { class: "muted", "data-testid": "shares-empty" },
-          filter === "active" ? "No live share. Open a record and choose Share to make a link that opens on the first device only." : "No ended share yet.",
+          filter === "active" ? t("shares.noneLive") : t("shares.noneEnded"),
         );
   const warned = live.filter((e) => e.info.failed_attempts > 0 || e.info.refused_at !== null).length;
   replace(
@@ -49,9 +50,9 @@ export async function showShares(ctx: Ctx, filter: SharesFilter): Promise<void> 
     h(
       "div",
       { class: "panel" },
-      h("div", { class: "toolbar" }, h("h1", {}, "Shares"), h("div", { class: "row", role: "group", "aria-label": "Which shares" }, tab("active", "Active", live.length), tab("ended", "Ended", ended.length))),
+      h("div", { class: "toolbar" }, h("h1", {}, t("nav.shares")), h("div", { class: "row", role: "group", "aria-label": t("shares.which") }, tab("active", t("shares.active"), live.length), tab("ended", t("shares.ended"), ended.length))),
       warned > 0 && filter === "active"
-        ? h("p", { class: "warning", "data-testid": "shares-warning" }, `${warned === 1 ? "One live share has" : `${warned} live shares have`} seen wrong passphrases or another device. Their cards say when; end a share if that was not your recipient.`)
+        ? h("p", { class: "warning", "data-testid": "shares-warning" }, tn("shares.warned", warned))
         : null,
       list,
       empty,

@@ -82,8 +82,8 @@ export class Account {
    */
   async changePassword(current: string, next: string, stage?: StageListener): Promise<OwnerSession> {
     this.#t.live();
-    if (characters(next) < MIN_MASTER_PASSWORD_CHARS) throw new VaultError(`Choose a new master password of at least ${MIN_MASTER_PASSWORD_CHARS} characters.`);
-    if (normalizeSecret(next) === normalizeSecret(current)) throw new VaultError("The new master password is the same as the current one.");
+    if (characters(next) < MIN_MASTER_PASSWORD_CHARS) throw new VaultError("pw.tooShort", { min: MIN_MASTER_PASSWORD_CHARS });
+    if (normalizeSecret(next) === normalizeSecret(current)) throw new VaultError("pw.same");
     const unlock = this.#unlock;
     const old = await deriveAccountKeys(this.email, current, unlock.r16, unlock.kdf, stage);
     try {
@@ -95,7 +95,7 @@ export class Account {
       }
       const same = constantTimeEqual(opened, this.#t.keys.dk);
       opened.fill(0);
-      if (!same) throw new VaultError("The account's data key is not the one this vault holds; nothing was changed.");
+      if (!same) throw new VaultError("client.otherDataKey");
       const params = raisedKdf(unlock.kdf);
       const r16 = randomBytes(16);
       const { ak, wk } = await deriveAccountKeys(this.email, next, r16, params, stage);

@@ -1,9 +1,15 @@
-// What the owner's client refuses by itself (before or instead of a request), as sentences for people.
+// What the owner's client refuses by itself (before or instead of a request). Each refusal names its
+// message in the catalogue (src/ui/messages/), so the page words it in the reader's language; the
+// error's own `message` is the English text, for logs and tests.
+import { translate, type MessageKey, type Params } from "../../ui/i18n";
 
 /** A refusal by this client, before anything was sent; the message is a sentence for people. */
 export class VaultError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(
+    readonly key: MessageKey,
+    readonly params: Params = {},
+  ) {
+    super(translate("en", key, params));
     this.name = "VaultError";
   }
 }
@@ -11,7 +17,7 @@ export class VaultError extends Error {
 /** The current master password given to change it does not open the vault; nothing was sent. */
 export class WrongPasswordError extends VaultError {
   constructor() {
-    super("The current master password is wrong.");
+    super("pw.wrong");
     this.name = "WrongPasswordError";
   }
 }
@@ -19,7 +25,7 @@ export class WrongPasswordError extends VaultError {
 /** The password was changed, but logging in with the new one failed: this session has ended with every other. */
 export class PasswordChangedError extends VaultError {
   constructor(readonly reason: unknown) {
-    super(`Your master password was changed, but logging in again failed (${reason instanceof Error ? reason.message : String(reason)}). Log in with the new password.`);
+    super("client.passwordChanged", { reason: reason instanceof Error ? reason.message : String(reason) });
     this.name = "PasswordChangedError";
   }
 }
@@ -29,6 +35,8 @@ export class UnverifiedError extends Error {
   constructor(
     readonly version: number,
     readonly reason: string,
+    /** The reason's stable name, when attribution gave one (see `Verification`). */
+    readonly code?: string,
   ) {
     super(`version ${version} cannot be attributed (${reason})`);
     this.name = "UnverifiedError";

@@ -16,7 +16,7 @@ export function checkFileName(name: string): void {
   const n = utf8(name).length;
   // eslint-disable-next-line no-control-regex
   if (n === 0 || n > MAX_FILE_NAME_LEN || /[/\\\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name)) {
-    throw new VaultError(`The file name "${name.slice(0, 60)}" cannot be stored: names are 1 to 255 bytes, on one line, without / or \\. Rename the file and try again.`);
+    throw new VaultError("client.badFileName", { name: name.slice(0, 60) });
   }
 }
 
@@ -33,7 +33,7 @@ export class Files {
   /** Encrypts a file under a fresh key and uploads it in parts; returns its reference for the body. */
   async upload(recordId: string, file: File, maxFileBytes: number, progress?: Progress): Promise<FileRef> {
     checkFileName(file.name);
-    if (blobLength(file.size, DEFAULT_CHUNK_SIZE) > maxFileBytes) throw new VaultError(`${file.name} is larger than this server accepts.`);
+    if (blobLength(file.size, DEFAULT_CHUNK_SIZE) > maxFileBytes) throw new VaultError("client.fileTooLarge", { name: file.name });
     return uploadFile(
       file,
       {
@@ -75,7 +75,7 @@ export class Files {
     try {
       return await decryptDownload(response, file, progress);
     } catch (e) {
-      throw e instanceof ProtocolError ? e : new VaultError(`${e instanceof Error ? e.message : String(e)}.`);
+      throw e instanceof ProtocolError ? e : new VaultError("client.downloadFailed", { reason: e instanceof Error ? e.message : String(e) });
     }
   }
 }

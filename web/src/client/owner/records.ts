@@ -63,7 +63,8 @@ export interface HistoryEntry {
   author: ApiAuthor;
   verification: Verification;
   body?: RecordBody;
-  problem?: string;
+  /** Why this version cannot be read, or does not fit in the history (an error to explain). */
+  problem?: unknown;
 }
 
 export interface Current {
@@ -153,7 +154,7 @@ export class Records {
     const bytes = fromB64u(record.envelope);
     const envelope = parseEnvelope(bytes);
     if (record.id !== id || bytesToUuid(envelope.recordId) !== id || envelope.k !== BigInt(record.key_gen) || envelope.v !== BigInt(record.version)) {
-      throw new VaultError("The server's record does not match its own version; it was not shown.");
+      throw new VaultError("client.recordMismatch");
     }
     const wrapped = fromB64u(record.wrapped_key);
     const rk = listing ? await unwrapRecordKeyWith(listing.dk, uuidToBytes(id), record.key_gen, wrapped) : await unwrapRecordKey(this.#t.keys.dk, uuidToBytes(id), record.key_gen, wrapped);
@@ -195,7 +196,7 @@ export class Records {
    */
   async currentVerified(id: string): Promise<WithBody> {
     const current = await this.#currentWithBody(id);
-    if (current.verification.kind === "unverified") throw new UnverifiedError(current.record.version, current.verification.reason);
+    if (current.verification.kind === "unverified") throw new UnverifiedError(current.record.version, current.verification.reason, current.verification.code);
     await this.#t.versions.accept(current.envelope);
     return current;
   }
@@ -298,26 +299,26 @@ export class Records {
       try {
         envelope = parseEnvelope(bytes);
         if (bytesToUuid(envelope.recordId) !== id || envelope.v !== BigInt(entry.version) || envelope.k !== BigInt(entry.key_gen)) {
-          throw new VaultError("the version does not match its place in the history");
+          throw new VaultError("client.history.misplaced");
         }
         if (expectedPrev === undefined ? entry.version !== 1 : !constantTimeEqual(envelope.prev, expectedPrev)) {
-          throw new VaultError(expectedPrev === undefined ? "the history does not start at version 1" : "the version does not follow the one before it");
+          throw new VaultError(expectedPrev === undefined ? "client.history.start" : "client.history.chain");
         }
         // Generations never go back along the chain: a lower one is a write under a key the record had rotated away from.
-        if (entry.key_gen < keyBefore) throw new VaultError(`sealed under key generation ${entry.key_gen}, older than generation ${keyBefore} before it`);
+        if (entry.key_gen < keyBefore) throw new VaultError("client.history.oldKey", { k: entry.key_gen, before: keyBefore });
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);
-        out.push({ ...base, verification: { kind: "unverified", reason }, problem: reason });
+        out.push({ ...base, verification: { kind: "unverified", reason }, problem: e });
         continue;
       }
       const verification = await this.#verify(id, envelope, fromB64u(entry.proof), entry.author, shares);
       try {
         const wrapped = keys.get(entry.key_gen);
-        if (wrapped === undefined) throw new VaultError(`key generation ${entry.key_gen} is missing`);
+        if (wrapped === undefined) throw new VaultError("client.history.noKey", { k: entry.key_gen });
         const rk = await unwrapRecordKey(this.#t.keys.dk, uuidToBytes(id), entry.key_gen, fromB64u(wrapped));
         out.push({ ...base, verification, body: await openBody(envelope, rk) });
       } catch (e) {
-        out.push({ ...base, verification, problem: e instanceof Error ? e.message : String(e) });
+        out.push({ ...base, verification, problem: e });
       }
     }
     return out;
@@ -356,7 +357,7 @@ export class Records {
       for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
         const current = await this.#currentWithBody(id);
         const verified = isVerified(current.verification);
-        if (!verified && !options.replacesBody) throw new UnverifiedError(current.record.version, reasonOf(current.verification));
+        if (!verified && !options.replacesBody) throw new UnverifiedError(current.record.version, reasonOf(current.verification), codeOf(current.verification));
         await this.#guard(current);
         const body = change(structuredClone(current.body));
         validateBody(body);
@@ -384,7 +385,7 @@ export class Records {
           throw e;
         }
       }
-      throw new VaultError("The record kept changing while saving. Nothing was lost; try again.");
+      throw new VaultError("client.busySaving");
     });
   }
 
@@ -427,19 +428,19 @@ export class Records {
       const legacy: string[] = [];
       for (const share of shares.filter((s) => isLive(s) && s.record_id === id)) {
         const shareId = fromB64u(share.share_id);
-        if (this.#t.versions.endedAfter(shareId) !== undefined) throw new VaultError("The server lists a share as live that has ended; nothing was written.");
+        if (this.#t.versions.endedAfter(shareId) !== undefined) throw new VaultError("client.endedLive");
         let facts;
         try {
           facts = (await openOwnerSecretOf(this.#t.keys.dk, fromB64u(share.owner_secret), shareId, idBytes, share.editable)).facts;
         } catch {
-          throw new VaultError("The server lists a share under this record whose sealed facts name another record; nothing was written.");
+          throw new VaultError("client.otherRecordShare");
         }
         if (facts.kind === "legacy") legacy.push(share.handle);
       }
       if (legacy.length === 0) return shares;
       for (const handle of legacy) await this.#t.endShare(handle);
     }
-    throw new VaultError("The server keeps listing ended shares as live; nothing was written.");
+    throw new VaultError("client.endedLiveAgain");
   }
 
   /** The rotation request for `body` as the next version under a fresh record key, and that key. */
@@ -453,7 +454,7 @@ export class Records {
     for (const share of shares.filter((s) => isLive(s) && s.record_id === id)) {
       const shareId = fromB64u(share.share_id);
       const opened = await openOwnerSecretOf(this.#t.keys.dk, fromB64u(share.owner_secret), shareId, idBytes, share.editable);
-      if (opened.facts.kind === "legacy") throw new VaultError("A share without sealed facts cannot get a new record key.");
+      if (opened.facts.kind === "legacy") throw new VaultError("client.legacyShare");
       shareKeys.push({ share: share.handle, wrapped_key: b64(await wrapRecordKeyForShare(opened.keys.shareKey, shareId, idBytes, k, rk)) });
     }
     const rotation: RotationJson = {
@@ -494,4 +495,8 @@ export class Records {
 
 function reasonOf(v: Verification): string {
   return v.kind === "unverified" ? v.reason : "";
+}
+
+function codeOf(v: Verification): string | undefined {
+  return v.kind === "unverified" ? v.code : undefined;
 }

@@ -27,7 +27,7 @@ export async function register(
   stage?: StageListener,
   invite?: string,
 ): Promise<OwnerSession> {
-  if (characters(password) < MIN_MASTER_PASSWORD_CHARS) throw new VaultError(`Choose a master password of at least ${MIN_MASTER_PASSWORD_CHARS} characters.`);
+  if (characters(password) < MIN_MASTER_PASSWORD_CHARS) throw new VaultError("auth.tooShort", { min: MIN_MASTER_PASSWORD_CHARS });
   const r16 = randomBytes(16);
   const params = kdfJson(DEFAULT_KDF);
   const { ak, wk } = await deriveAccountKeys(email, password, r16, params, stage);
@@ -48,7 +48,7 @@ export async function register(
 
 /** Logs in: pre-login (parameters checked before any work), Argon2id, the login proof, then DK unwrapped. */
 export async function login(api: Api, email: string, password: string, store?: KeyValueStore, stage?: StageListener): Promise<OwnerSession> {
-  if (password.length === 0) throw new VaultError("Enter your master password.");
+  if (password.length === 0) throw new VaultError("auth.enterPassword");
   await stage?.("contacting");
   const pre = await api.json<PreloginResponse>("/accounts/prelogin", {
     method: "POST",
@@ -56,7 +56,7 @@ export async function login(api: Api, email: string, password: string, store?: K
     body: JSON.stringify({ email }),
   });
   const r16 = fromB64u(pre.kdf_salt);
-  if (r16.length !== 16) throw new VaultError("The server sent a malformed account salt.");
+  if (r16.length !== 16) throw new VaultError("client.badSalt");
   const params = kdfJson(pre.kdf);
   const { ak, wk } = await deriveAccountKeys(email, password, r16, params, stage);
   return openSession(api, email, ak, wk, r16, params, store, stage);
@@ -81,12 +81,12 @@ async function openSession(
       headers: { "Content-Type": JSON_TYPE },
       body: JSON.stringify({ email, auth_key: b64(ak) }),
     });
-    if (!constantTimeEqual(fromB64u(response.kdf_salt), r16)) throw new VaultError("The server changed the account's salt during login; nothing was unlocked.");
+    if (!constantTimeEqual(fromB64u(response.kdf_salt), r16)) throw new VaultError("client.saltChanged");
     let dk: Bytes;
     try {
       dk = await unwrapDataKey(wk, fromB64u(response.wrapped_data_key), r16);
     } catch {
-      throw new VaultError("The account's data key does not open with this password; nothing was unlocked.");
+      throw new VaultError("client.dataKeyUnopened");
     }
     const memory = versions ?? new VersionMemory(store, `sharelock:versions:${response.account_id}`);
     const unlock = { kdf: params, r16: r16.slice(), wrappedDataKey: fromB64u(response.wrapped_data_key) };

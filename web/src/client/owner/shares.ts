@@ -26,8 +26,11 @@ export interface ShareEntry {
   fingerprint?: string;
   /** Whether the device's bind tag verifies under the share's secrets. */
   deviceVerified?: boolean;
-  /** Why the share's secrets or label did not open. */
-  problem?: string;
+  /**
+   * Why the share did not check out: the server's word on editability contradicts the sealed facts, its
+   * secrets do not open as a share of the record it is listed under, or its secrets or label do not open.
+   */
+  problem?: "editability" | "secrets" | "unreadable";
 }
 
 export interface ShareOptions {
@@ -73,9 +76,9 @@ export class Shares {
    * share's wrapped key, the owner's sealed copy of S ‖ S′ and the sealed label.
    */
   async create(recordId: string, options: ShareOptions, stage?: StageListener): Promise<CreatedShare> {
-    if (utf8(options.label).length > MAX_LABEL_LEN) throw new VaultError(`The label is longer than ${MAX_LABEL_LEN} bytes; shorten it.`);
+    if (utf8(options.label).length > MAX_LABEL_LEN) throw new VaultError("client.labelTooLong", { max: MAX_LABEL_LEN });
     if (options.passphrase !== "" && characters(options.passphrase) < MIN_SHARE_PASSPHRASE_CHARS) {
-      throw new VaultError(`A passphrase has at least ${MIN_SHARE_PASSPHRASE_CHARS} characters; a few random words (Generate) are best.`);
+      throw new VaultError("client.passphraseTooShort", { min: MIN_SHARE_PASSPHRASE_CHARS });
     }
     if (options.passphrase) await stage?.("deriving");
     const keys = await deriveShareKeys(randomBytes(32), options.passphrase === "" ? undefined : options.passphrase);
@@ -118,7 +121,7 @@ export class Shares {
           throw e;
         }
       }
-      throw new VaultError("The record kept changing while sharing it; try again.");
+      throw new VaultError("client.busySharing");
     });
   }
 
@@ -144,12 +147,10 @@ export class Shares {
           entry.legacy = true;
         } else {
           entry.editable = opened.facts.grant.editable;
-          if (entry.editable !== info.editable) {
-            entry.problem = `the server says it is ${info.editable ? "editable" : "read-only"}, but it was created ${entry.editable ? "editable" : "read-only"}`;
-          }
+          if (entry.editable !== info.editable) entry.problem = "editability";
         }
       } catch {
-        entry.problem = "its secrets do not open as a share of this record with this vault's key";
+        entry.problem = "secrets";
         return entry;
       }
       if (info.state === "active") entry.link = formatLink(this.#t.api.base, keys.hasPassphrase, keys.secret);
@@ -163,7 +164,7 @@ export class Shares {
       }
       if (info.label !== null) entry.label = await openLabel(this.#t.keys.dk, shareId, fromB64u(info.label));
     } catch {
-      entry.problem ??= "its secrets or label do not open with this vault's key";
+      entry.problem ??= "unreadable";
     }
     return entry;
   }
