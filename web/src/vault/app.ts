@@ -175,6 +175,8 @@ export class Vault {
     const state = this.#liveStatus.dataset.state;
     this.#liveStatus.textContent = t(state === "live" ? "nav.live" : state === "reconnecting" ? "nav.reconnecting" : "nav.connecting");
     this.#drawNav();
+    // Notices keep the words they were said in; their close buttons are named anew.
+    for (const close of this.#notices.querySelectorAll("button")) close.setAttribute("aria-label", t("vault.dismiss"));
     if (!this.#live) this.go(this.#screen, true, "keep");
   }
 
