@@ -2,27 +2,16 @@
 //! the server runs and put back after checking. The work itself is `sharelock_store::backup`; this is
 //! its command line.
 
+use crate::operator::{Failure, exit, load_config};
 use clap::Args;
-use sharelock_server::config::{BlobBackend, Config, Overrides, SecretGivenTwice};
+use sharelock_server::config::{BlobBackend, Overrides};
 use sharelock_store::backup::{self, BackupError, BackupReport, Deployment};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Exit codes of `backup` and `restore` (0: done). Nothing is left in the target in any failure.
-pub mod exit {
-    /// Reading or writing failed part-way (what was written is gone again).
-    pub const FAILED: u8 = 1;
-    /// The command line, the configuration, the deployment or the backup directory is not usable.
-    pub const USAGE: u8 = 2;
-    /// The target directory is not empty.
-    pub const TARGET_NOT_EMPTY: u8 = 7;
-    /// A secret is given both as `SHARELOCK_<NAME>` and as `SHARELOCK_<NAME>_FILE` (as for `serve`).
-    pub const SECRET_GIVEN_TWICE: u8 = 8;
-    /// `restore`: the backup fails a check (database damaged, a blob missing or cut short).
-    pub const DAMAGED: u8 = 10;
-    /// `restore`: the backup was made by a newer Sharelock.
-    pub const NEWER: u8 = 11;
-}
+// Exit codes (crate::operator::exit): 1 failed, 2 usage, 7 target not empty, 8 a secret given twice,
+// 10 (`restore`) the backup is damaged, 11 (`restore`) made by a newer Sharelock. Nothing is left in the
+// target in any failure.
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
@@ -50,35 +39,19 @@ pub struct RestoreArgs {
     data_dir: PathBuf,
 }
 
-struct Failure {
-    code: u8,
-    message: String,
-}
-
-impl Failure {
-    fn usage(message: impl Into<String>) -> Self {
-        Failure {
-            code: exit::USAGE,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<BackupError> for Failure {
-    fn from(e: BackupError) -> Self {
-        let code = match &e {
-            BackupError::Source(_) => exit::USAGE,
-            BackupError::TargetNotEmpty(_) => exit::TARGET_NOT_EMPTY,
-            BackupError::Damaged(_) => exit::DAMAGED,
-            BackupError::Newer(_) => exit::NEWER,
-            BackupError::Failed(_) => exit::FAILED,
-        };
-        let message = match e {
-            BackupError::Failed(m) => format!("{m} (nothing was kept)"),
-            other => other.to_string(),
-        };
-        Failure { code, message }
-    }
+fn failure(e: BackupError) -> Failure {
+    let code = match &e {
+        BackupError::Source(_) => exit::USAGE,
+        BackupError::TargetNotEmpty(_) => exit::TARGET_NOT_EMPTY,
+        BackupError::Damaged(_) => exit::DAMAGED,
+        BackupError::Newer(_) => exit::NEWER,
+        BackupError::Failed(_) => exit::FAILED,
+    };
+    let message = match e {
+        BackupError::Failed(m) => format!("{m} (nothing was kept)"),
+        other => other.to_string(),
+    };
+    Failure { code, message }
 }
 
 pub fn run_backup(args: BackupArgs, json: bool) -> ExitCode {
@@ -87,7 +60,7 @@ pub fn run_backup(args: BackupArgs, json: bool) -> ExitCode {
 
 pub fn run_restore(args: RestoreArgs, json: bool) -> ExitCode {
     finish(
-        backup::restore(&args.from, &args.data_dir).map_err(Failure::from),
+        backup::restore(&args.from, &args.data_dir).map_err(failure),
         "restored",
         json,
     )
@@ -99,14 +72,7 @@ fn backup(args: BackupArgs) -> Result<BackupReport, Failure> {
         database_url: args.database_url,
         ..Overrides::default()
     };
-    let config = Config::load(args.config.as_deref(), overrides).map_err(|e| Failure {
-        code: if e.downcast_ref::<SecretGivenTwice>().is_some() {
-            exit::SECRET_GIVEN_TWICE
-        } else {
-            exit::USAGE
-        },
-        message: format!("{e:#}"),
-    })?;
+    let config = load_config(args.config.as_deref(), overrides)?;
     let url = config.database_url();
     let Some(database) = url.strip_prefix("sqlite://") else {
         return Err(Failure::usage(
@@ -124,7 +90,7 @@ fn backup(args: BackupArgs) -> Result<BackupReport, Failure> {
         database: PathBuf::from(database),
         ..Deployment::in_data_dir(&config.data_dir)
     };
-    Ok(backup::backup(&deployment, &args.to)?)
+    backup::backup(&deployment, &args.to).map_err(failure)
 }
 
 fn finish(outcome: Result<BackupReport, Failure>, done: &str, json: bool) -> ExitCode {
@@ -154,14 +120,6 @@ fn finish(outcome: Result<BackupReport, Failure>, done: &str, json: bool) -> Exi
             }
             ExitCode::SUCCESS
         }
-        Err(failure) => {
-            let line: String = failure
-                .message
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
-            eprintln!("sharelock: {line}");
-            ExitCode::from(failure.code)
-        }
+        Err(failure) => failure.exit(),
     }
 }

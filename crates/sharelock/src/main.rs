@@ -4,6 +4,7 @@
 mod backup;
 mod cli;
 mod migrate;
+mod operator;
 mod serve;
 
 use std::process::ExitCode;

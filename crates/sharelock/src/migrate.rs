@@ -2,25 +2,18 @@
 //! the blob store the PostgreSQL nodes are configured with. The copy itself is
 //! `sharelock_store::copy`; this is its command line.
 
+use crate::operator::{Failure, exit, load_config};
 use clap::Args;
-use sharelock_server::config::{BlobBackend, Config, Overrides, SecretGivenTwice};
+use sharelock_server::config::{BlobBackend, Overrides};
 use sharelock_store::BlobStore;
 use sharelock_store::copy::{self, Blobs, CopyError, CopyReport};
 use sharelock_store::postgres::{PostgresOptions, PostgresStore};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Exit codes of `migrate` (0: copied). Nothing is written to the target in any failure.
-pub mod exit {
-    /// The copy failed part-way and was undone.
-    pub const FAILED: u8 = 1;
-    /// The command line, the configuration or the SQLite source is not usable.
-    pub const USAGE: u8 = 2;
-    /// The target database or blob store already holds data.
-    pub const TARGET_NOT_EMPTY: u8 = 7;
-    /// A secret is given both as `SHARELOCK_<NAME>` and as `SHARELOCK_<NAME>_FILE` (as for `serve`).
-    pub const SECRET_GIVEN_TWICE: u8 = 8;
-}
+// Exit codes (crate::operator::exit): 1 failed part-way and undone, 2 usage (the command line, the
+// configuration or the SQLite source), 7 the target already holds data, 8 a secret given twice. Nothing
+// is written to the target in any failure.
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -46,33 +39,17 @@ pub struct MigrateArgs {
     data_dir: Option<PathBuf>,
 }
 
-struct Failure {
-    code: u8,
-    message: String,
-}
-
-impl Failure {
-    fn usage(message: impl Into<String>) -> Self {
-        Failure {
-            code: exit::USAGE,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<CopyError> for Failure {
-    fn from(e: CopyError) -> Self {
-        let code = match &e {
-            CopyError::Source(_) => exit::USAGE,
-            CopyError::TargetNotEmpty(_) => exit::TARGET_NOT_EMPTY,
-            CopyError::Schema(_) | CopyError::Failed(_) => exit::FAILED,
-        };
-        let message = match e {
-            CopyError::Failed(m) => format!("{m} (nothing was copied)"),
-            other => other.to_string(),
-        };
-        Failure { code, message }
-    }
+fn failure(e: CopyError) -> Failure {
+    let code = match &e {
+        CopyError::Source(_) => exit::USAGE,
+        CopyError::TargetNotEmpty(_) => exit::TARGET_NOT_EMPTY,
+        CopyError::Schema(_) | CopyError::Failed(_) => exit::FAILED,
+    };
+    let message = match e {
+        CopyError::Failed(m) => format!("{m} (nothing was copied)"),
+        other => other.to_string(),
+    };
+    Failure { code, message }
 }
 
 pub fn run(args: MigrateArgs, json: bool) -> ExitCode {
@@ -92,15 +69,7 @@ pub fn run(args: MigrateArgs, json: bool) -> ExitCode {
             print_report(&report, blobs_kept, json);
             ExitCode::SUCCESS
         }
-        Err(failure) => {
-            let line: String = failure
-                .message
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
-            eprintln!("sharelock: {line}");
-            ExitCode::from(failure.code)
-        }
+        Err(failure) => failure.exit(),
     }
 }
 
@@ -110,14 +79,7 @@ async fn migrate(args: MigrateArgs) -> Result<(CopyReport, bool), Failure> {
         data_dir: args.data_dir,
         ..Overrides::default()
     };
-    let config = Config::load(args.config.as_deref(), overrides).map_err(|e| Failure {
-        code: if e.downcast_ref::<SecretGivenTwice>().is_some() {
-            exit::SECRET_GIVEN_TWICE
-        } else {
-            exit::USAGE
-        },
-        message: format!("{e:#}"),
-    })?;
+    let config = load_config(args.config.as_deref(), overrides)?;
     let url = config.database_url();
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err(Failure::usage(
@@ -159,12 +121,11 @@ async fn migrate(args: MigrateArgs) -> Result<(CopyReport, bool), Failure> {
     // The error never repeats the URL (it holds the password).
     let target = PostgresStore::open(&url, PostgresOptions::default())
         .await
-        .map_err(|e| Failure {
-            code: exit::FAILED,
-            message: format!("cannot open the PostgreSQL database: {e}"),
-        })?;
+        .map_err(|e| Failure::failed(format!("cannot open the PostgreSQL database: {e}")))?;
     let blobs = blob_stores.as_ref().map(|(from, to)| Blobs { from, to });
-    let report = copy::sqlite_to_postgres(&source, &target, blobs).await?;
+    let report = copy::sqlite_to_postgres(&source, &target, blobs)
+        .await
+        .map_err(failure)?;
     Ok((report, keep_blobs))
 }
 

@@ -1,18 +1,14 @@
 //! `sharelock serve`.
 
+use crate::operator::load_config;
 use clap::Args;
-use sharelock_server::config::{Config, LogFormat, Overrides, SecretGivenTwice};
+use sharelock_server::config::{LogFormat, Overrides};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Exit codes of `sharelock serve` besides 0 (stopped cleanly) and 1 (failed while running).
-pub mod exit {
-    /// The configuration is not usable (a bad value, an unreadable file).
-    pub const CONFIG: u8 = 2;
-    /// A secret is given both as `SHARELOCK_<NAME>` and as `SHARELOCK_<NAME>_FILE`.
-    pub const SECRET_GIVEN_TWICE: u8 = 8;
-}
+// Exit codes (crate::operator::exit) besides 0 (stopped cleanly) and 1 (failed while running): 2 the
+// configuration is not usable, 8 a secret given twice.
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -46,17 +42,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
         public_url: args.public_url,
         metrics_listen: args.metrics_listen,
     };
-    let config = match Config::load(args.config.as_deref(), overrides) {
+    let config = match load_config(args.config.as_deref(), overrides) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("sharelock: {e:#}");
-            let code = if e.downcast_ref::<SecretGivenTwice>().is_some() {
-                exit::SECRET_GIVEN_TWICE
-            } else {
-                exit::CONFIG
-            };
-            return ExitCode::from(code);
-        }
+        Err(failure) => return failure.exit(),
     };
     init_logging(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -6,15 +6,13 @@
 
 mod common;
 
-use common::TestServer;
+use common::deployment::Deployment;
 use sharelock_client::api::ErrorCode;
 use sharelock_client::api::shares::Expiry;
 use sharelock_client::core::record::{RecordBody, RecordType};
 use sharelock_client::{
     ClientError, MemoryDeviceStore, NoProgress, OwnerSession, Recipient, ShareOptions,
 };
-use sharelock_store::postgres::test_cluster::fresh_database;
-use sharelock_store::testing::s3::fresh_bucket;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -150,38 +148,19 @@ async fn login_on(lb: &Balancer, node: usize, email: &str) -> OwnerSession {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_over_one_database_and_one_bucket_behave_as_one_server() {
-    let database = fresh_database().await;
-    let bucket = fresh_bucket().await;
     let lb = Balancer::start(3).await;
-    let mut env: Vec<(String, String)> = bucket.server_env();
-    env.extend([
-        (
-            "SHARELOCK_DATABASE_URL".to_owned(),
-            database.url().to_owned(),
-        ),
-        ("SHARELOCK_PUBLIC_URL".to_owned(), lb.url.clone()),
-        (
-            "SHARELOCK_PRELOGIN_SECRET".to_owned(),
-            "the same pre-login secret on every node, long enough".to_owned(),
-        ),
-        // Every request reaches the nodes from the balancer's address: the per-address limiter stays
-        // out of the way.
-        (
-            "SHARELOCK_RATE_LIMIT_PER_MINUTE".to_owned(),
-            "100000".to_owned(),
-        ),
-        ("SHARELOCK_SWEEP_INTERVAL".to_owned(), "2s".to_owned()),
-    ]);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut nodes: Vec<TestServer> = Vec::new();
-    for dir in &dirs {
-        nodes.push(TestServer::start_node(
-            "127.0.0.1:0",
-            dir.path().to_path_buf(),
-            &env,
-        ));
-    }
+    let mut deployment = Deployment::start(
+        3,
+        &lb.url,
+        &[
+            // Every request reaches the nodes from the balancer's address: the per-address limiter
+            // stays out of the way.
+            ("SHARELOCK_RATE_LIMIT_PER_MINUTE", "100000"),
+            ("SHARELOCK_SWEEP_INTERVAL", "2s"),
+        ],
+    )
+    .await;
+    let Deployment { nodes, bucket, .. } = &mut deployment;
     *lb.nodes.write().unwrap() = nodes.iter().map(|n| n.addr().parse().unwrap()).collect();
 
     lb.route(None);

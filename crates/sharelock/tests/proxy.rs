@@ -19,13 +19,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestServer;
+use common::deployment::Deployment;
 use sharelock_client::api::shares::Expiry;
 use sharelock_client::core::record::{RecordBody, RecordType};
 use sharelock_client::{MemoryDeviceStore, NoProgress, Recipient, ShareOptions};
 use sharelock_core::encoding::{b64, b64u};
-use sharelock_store::postgres::test_cluster::fresh_database;
-use sharelock_store::testing::s3::fresh_bucket;
 
 const PASSWORD: &str = "correct horse battery staple";
 /// An event the proxy passes at once arrives within this; a buffering proxy holds it back until its
@@ -339,43 +337,6 @@ fn options(editable: bool) -> ShareOptions {
     }
 }
 
-/// Three nodes whose public URL is the proxy's, over one database and one bucket.
-struct Deployment {
-    nodes: Vec<TestServer>,
-    _dirs: Vec<tempfile::TempDir>,
-    _database: sharelock_store::postgres::test_cluster::TestDatabase,
-    _bucket: sharelock_store::testing::s3::TestBucket,
-}
-
-async fn deployment(public_url: &str) -> Deployment {
-    let database = fresh_database().await;
-    let bucket = fresh_bucket().await;
-    let mut env = bucket.server_env();
-    env.extend([
-        (
-            "SHARELOCK_DATABASE_URL".to_owned(),
-            database.url().to_owned(),
-        ),
-        ("SHARELOCK_PUBLIC_URL".to_owned(), public_url.to_owned()),
-        (
-            "SHARELOCK_PRELOGIN_SECRET".to_owned(),
-            "the same pre-login secret on every node, long enough".to_owned(),
-        ),
-    ]);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let nodes = dirs
-        .iter()
-        .map(|d| TestServer::start_node("127.0.0.1:0", d.path().to_path_buf(), &env))
-        .collect();
-    Deployment {
-        nodes,
-        _dirs: dirs,
-        _database: database,
-        _bucket: bucket,
-    }
-}
-
 /// Everything through the proxy; returns every secret and id the requests carried.
 async fn through(proxy: &Proxy, node: &str, scratch: &Path) -> BTreeSet<String> {
     let url = &proxy.url;
@@ -531,8 +492,8 @@ fn assert_clean(proxy: &Proxy, carried: &BTreeSet<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_example_in_front_of_three_nodes() {
     let port = free_port();
-    let deployment = deployment(&format!("http://127.0.0.1:{port}")).await;
-    let nodes: Vec<String> = deployment.nodes.iter().map(TestServer::addr).collect();
+    let deployment = Deployment::start(3, &format!("http://127.0.0.1:{port}"), &[]).await;
+    let nodes = deployment.addrs();
     let mut proxy = nginx(&nodes, port);
     proxy.ready().await;
     let scratch = tempfile::tempdir().unwrap();
@@ -543,8 +504,8 @@ async fn nginx_example_in_front_of_three_nodes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caddy_example_in_front_of_three_nodes() {
     let port = free_port();
-    let deployment = deployment(&format!("http://127.0.0.1:{port}")).await;
-    let nodes: Vec<String> = deployment.nodes.iter().map(TestServer::addr).collect();
+    let deployment = Deployment::start(3, &format!("http://127.0.0.1:{port}"), &[]).await;
+    let nodes = deployment.addrs();
     let mut proxy = caddy(&nodes, port);
     proxy.ready().await;
     let scratch = tempfile::tempdir().unwrap();

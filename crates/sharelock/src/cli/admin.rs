@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use sharelock_client::api::admin::{AccountState, CreateInvite, InviteState};
 use sharelock_server::admin::{self as ops, AdminError, Via};
-use sharelock_server::config::{Config, Overrides, SecretGivenTwice};
+use sharelock_server::config::{Config, Overrides};
 use sharelock_store::Store;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -99,17 +99,9 @@ pub fn run(args: AdminArgs, json: bool) -> ExitCode {
         database_url: args.database_url,
         ..Overrides::default()
     };
-    let config = match Config::load(args.config.as_deref(), overrides) {
+    let config = match crate::operator::load_config(args.config.as_deref(), overrides) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("sharelock: {e:#}");
-            let code = if e.downcast_ref::<SecretGivenTwice>().is_some() {
-                crate::serve::exit::SECRET_GIVEN_TWICE
-            } else {
-                crate::serve::exit::CONFIG
-            };
-            return ExitCode::from(code);
-        }
+        Err(failure) => return failure.exit(),
     };
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

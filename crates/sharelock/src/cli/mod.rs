@@ -291,12 +291,7 @@ pub fn main() -> ExitCode {
 }
 
 fn fail(failure: &Failure) -> ExitCode {
-    let line: String = failure
-        .message
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    eprintln!("sharelock: {line}");
+    eprintln!("sharelock: {}", crate::operator::one_line(&failure.message));
     ExitCode::from(failure.status as u8)
 }
 

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: a real `sharelock serve` process on a loopback port.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod deployment;
 pub mod home;
 pub mod raw;
 
