@@ -89,7 +89,7 @@ describe("a download's plaintext stream", () => {
   it("errors instead of closing when the blob's hash differs from the reference", async () => {
     const { ref, blob } = await stored(content);
     const other = { ...ref, sha256: toB64u(new Uint8Array(32)) };
-    await expect(readAll(other, blob)).rejects.toThrow(/hash differs/);
+    await expect(readAll(other, blob)).rejects.toThrow(/does not match the record/);
   });
 
   it("errors when the file is longer or shorter than the reference says", async () => {

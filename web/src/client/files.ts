@@ -5,6 +5,7 @@ import { createSHA256 } from "hash-wasm";
 import { concat, constantTimeEqual, fromB64u, randomBytes, randomId, toB64u, uuidToBytes, type Bytes } from "../protocol/bytes";
 import type { FileRef } from "../protocol/record";
 import { DEFAULT_CHUNK_SIZE, decryptStream, encryptStream } from "../protocol/stream";
+import { MessageError } from "../ui/i18n";
 import { ApiError } from "./http";
 
 /** Parts of an uploaded blob: 8 MiB keeps each request well under the server's 16 MiB part limit. */
@@ -87,7 +88,7 @@ export async function uploadFile(file: File, sink: PartSink, progress?: Progress
  * from it fails, and the browser deletes the partial file.
  */
 export function decryptedStream(response: Response, file: FileRef, progress?: Progress): ReadableStream<Uint8Array> {
-  if (!response.body) throw new Error("the download came without a body");
+  if (!response.body) throw new MessageError("download.noBody");
   const total = Number(response.headers.get("content-length") ?? 0);
   const hasher = createSHA256();
   let received = 0;
@@ -109,14 +110,14 @@ export function decryptedStream(response: Response, file: FileRef, progress?: Pr
         const { value, done } = await plaintext.read();
         if (!done) {
           size += value.length;
-          if (size > file.size) throw new Error(`${file.name} is longer than the record says; it was not saved`);
+          if (size > file.size) throw new MessageError("download.tooLong", { name: file.name });
           controller.enqueue(value);
           return;
         }
         if (!constantTimeEqual((await hasher).digest("binary"), fromB64u(file.sha256))) {
-          throw new Error(`${file.name} does not match the record (its hash differs); it was not saved`);
+          throw new MessageError("download.hash", { name: file.name });
         }
-        if (size !== file.size) throw new Error(`${file.name} has another size than the record says; it was not saved`);
+        if (size !== file.size) throw new MessageError("download.size", { name: file.name });
         controller.close();
       },
       cancel(reason) {

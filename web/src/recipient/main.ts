@@ -8,7 +8,7 @@ import { OpenShare, ShareLink, type ShareStatus } from "../client/recipient";
 import { ProtocolError } from "../protocol/errors";
 import { parseLink, type ParsedLink } from "../protocol/link";
 import { addFilesTo, byId, filePicker, h, humanBytes, humanDuration, localTime, onFileDrop, replace, setUpLanguagePicker } from "../ui/dom";
-import { t, type MessageKey } from "../ui/i18n";
+import { MessageError, t, type MessageKey } from "../ui/i18n";
 import { recordEditor } from "../ui/record-editor";
 import { changeBetween, isUnchanged } from "../ui/record-diff";
 import { renderRecord } from "../ui/record-view";
@@ -63,6 +63,7 @@ function explain(error: unknown): string {
   }
   if (error instanceof NetworkError) return t("error.network", { message: error.message });
   if (error instanceof ProtocolError) return t("error.check", { kind: error.kind });
+  if (error instanceof MessageError) return t(error.key, error.params);
   return error instanceof Error ? error.message : String(error);
 }
 

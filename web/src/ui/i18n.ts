@@ -57,6 +57,20 @@ export function translate(lang: Language, key: MessageKey, params: Params = {}, 
   });
 }
 
+/**
+ * A failure whose sentence is a catalogue message: each page shows it in the reader's language; its own
+ * `message` is the English text (for logs and tests).
+ */
+export class MessageError extends Error {
+  constructor(
+    readonly key: MessageKey,
+    readonly params: Params = {},
+  ) {
+    super(translate("en", key, params));
+    this.name = "MessageError";
+  }
+}
+
 /** The message keys that come as a `….one` / `….other` pair, by their common start. */
 export type PluralKey = { [K in MessageKey]: K extends `${infer B}.one` ? (`${B}.other` extends MessageKey ? B : never) : never }[MessageKey];
 

@@ -13,6 +13,7 @@
 // The page CSP allows exactly one Trusted Types policy, `sharelock-download`, whose only power is to turn
 // the worker's fixed URL into a TrustedScriptURL (docs/security.md).
 import { h } from "./dom";
+import { MessageError, type MessageKey } from "./i18n";
 import { saveBlob } from "./record-view";
 
 /** What a file is saved as. */
@@ -81,14 +82,14 @@ async function register(): Promise<ServiceWorker | null> {
   if (!sw) return null;
   if (sw.state !== "activated") {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the download worker did not start")), ACK_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new MessageError("download.workerStart")), ACK_TIMEOUT_MS);
       sw.addEventListener("statechange", () => {
         if (sw.state === "activated") {
           clearTimeout(timer);
           resolve();
         } else if (sw.state === "redundant") {
           clearTimeout(timer);
-          reject(new Error("the download worker was replaced"));
+          reject(new MessageError("download.workerReplaced"));
         }
       });
     });
@@ -131,7 +132,7 @@ export async function saveStream(plaintext: ReadableStream<Uint8Array>, file: Sa
         }
       },
       cancel(reason) {
-        settle.reject(new Error("the download was cancelled"));
+        settle.reject(new MessageError("download.cancelled"));
         return reader.cancel(reason);
       },
     },
@@ -141,9 +142,9 @@ export async function saveStream(plaintext: ReadableStream<Uint8Array>, file: Sa
   // for it; the page navigates only in between.
   const id = randomToken();
   const channel = new MessageChannel();
-  const said = (word: string, ms: number, failure: string): Promise<void> =>
+  const said = (word: string, ms: number, failure: MessageKey): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(failure)), ms);
+      const timer = setTimeout(() => reject(new MessageError(failure)), ms);
       channel.port1.addEventListener("message", (event: MessageEvent) => {
         if (event.data === word) {
           clearTimeout(timer);
@@ -151,8 +152,8 @@ export async function saveStream(plaintext: ReadableStream<Uint8Array>, file: Sa
         }
       });
     });
-  const held = said("held", ACK_TIMEOUT_MS, "the browser's download worker did not answer");
-  const serving = said("serving", START_TIMEOUT_MS, "the browser did not start the download");
+  const held = said("held", ACK_TIMEOUT_MS, "download.workerSilent");
+  const serving = said("serving", START_TIMEOUT_MS, "download.notStarted");
   // Either may be left unawaited when the other fails first.
   held.catch(() => {});
   serving.catch(() => {});

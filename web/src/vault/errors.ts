@@ -2,10 +2,10 @@
 // client's own refusals never include a value, only field names.
 import type { ErrorCode } from "../client/api";
 import { ApiError, NetworkError } from "../client/http";
-import { PasswordChangedError, UnverifiedError, VaultError } from "../client/owner";
+import { PasswordChangedError, UnverifiedError } from "../client/owner";
 import { ProtocolError } from "../protocol/errors";
 import { humanDuration } from "../ui/dom";
-import { t, type MessageKey } from "../ui/i18n";
+import { MessageError, t, type MessageKey } from "../ui/i18n";
 import { fieldLabel } from "../ui/record-view";
 
 /**
@@ -141,7 +141,7 @@ export function explain(error: unknown, saving = false): string {
     return t("vault.unverifiedCurrent", { version: error.version, reason: reasonText({ reason: error.reason, code: error.code }) });
   }
   if (error instanceof PasswordChangedError) return t("client.passwordChanged", { reason: explain(error.reason) });
-  if (error instanceof VaultError) return t(error.key, error.params);
+  if (error instanceof MessageError) return t(error.key, error.params);
   if (error instanceof ProtocolError) {
     // Record rules name the field, never its value, so their messages can be shown.
     if (PROTOCOL[error.kind]) return t(PROTOCOL[error.kind]!);

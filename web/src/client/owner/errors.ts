@@ -1,15 +1,12 @@
 // What the owner's client refuses by itself (before or instead of a request). Each refusal names its
 // message in the catalogue (src/ui/messages/), so the page words it in the reader's language; the
 // error's own `message` is the English text, for logs and tests.
-import { translate, type MessageKey, type Params } from "../../ui/i18n";
+import { MessageError, type MessageKey, type Params } from "../../ui/i18n";
 
 /** A refusal by this client, before anything was sent; the message is a sentence for people. */
-export class VaultError extends Error {
-  constructor(
-    readonly key: MessageKey,
-    readonly params: Params = {},
-  ) {
-    super(translate("en", key, params));
+export class VaultError extends MessageError {
+  constructor(key: MessageKey, params: Params = {}) {
+    super(key, params);
     this.name = "VaultError";
   }
 }

@@ -515,6 +515,16 @@ export const de: Catalogue = {
   "rule.too_many_files": "ein Eintrag hat höchstens 64 Dateien",
   "rule.too_large": "der Eintrag ist zu groß",
 
+  "download.noBody": "Der Download kam ohne Inhalt an.",
+  "download.tooLong": "{name} ist länger, als der Eintrag angibt; die Datei wurde nicht gespeichert.",
+  "download.hash": "{name} passt nicht zum Eintrag (der Inhalt weicht ab); die Datei wurde nicht gespeichert.",
+  "download.size": "{name} hat eine andere Größe, als der Eintrag angibt; die Datei wurde nicht gespeichert.",
+  "download.workerStart": "Die Download-Hilfe des Browsers ist nicht gestartet.",
+  "download.workerReplaced": "Die Download-Hilfe des Browsers wurde während des Downloads ersetzt.",
+  "download.cancelled": "Der Download wurde abgebrochen.",
+  "download.workerSilent": "Die Download-Hilfe des Browsers hat nicht geantwortet.",
+  "download.notStarted": "Der Browser hat den Download nicht gestartet.",
+
   "api.tooManyWait": "Zu viele Versuche. Warten Sie {wait} und versuchen Sie es noch einmal.",
   "api.malformed_request": "Der Server hat die Anfrage als fehlerhaft abgelehnt. Laden Sie die Seite neu und versuchen Sie es noch einmal.",
   "api.invalid_envelope": "Der Server hat die neue Version als fehlerhaft abgelehnt.",

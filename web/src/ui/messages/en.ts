@@ -512,6 +512,16 @@ export const en = {
   "rule.too_many_files": "a record has at most 64 files",
   "rule.too_large": "the record is too large",
 
+  "download.noBody": "The download arrived without its content.",
+  "download.tooLong": "{name} is longer than the record says; it was not saved.",
+  "download.hash": "{name} does not match the record (its content differs); it was not saved.",
+  "download.size": "{name} has another size than the record says; it was not saved.",
+  "download.workerStart": "The browser's download helper did not start.",
+  "download.workerReplaced": "The browser's download helper was replaced during the download.",
+  "download.cancelled": "The download was cancelled.",
+  "download.workerSilent": "The browser's download helper did not answer.",
+  "download.notStarted": "The browser did not start the download.",
+
   "api.tooManyWait": "Too many attempts. Wait {wait} and try again.",
   "api.malformed_request": "The server refused the request as malformed. Reload the page and try again.",
   "api.invalid_envelope": "The server refused the new version as malformed.",

@@ -515,6 +515,16 @@ export const es: Catalogue = {
   "rule.too_many_files": "un registro tiene como máximo 64 archivos",
   "rule.too_large": "el registro es demasiado grande",
 
+  "download.noBody": "La descarga llegó sin su contenido.",
+  "download.tooLong": "{name} es más largo de lo que indica el registro; no se ha guardado.",
+  "download.hash": "{name} no coincide con el registro (su contenido es distinto); no se ha guardado.",
+  "download.size": "{name} tiene un tamaño distinto del que indica el registro; no se ha guardado.",
+  "download.workerStart": "El asistente de descargas del navegador no se inició.",
+  "download.workerReplaced": "El asistente de descargas del navegador se sustituyó durante la descarga.",
+  "download.cancelled": "Se canceló la descarga.",
+  "download.workerSilent": "El asistente de descargas del navegador no respondió.",
+  "download.notStarted": "El navegador no inició la descarga.",
+
   "api.tooManyWait": "Demasiados intentos. Espera {wait} y vuelve a intentarlo.",
   "api.malformed_request": "El servidor rechazó la solicitud por estar mal formada. Recarga la página y vuelve a intentarlo.",
   "api.invalid_envelope": "El servidor rechazó la nueva versión por estar mal formada.",

@@ -515,6 +515,16 @@ export const fr: Catalogue = {
   "rule.too_many_files": "une fiche a au plus 64 fichiers",
   "rule.too_large": "la fiche est trop volumineuse",
 
+  "download.noBody": "Le téléchargement est arrivé sans son contenu.",
+  "download.tooLong": "{name} est plus long que ce qu’indique la fiche ; il n’a pas été enregistré.",
+  "download.hash": "{name} ne correspond pas à la fiche (son contenu diffère) ; il n’a pas été enregistré.",
+  "download.size": "{name} n’a pas la taille qu’indique la fiche ; il n’a pas été enregistré.",
+  "download.workerStart": "L’assistant de téléchargement du navigateur n’a pas démarré.",
+  "download.workerReplaced": "L’assistant de téléchargement du navigateur a été remplacé pendant le téléchargement.",
+  "download.cancelled": "Le téléchargement a été annulé.",
+  "download.workerSilent": "L’assistant de téléchargement du navigateur n’a pas répondu.",
+  "download.notStarted": "Le navigateur n’a pas lancé le téléchargement.",
+
   "api.tooManyWait": "Trop de tentatives. Attendez {wait} et réessayez.",
   "api.malformed_request": "Le serveur a refusé la requête comme mal formée. Rechargez la page et réessayez.",
   "api.invalid_envelope": "Le serveur a refusé la nouvelle version comme mal formée.",

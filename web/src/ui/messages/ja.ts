@@ -515,6 +515,16 @@ export const ja: Catalogue = {
   "rule.too_many_files": "1つのレコードのファイルは64個までです",
   "rule.too_large": "レコードが大きすぎます",
 
+  "download.noBody": "ダウンロードの内容が届きませんでした。",
+  "download.tooLong": "{name}はレコードに記録されたサイズより長いため、保存していません。",
+  "download.hash": "{name}はレコードと一致しない (内容が異なる) ため、保存していません。",
+  "download.size": "{name}はレコードに記録されたサイズと異なるため、保存していません。",
+  "download.workerStart": "ブラウザのダウンロード補助機能が起動しませんでした。",
+  "download.workerReplaced": "ダウンロード中にブラウザのダウンロード補助機能が入れ替わりました。",
+  "download.cancelled": "ダウンロードはキャンセルされました。",
+  "download.workerSilent": "ブラウザのダウンロード補助機能が応答しませんでした。",
+  "download.notStarted": "ブラウザがダウンロードを開始しませんでした。",
+
   "api.tooManyWait": "試行回数が多すぎます。{wait}待ってから、もう一度お試しください。",
   "api.malformed_request": "サーバーがリクエストを不正な形式として拒否しました。ページを再読み込みして、もう一度お試しください。",
   "api.invalid_envelope": "サーバーが新しいバージョンを不正な形式として拒否しました。",
