@@ -490,17 +490,18 @@ async fn forward_wakeups(
 const GARBAGE_BATCH: u32 = 256;
 
 /// Drops uploads left unfinished for `upload_ttl`, then deletes the blobs the store lists as garbage
-/// (theirs, replaced part writes, deleted records'). The store forgets a blob only once it is deleted,
-/// so a blob store that fails now is simply tried again on the next pass.
-async fn sweep_files(state: &AppState) {
+/// (theirs, replaced part writes, deleted records'). The store forgets a blob only once it is deleted;
+/// one whose deletion fails is postponed (tried again after a delay that grows with its age), so blobs
+/// that keep failing never fill the batches and hold back the newer garbage behind them.
+async fn sweep_files(state: &AppState, now: i64) {
     let ttl = state.config.upload_ttl.as_secs() as i64;
-    match state.store.sweep_uploads(state.now(), ttl).await {
+    match state.store.sweep_uploads(now, ttl).await {
         Ok(0) => {}
         Ok(dropped) => tracing::info!(dropped, "unfinished uploads swept"),
         Err(e) => tracing::warn!(error = %e, "sweeping unfinished uploads failed"),
     }
     loop {
-        let garbage = match state.store.blob_garbage(GARBAGE_BATCH).await {
+        let garbage = match state.store.blob_garbage(GARBAGE_BATCH, now).await {
             Ok(garbage) => garbage,
             Err(e) => {
                 tracing::warn!(error = %e, "listing blob garbage failed");
@@ -508,9 +509,23 @@ async fn sweep_files(state: &AppState) {
             }
         };
         let listed = garbage.len();
-        let deleted = files::delete_garbage(state, garbage).await;
-        // A short batch is the end; a failure waits for the next pass.
-        if listed < GARBAGE_BATCH as usize || deleted < listed {
+        let outcome = files::delete_garbage(state, garbage).await;
+        if outcome.forget_failed {
+            // The store is failing: the next pass lists them again.
+            return;
+        }
+        if !outcome.failed.is_empty() {
+            let failed = outcome.failed.len();
+            match state.store.postpone_garbage(outcome.failed, now).await {
+                Ok(()) => tracing::warn!(failed, "blob deletions failed; postponed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not postpone failed blob deletions");
+                    return;
+                }
+            }
+        }
+        // Every listed blob is now forgotten or postponed past `now`: a full batch means more may wait.
+        if listed < GARBAGE_BATCH as usize {
             return;
         }
     }
@@ -524,20 +539,28 @@ async fn sweep_forever(state: AppState) {
     loop {
         tick.tick().await;
         let retention = state.config.retention.as_secs() as i64;
+        // Each batch's events are published as it commits (a pass over a million lapsed shares
+        // holds one batch's worth at a time).
+        let publish = |events: Vec<sharelock_store::model::Event>| state.publish(&events);
         match state
             .store
-            .sweep(state.now(), retention, NONCE_TTL_SECS, EVENT_TTL_SECS)
+            .sweep(
+                state.now(),
+                retention,
+                NONCE_TTL_SECS,
+                EVENT_TTL_SECS,
+                &publish,
+            )
             .await
         {
-            Ok((report, events)) => {
-                state.publish(&events);
+            Ok(report) => {
                 if report != sharelock_store::SweepReport::default() {
                     tracing::info!(?report, "sweep");
                 }
             }
             Err(e) => tracing::warn!(error = %e, "sweep failed"),
         }
-        sweep_files(&state).await;
+        sweep_files(&state, state.now()).await;
         state.limiter.shrink();
     }
 }
@@ -555,15 +578,17 @@ mod tests {
         CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
         PutMultipartOptions, PutOptions, PutPayload, PutResult,
     };
-    use sharelock_store::model::{Author, PartBlob, UploadLimits};
+    use sharelock_store::model::{Author, GARBAGE_RETRY_MAX, PartBlob, UploadLimits};
     use std::sync::atomic::{AtomicBool, Ordering};
 
     /// A bucket that refuses deletions while `failing` is set (as S3 does for a key without
     /// `s3:DeleteObject`, or a directory gone read-only), and otherwise is memory.
     #[derive(Debug, Default)]
     struct DeletesFail {
-        inner: InMemory,
+        inner: Arc<InMemory>,
         failing: AtomicBool,
+        /// Part writes (by write id, in the key's simple form) whose deletion always fails.
+        refused: std::sync::Mutex<std::collections::HashSet<String>>,
     }
 
     impl std::fmt::Display for DeletesFail {
@@ -600,18 +625,28 @@ mod tests {
             &self,
             locations: BoxStream<'static, object_store::Result<ObjectPath>>,
         ) -> BoxStream<'static, object_store::Result<ObjectPath>> {
-            if self.failing.load(Ordering::SeqCst) {
-                locations
-                    .map(|_| {
-                        Err(object_store::Error::Generic {
-                            store: "DeletesFail",
-                            source: "access denied".into(),
-                        })
-                    })
-                    .boxed()
-            } else {
-                self.inner.delete_stream(locations)
-            }
+            let failing = self.failing.load(Ordering::SeqCst);
+            let refused = self.refused.lock().unwrap().clone();
+            let inner = self.inner.clone();
+            locations
+                .then(move |location| {
+                    let (inner, refused) = (inner.clone(), refused.clone());
+                    async move {
+                        let location = location?;
+                        let refuse = refused
+                            .iter()
+                            .any(|w| location.as_ref().contains(w.as_str()));
+                        if failing || refuse {
+                            return Err(object_store::Error::Generic {
+                                store: "DeletesFail",
+                                source: "access denied".into(),
+                            });
+                        }
+                        object_store::ObjectStoreExt::delete(&*inner, &location).await?;
+                        Ok(location)
+                    }
+                })
+                .boxed()
         }
         fn list(
             &self,
@@ -660,27 +695,13 @@ mod tests {
         store.inner.list(None).count().await
     }
 
-    /// A blob whose deletion fails stays listed as garbage, and is deleted and forgotten by a later
-    /// pass of the sweeper once the blob store works again.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_failed_blob_deletion_is_tried_again_by_the_sweeper() {
-        let dir = tempfile::tempdir().unwrap();
-        let sqlite = Arc::new(
-            SqliteStore::open(
-                dir.path().join("sharelock.db"),
-                sharelock_store::sqlite::SqliteOptions::default(),
-            )
-            .unwrap(),
-        );
-        let store: Arc<dyn Store> = sqlite.clone();
-        let bucket = Arc::new(DeletesFail::default());
-        let blobs = BlobStore::from_object_store(bucket.clone());
-        let state = state(store.clone(), blobs.clone());
-        let now = state.now();
-
-        // A stored part of a record, then the record deleted: its part is garbage.
-        let account = sharelock_store::testing::account(&*sqlite).await;
-        let record = sharelock_store::testing::record(&*sqlite, account).await;
+    /// A stored and attached part of `record`.
+    async fn stored_part(
+        store: &Arc<dyn Store>,
+        blobs: &BlobStore,
+        record: uuid::Uuid,
+        now: i64,
+    ) -> PartBlob {
         let write = PartBlob {
             record,
             file: uuid::Uuid::new_v4(),
@@ -700,21 +721,112 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(store.attach_part(write, now).await.unwrap(), None);
-        store.delete_record(account, record, now).await.unwrap();
-        assert_eq!(store.blob_garbage(10).await.unwrap(), vec![write]);
+        write
+    }
 
-        // The bucket refuses: the blob stays, and so does its entry, pass after pass.
+    fn sqlite_store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
+        Arc::new(
+            SqliteStore::open(
+                dir.path().join("sharelock.db"),
+                sharelock_store::sqlite::SqliteOptions::default(),
+            )
+            .unwrap(),
+        )
+    }
+
+    /// A blob whose deletion fails stays listed as garbage, postponed, and is deleted and forgotten by
+    /// a later pass of the sweeper once the blob store works again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_blob_deletion_is_tried_again_by_the_sweeper() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = sqlite_store(&dir);
+        let store: Arc<dyn Store> = sqlite.clone();
+        let bucket = Arc::new(DeletesFail::default());
+        let blobs = BlobStore::from_object_store(bucket.clone());
+        let state = state(store.clone(), blobs.clone());
+        let now = state.now();
+
+        // A stored part of a record, then the record deleted: its part is garbage.
+        let account = sharelock_store::testing::account(&*sqlite).await;
+        let record = sharelock_store::testing::record(&*sqlite, account).await;
+        let write = stored_part(&store, &blobs, record, now).await;
+        store.delete_record(account, record, now).await.unwrap();
+        assert_eq!(store.blob_garbage(10, now).await.unwrap(), vec![write]);
+
+        // The bucket refuses: the blob stays, and so does its entry, pass after pass, each time
+        // postponed a little.
         bucket.failing.store(true, Ordering::SeqCst);
+        let mut at = now;
         for _ in 0..2 {
-            sweep_files(&state).await;
-            assert_eq!(store.blob_garbage(10).await.unwrap(), vec![write]);
+            sweep_files(&state, at).await;
+            assert!(store.blob_garbage(10, at).await.unwrap().is_empty());
+            at += GARBAGE_RETRY_MAX;
+            assert_eq!(store.blob_garbage(10, at).await.unwrap(), vec![write]);
             assert_eq!(objects(&bucket).await, 1);
         }
 
         // The bucket works again: the next pass deletes the blob and forgets it.
         bucket.failing.store(false, Ordering::SeqCst);
-        sweep_files(&state).await;
+        sweep_files(&state, at).await;
         assert_eq!(objects(&bucket).await, 0);
-        assert!(store.blob_garbage(10).await.unwrap().is_empty());
+        assert!(
+            store
+                .blob_garbage(10, at + GARBAGE_RETRY_MAX)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// A full batch of blobs whose deletion keeps failing does not stop the pass: the garbage behind
+    /// them is deleted in the same pass (before, the pass stopped at the first failure, so the oldest
+    /// failing blobs held back everything newer for good).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failing_blobs_do_not_hold_back_newer_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = sqlite_store(&dir);
+        let store: Arc<dyn Store> = sqlite.clone();
+        let bucket = Arc::new(DeletesFail::default());
+        let blobs = BlobStore::from_object_store(bucket.clone());
+        let state = state(store.clone(), blobs.clone());
+        let now = state.now();
+
+        let account = sharelock_store::testing::account(&*sqlite).await;
+        let record = sharelock_store::testing::record(&*sqlite, account).await;
+        let total = GARBAGE_BATCH as usize + 3;
+        for _ in 0..total {
+            stored_part(&store, &blobs, record, now).await;
+        }
+        store.delete_record(account, record, now).await.unwrap();
+        // The first batch the sweeper will list is refused, always.
+        let first = store.blob_garbage(GARBAGE_BATCH, now).await.unwrap();
+        assert_eq!(first.len(), GARBAGE_BATCH as usize);
+        bucket
+            .refused
+            .lock()
+            .unwrap()
+            .extend(first.iter().map(|b| b.write.simple().to_string()));
+
+        sweep_files(&state, now).await;
+        assert_eq!(
+            objects(&bucket).await,
+            GARBAGE_BATCH as usize,
+            "the garbage behind the failing batch is deleted"
+        );
+        assert!(
+            store.blob_garbage(1000, now).await.unwrap().is_empty(),
+            "the failing ones are postponed"
+        );
+        let mut due: Vec<PartBlob> = store
+            .blob_garbage(1000, now + GARBAGE_RETRY_MAX)
+            .await
+            .unwrap();
+        let mut expected = first.clone();
+        due.sort_unstable_by_key(|b| b.write);
+        expected.sort_unstable_by_key(|b| b.write);
+        assert_eq!(
+            due, expected,
+            "listed again when due, the deleted ones forgotten"
+        );
     }
 }

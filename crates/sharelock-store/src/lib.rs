@@ -329,12 +329,17 @@ pub trait Store: Send + Sync + 'static {
     /// batches: their rows go and their part writes become garbage in the same transaction. Returns the
     /// uploads dropped.
     async fn sweep_uploads(&self, now: UnixTime, upload_ttl: i64) -> Result<u64>;
-    /// Part writes no row refers to any more (replaced, refused, discarded, swept), at most `limit`,
-    /// oldest first: the caller deletes their blobs, then forgets them with [`Store::forget_garbage`].
-    /// A blob whose deletion failed stays listed and is tried again.
-    async fn blob_garbage(&self, limit: u32) -> Result<Vec<PartBlob>>;
+    /// Part writes no row refers to any more (replaced, refused, discarded, swept) that are due at
+    /// `now`, at most `limit`, oldest first: the caller deletes their blobs, then forgets them with
+    /// [`Store::forget_garbage`], and hands those whose deletion failed to
+    /// [`Store::postpone_garbage`]. New garbage is due at once.
+    async fn blob_garbage(&self, limit: u32, now: UnixTime) -> Result<Vec<PartBlob>>;
     /// Forgets garbage whose blobs are deleted.
     async fn forget_garbage(&self, blobs: Vec<PartBlob>) -> Result<()>;
+    /// Garbage whose deletion failed at `now`: listed again only after a delay that grows with how
+    /// long it has been garbage (from [`GARBAGE_RETRY_MIN`] to [`GARBAGE_RETRY_MAX`] seconds), so
+    /// blobs that keep failing do not fill every batch and hold back the garbage listed after them.
+    async fn postpone_garbage(&self, blobs: Vec<PartBlob>, now: UnixTime) -> Result<()>;
 
     // --- events ---
 
@@ -353,14 +358,17 @@ pub trait Store: Send + Sync + 'static {
     /// Ends shares whose time has passed (raising `ShareEnded`), drops wrapped keys of ended shares,
     /// purges shares ended more than `retention` seconds ago, forgets nonces older than `nonce_ttl`
     /// seconds, expired sessions, events older than `event_ttl` seconds, and login attempt counts idle for
-    /// [`LOGIN_ATTEMPTS_TTL`] seconds. Returns what it did and the events it committed.
+    /// [`LOGIN_ATTEMPTS_TTL`] seconds. Works in batches of bounded size, each its own transaction, and
+    /// hands the events each batch committed to `publish` right after its commit, so a pass over a
+    /// million expired shares holds one batch's events at a time. Returns what it did.
     async fn sweep(
         &self,
         now: UnixTime,
         retention: i64,
         nonce_ttl: i64,
         event_ttl: i64,
-    ) -> Result<(SweepReport, Vec<Event>)>;
+        publish: &(dyn Fn(Vec<Event>) + Send + Sync),
+    ) -> Result<SweepReport>;
 
     // --- administration ---
 

@@ -386,6 +386,15 @@ impl Backoff {
 /// ever tried.
 pub const LOGIN_ATTEMPTS_TTL: i64 = 24 * 3600;
 
+/// Rows the sweeper handles per step, each step its own transaction: it never holds the writer (or
+/// row locks) for long, and the events of one step are all it holds at a time.
+pub const SWEEP_BATCH: u64 = 500;
+
+/// The shortest delay, in seconds, before garbage whose blob could not be deleted is listed again.
+pub const GARBAGE_RETRY_MIN: i64 = 60;
+/// The longest such delay: a blob failing for days is still tried a few times a day.
+pub const GARBAGE_RETRY_MAX: i64 = 6 * 3600;
+
 /// What a reservation of an attempt answered (`reserve_access_attempt`, `reserve_login_attempt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempt {

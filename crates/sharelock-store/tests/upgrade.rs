@@ -150,14 +150,14 @@ async fn check(store: &impl Store, old: &OldDeployment, objects: Arc<InMemory>) 
         .await
         .unwrap();
     assert_eq!(files.len(), 4, "two completed, one unfinished, one new");
-    let garbage = store.blob_garbage(1000).await.unwrap();
+    let garbage = store.blob_garbage(1000, NOW).await.unwrap();
     let legacy: Vec<&PartBlob> = garbage.iter().filter(|b| b.is_legacy()).collect();
     assert_eq!(legacy.len(), 4, "the completed files' parts: {garbage:?}");
     for blob in &garbage {
         blobs.delete_part(blob).await.unwrap();
     }
     store.forget_garbage(garbage).await.unwrap();
-    assert!(store.blob_garbage(1000).await.unwrap().is_empty());
+    assert!(store.blob_garbage(1000, NOW).await.unwrap().is_empty());
     let left = keys(&objects).await;
     for (file, _) in &old.files {
         assert!(

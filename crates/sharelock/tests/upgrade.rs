@@ -67,6 +67,11 @@ fn back_to_0005(data: &Path) {
                 "DROP TABLE invites; ALTER TABLE accounts DROP COLUMN last_login_at; \
                  ALTER TABLE accounts DROP COLUMN disabled_at;"
             }
+            "0018_sweep_at_scale.sql" => {
+                "DROP INDEX shares_account_open; DROP INDEX blob_garbage_due; \
+                 ALTER TABLE blob_garbage DROP COLUMN retry_at; \
+                 CREATE INDEX blob_garbage_since ON blob_garbage (since);"
+            }
             other => panic!("a new migration, {other}: say here how to undo it"),
         };
         db.execute_batch(undo).unwrap();

@@ -127,26 +127,45 @@ async fn upload_part(
     }
 }
 
+/// What became of garbage handed to [`delete_garbage`].
+#[derive(Debug, Default)]
+pub struct GarbageDeleted {
+    /// Blobs deleted and forgotten by the store.
+    pub forgotten: usize,
+    /// Blobs whose deletion failed: still listed.
+    pub failed: Vec<PartBlob>,
+    /// The blobs were deleted but the store could not forget them (they are listed again; deleting
+    /// a missing blob is fine).
+    pub forget_failed: bool,
+}
+
 /// Deletes blobs the store has listed as garbage, then forgets those deleted. A blob that could not be
-/// deleted stays listed; the sweeper tries again. Returns how many were deleted.
-pub async fn delete_garbage(state: &AppState, blobs: Vec<PartBlob>) -> usize {
+/// deleted stays listed; the sweeper tries again.
+pub async fn delete_garbage(state: &AppState, blobs: Vec<PartBlob>) -> GarbageDeleted {
+    let mut outcome = GarbageDeleted::default();
     if blobs.is_empty() {
-        return 0;
+        return outcome;
     }
     let mut deleted = Vec::with_capacity(blobs.len());
     for blob in blobs {
         match state.blobs.delete_part(&blob).await {
             Ok(()) => deleted.push(blob),
-            Err(e) => tracing::warn!(error = %e, "could not delete a blob; tried again later"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not delete a blob; tried again later");
+                outcome.failed.push(blob);
+            }
         }
     }
     let n = deleted.len();
-    if let Err(e) = state.store.forget_garbage(deleted).await {
-        // Deleting a missing blob is fine, so forgetting later repeats nothing harmful.
-        tracing::warn!(error = %e, "could not forget deleted blobs");
-        return 0;
+    match state.store.forget_garbage(deleted).await {
+        Ok(()) => outcome.forgotten = n,
+        Err(e) => {
+            // Deleting a missing blob is fine, so forgetting later repeats nothing harmful.
+            tracing::warn!(error = %e, "could not forget deleted blobs");
+            outcome.forget_failed = true;
+        }
     }
-    n
+    outcome
 }
 
 async fn complete(

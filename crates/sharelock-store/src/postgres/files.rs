@@ -324,10 +324,16 @@ pub(super) async fn sweep_unfinished(
 }
 
 /// See [`crate::Store::blob_garbage`].
-pub(super) async fn garbage(conn: &mut PgConnection, limit: u32) -> Result<Vec<PartBlob>> {
+pub(super) async fn garbage(
+    conn: &mut PgConnection,
+    limit: u32,
+    now: UnixTime,
+) -> Result<Vec<PartBlob>> {
     sqlx::query(
-        "SELECT record_id, file_id, part, write_id FROM blob_garbage ORDER BY since LIMIT $1",
+        "SELECT record_id, file_id, part, write_id FROM blob_garbage
+         WHERE retry_at <= $1 ORDER BY retry_at, since LIMIT $2",
     )
+    .bind(now)
     .bind(i64::from(limit))
     .fetch_all(&mut *conn)
     .await?
@@ -347,6 +353,31 @@ pub(super) async fn forget(conn: &mut PgConnection, blobs: &[PartBlob]) -> Resul
     .bind(&records)
     .bind(&files)
     .bind(&writes)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// See [`crate::Store::postpone_garbage`].
+pub(super) async fn postpone(
+    conn: &mut PgConnection,
+    blobs: &[PartBlob],
+    now: UnixTime,
+) -> Result<()> {
+    let records: Vec<Id> = blobs.iter().map(|b| b.record).collect();
+    let files: Vec<Id> = blobs.iter().map(|b| b.file).collect();
+    let writes: Vec<Id> = blobs.iter().map(|b| b.write).collect();
+    sqlx::query(
+        "UPDATE blob_garbage g SET retry_at = $4 + LEAST(GREATEST($4 - g.since, $5), $6)
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS d(r, f, w)
+         WHERE g.record_id = d.r AND g.file_id = d.f AND g.write_id = d.w",
+    )
+    .bind(&records)
+    .bind(&files)
+    .bind(&writes)
+    .bind(now)
+    .bind(GARBAGE_RETRY_MIN)
+    .bind(GARBAGE_RETRY_MAX)
     .execute(&mut *conn)
     .await?;
     Ok(())

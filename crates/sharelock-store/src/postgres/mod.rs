@@ -712,15 +712,15 @@ impl Store for PostgresStore {
     async fn sweep_uploads(&self, now: UnixTime, upload_ttl: i64) -> Result<u64> {
         let before = now.saturating_sub(upload_ttl);
         // Dropping an upload raises no event.
-        self.repeat("sweep_uploads", &mut Vec::new(), |tx, _| {
+        self.repeat("sweep_uploads", &|_| {}, |tx, _| {
             Box::pin(files::sweep_unfinished(tx, before, now, sweep::BATCH))
         })
         .await
     }
 
-    async fn blob_garbage(&self, limit: u32) -> Result<Vec<PartBlob>> {
+    async fn blob_garbage(&self, limit: u32, now: UnixTime) -> Result<Vec<PartBlob>> {
         let mut conn = self.conn("blob_garbage").await?;
-        files::garbage(&mut conn, limit)
+        files::garbage(&mut conn, limit, now)
             .await
             .map_err(|e| with_op("blob_garbage", e))
     }
@@ -730,6 +730,13 @@ impl Store for PostgresStore {
         files::forget(&mut conn, &blobs)
             .await
             .map_err(|e| with_op("forget_garbage", e))
+    }
+
+    async fn postpone_garbage(&self, blobs: Vec<PartBlob>, now: UnixTime) -> Result<()> {
+        let mut conn = self.conn("postpone_garbage").await?;
+        files::postpone(&mut conn, &blobs, now)
+            .await
+            .map_err(|e| with_op("postpone_garbage", e))
     }
 
     async fn events_since(&self, account: Id, after: i64, limit: u32) -> Result<Vec<Event>> {
@@ -756,44 +763,44 @@ impl Store for PostgresStore {
         retention: i64,
         nonce_ttl: i64,
         event_ttl: i64,
-    ) -> Result<(SweepReport, Vec<Event>)> {
-        let mut raised = Vec::new();
+        publish: &(dyn Fn(Vec<Event>) + Send + Sync),
+    ) -> Result<SweepReport> {
         let expired = self
-            .repeat("sweep_expire", &mut raised, |tx, events| {
+            .repeat("sweep_expire", publish, |tx, events| {
                 Box::pin(sweep::expire(tx, events, now, sweep::BATCH))
             })
             .await?;
         let shredded = self
-            .repeat("sweep_shred", &mut raised, |tx, _| {
+            .repeat("sweep_shred", publish, |tx, _| {
                 Box::pin(sweep::shred(tx, sweep::BATCH))
             })
             .await?;
         let purge_before = now.saturating_sub(retention);
         let purged = self
-            .repeat("sweep_purge", &mut raised, |tx, _| {
+            .repeat("sweep_purge", publish, |tx, _| {
                 Box::pin(sweep::purge(tx, purge_before, sweep::BATCH))
             })
             .await?;
         let nonces_before = now.saturating_sub(nonce_ttl);
         let nonces = self
-            .repeat("sweep_nonces", &mut raised, |tx, _| {
+            .repeat("sweep_nonces", publish, |tx, _| {
                 Box::pin(sweep::nonces(tx, nonces_before, sweep::BATCH))
             })
             .await?;
         let sessions = self
-            .repeat("sweep_sessions", &mut raised, |tx, _| {
+            .repeat("sweep_sessions", publish, |tx, _| {
                 Box::pin(sweep::sessions(tx, now, sweep::BATCH))
             })
             .await?;
         let events_before = now.saturating_sub(event_ttl);
         let events = self
-            .repeat("sweep_events", &mut raised, |tx, _| {
+            .repeat("sweep_events", publish, |tx, _| {
                 Box::pin(sweep::events(tx, events_before, sweep::BATCH))
             })
             .await?;
         let attempts_before = now.saturating_sub(LOGIN_ATTEMPTS_TTL);
         let login_attempts = self
-            .repeat("sweep_login_attempts", &mut raised, |tx, _| {
+            .repeat("sweep_login_attempts", publish, |tx, _| {
                 Box::pin(sweep::login_attempts(tx, attempts_before, sweep::BATCH))
             })
             .await?;
@@ -807,7 +814,7 @@ impl Store for PostgresStore {
             sessions,
             events,
         };
-        Ok((report, raised))
+        Ok(report)
     }
 
     async fn account_usage(&self, now: UnixTime) -> Result<Vec<AccountUsage>> {
@@ -871,8 +878,13 @@ impl Store for PostgresStore {
 
 impl PostgresStore {
     /// Repeats a bounded sweep step, one transaction each, until it claims less than a full batch.
-    /// Returns the rows it changed; adds the events it committed to `raised`.
-    async fn repeat<F>(&self, op: &'static str, raised: &mut Vec<Event>, step: F) -> Result<u64>
+    /// Returns the rows it changed; hands the events each transaction committed to `publish`.
+    async fn repeat<F>(
+        &self,
+        op: &'static str,
+        publish: &(dyn Fn(Vec<Event>) + Send + Sync),
+        step: F,
+    ) -> Result<u64>
     where
         F: for<'a> Fn(
             &'a mut PgConnection,
@@ -885,7 +897,10 @@ impl PostgresStore {
             let mut events = Pending::default();
             let result = step(&mut tx, &mut events).await;
             let (claimed, events) = self.commit_raising(op, tx, events, result).await?;
-            raised.extend(events);
+            // Each batch's events leave as soon as it is committed: a pass holds one batch's worth.
+            if !events.is_empty() {
+                publish(events);
+            }
             total += claimed.changed;
             if claimed.claimed < sweep::BATCH {
                 return Ok(total);

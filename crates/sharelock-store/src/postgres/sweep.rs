@@ -10,7 +10,7 @@ use crate::Result;
 use crate::model::*;
 
 /// Rows per step and commit.
-pub(super) const BATCH: u64 = 500;
+pub(super) const BATCH: u64 = SWEEP_BATCH;
 
 /// What a step claimed (to know whether to go on) and changed (for the report).
 #[derive(Debug, Clone, Copy)]
@@ -56,13 +56,17 @@ pub(super) async fn expire(
     if records.is_empty() {
         return Ok(Claimed::same(0));
     }
+    // At most a batch of shares too, whatever the records hold: a batch's events stay bounded.
     let ended = sqlx::query(
         "UPDATE shares SET ended_at = expires_at, end_reason = 'expired', wrapped_key = NULL
-         WHERE record_id = ANY($1) AND ended_at IS NULL AND expires_at <= $2
+         WHERE handle IN (SELECT handle FROM shares
+                          WHERE record_id = ANY($1) AND ended_at IS NULL AND expires_at <= $2
+                          LIMIT $3)
          RETURNING account_id, handle, record_id, expires_at",
     )
     .bind(&records)
     .bind(now)
+    .bind(limit(batch))
     .fetch_all(&mut *conn)
     .await?;
     sqlx::query("UPDATE records SET rotate_pending = true WHERE id = ANY($1)")
@@ -91,8 +95,14 @@ pub(super) async fn expire(
             *at,
         );
     }
+    // A full batch of shares may have left due shares on the claimed records: go on.
+    let claimed = if rows.len() as u64 >= batch {
+        batch
+    } else {
+        records.len() as u64
+    };
     Ok(Claimed {
-        claimed: records.len() as u64,
+        claimed,
         changed: rows.len() as u64,
     })
 }

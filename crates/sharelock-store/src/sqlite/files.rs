@@ -234,14 +234,34 @@ pub(super) fn sweep_unfinished(
 }
 
 /// See [`crate::Store::blob_garbage`].
-pub(super) fn garbage(conn: &Connection, limit: u32) -> Result<Vec<PartBlob>> {
+pub(super) fn garbage(conn: &Connection, limit: u32, now: UnixTime) -> Result<Vec<PartBlob>> {
     let blobs = conn
         .prepare_cached(
-            "SELECT record_id, file_id, part, write_id FROM blob_garbage ORDER BY since LIMIT ?1",
+            "SELECT record_id, file_id, part, write_id FROM blob_garbage INDEXED BY blob_garbage_due
+             WHERE retry_at <= ?1 ORDER BY retry_at, since LIMIT ?2",
         )?
-        .query_map([limit], part_blob)?
+        .query_map(params![now, limit], part_blob)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(blobs)
+}
+
+/// See [`crate::Store::postpone_garbage`].
+pub(super) fn postpone(tx: &Transaction<'_>, blobs: &[PartBlob], now: UnixTime) -> Result<()> {
+    let mut update = tx.prepare_cached(
+        "UPDATE blob_garbage SET retry_at = ?4 + min(max(?4 - since, ?5), ?6)
+         WHERE record_id = ?1 AND file_id = ?2 AND write_id = ?3",
+    )?;
+    for b in blobs {
+        update.execute(params![
+            b.record,
+            b.file,
+            b.write,
+            now,
+            GARBAGE_RETRY_MIN,
+            GARBAGE_RETRY_MAX
+        ])?;
+    }
+    Ok(())
 }
 
 pub(super) fn forget(tx: &Transaction<'_>, blobs: &[PartBlob]) -> Result<()> {

@@ -49,6 +49,9 @@ const MIGRATIONS: &[M<'static>] = &[
     )),
     // After 0013 and 0010, which were applied first: the list's order is the order databases were migrated in.
     M::up(include_str!("../../migrations/sqlite/0008_admin.sql")),
+    M::up(include_str!(
+        "../../migrations/sqlite/0018_sweep_at_scale.sql"
+    )),
 ];
 
 /// The schema version (`PRAGMA user_version`) a database has once every migration above is applied.
@@ -723,14 +726,21 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn blob_garbage(&self, limit: u32) -> Result<Vec<PartBlob>> {
-        self.read("blob_garbage", move |conn| files::garbage(conn, limit))
+    async fn blob_garbage(&self, limit: u32, now: UnixTime) -> Result<Vec<PartBlob>> {
+        self.read("blob_garbage", move |conn| files::garbage(conn, limit, now))
             .await
     }
 
     async fn forget_garbage(&self, blobs: Vec<PartBlob>) -> Result<()> {
         self.write("forget_garbage", move |tx| files::forget(tx, &blobs))
             .await
+    }
+
+    async fn postpone_garbage(&self, blobs: Vec<PartBlob>, now: UnixTime) -> Result<()> {
+        self.write("postpone_garbage", move |tx| {
+            files::postpone(tx, &blobs, now)
+        })
+        .await
     }
 
     async fn events_since(&self, account: Id, after: i64, limit: u32) -> Result<Vec<Event>> {
@@ -756,8 +766,8 @@ impl Store for SqliteStore {
         retention: i64,
         nonce_ttl: i64,
         event_ttl: i64,
-    ) -> Result<(SweepReport, Vec<Event>)> {
-        let mut raised = Vec::new();
+        publish: &(dyn Fn(Vec<Event>) + Send + Sync),
+    ) -> Result<SweepReport> {
         let mut expired = 0;
         loop {
             let (rows, events) = self
@@ -766,7 +776,10 @@ impl Store for SqliteStore {
                 })
                 .await?;
             expired += rows;
-            raised.extend(events);
+            // Each batch's events leave as soon as it is committed: a pass holds one batch's worth.
+            if !events.is_empty() {
+                publish(events);
+            }
             if rows < sweep::BATCH {
                 break;
             }
@@ -811,7 +824,7 @@ impl Store for SqliteStore {
             sessions,
             events,
         };
-        Ok((report, raised))
+        Ok(report)
     }
 
     async fn account_usage(&self, now: UnixTime) -> Result<Vec<AccountUsage>> {

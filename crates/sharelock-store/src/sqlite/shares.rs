@@ -22,9 +22,11 @@ pub(super) fn create(
 ) -> Result<()> {
     records::rotate(tx, account, record, rotation)?;
     // The single writer runs one transaction at a time: no other share can be created in between.
+    // Named index: it holds only shares not ended, so the count never walks the ended ones.
     let live: u32 = tx
         .prepare_cached(
-            "SELECT count(*) FROM shares WHERE account_id = ?1 AND ended_at IS NULL AND expires_at > ?2",
+            "SELECT count(*) FROM shares INDEXED BY shares_account_open
+             WHERE account_id = ?1 AND ended_at IS NULL AND expires_at > ?2",
         )?
         .query_row(params![account, share.created_at], |row| row.get(0))?;
     if live >= max_live_shares {

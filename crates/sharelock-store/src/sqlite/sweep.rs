@@ -8,7 +8,7 @@ use crate::Result;
 use crate::model::*;
 
 /// Rows per step and commit.
-pub(super) const BATCH: u64 = 500;
+pub(super) const BATCH: u64 = SWEEP_BATCH;
 
 /// Ends shares whose time has passed, as `Expired` at their expiry. Ending drops the wrapped key, and a
 /// share holds one until it ends, so every share ended here is also a key shredded.

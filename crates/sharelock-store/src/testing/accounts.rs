@@ -136,8 +136,7 @@ pub async fn login_attempts(store: &impl Store) {
         .expect("clearing nothing is fine");
 
     // Counts idle for a day are forgotten; younger ones stay.
-    let (report, _) = store
-        .sweep(last + LOGIN_ATTEMPTS_TTL, HOUR, 120, HOUR)
+    let (report, _) = sweep_all(store, last + LOGIN_ATTEMPTS_TTL, HOUR, 120, HOUR)
         .await
         .expect("sweep");
     assert_eq!(

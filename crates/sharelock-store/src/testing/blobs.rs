@@ -246,7 +246,7 @@ pub async fn deleted_records_take_their_blobs(blobs: &BlobStore) {
         .delete_record(account, record, super::T0 + 1)
         .await
         .expect("delete record");
-    let mut garbage = store.blob_garbage(100).await.expect("garbage");
+    let mut garbage = store.blob_garbage(100, super::T0).await.expect("garbage");
     garbage.sort();
     let mut expected: Vec<PartBlob> = written
         .iter()
@@ -259,7 +259,13 @@ pub async fn deleted_records_take_their_blobs(blobs: &BlobStore) {
         blobs.delete_part(w).await.expect("delete blob");
     }
     store.forget_garbage(garbage).await.expect("forget");
-    assert!(store.blob_garbage(100).await.expect("garbage").is_empty());
+    assert!(
+        store
+            .blob_garbage(100, super::T0)
+            .await
+            .expect("garbage")
+            .is_empty()
+    );
     for w in written.iter().filter(|w| w.record == record) {
         assert!(matches!(
             read_all(blobs, &[*w]).await,

@@ -351,11 +351,12 @@ pub async fn sweeps_at_once(store: &impl Store) {
         }
     }
     let later = T0 + 2 * HOUR;
-    let reports = join_all((0..3).map(|_| store.sweep(later, 30 * 24 * HOUR, 120, 7 * 24 * HOUR)))
-        .await
-        .into_iter()
-        .map(|r| r.expect("sweep").0)
-        .collect::<Vec<_>>();
+    let reports =
+        join_all((0..3).map(|_| sweep_all(store, later, 30 * 24 * HOUR, 120, 7 * 24 * HOUR)))
+            .await
+            .into_iter()
+            .map(|r| r.expect("sweep").0)
+            .collect::<Vec<_>>();
     let expired: u64 = reports.iter().map(|r| r.expired).sum();
     let shredded: u64 = reports.iter().map(|r| r.shredded).sum();
     assert_eq!(expired, due.len() as u64, "{reports:?}");
@@ -380,8 +381,7 @@ pub async fn sweeps_at_once(store: &impl Store) {
         assert_eq!(row.ended_at, Some(T0 + HOUR));
         assert_eq!(row.wrapped_key, None);
     }
-    let again = store
-        .sweep(later, 30 * 24 * HOUR, 120, 7 * 24 * HOUR)
+    let again = sweep_all(store, later, 30 * 24 * HOUR, 120, 7 * 24 * HOUR)
         .await
         .expect("sweep");
     assert_eq!(again, (SweepReport::default(), Vec::new()));

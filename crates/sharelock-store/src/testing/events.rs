@@ -203,15 +203,13 @@ pub async fn writes_return_their_events(store: &impl Store) {
         ..ShareSpec::default()
     };
     let lapsing = self::share(store, account, record, brief).await;
-    let (report, raised) = store
-        .sweep(T0 + 200, 30 * 24 * HOUR, 120, 7 * 24 * HOUR)
+    let (report, raised) = sweep_all(store, T0 + 200, 30 * 24 * HOUR, 120, 7 * 24 * HOUR)
         .await
         .expect("sweep");
     assert_eq!(report.expired, 1);
     assert_eq!(raised.first().and_then(|e| e.share), Some(lapsing.handle));
     returned!(raised, vec![EventKind::ShareEnded]);
-    let (_, raised) = store
-        .sweep(T0 + 200, 30 * 24 * HOUR, 120, 7 * 24 * HOUR)
+    let (_, raised) = sweep_all(store, T0 + 200, 30 * 24 * HOUR, 120, 7 * 24 * HOUR)
         .await
         .expect("sweep again");
     returned!(raised, vec![]);

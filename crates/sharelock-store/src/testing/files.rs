@@ -40,7 +40,7 @@ pub(super) async fn put(
 
 pub(super) async fn garbage(store: &impl Store) -> HashSet<PartBlob> {
     store
-        .blob_garbage(10_000)
+        .blob_garbage(10_000, T0)
         .await
         .expect("garbage")
         .into_iter()
@@ -464,10 +464,85 @@ pub async fn unfinished_uploads_swept(store: &impl Store) {
     );
 
     // Garbage stays listed until forgotten, a batch at a time.
-    let batch = store.blob_garbage(1).await.expect("garbage");
+    let batch = store.blob_garbage(1, T0).await.expect("garbage");
     assert_eq!(batch.len(), 1);
     store.forget_garbage(batch.clone()).await.expect("forget");
     let rest = garbage(store).await;
     assert_eq!(rest.len(), 1);
     assert!(!rest.contains(&batch[0]));
+}
+
+/// Garbage whose deletion failed is postponed: it leaves the listing until a delay that grows with
+/// its age has passed, so blobs that keep failing never fill a batch ahead of newer garbage; once due
+/// it is listed again, and forgetting it works as before.
+pub async fn garbage_retries_back_off(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let file = id();
+    // Three writes of one part at T0, T0 + 1 and T0 + 2, each replacing the last: `first` is garbage
+    // since T0 + 1, `second` since T0 + 2.
+    let mut writes = Vec::new();
+    for at in T0..T0 + 3 {
+        let write = part_write(record, file, 0);
+        store
+            .reserve_part(write, 10, Author::Owner, NO_LIMITS, at)
+            .await
+            .expect("reserve");
+        store.attach_part(write, at).await.expect("attach");
+        writes.push(write);
+    }
+    let (first, second) = (writes[0], writes[1]);
+    let listed = |limit, now| async move { store.blob_garbage(limit, now).await.expect("garbage") };
+    assert_eq!(listed(1, T0 + 2).await, vec![first], "oldest first");
+
+    // The oldest keeps failing: postponed, the next one comes first.
+    let failed = T0 + 2;
+    store
+        .postpone_garbage(vec![first], failed)
+        .await
+        .expect("postpone");
+    assert_eq!(listed(1, failed).await, vec![second]);
+    assert_eq!(
+        listed(10, failed + GARBAGE_RETRY_MIN - 1).await,
+        vec![second],
+        "not due yet"
+    );
+    assert_eq!(
+        listed(10, failed + GARBAGE_RETRY_MIN).await,
+        vec![second, first],
+        "due again, after the garbage never tried"
+    );
+
+    // Failing again later waits longer: as long as it has been garbage, up to the longest delay.
+    let later = T0 + 1 + 1000;
+    store
+        .postpone_garbage(vec![first], later)
+        .await
+        .expect("postpone");
+    assert_eq!(listed(10, later + 999).await, vec![second]);
+    assert_eq!(listed(10, later + 1000).await, vec![second, first]);
+    let much_later = T0 + 100 * GARBAGE_RETRY_MAX;
+    store
+        .postpone_garbage(vec![first], much_later)
+        .await
+        .expect("postpone");
+    assert_eq!(
+        listed(10, much_later + GARBAGE_RETRY_MAX - 1).await,
+        vec![second]
+    );
+    assert_eq!(
+        listed(10, much_later + GARBAGE_RETRY_MAX).await,
+        vec![second, first]
+    );
+
+    // Postponing what is already forgotten changes nothing; forgetting a postponed one works.
+    store
+        .forget_garbage(vec![first, second])
+        .await
+        .expect("forget");
+    store
+        .postpone_garbage(vec![second], much_later)
+        .await
+        .expect("postpone a forgotten one");
+    assert!(listed(10, i64::MAX / 2).await.is_empty());
 }

@@ -56,7 +56,9 @@ macro_rules! conformance_tests {
             writes_return_their_events,
             device_refused_events,
             sweep,
+            sweep_publishes_per_batch,
             files,
+            garbage_retries_back_off,
             completed_file_never_changes,
             part_writes_racing_completion,
             upload_quotas,
@@ -93,6 +95,34 @@ pub const T0: UnixTime = 1_767_225_600;
 const HOUR: i64 = 3600;
 /// A live-share limit no check reaches unless it tests the limit.
 const NO_SHARE_LIMIT: u32 = 10_000;
+
+/// A sweep with the events of each committed batch, in the order they were handed over.
+async fn sweep_batches(
+    store: &impl Store,
+    now: UnixTime,
+    retention: i64,
+    nonce_ttl: i64,
+    event_ttl: i64,
+) -> crate::Result<(SweepReport, Vec<Vec<Event>>)> {
+    let batches = std::sync::Mutex::new(Vec::new());
+    let publish = |events: Vec<Event>| batches.lock().expect("batches").push(events);
+    let report = store
+        .sweep(now, retention, nonce_ttl, event_ttl, &publish)
+        .await?;
+    Ok((report, batches.into_inner().expect("batches")))
+}
+
+/// A sweep with all the events it committed.
+async fn sweep_all(
+    store: &impl Store,
+    now: UnixTime,
+    retention: i64,
+    nonce_ttl: i64,
+    event_ttl: i64,
+) -> crate::Result<(SweepReport, Vec<Event>)> {
+    let (report, batches) = sweep_batches(store, now, retention, nonce_ttl, event_ttl).await?;
+    Ok((report, batches.into_iter().flatten().collect()))
+}
 
 fn id() -> Id {
     Uuid::new_v4()

@@ -68,8 +68,7 @@ pub async fn sweep(store: &impl Store) {
         .expect("rotate");
     let events_before = all_events(store, account).await.len();
 
-    let (report, raised) = store
-        .sweep(T0 + 200, 1000, 60, 10 * HOUR)
+    let (report, raised) = sweep_all(store, T0 + 200, 1000, 60, 10 * HOUR)
         .await
         .expect("sweep");
     assert_eq!(
@@ -123,8 +122,7 @@ pub async fn sweep(store: &impl Store) {
             .is_some()
     );
 
-    let again = store
-        .sweep(T0 + 200, 1000, 60, 10 * HOUR)
+    let again = sweep_all(store, T0 + 200, 1000, 60, 10 * HOUR)
         .await
         .expect("sweep");
     assert_eq!(
@@ -134,8 +132,7 @@ pub async fn sweep(store: &impl Store) {
     );
 
     // Ended at T0 + 10 and T0 + 100; with a retention of 1000 s both go by T0 + 1101.
-    let (report, _) = store
-        .sweep(T0 + 1050, 1000, 60, 10 * HOUR)
+    let (report, _) = sweep_all(store, T0 + 1050, 1000, 60, 10 * HOUR)
         .await
         .expect("sweep");
     assert_eq!(report.purged, 1);
@@ -155,8 +152,7 @@ pub async fn sweep(store: &impl Store) {
             .is_some(),
         "not yet"
     );
-    let (report, _) = store
-        .sweep(T0 + 1101, 1000, 60, 10 * HOUR)
+    let (report, _) = sweep_all(store, T0 + 1101, 1000, 60, 10 * HOUR)
         .await
         .expect("sweep");
     assert_eq!(report.purged, 1);
@@ -188,8 +184,7 @@ pub async fn sweep(store: &impl Store) {
         "a version keeps naming its author after the share is purged"
     );
 
-    let (report, _) = store
-        .sweep(T0 + 20 * HOUR, 1000, 60, HOUR)
+    let (report, _) = sweep_all(store, T0 + 20 * HOUR, 1000, 60, HOUR)
         .await
         .expect("sweep");
     assert_eq!(report.expired, 1, "the last share lapses too");
@@ -201,4 +196,82 @@ pub async fn sweep(store: &impl Store) {
         "events older than the TTL go"
     );
     assert!(all_events(store, account).await.is_empty());
+}
+
+/// A pass over more expired shares than one step takes hands their events over batch by batch, each
+/// as its step commits, never more than [`SWEEP_BATCH`] at once: the sweeper's memory stays bounded
+/// however many shares lapse together (a million after an all-hands link).
+pub async fn sweep_publishes_per_batch(store: &impl Store) {
+    const RECORDS: usize = 11;
+    const PER_RECORD: usize = 100;
+    let account = account(store).await;
+    let brief = || ShareSpec {
+        expires_at: T0 + 100,
+        ..ShareSpec::default()
+    };
+    let mut records = Vec::new();
+    for _ in 0..RECORDS {
+        records.push(record(store, account).await);
+    }
+    let made: Vec<Vec<TestShare>> =
+        futures::future::join_all(records.iter().map(|&record| async move {
+            let mut made = Vec::new();
+            for _ in 0..PER_RECORD {
+                made.push(share(store, account, record, brief()).await);
+            }
+            made
+        }))
+        .await;
+    let total = RECORDS * PER_RECORD;
+    assert!(
+        total as u64 > 2 * SWEEP_BATCH,
+        "the pass needs several steps"
+    );
+
+    let (report, batches) = sweep_batches(store, T0 + 200, 30 * 24 * HOUR, 120, 7 * 24 * HOUR)
+        .await
+        .expect("sweep");
+    assert_eq!(report.expired, total as u64);
+    assert_eq!(report.shredded, total as u64);
+    assert!(
+        batches.len() >= 3,
+        "{} shares came in {} piece(s)",
+        total,
+        batches.len()
+    );
+    for batch in &batches {
+        assert!(!batch.is_empty(), "an empty batch is not handed over");
+        assert!(
+            batch.len() as u64 <= SWEEP_BATCH,
+            "a batch of {} events",
+            batch.len()
+        );
+    }
+    let mut ended: Vec<Id> = batches
+        .iter()
+        .flatten()
+        .map(|event| {
+            assert_eq!(event.kind, EventKind::ShareEnded);
+            event.share.expect("the share")
+        })
+        .collect();
+    ended.sort_unstable();
+    ended.dedup();
+    let mut expected: Vec<Id> = made.iter().flatten().map(|s| s.handle).collect();
+    expected.sort_unstable();
+    assert_eq!(ended, expected, "every share's end, once");
+    for share in made.iter().flatten() {
+        let row = store
+            .share(account, share.handle)
+            .await
+            .expect("read")
+            .expect("kept for retention");
+        assert_eq!(row.end_reason, Some(EndReason::Expired));
+        assert_eq!(row.wrapped_key, None, "shredded");
+    }
+    let (again, batches) = sweep_batches(store, T0 + 200, 30 * 24 * HOUR, 120, 7 * 24 * HOUR)
+        .await
+        .expect("sweep again");
+    assert_eq!(again, SweepReport::default());
+    assert!(batches.is_empty(), "nothing to hand over");
 }

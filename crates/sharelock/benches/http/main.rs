@@ -15,7 +15,8 @@
 //! defaults, with pgbench beside it on the same database), `BENCH_CALLGRIND` (set: the server runs under
 //! `valgrind --tool=callgrind` and the table gains its instructions per request, which a busy machine does
 //! not blur; rates under it mean nothing), `BENCH_SERVER` (the path of another build of `sharelock` to
-//! measure instead of this one, e.g. an earlier commit's).
+//! measure instead of this one, e.g. an earlier commit's), `BENCH_SERVER_ENV` (space-separated
+//! `NAME=VALUE` pairs for the server's environment only, e.g. another allocator through `LD_PRELOAD`).
 //!
 //! A run fails (exit 1) only on wrong behaviour: an unexpected status, a lost connection, or a share
 //! bound to two devices. Numbers never fail it.
@@ -199,6 +200,17 @@ fn start_server(data: &Path, database_url: Option<&str>, callgrind: Option<&Path
         .env("SHARELOCK_LOG", "warn");
     if let Some(url) = database_url {
         command.env("SHARELOCK_DATABASE_URL", url);
+    }
+    // The server's environment only (an allocator trial: `LD_PRELOAD=…`, `MALLOC_ARENA_MAX=2`).
+    for pair in std::env::var("BENCH_SERVER_ENV")
+        .unwrap_or_default()
+        .split_whitespace()
+    {
+        let Some((name, value)) = pair.split_once('=') else {
+            eprintln!("BENCH_SERVER_ENV takes NAME=VALUE pairs, not {pair:?}");
+            std::process::exit(2);
+        };
+        command.env(name, value);
     }
     Proc::start(command, "sharelock listening on ")
 }

@@ -3,30 +3,27 @@
 //!
 //! For each size, the real binary serves a SQLite database holding that many live shares and 100,000
 //! records (spread over accounts of 1,000 shares each, as a busy instance holds them), and the signed
-//! fetch and the share creation of the main table run against it: the p99 at the largest size should be
-//! within 1.2× of the smallest. With `1m` (or more), a sweeper pass then runs over as many *expired*
-//! shares while the signed fetch keeps running: it must finish, shred every key, and leave the fetch's
-//! p99 under 20 ms.
+//! fetch, record creation and share creation of the main table run against it with the same load
+//! generator and pre-built requests: the p99 at the largest size should be within 1.2× of the smallest.
+//! With `1m` (or more), a sweeper pass then runs over as many *expired* shares while the signed fetch
+//! keeps running: it must finish, shred every key, and leave the fetch's p99 under 20 ms.
 //!
-//! The shares and records are written straight into the database file by this process (one transaction,
-//! no HTTP), after the server created the schema and the benchmark's own account, records and opened
-//! shares through the real client; the server is stopped meanwhile.
+//! The shares and records are written straight into the database file by this process (one
+//! transaction, no HTTP), after the server created the schema, the benchmark's own account with its
+//! opened shares and the writers' accounts through the real client; the server is stopped meanwhile.
 //!
 //! Settings: `BENCH_SECONDS` (per scenario, default 10), `BENCH_CONNECTIONS` (64), `BENCH_RECORDS`
-//! (records seeded, default 100,000). Needs `wrk`.
+//! (records seeded, default 100,000), `BENCH_WRITES` (prepared record and share creations per size,
+//! default 20,000), `BENCH_SWEEP` (expired shares for the sweeper scenario, whatever the sizes; by
+//! default the largest size when it is 1 million or more), `BENCH_SERVER` as for the main table.
 
-use sharelock_api::shares::Expiry;
-use sharelock_client::{DeviceStore, MemoryDeviceStore, OwnerSession, Recipient, ShareOptions};
-use sharelock_core::httpsig::{RequestParts, sign};
-use sharelock_core::record::{RecordBody, RecordType};
-use sharelock_core::share::{Link, LinkSecret, ShareKeys};
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use super::load::{self, Feed, Req};
+use super::{Bound, Proc};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "a benchmark password, long enough";
 /// Shares the benchmark's own account opens, and fetches in turn.
@@ -35,7 +32,8 @@ const OPENED: usize = 64;
 const SHARES_PER_ACCOUNT: u64 = 1000;
 /// Live shares at or past this size also get the sweeper scenario.
 const SWEEP_FROM: u64 = 1_000_000;
-/// A wrk round during the sweep: the signed requests are valid for 60 s, so each round is signed anew.
+/// A round of signed fetches during the sweep: the signed requests are valid for 60 s, so each round
+/// is signed anew.
 const SWEEP_ROUND_SECS: u64 = 20;
 
 /// The sizes asked for by `BENCH_SCALE`, smallest first; `None` when it is unset.
@@ -66,140 +64,76 @@ pub fn requested() -> Option<Vec<u64>> {
     Some(sizes)
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
+/// Stops the server as a deployment would (SIGTERM), so the database is left checkpointed.
+fn stop(mut server: Proc) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status();
+    let _ = server.child.wait();
 }
 
-/// The 1-minute load average, from /proc.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".into())
+/// What the setup made through the real server and client.
+struct Setup {
+    /// Shares of the benchmark's account, each opened (bound) by its own device.
+    opened: Vec<Bound>,
+    /// Record and share creations prepared for the writers' accounts, under their live-share limit.
+    prepared: Vec<sharelock_client::PreparedShare>,
 }
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    /// Serves `data` on `listen`: `127.0.0.1:0` at setup, then the setup's address again, which the
-    /// owner's saved session names.
-    fn start(data: &Path, listen: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sharelock"))
-            .args(["serve", "--listen", listen, "--data-dir"])
-            .arg(data)
-            .env_remove("SHARELOCK_DATABASE_URL")
-            .env("SHARELOCK_RATE_LIMIT_PER_MINUTE", "100000000")
-            // The creation scenario makes tens of thousands of shares from one account.
-            .env("SHARELOCK_MAX_LIVE_SHARES", "100000000")
-            .env("SHARELOCK_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sharelock serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines.next().expect("server output").expect("a line");
-            if let Some(url) = line.strip_prefix("sharelock listening on ") {
-                break url.trim().to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, url }
-    }
-
-    /// Peak resident set size in MiB, from /proc.
-    fn peak_rss_mib(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .and_then(|v| v.split_whitespace().next())
-                    .and_then(|v| v.parse::<f64>().ok())
-            })
-            .map_or(0.0, |kib| kib / 1024.0)
-    }
-
-    /// Stops the server as a deployment would (SIGTERM), so the database is left checkpointed.
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A share of the benchmark's account, opened by a device: what a signed fetch needs.
-struct Opened {
-    share_header: String,
-    device: sharelock_core::device::DeviceKey,
-}
-
-fn body(i: usize) -> RecordBody {
-    let mut body = RecordBody::new(RecordType::Login, format!("Record {i}"));
-    body.set_field("username", format!("user{i}"))
-        .expect("field");
-    body.set_field("password", "correct horse battery staple")
-        .expect("field");
-    body
-}
-
-fn share_options() -> ShareOptions {
-    ShareOptions {
-        expires: Expiry::InSeconds(3600),
-        editable: false,
-        burn_after_secs: None,
-        label: None,
-        passphrase: None,
-        view_once: false,
-    }
-}
-
-/// The schema, then the benchmark's account with `OPENED` records each shared and opened, through the
-/// real server and client. Returns the opened shares and the owner's session.
-fn set_up(runtime: &tokio::runtime::Runtime, data: &Path) -> (Vec<Opened>, Vec<u8>, String) {
-    let server = Server::start(data, "127.0.0.1:0");
-    let listen = server.url.trim_start_matches("http://").to_owned();
-    let out = runtime.block_on(async {
+/// The schema, then the benchmark's account with `OPENED` records each shared and opened, and the
+/// writers' accounts with `writes` record and share creations prepared, through the real server and
+/// client; the server is stopped afterwards.
+fn set_up(runtime: &tokio::runtime::Runtime, data: &Path, writes: usize) -> Setup {
+    let server = super::start_server(data, None, None);
+    let owners = writes.div_ceil(super::SHARES_PER_OWNER);
+    let (opened, sessions) = runtime.block_on(async {
         let mut owner = sharelock_client::register(&server.url, "bench@example.org", PASSWORD)
             .await
             .expect("register");
-        let devices = MemoryDeviceStore::new();
-        let mut opened = Vec::with_capacity(OPENED);
-        for i in 0..OPENED {
-            let record = owner.create_record(&body(i)).await.expect("record");
-            let created = owner
-                .create_share(record, share_options())
-                .await
-                .expect("share");
-            let link = Link::parse(&created.link.to_string()).expect("link");
-            Recipient::open(&link, None, &devices).await.expect("open");
-            let keys = ShareKeys::derive(LinkSecret::from_bytes(*link.secret.expose()), None)
-                .expect("keys");
-            let share_id = keys.share_id();
-            opened.push(Opened {
-                share_header: share_id.to_b64u(),
-                device: devices.load(&share_id).expect("load").expect("a key"),
-            });
+        let opened = super::bound_shares(&mut owner, OPENED, false, 0).await;
+        let registrations: Vec<_> = (0..owners)
+            .map(|n| {
+                let url = server.url.clone();
+                tokio::spawn(async move {
+                    sharelock_client::register(&url, &format!("writer{n}@example.org"), PASSWORD)
+                        .await
+                        .expect("register a writer")
+                })
+            })
+            .collect();
+        let mut sessions = Vec::new();
+        for registration in registrations {
+            sessions.push(registration.await.expect("registration"));
         }
-        (opened, owner.to_bytes().expect("session").to_vec())
+        (opened, sessions)
     });
-    server.stop();
-    (out.0, out.1, listen)
+    stop(server);
+    let plan: Vec<(usize, usize)> = (0..writes).map(|i| (i % owners, i)).collect();
+    let prepared = super::parallel(&plan, |_, (owner, i)| {
+        sessions[*owner]
+            .prepare_record_and_share(&super::login_body(*i), &super::share_options(false))
+            .expect("prepare")
+    });
+    Setup { opened, prepared }
+}
+
+/// One signed `GET /api/v1/recipient/share` per opened share, valid for the next 60 s.
+fn fetches(base: &str, opened: &[Bound]) -> Feed {
+    Feed::Shared {
+        requests: opened
+            .iter()
+            .map(|b| {
+                super::signed(
+                    base,
+                    "/api/v1/recipient/share",
+                    &b.keys.share_id(),
+                    &b.device,
+                    None,
+                )
+            })
+            .collect(),
+        cycle: true,
+    }
 }
 
 /// What to write into the database besides the benchmark's own account.
@@ -217,7 +151,7 @@ fn seed(db: &Path, seed: &Seed) -> Duration {
     let mut conn = rusqlite::Connection::open(db).expect("open database");
     conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576;")
         .expect("pragmas");
-    let now = unix_now();
+    let now = super::unix_now();
     let accounts = seed.shares.div_ceil(SHARES_PER_ACCOUNT).max(1);
     let records_per_account = seed.records.div_ceil(accounts).max(1);
     // Sizes as the real client writes them: a 60-byte wrapped key, a login's envelope (~1 KiB), a
@@ -332,153 +266,15 @@ fn seed(db: &Path, seed: &Seed) -> Duration {
     started.elapsed()
 }
 
-struct WrkResult {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    non_2xx: u64,
-    requests: u64,
-}
-
-fn wrk(url: &str, script: &Path, seconds: u64, connections: u64) -> WrkResult {
-    let output = Command::new("wrk")
-        .args([
-            "-t2",
-            &format!("-c{connections}"),
-            &format!("-d{seconds}s"),
-            "--latency",
-            "-s",
-        ])
-        .arg(script)
-        .arg(url)
-        .output()
-        .expect("run wrk (install it: apt-get install wrk)");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let after = |prefix: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(prefix))
-            .map(|v| v.trim().to_owned())
-    };
-    let ms = |v: Option<String>| {
-        let v = v.unwrap_or_default();
-        if let Some(us) = v.strip_suffix("us") {
-            us.parse::<f64>().unwrap_or(0.0) / 1000.0
-        } else if let Some(ms) = v.strip_suffix("ms") {
-            ms.parse().unwrap_or(0.0)
-        } else if let Some(s) = v.strip_suffix('s') {
-            s.parse::<f64>().unwrap_or(0.0) * 1000.0
-        } else {
-            0.0
-        }
-    };
-    let requests = text
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .split_once(" requests in ")
-                .and_then(|(n, _)| n.parse().ok())
-        })
-        .unwrap_or(0);
-    WrkResult {
-        rps: after("Requests/sec:")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0),
-        p50_ms: ms(after("50%")),
-        p99_ms: ms(after("99%")),
-        non_2xx: after("Non-2xx or 3xx responses:")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
-        requests,
-    }
-}
-
-/// One signed `GET /api/v1/recipient/share` per opened share, valid for the next 60 s, cycled by wrk.
-fn signed_fetch_script(dir: &Path, url: &str, opened: &[Opened]) -> PathBuf {
-    let created = unix_now();
-    let target = format!("{url}/api/v1/recipient/share");
-    let mut script = String::from("local requests = {\n");
-    for (i, share) in opened.iter().enumerate() {
-        let parts = RequestParts {
-            method: "GET",
-            target_uri: &target,
-            share_header: &share.share_header,
-            content_type: None,
-            content_digest: None,
-        };
-        let mut nonce = [0u8; 16];
-        nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
-        let headers = sign(&share.device, &parts, created, nonce).expect("sign");
-        writeln!(
-            script,
-            "  wrk.format('GET', '/api/v1/recipient/share', {{['Sharelock-Share'] = {:?}, ['Signature-Input'] = {:?}, ['Signature'] = {:?}}}),",
-            share.share_header, headers.signature_input, headers.signature,
-        )
-        .expect("write");
-    }
-    script.push_str(
-        "}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  return requests[(i % #requests) + 1]\nend\n",
-    );
-    let path = dir.join("scale-signed-fetch.lua");
-    std::fs::write(&path, script).expect("write script");
-    path
-}
-
-fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
-    if samples.is_empty() {
-        return (0.0, 0.0);
-    }
-    samples.sort_unstable();
-    let at = |q: f64| {
-        samples[((samples.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
-    };
-    (at(0.50), at(0.99))
-}
-
-/// The owner's one-off share, through the real client, one task per connection for `seconds`: a new
-/// record, then a share of it (the share's rotation and insert are one durable transaction). Returns
-/// shares per second and the p50/p99 of the share creation.
-async fn share_creation(session: &[u8], connections: u64, seconds: u64) -> (f64, f64, f64) {
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
-    let tasks: Vec<_> = (0..connections)
-        .map(|t| {
-            let mut owner = OwnerSession::from_bytes(session).expect("session");
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut i = 0;
-                while Instant::now() < deadline {
-                    i += 1;
-                    let record = owner
-                        .create_record(&body(t as usize * 1_000_000 + i))
-                        .await
-                        .expect("record");
-                    let at = Instant::now();
-                    owner
-                        .create_share(record, share_options())
-                        .await
-                        .expect("share");
-                    latencies.push(at.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.expect("creation task"));
-    }
-    let n = latencies.len();
-    let (p50, p99) = percentiles(latencies);
-    (n as f64 / started.elapsed().as_secs_f64(), p50, p99)
-}
-
 struct Row {
     live: u64,
     scenario: &'static str,
     rps: f64,
     p50_ms: f64,
     p99_ms: f64,
-    load: String,
+    p999_ms: f64,
+    cpu_per_1k: f64,
+    load: f64,
 }
 
 fn label(n: u64) -> String {
@@ -491,21 +287,72 @@ fn label(n: u64) -> String {
     }
 }
 
+/// Runs `feed` against `server` and makes a row of it; any answer not in `expected` stops the bench.
+fn measure(
+    load_rt: &tokio::runtime::Runtime,
+    server: &Proc,
+    feed: Feed,
+    connections: usize,
+    duration: Duration,
+    expected: &[u16],
+    keep_answers: bool,
+) -> (load::Outcome, f64) {
+    let ticks = super::clock_ticks();
+    let cpu = server.cpu_ticks();
+    let outcome = load::run(
+        load_rt,
+        server.addr,
+        feed,
+        connections,
+        duration,
+        keep_answers,
+    );
+    let cpu_secs = (server.cpu_ticks() - cpu) as f64 / ticks;
+    let unexpected = outcome.unexpected(expected);
+    if unexpected > 0 || outcome.failures > 0 {
+        eprintln!(
+            "problem: {unexpected} unexpected answers (statuses {:?}), {} connections failed",
+            outcome.statuses, outcome.failures
+        );
+        std::process::exit(1);
+    }
+    let per_1k = cpu_secs / (outcome.count().max(1) as f64 / 1000.0);
+    (outcome, per_1k)
+}
+
+fn row(live: u64, scenario: &'static str, outcome: &load::Outcome, cpu_per_1k: f64) -> Row {
+    let (p50_ms, p99_ms, p999_ms) = outcome.percentiles();
+    Row {
+        live,
+        scenario,
+        rps: outcome.rate(),
+        p50_ms,
+        p99_ms,
+        p999_ms,
+        cpu_per_1k,
+        load: super::load_average(),
+    }
+}
+
 /// Runs the scale scenarios for `sizes` and prints their tables.
 pub fn run(sizes: &[u64]) {
     let seconds = super::env_or("BENCH_SECONDS", 10);
-    let connections = super::env_or("BENCH_CONNECTIONS", 64);
+    let connections = super::env_or("BENCH_CONNECTIONS", 64) as usize;
     let records = super::env_or("BENCH_RECORDS", 100_000);
-    if Command::new("wrk").arg("--version").output().is_err() {
-        eprintln!("the HTTP benchmark needs wrk: apt-get install wrk");
-        std::process::exit(2);
-    }
+    let writes = super::env_or("BENCH_WRITES", 20_000) as usize;
+    let duration = Duration::from_secs(seconds);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let load_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("load runtime");
     let mut rows = Vec::new();
     for &live in sizes {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
-        let (opened, session, listen) = set_up(&runtime, &data);
+        eprintln!("{}: setup through the server", label(live));
+        let setup = set_up(&runtime, &data, writes);
         let took = seed(
             &data.join("sharelock.db"),
             &Seed {
@@ -519,61 +366,97 @@ pub fn run(sizes: &[u64]) {
             label(live),
             took.as_secs_f64()
         );
-        let server = Server::start(&data, &listen);
-        let load = load_average();
-        let fetch = wrk(
-            &server.url,
-            &signed_fetch_script(dir.path(), &server.url, &opened),
-            seconds,
+        let server = super::start_server(&data, None, None);
+        server.reset_peak();
+        let (fetch, cpu) = measure(
+            &load_rt,
+            &server,
+            fetches(&server.url, &setup.opened),
             connections,
+            duration,
+            &[200],
+            false,
         );
-        assert_eq!(fetch.non_2xx, 0, "every signed fetch succeeds");
-        rows.push(Row {
+        rows.push(row(
             live,
-            scenario: "signed fetch GET /recipient/share",
-            rps: fetch.rps,
-            p50_ms: fetch.p50_ms,
-            p99_ms: fetch.p99_ms,
-            load,
-        });
-        let load = load_average();
-        let (rate, p50, p99) = runtime.block_on(share_creation(&session, connections, seconds));
-        rows.push(Row {
+            "signed fetch `GET /recipient/share`",
+            &fetch,
+            cpu,
+        ));
+        let record_requests: Vec<Req> = setup
+            .prepared
+            .iter()
+            .enumerate()
+            .map(|(i, p)| super::owner_request(&p.record, i as u32))
+            .collect();
+        let (made, cpu) = measure(
+            &load_rt,
+            &server,
+            Feed::Shared {
+                requests: record_requests,
+                cycle: false,
+            },
+            connections,
+            duration,
+            &[201],
+            true,
+        );
+        rows.push(row(live, "record creation", &made, cpu));
+        let share_requests: Vec<Req> = super::tags_with(&made.answers, 201)
+            .iter()
+            .map(|&i| super::owner_request(&setup.prepared[i as usize].share, i))
+            .collect();
+        let (created, cpu) = measure(
+            &load_rt,
+            &server,
+            Feed::Shared {
+                requests: share_requests,
+                cycle: false,
+            },
+            connections,
+            duration,
+            &[201],
+            false,
+        );
+        rows.push(row(
             live,
-            scenario: "share creation (client: record, then share)",
-            rps: rate,
-            p50_ms: p50,
-            p99_ms: p99,
-            load,
-        });
+            "durable share creation, rotation included",
+            &created,
+            cpu,
+        ));
         eprintln!(
-            "{} live shares: server peak RSS {:.1} MiB",
+            "{} live shares: {} shares created, server peak RSS {:.1} MiB",
             label(live),
-            server.peak_rss_mib()
+            created.count(),
+            super::mib(server.rss_kib().1)
         );
-        server.stop();
+        stop(server);
     }
 
     println!(
-        "\nsharelock at scale (SQLite), {connections} connections, {seconds} s per scenario, {records} seeded records\n"
+        "\nsharelock at scale (SQLite), {connections} connections, {seconds} s per scenario, {records} seeded records, {writes} prepared writes\n"
     );
-    println!("| live shares | scenario | req/s | p50 | p99 | load avg (1 min) |");
-    println!("|---:|---|---:|---:|---:|---:|");
+    println!(
+        "| live shares | scenario | req/s | p50 ms | p99 ms | p99.9 ms | server CPU s / 1k req | load avg (1 min) |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {} | {} | {:.0} | {:.2} ms | {:.2} ms | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.3} | {:.1} |",
             label(r.live),
             r.scenario,
             r.rps,
             r.p50_ms,
             r.p99_ms,
+            r.p999_ms,
+            r.cpu_per_1k,
             r.load
         );
     }
     if let (Some(&small), Some(&large)) = (sizes.first(), sizes.last())
         && small != large
     {
-        for scenario in rows.iter().map(|r| r.scenario).take(2) {
+        for scenario in rows.iter().map(|r| r.scenario).take(3) {
             let p99 = |n: u64| {
                 rows.iter()
                     .find(|r| r.live == n && r.scenario == scenario)
@@ -588,20 +471,29 @@ pub fn run(sizes: &[u64]) {
         }
     }
 
-    if let Some(&largest) = sizes.last()
-        && largest >= SWEEP_FROM
-    {
-        sweep(&runtime, largest, records, connections);
+    let expired = match std::env::var("BENCH_SWEEP") {
+        Ok(_) => Some(super::env_or("BENCH_SWEEP", SWEEP_FROM)),
+        Err(_) => sizes.last().copied().filter(|&n| n >= SWEEP_FROM),
+    };
+    if let Some(expired) = expired {
+        sweep(&runtime, &load_rt, expired, records, connections);
     }
 }
 
 /// A sweeper pass over `expired` shares whose time has passed, with the signed fetch running throughout
 /// in rounds (each signed anew); then a check that every one of them ended and lost its key.
-fn sweep(runtime: &tokio::runtime::Runtime, expired: u64, records: u64, connections: u64) {
+fn sweep(
+    runtime: &tokio::runtime::Runtime,
+    load_rt: &tokio::runtime::Runtime,
+    expired: u64,
+    records: u64,
+    connections: usize,
+) {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let db = data.join("sharelock.db");
-    let (opened, _, listen) = set_up(runtime, &data);
+    eprintln!("sweep: setup through the server");
+    let setup = set_up(runtime, &data, 1);
     let took = seed(
         &db,
         &Seed {
@@ -615,7 +507,7 @@ fn sweep(runtime: &tokio::runtime::Runtime, expired: u64, records: u64, connecti
         label(expired),
         took.as_secs_f64()
     );
-    let now = unix_now();
+    let now = super::unix_now();
     // The watcher counts the shares still waiting for the sweeper (the sweeper's own index).
     let watch =
         rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -629,10 +521,11 @@ fn sweep(runtime: &tokio::runtime::Runtime, expired: u64, records: u64, connecti
             )
             .expect("count")
     };
-    let load_before = load_average();
+    let load_before = super::load_average();
     // The sweeper's first pass starts as the server starts.
     let started = Instant::now();
-    let server = Server::start(&data, &listen);
+    let server = super::start_server(&data, None, None);
+    server.reset_peak();
     let done = Arc::new(AtomicBool::new(false));
     let watcher = {
         let done = done.clone();
@@ -648,19 +541,24 @@ fn sweep(runtime: &tokio::runtime::Runtime, expired: u64, records: u64, connecti
     };
     let mut rounds = Vec::new();
     let mut load_during = Vec::new();
+    let cpu_at_start = server.cpu_ticks();
     while !done.load(Ordering::SeqCst) {
-        let script = signed_fetch_script(dir.path(), &server.url, &opened);
-        let result = wrk(&server.url, &script, SWEEP_ROUND_SECS, connections);
-        assert_eq!(
-            result.non_2xx, 0,
-            "every signed fetch succeeds during the sweep"
+        let (outcome, _) = measure(
+            load_rt,
+            &server,
+            fetches(&server.url, &setup.opened),
+            connections,
+            Duration::from_secs(SWEEP_ROUND_SECS),
+            &[200],
+            false,
         );
-        load_during.push(load_average());
-        rounds.push(result);
+        load_during.push(format!("{:.1}", super::load_average()));
+        rounds.push(outcome);
     }
     let pass = watcher.join().expect("watcher");
-    let peak = server.peak_rss_mib();
-    server.stop();
+    let cpu_secs = (server.cpu_ticks() - cpu_at_start) as f64 / super::clock_ticks();
+    let (_, peak_kib) = server.rss_kib();
+    stop(server);
 
     let check = rusqlite::Connection::open(&db).expect("open");
     let (ended, keyed, live_expired): (i64, i64, i64) = check
@@ -673,25 +571,33 @@ fn sweep(runtime: &tokio::runtime::Runtime, expired: u64, records: u64, connecti
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .expect("check");
+    let events: i64 = check
+        .query_row(
+            "SELECT count(*) FROM events WHERE kind = 'share_ended'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("events");
     assert_eq!(live_expired, 0, "every expired share is ended");
     assert_eq!(keyed, 0, "every expired share's key is shredded");
     assert_eq!(ended as u64, expired, "every seeded share was swept");
 
-    let requests: u64 = rounds.iter().map(|r| r.requests).sum();
-    let worst = rounds.iter().map(|r| r.p99_ms).fold(0.0, f64::max);
-    let rps = rounds.iter().map(|r| r.rps).sum::<f64>() / rounds.len().max(1) as f64;
+    let requests: u64 = rounds.iter().map(load::Outcome::count).sum();
+    let p99s: Vec<f64> = rounds.iter().map(|r| r.percentiles().1).collect();
+    let worst = p99s.iter().copied().fold(0.0, f64::max);
+    let rps = rounds.iter().map(load::Outcome::rate).sum::<f64>() / rounds.len().max(1) as f64;
     println!(
-        "\nsweeper pass over {} expired shares: {:.1} s ({:.0} shares/s), every key shredded ({ended} ended, {keyed} keys left); server peak RSS {peak:.1} MiB",
+        "\nsweeper pass over {} expired shares: {:.1} s ({:.0} shares/s), every key shredded ({ended} ended, {keyed} keys left, {events} share_ended events); server peak RSS {:.1} MiB, {cpu_secs:.1} CPU s in all",
         label(expired),
         pass.as_secs_f64(),
         expired as f64 / pass.as_secs_f64(),
+        super::mib(peak_kib),
     );
     println!(
-        "signed fetch meanwhile: {} rounds of {SWEEP_ROUND_SECS} s, {requests} requests, {rps:.0} req/s, worst round p99 {worst:.2} ms (target ≤ 20 ms); p99 per round: {}; load avg before {load_before}, during {}",
+        "signed fetch meanwhile: {} rounds of {SWEEP_ROUND_SECS} s, {requests} requests, {rps:.0} req/s, worst round p99 {worst:.2} ms (target ≤ 20 ms); p99 per round: {}; load avg before {load_before:.1}, during {}",
         rounds.len(),
-        rounds
-            .iter()
-            .map(|r| format!("{:.2}", r.p99_ms))
+        p99s.iter()
+            .map(|p| format!("{p:.2}"))
             .collect::<Vec<_>>()
             .join(", "),
         load_during.join(", ")

@@ -36,7 +36,11 @@ impl Deployment {
                 PRELOGIN_SECRET.to_owned(),
             ),
         ]);
-        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let mut deployment = Deployment {
             nodes: Vec::new(),
             env,
