@@ -87,6 +87,11 @@ export interface Ctx {
   onLeave(cleanup: () => void): void;
   /** Lets the screen take live events itself instead of being redrawn. */
   onLive(handler: (event: OwnerEvent) => void): void;
+  /**
+   * Lets the screen apply a live event to what it shows (a row) instead of being drawn again whole; unlike
+   * `onLive` it is still drawn again after a gap in the stream or a change of language.
+   */
+  onUpdate(handler: (event: OwnerEvent) => void): void;
   /** Whether this screen is still the one shown (async work finishing late must not draw). */
   isCurrent(): boolean;
 }
@@ -104,6 +109,7 @@ export class Vault {
   #generation = 0;
   #cleanups: (() => void)[] = [];
   #live: ((event: OwnerEvent) => void) | undefined;
+  #update: ((event: OwnerEvent) => void) | undefined;
   readonly #events = new AbortController();
   readonly #notices = h("div", { class: "notices", "data-testid": "notices", role: "status" });
   readonly #root = h("div", { class: "screen" });
@@ -278,6 +284,9 @@ export class Vault {
       onLive: (f) => {
         if (generation === this.#generation) this.#live = f;
       },
+      onUpdate: (f) => {
+        if (generation === this.#generation) this.#update = f;
+      },
       isCurrent: () => generation === this.#generation && !this.#events.signal.aborted,
     };
     if (!quiet) replace(this.#root, h("p", { class: "muted" }, t("page.loading")));
@@ -342,6 +351,7 @@ export class Vault {
   #leave(): void {
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     this.#live = undefined;
+    this.#update = undefined;
   }
 
   /** Draws the current screen again with fresh data, unless the user is in the middle of a form. */
@@ -382,6 +392,10 @@ export class Vault {
   #dispatch(event: OwnerEvent): void {
     if (this.#live) {
       this.#live(event);
+      return;
+    }
+    if (this.#update) {
+      this.#update(event);
       return;
     }
     const s = this.#screen;

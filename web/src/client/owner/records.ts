@@ -88,8 +88,17 @@ interface Listed {
   current?: ListedCurrent;
 }
 
+/** Live shares per record. */
+function liveCounts(shares: readonly ShareInfo[]): Map<string, number> {
+  const live = new Map<string, number>();
+  for (const s of shares) if (isLive(s)) live.set(s.record_id, (live.get(s.record_id) ?? 0) + 1);
+  return live;
+}
+
 /** Versions opened together by the record list before it yields to the page. */
 const LIST_BATCH = 200;
+/** The list's first batch: about a screenful, handed over first so the list appears at once. */
+const FIRST_BATCH = 50;
 
 /**
  * Lets the page paint and handle input between batches of work: a message to itself, which, unlike a
@@ -206,31 +215,61 @@ export class Records {
    * carries each current version (but the largest, fetched one by one), and each is checked as when it is
    * opened alone. Versions are opened in batches, yielding to the page between them, so a vault of
 
-   * thousands of records neither blocks the page nor waits on a request per record.
+   * thousands of records neither blocks the page nor waits on a request per record. `onBatch` gets each
+   * batch's lines as soon as they are open, the first batch about a screenful.
    */
-  async list(): Promise<RecordListEntry[]> {
+  async list(onBatch?: (entries: readonly RecordListEntry[]) => void): Promise<RecordListEntry[]> {
     const [list, shares] = await Promise.all([this.#recordList(), this.#t.fetchShares()]);
     const versions = new Map(list.records.map((r) => [r.id, r.version]));
     this.#t.observeEnded(shares, (r) => versions.get(r));
-    const live = new Map<string, number>();
-    for (const s of shares) if (isLive(s)) live.set(s.record_id, (live.get(s.record_id) ?? 0) + 1);
-    const keys = this.#t.keys;
-    const listing: ListingKeys = { dk: await importOpenKey(keys.dk), kOwn: await importHmacKey(keys.kOwn) };
+    const live = liveCounts(shares);
+    const listing = await this.#listingKeys();
     const entries: RecordListEntry[] = [];
-    for (let start = 0; start < list.records.length; start += LIST_BATCH) {
-      const batch = list.records.slice(start, start + LIST_BATCH);
-      const opened = await Promise.all(batch.map((head) => this.#openListed(head, shares, listing, live.get(head.id) ?? 0)));
-      // The anti-rollback rule (§3.2), for the whole batch at once: remembered if verified, only checked if not.
-      const guarded = opened.filter((o): o is Listed & { current: ListedCurrent } => o?.current !== undefined);
-      const refusals = this.#t.versions.guardAll(guarded.map(({ current }) => ({ env: current.envelope, hash: current.hash, remember: isVerified(current.verification) })));
-      guarded.forEach((o, i) => {
-        const refusal = refusals[i];
-        if (refusal !== undefined) o.entry = { ...o.entry, summary: undefined, problem: refusal, verification: { kind: "unverified", reason: "it could not be read" } };
-      });
-      for (const o of opened) if (o) entries.push(o.entry);
-      if (start + LIST_BATCH < list.records.length) await yieldToPage();
+    for (let start = 0; start < list.records.length; ) {
+      // A first screenful alone, so that `onBatch` can draw it before the rest is opened.
+      const end = start + (start === 0 ? FIRST_BATCH : LIST_BATCH);
+      const batch = await this.#openBatch(list.records.slice(start, end), shares, listing, live);
+      entries.push(...batch);
+      onBatch?.(batch);
+      start = end;
+      if (start < list.records.length) await yieldToPage();
     }
     return entries;
+  }
+
+  /**
+   * One record's list line, fresh from the server (a live event changed it), checked as the list checks
+   * its lines; `undefined` if the record is gone.
+   */
+  async entry(id: string): Promise<RecordListEntry | undefined> {
+    let head: RecordJson;
+    try {
+      head = await this.#t.json<RecordJson>("GET", `/records/${id}`);
+    } catch (e) {
+      if (isCode(e, "not_found")) return undefined;
+      throw e;
+    }
+    const shares = await this.#t.fetchShares(id);
+    const [entry] = await this.#openBatch([head], shares, await this.#listingKeys(), liveCounts(shares));
+    return entry;
+  }
+
+  async #listingKeys(): Promise<ListingKeys> {
+    const keys = this.#t.keys;
+    return { dk: await importOpenKey(keys.dk), kOwn: await importHmacKey(keys.kOwn) };
+  }
+
+  /** List lines of `heads`, opened together, the anti-rollback rule (§3.2) applied to them at once. */
+  async #openBatch(heads: readonly ListedRecordJson[], shares: readonly ShareInfo[], listing: ListingKeys, live: ReadonlyMap<string, number>): Promise<RecordListEntry[]> {
+    const opened = await Promise.all(heads.map((head) => this.#openListed(head, shares, listing, live.get(head.id) ?? 0)));
+    // Remembered if verified, only checked if not.
+    const guarded = opened.filter((o): o is Listed & { current: ListedCurrent } => o?.current !== undefined);
+    const refusals = this.#t.versions.guardAll(guarded.map(({ current }) => ({ env: current.envelope, hash: current.hash, remember: isVerified(current.verification) })));
+    guarded.forEach((o, i) => {
+      const refusal = refusals[i];
+      if (refusal !== undefined) o.entry = { ...o.entry, summary: undefined, problem: refusal, verification: { kind: "unverified", reason: "it could not be read" } };
+    });
+    return opened.filter((o): o is Listed => o !== undefined).map((o) => o.entry);
   }
 
   /** One list line: its current version opened and attributed, or why not (`undefined`: deleted meanwhile). */
