@@ -82,6 +82,7 @@ async function world(): Promise<World> {
     last_failed_at: null,
     refused_at: null,
     view_once: false,
+    request: null,
   };
   const edit = await sealVersion(rk, await nextHeader(v1, 1n, shareAuthor(share.shareId)), body("ada.lovelace"));
   return { keys, recordId, v1, share, info, edit, signature: await signEdit(device, edit) };

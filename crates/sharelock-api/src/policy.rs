@@ -10,6 +10,10 @@ pub struct Policy {
     pub max_expiry_secs: u64,
     /// Editable (bidirectional) shares may be created.
     pub editable_shares: bool,
+    /// Requests (docs/protocol.md §4.5) may be created: off when the operator turned them off, or
+    /// one-time or editable shares are off.
+    #[serde(default)]
+    pub requests: bool,
     /// New accounts may register.
     pub signups: bool,
     /// Registration needs a one-time invitation code (`invite` in the request).

@@ -2,7 +2,7 @@
 //! never in a path or query.
 
 use crate::B64;
-use crate::shares::ShareState;
+use crate::shares::{RequestSpec, ShareState};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -21,6 +21,9 @@ pub struct Status {
     /// The share ends when its record is first fetched: it is shown once.
     #[serde(default)]
     pub view_once: bool,
+    /// A request (docs/protocol.md §4.5): its number of answers and sealed instructions.
+    #[serde(default)]
+    pub request: Option<RequestSpec>,
 }
 
 /// `POST /api/v1/recipient/bind` (signed by the new device key).
@@ -58,6 +61,12 @@ pub struct ShareView {
     /// A view-once share: this answer ended it, and nothing more of it can be fetched.
     #[serde(default)]
     pub view_once: bool,
+    /// A request (docs/protocol.md §4.5): its number of answers and sealed instructions.
+    #[serde(default)]
+    pub request: Option<RequestSpec>,
+    /// Versions this share has written so far (a request's answers).
+    #[serde(default)]
+    pub edit_count: u64,
 }
 
 /// `POST /api/v1/recipient/edit` (signed).

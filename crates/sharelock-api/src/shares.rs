@@ -60,6 +60,22 @@ pub struct CreateShare {
     /// End the share at its first fetch: the record is shown once (not with `editable`).
     #[serde(default)]
     pub view_once: bool,
+    /// Make the share a request (docs/protocol.md §4.5): editable, ended by the server after
+    /// `max_answers` recipient versions.
+    #[serde(default)]
+    pub request: Option<RequestSpec>,
+}
+
+/// A request's facts (docs/protocol.md §4.5): how many versions its recipient may write, and the sender's
+/// instructions sealed under the share key.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// 1 to 100.
+    pub max_answers: u32,
+    /// AEAD(SK, pad256(UTF-8(instructions)), AAD("share-request", share_id ‖ u32(max_answers))): 28 + 256·n
+    /// bytes, 1 ≤ n ≤ 17.
+    pub instructions: B64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -101,7 +117,7 @@ pub struct ShareInfo {
     pub bind_tag: Option<B64>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub ended_at: Option<OffsetDateTime>,
-    /// deleted | recipient_done | record_deleted | expired | viewed
+    /// deleted | recipient_done | record_deleted | expired | viewed | answered
     #[serde(default)]
     pub end_reason: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -126,6 +142,9 @@ pub struct ShareInfo {
     /// The share ends at its first fetch (`end_reason` "viewed").
     #[serde(default)]
     pub view_once: bool,
+    /// A request (docs/protocol.md §4.5); its answers so far are `edit_count`.
+    #[serde(default)]
+    pub request: Option<RequestSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

@@ -22,6 +22,7 @@ use sharelock_core::encoding::{b64u, b64u_decode_array};
 use sharelock_core::envelope::{Author, Envelope, VersionGuard, VersionHeader};
 use sharelock_core::httpsig::{RequestParts, content_digest, sign};
 use sharelock_core::record::{FileRef, RecordBody};
+use sharelock_core::request::open_request;
 use sharelock_core::share::{Link, LinkSecret, ShareId, ShareKeys};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -379,6 +380,7 @@ pub struct Recipient<'d> {
     body: RecordBody,
     summary_mismatch: bool,
     guard: VersionGuard,
+    instructions: Option<String>,
 }
 
 impl std::fmt::Debug for Recipient<'_> {
@@ -397,6 +399,19 @@ struct Fetched {
     rk: RecordKey,
     body: RecordBody,
     summary_mismatch: bool,
+    /// A request's instructions, opened under the share key.
+    instructions: Option<String>,
+}
+
+/// What a request (docs/protocol.md §4.5) asks of its respondent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestAsked {
+    /// The sender's instructions, as sealed under the share key.
+    pub instructions: String,
+    /// How many versions the respondent may write in all.
+    pub max_answers: u32,
+    /// How many it has written.
+    pub answers: u64,
 }
 
 impl<'d> Recipient<'d> {
@@ -470,6 +485,7 @@ impl<'d> Recipient<'d> {
             body: fetched.body,
             summary_mismatch: fetched.summary_mismatch,
             guard,
+            instructions: fetched.instructions,
         };
         let envelope = recipient.envelope.clone();
         recipient.accept(&envelope)?;
@@ -535,7 +551,60 @@ impl<'d> Recipient<'d> {
         self.rk = fetched.rk;
         self.body = fetched.body;
         self.summary_mismatch = fetched.summary_mismatch;
+        self.instructions = fetched.instructions;
         Ok(())
+    }
+
+    /// The request this share is, if it is one: the instructions (verified: they open under the share
+    /// key with the stated number of answers) and the answers left.
+    pub fn request(&self) -> Option<RequestAsked> {
+        let request = self.view.request.as_ref()?;
+        Some(RequestAsked {
+            instructions: self.instructions.clone()?,
+            max_answers: request.max_answers,
+            answers: self.view.edit_count,
+        })
+    }
+
+    /// Answers a request, or edits any editable share, as **one** version: uploads `files` first, then
+    /// sets `fields`, the notes (when given) and adds the files. The server counts it as one answer; the
+    /// last one ends the share.
+    pub async fn answer(
+        &mut self,
+        fields: &[(String, String)],
+        notes: Option<&str>,
+        files: &[PathBuf],
+        progress: &dyn Progress,
+    ) -> Result<u64> {
+        if !self.view.editable {
+            return Err(ClientError::Invalid("this share is read-only".into()));
+        }
+        // Refuse a bad value before anything is uploaded.
+        let mut check = crate::clone_body(&self.body)?;
+        for (name, value) in fields {
+            check
+                .set_field(name, value.as_str())
+                .map_err(ClientError::record)?;
+        }
+        let mut refs = Vec::with_capacity(files.len());
+        for path in files {
+            refs.push(upload(self, path, progress).await?);
+        }
+        let version = self
+            .edit(move |body| {
+                for (name, value) in fields {
+                    body.set_field(name, value.as_str())
+                        .map_err(ClientError::record)?;
+                }
+                if let Some(notes) = notes {
+                    body.notes = notes.to_owned();
+                }
+                body.files.extend(refs);
+                Ok(())
+            })
+            .await?;
+        self.view.edit_count += 1;
+        Ok(version)
     }
 
     /// Writes the next version of the record (an editable share only): `change` edits the current body;
@@ -759,11 +828,23 @@ async fn fetch(api: &Transport, keys: &ShareKeys, device: &DeviceKey) -> Result<
     )?;
     let body = envelope.open_body(&rk)?;
     let summary_mismatch = envelope.check_summary(&rk, &body).is_err();
+    // A request box that does not open was changed by the server: refuse the share rather than show
+    // instructions nobody sealed (docs/protocol.md §4.5).
+    let instructions = match &view.request {
+        Some(request) => Some(open_request(
+            keys.share_key(),
+            &share_id,
+            request.max_answers,
+            request.instructions.as_slice(),
+        )?),
+        None => None,
+    };
     Ok(Fetched {
         view,
         envelope,
         rk,
         body,
         summary_mismatch,
+        instructions,
     })
 }

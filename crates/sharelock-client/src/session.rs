@@ -232,6 +232,13 @@ async fn open_session(
 }
 
 impl OwnerSession {
+    /// What the server allows (`GET /policy`, unauthenticated).
+    pub async fn policy(&self) -> Result<sharelock_api::policy::Policy> {
+        self.api
+            .json(self.api.request(Method::GET, "/policy"))
+            .await
+    }
+
     /// The server's base URL.
     pub fn server(&self) -> &str {
         self.api.base()

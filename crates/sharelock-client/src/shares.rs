@@ -10,11 +10,14 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 use reqwest::Method;
 use sharelock_api::events::Event;
 use sharelock_api::records::{CreateRecord, Rotation};
-use sharelock_api::shares::{CreateShare, Expiry, ShareCreated, ShareInfo, ShareState};
+use sharelock_api::shares::{
+    CreateShare, Expiry, RequestSpec, ShareCreated, ShareInfo, ShareState,
+};
 use sharelock_core::account::RecordKey;
 use sharelock_core::device::fingerprint;
 use sharelock_core::envelope::{Author, Envelope, VersionHeader};
-use sharelock_core::record::RecordBody;
+use sharelock_core::record::{RecordBody, RecordType};
+use sharelock_core::request::{open_request, seal_request};
 use sharelock_core::share::{
     Link, LinkSecret, ShareFacts, ShareGrant, ShareKeys, open_label, seal_label,
 };
@@ -81,6 +84,57 @@ impl std::fmt::Debug for ShareOptions {
     }
 }
 
+/// What a new request asks for (docs/protocol.md §4.5).
+pub struct RequestOptions {
+    /// The blank record's type.
+    pub record_type: RecordType,
+    /// The blank record's title.
+    pub title: String,
+    /// The fields to fill in; empty: the type's standard fields.
+    pub fields: Vec<String>,
+    /// What the sender asks for, shown to the respondent (sealed under the share key).
+    pub instructions: String,
+    /// How many versions the respondent may write before the share ends (1 to 100).
+    pub max_answers: u32,
+    /// The deadline.
+    pub expires: Expiry,
+    /// A label only the owner can read.
+    pub label: Option<String>,
+    /// A passphrase the respondent must also know.
+    pub passphrase: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for RequestOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestOptions")
+            .field("record_type", &self.record_type)
+            .field("fields", &self.fields.len())
+            .field("max_answers", &self.max_answers)
+            .field("expires", &self.expires)
+            .field("passphrase", &self.passphrase.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request just created: its blank record and the share that answers it.
+#[derive(Debug)]
+pub struct CreatedRequest {
+    /// The record the answers go to.
+    pub record_id: Uuid,
+    /// The share: its link goes to the respondent.
+    pub share: CreatedShare,
+}
+
+/// A request's facts as its owner reads them.
+#[derive(Debug, Clone)]
+pub struct RequestEntry {
+    /// How many versions the respondent may write.
+    pub max_answers: u32,
+    /// The instructions, opened under the share key with the stated `max_answers` (or why they do not
+    /// open: the server changed the request).
+    pub instructions: std::result::Result<String, String>,
+}
+
 /// A share just created.
 #[derive(Debug)]
 pub struct CreatedShare {
@@ -145,6 +199,8 @@ pub struct ShareEntry {
     pub refused_at: Option<OffsetDateTime>,
     /// The share ends at its first fetch.
     pub view_once: bool,
+    /// A request: its answers so far are `edit_count`.
+    pub request: Option<RequestEntry>,
 }
 
 impl ShareEntry {
@@ -175,6 +231,62 @@ impl OwnerSession {
         &mut self,
         record: Uuid,
         options: ShareOptions,
+    ) -> Result<CreatedShare> {
+        self.create_share_with(record, options, None).await
+    }
+
+    /// Creates a request (docs/protocol.md §4.5): a blank record of the chosen type (or fields), then an
+    /// editable share of it carrying the sealed instructions and the number of answers the server lets
+    /// through. If the share cannot be created, the blank record is deleted again.
+    pub async fn create_request(&mut self, options: RequestOptions) -> Result<CreatedRequest> {
+        if !sharelock_core::request::is_max_answers(options.max_answers) {
+            return Err(ClientError::Invalid(format!(
+                "a request takes 1 to {} answers",
+                sharelock_core::request::MAX_ANSWERS
+            )));
+        }
+        sharelock_core::request::check_instructions(&options.instructions)
+            .map_err(|e| ClientError::Invalid(format!("the instructions: {e}")))?;
+        let body = sharelock_core::request::blank_body(
+            options.record_type,
+            &options.title,
+            &options.fields,
+        )
+        .map_err(|e| ClientError::Invalid(format!("the blank record: {e}")))?;
+        let policy = self.policy().await?;
+        if !policy.requests {
+            return Err(ClientError::Invalid(
+                "this server does not allow requests".into(),
+            ));
+        }
+        let record_id = self.create_record(&body).await?;
+        let share = ShareOptions {
+            expires: options.expires,
+            editable: true,
+            burn_after_secs: None,
+            label: options.label,
+            passphrase: options.passphrase,
+            view_once: false,
+        };
+        let request = (options.max_answers, options.instructions);
+        match self
+            .create_share_with(record_id, share, Some(request))
+            .await
+        {
+            Ok(share) => Ok(CreatedRequest { record_id, share }),
+            Err(e) => {
+                // Nothing half-made stays behind: the blank record goes with the failed share.
+                let _ = self.delete_record(record_id).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn create_share_with(
+        &mut self,
+        record: Uuid,
+        options: ShareOptions,
+        request: Option<(u32, String)>,
     ) -> Result<CreatedShare> {
         if let Some(label) = &options.label
             && label.len() > sharelock_core::share::MAX_LABEL_LEN
@@ -218,6 +330,19 @@ impl OwnerSession {
                 burn_after_secs: options.burn_after_secs,
                 passphrase: keys.has_passphrase(),
                 view_once: options.view_once,
+                request: match &request {
+                    Some((max_answers, instructions)) => Some(RequestSpec {
+                        max_answers: *max_answers,
+                        instructions: seal_request(
+                            keys.share_key(),
+                            &share_id,
+                            *max_answers,
+                            instructions,
+                        )?
+                        .into(),
+                    }),
+                    None => None,
+                },
             };
             let path = format!("/records/{record}/shares");
             let result: Result<ShareCreated> = self
@@ -301,6 +426,7 @@ impl OwnerSession {
             burn_after_secs: options.burn_after_secs,
             passphrase: keys.has_passphrase(),
             view_once: options.view_once,
+            request: None,
         };
         Ok(PreparedShare {
             record: self.prepared(Method::POST, "/records".to_owned(), &record)?,
@@ -348,12 +474,19 @@ impl OwnerSession {
         let mut legacy = false;
         let opened =
             share_id_of(&share).and_then(|id| self.open_share(&share, &id).map(|o| (id, o)));
-        let (label, link, device_verified) = match opened {
+        let unopened = |why: &str| {
+            share.request.as_ref().map(|r| RequestEntry {
+                max_answers: r.max_answers,
+                instructions: Err(why.to_owned()),
+            })
+        };
+        let (label, link, device_verified, request) = match opened {
             Err(e) => {
                 problem = Some(format!(
                     "the share's secrets do not open as a share of this record: {e}"
                 ));
-                (None, None, None)
+                let request = unopened("the share's secrets do not open");
+                (None, None, None, request)
             }
             Ok((share_id, (keys, facts))) => {
                 match facts {
@@ -390,7 +523,17 @@ impl OwnerSession {
                     (Some(_), None) => Some(false),
                     _ => None,
                 };
-                (label, link, verified)
+                let request = share.request.as_ref().map(|r| RequestEntry {
+                    max_answers: r.max_answers,
+                    instructions: open_request(
+                        keys.share_key(),
+                        &share_id,
+                        r.max_answers,
+                        r.instructions.as_slice(),
+                    )
+                    .map_err(|e| format!("the request's instructions do not open: {e}")),
+                });
+                (label, link, verified, request)
             }
         };
         ShareEntry {
@@ -417,6 +560,7 @@ impl OwnerSession {
             last_failed_at: share.last_failed_at,
             refused_at: share.refused_at,
             view_once: share.view_once,
+            request,
         }
     }
 

@@ -169,6 +169,8 @@ pub enum AadKind {
     ShareGrant,
     /// The owner's label for a share; field: share id.
     ShareLabel,
+    /// A request's instructions under SK; fields: share id, max answers (u32).
+    ShareRequest,
     /// A record version's body; fields: record id, k, v, prev, author.
     Record,
     /// A record version's list-view summary; same fields as `Record`.
@@ -185,6 +187,7 @@ impl AadKind {
             AadKind::ShareSecret => "share-secret",
             AadKind::ShareGrant => "share-grant",
             AadKind::ShareLabel => "share-label",
+            AadKind::ShareRequest => "share-request",
             AadKind::Record => "record",
             AadKind::RecordSummary => "record-summary",
         }

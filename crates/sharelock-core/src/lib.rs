@@ -21,6 +21,7 @@ mod error;
 pub mod httpsig;
 pub mod passphrase;
 pub mod record;
+pub mod request;
 pub mod share;
 pub mod stream;
 pub mod totp;

@@ -55,6 +55,9 @@ pub struct Config {
     pub one_time_shares: bool,
     /// Editable (bidirectional) shares may be created.
     pub editable_shares: bool,
+    /// Requests (a blank record and an editable share to fill it in, docs/protocol.md §4.5) may be
+    /// created; they also need one-time and editable shares.
+    pub requests: bool,
     /// Longest expiry a share may have.
     #[serde(with = "humantime_serde_compat")]
     pub max_expiry: Duration,
@@ -162,6 +165,7 @@ impl Default for Config {
             signup_email_domains: Vec::new(),
             one_time_shares: true,
             editable_shares: true,
+            requests: true,
             max_expiry: Duration::from_secs(180 * 86_400),
             max_envelope_bytes: 600 * 1024,
             max_file_bytes: 1024 * 1024 * 1024,
@@ -218,6 +222,7 @@ const ENV_KEYS: &[(&str, EnvKind)] = &[
     ("signup_email_domains", EnvKind::List),
     ("one_time_shares", EnvKind::Bool),
     ("editable_shares", EnvKind::Bool),
+    ("requests", EnvKind::Bool),
     ("max_expiry", EnvKind::Str),
     ("max_envelope_bytes", EnvKind::Int),
     ("max_file_bytes", EnvKind::Int),
@@ -301,6 +306,11 @@ enum EnvKind {
 }
 
 impl Config {
+    /// Whether requests may be created: they are editable one-time shares, so each switch turns them off.
+    pub fn requests_allowed(&self) -> bool {
+        self.requests && self.one_time_shares && self.editable_shares
+    }
+
     /// Defaults, then `file` (if any), then the process environment, then `overrides`.
     pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Config> {
         Self::load_from(file, overrides, |k| std::env::var(k).ok())

@@ -197,6 +197,16 @@ pub struct NewShare {
     pub expires_at: UnixTime,
     /// The share ends at its first fetch (see [`crate::Store::recipient_view_once`]).
     pub view_once: bool,
+    /// A request: the share ends with the version that reaches its number of answers.
+    pub request: Option<ShareRequest>,
+}
+
+/// What the server keeps of a request (docs/protocol.md §4.5): the number of recipient versions after
+/// which the share ends, and the sealed instructions it passes on without being able to read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareRequest {
+    pub max_answers: u32,
+    pub instructions: Vec<u8>,
 }
 
 /// Why a share ended.
@@ -212,6 +222,8 @@ pub enum EndReason {
     Expired,
     /// A view-once share was shown to its device once.
     Viewed,
+    /// A request took its last answer.
+    Answered,
 }
 
 impl EndReason {
@@ -222,6 +234,7 @@ impl EndReason {
             EndReason::RecordDeleted => "record_deleted",
             EndReason::Expired => "expired",
             EndReason::Viewed => "viewed",
+            EndReason::Answered => "answered",
         }
     }
 
@@ -232,6 +245,7 @@ impl EndReason {
             "record_deleted" => EndReason::RecordDeleted,
             "expired" => EndReason::Expired,
             "viewed" => EndReason::Viewed,
+            "answered" => EndReason::Answered,
             _ => return None,
         })
     }
@@ -299,6 +313,8 @@ pub struct ShareRow {
     pub refused_at: Option<UnixTime>,
     /// The share ends at its first fetch.
     pub view_once: bool,
+    /// A request, whose answers are `edit_count`.
+    pub request: Option<ShareRequest>,
     /// The owner's account is disabled: the share answers nothing until it is enabled again (read
     /// with the share, so every read of a share sees it).
     pub owner_disabled: bool,

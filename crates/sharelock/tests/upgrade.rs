@@ -72,6 +72,10 @@ fn back_to_0005(data: &Path) {
                  ALTER TABLE blob_garbage DROP COLUMN retry_at; \
                  CREATE INDEX blob_garbage_since ON blob_garbage (since);"
             }
+            "0015_requests.sql" => {
+                "ALTER TABLE shares DROP COLUMN request_box; \
+                 ALTER TABLE shares DROP COLUMN request_max_answers;"
+            }
             other => panic!("a new migration, {other}: say here how to undo it"),
         };
         db.execute_batch(undo).unwrap();

@@ -723,6 +723,7 @@ export interface components {
             owner_secret: components["schemas"]["B64"];
             /** @description The link needs a passphrase (shown to the owner; the server cannot check it). */
             passphrase?: boolean;
+            request?: null | components["schemas"]["RequestSpec"];
             /** @description The key rotation that must precede every new share. */
             rotation: components["schemas"]["Rotation"];
             /** @description HKDF(S, "sharelock/v1/share-id")[0..16]. */
@@ -930,6 +931,11 @@ export interface components {
             /** @description One-time shares may be created. */
             one_time_share: boolean;
             /**
+             * @description Requests (docs/protocol.md §4.5) may be created: off when the operator turned them off, or
+             *     one-time or editable shares are off.
+             */
+            requests?: boolean;
+            /**
              * Format: int64
              * @description File bytes the recipient of one editable share may upload (413 `share_quota_exceeded` beyond).
              */
@@ -1003,6 +1009,22 @@ export interface components {
             account_id: string;
         };
         /**
+         * @description A request's facts (docs/protocol.md §4.5): how many versions its recipient may write, and the sender's
+         *     instructions sealed under the share key.
+         */
+        RequestSpec: {
+            /**
+             * @description AEAD(SK, pad256(UTF-8(instructions)), AAD("share-request", share_id ‖ u32(max_answers))): 28 + 256·n
+             *     bytes, 1 ≤ n ≤ 17.
+             */
+            instructions: components["schemas"]["B64"];
+            /**
+             * Format: int32
+             * @description 1 to 100.
+             */
+            max_answers: number;
+        };
+        /**
          * @description `POST /api/v1/records/{id}/rotate`, and part of share creation: the current body resealed under a new
          *     record key as version `base_version + 1`.
          */
@@ -1042,7 +1064,7 @@ export interface components {
             /** Format: int64 */
             edit_count: number;
             editable: boolean;
-            /** @description deleted | recipient_done | record_deleted | expired | viewed */
+            /** @description deleted | recipient_done | record_deleted | expired | viewed | answered */
             end_reason?: string | null;
             /** Format: date-time */
             ended_at?: string | null;
@@ -1081,6 +1103,7 @@ export interface components {
              *     (the time of the last `device_refused` event: at most one a minute).
              */
             refused_at?: string | null;
+            request?: null | components["schemas"]["RequestSpec"];
             /**
              * @description HKDF(S, "sharelock/v1/share-id")[0..16]: the associated data of `owner_secret` and `label`, which the
              *     owner's client needs to open them (and to rewrap the record key for this share at rotation).
@@ -1109,6 +1132,11 @@ export interface components {
          *     by id from `/api/v1/recipient/files/{file}`.
          */
         ShareView: {
+            /**
+             * Format: int64
+             * @description Versions this share has written so far (a request's answers).
+             */
+            edit_count?: number;
             editable: boolean;
             envelope: components["schemas"]["B64"];
             /** Format: date-time */
@@ -1117,6 +1145,7 @@ export interface components {
             key_gen: number;
             /** Format: uuid */
             record_id: string;
+            request?: null | components["schemas"]["RequestSpec"];
             /** Format: int64 */
             version: number;
             /** @description A view-once share: this answer ended it, and nothing more of it can be fetched. */
@@ -1133,6 +1162,7 @@ export interface components {
             editable: boolean;
             /** Format: date-time */
             expires_at: string;
+            request?: null | components["schemas"]["RequestSpec"];
             state: components["schemas"]["ShareState"];
             /** @description The share ends when its record is first fetched: it is shown once. */
             view_once?: boolean;

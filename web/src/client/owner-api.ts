@@ -103,7 +103,7 @@ export interface ShareInfo {
   device_key: string | null;
   bind_tag: string | null;
   ended_at: string | null;
-  end_reason: "deleted" | "recipient_done" | "record_deleted" | "expired" | "viewed" | null;
+  end_reason: "deleted" | "recipient_done" | "record_deleted" | "expired" | "viewed" | "answered" | null;
   last_access_at: string | null;
   edit_count: number;
   key_gen: number;
@@ -116,6 +116,8 @@ export interface ShareInfo {
   refused_at: string | null;
   /** The share ends at its first fetch (§4.4). */
   view_once: boolean;
+  /** A request (§4.5): its number of answers and sealed instructions; its answers so far are `edit_count`. */
+  request: { max_answers: number; instructions: string } | null;
 }
 
 export interface ShareCreatedJson {
@@ -129,6 +131,8 @@ export interface Policy {
   one_time_share: boolean;
   max_expiry_secs: number;
   editable_shares: boolean;
+  /** Requests (§4.5) may be created. */
+  requests: boolean;
   signups: boolean;
   /** Registration needs a one-time invitation code from the server's operator (§7.1). */
   invite_required?: boolean;

@@ -7,6 +7,7 @@ import { signRequest } from "../protocol/httpsig";
 import { unwrapRecordKeyForShare } from "../protocol/kdf";
 import type { ParsedLink } from "../protocol/link";
 import { validateBody, type FileRef, type RecordBody } from "../protocol/record";
+import { openRequest } from "../protocol/request";
 import { bindTag, deriveShareKeys, type ShareKeys } from "../protocol/share";
 import { addDevice, loadDevice, newDeviceRecord, removeDevice, saveSeen, type DeviceRecord } from "./devices";
 import { decryptDownload, decryptedStream, uploadFile, type Progress } from "./files";
@@ -22,6 +23,22 @@ export interface ShareStatus {
   burn_after_secs: number | null;
   /** The share ends when the record is first fetched (§4.4); absent from older servers. */
   view_once?: boolean;
+  /** A request (§4.5): its number of answers and sealed instructions; absent from older servers. */
+  request?: RequestSpec | null;
+}
+
+/** A request's facts as the server states them (§4.5). */
+export interface RequestSpec {
+  max_answers: number;
+  instructions: string;
+}
+
+/** What a request asks, opened and checked on this device. */
+export interface RequestAsked {
+  instructions: string;
+  maxAnswers: number;
+  /** Versions this share has written so far. */
+  answers: number;
 }
 
 interface ShareView {
@@ -34,6 +51,8 @@ interface ShareView {
   expires_at: string;
   /** This answer ended a view-once share: nothing more of it can be fetched. */
   view_once?: boolean;
+  request?: RequestSpec | null;
+  edit_count?: number;
 }
 
 interface BindResponse {
@@ -60,6 +79,11 @@ export class ShareLink {
   static async derive(link: ParsedLink, passphrase?: string): Promise<ShareLink> {
     const keys = await deriveShareKeys(link.secret, link.passphrase ? passphrase : undefined);
     return new ShareLink(keys, link.base);
+  }
+
+  /** A request's instructions as stated in a status or view, opened under SK (`decrypt`: the server changed them). */
+  async openRequest(request: RequestSpec): Promise<string> {
+    return openRequest(this.keys.shareKey, this.keys.shareId, request.max_answers, fromB64u(request.instructions));
   }
 
   /** Unsigned status with T: 401 `invalid_access` for a wrong passphrase, 410 once ended. */
@@ -158,6 +182,8 @@ export class OpenShare {
   fingerprint = "";
   /** The sealed summary (the sender's list line) is not this body's: its writer made the list say something else (§3.2). */
   summaryMismatch = false;
+  /** What the share asks for, if it is a request (§4.5), opened on this device. */
+  request: RequestAsked | undefined;
   private envelope!: Envelope;
   private rk!: Bytes;
   private readonly guard: VersionGuard;
@@ -198,7 +224,10 @@ export class OpenShare {
       () => false,
       () => true,
     );
+    // A request box that does not open was changed by the server: refuse the share (§4.5).
+    const instructions = view.request ? await this.link.openRequest(view.request) : undefined;
     await this.accept(envelope);
+    this.request = view.request && instructions !== undefined ? { instructions, maxAnswers: view.request.max_answers, answers: view.edit_count ?? 0 } : undefined;
     this.view = view;
     this.envelope = envelope;
     this.rk = rk;
@@ -309,6 +338,33 @@ export class OpenShare {
   async download(file: FileRef, progress?: Progress): Promise<Blob> {
     const response = await this.link.signed(this.device, "GET", `/recipient/files/${file.id}`);
     return decryptDownload(response, file, progress);
+  }
+
+  /**
+   * Answers a request (§4.5) as one version: uploads `files`, then writes the fields, the notes and the
+   * new file references together. The server counts it as one answer; the last one ends the share.
+   */
+  async answer(values: ReadonlyMap<string, string>, notes: string, files: File[], progress?: Progress): Promise<number> {
+    if (!this.view.editable) throw new Error("this share is read-only");
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    let done = 0;
+    const refs: FileRef[] = [];
+    for (const file of files) {
+      refs.push(await this.upload(file, (n) => progress?.(done + n, total)));
+      done += file.size;
+    }
+    const version = await this.edit((body) => ({
+      ...body,
+      fields: body.fields.map((f) => (values.has(f.name) ? { ...f, value: values.get(f.name)! } : f)),
+      notes,
+      files: [...body.files, ...refs],
+    }));
+    if (this.request) {
+      this.request = { ...this.request, answers: this.request.answers + 1 };
+      // The last answer ended the share: its device key opens nothing any more.
+      if (this.request.answers >= this.request.maxAnswers) await removeDevice(this.link.shareHeader, this.device.publicKey);
+    }
+    return version;
   }
 
   /** Encrypts and uploads files, then adds them to the record as one new version. */

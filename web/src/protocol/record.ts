@@ -209,7 +209,7 @@ function isSingleLine(text: string): boolean {
 }
 
 /** Control characters other than TAB, CR and LF (refused in values and notes). */
-function hasForbiddenControl(text: string): boolean {
+export function hasForbiddenControl(text: string): boolean {
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
     if (isControl(cp) && cp !== 0x09 && cp !== 0x0a && cp !== 0x0d) return true;

@@ -11,7 +11,7 @@ import { addFilesTo, byId, filePicker, h, humanBytes, humanDuration, localTime, 
 import { MessageError, t, type MessageKey } from "../ui/i18n";
 import { recordEditor } from "../ui/record-editor";
 import { changeBetween, isUnchanged } from "../ui/record-diff";
-import { renderRecord } from "../ui/record-view";
+import { fieldLabel, renderRecord } from "../ui/record-view";
 import { saveStream } from "../ui/save";
 
 const app = byId("app");
@@ -154,7 +154,18 @@ async function check(share: ShareLink, link?: ParsedLink): Promise<void> {
     showProblem("problem.elsewhere", () => t("problem.elsewhereDetail"), "bound-elsewhere");
     return;
   }
-  showOpen(share, status, await isOwnShare(ownShareStore(), share.shareHeader).catch(() => false));
+  // A request's instructions are shown before Click to Open; a box that does not open was changed by the
+  // server, and the share is refused (§4.5).
+  let instructions: string | undefined;
+  if (status.request) {
+    try {
+      instructions = await share.openRequest(status.request);
+    } catch (e) {
+      showProblem("problem.cannotOpen", () => explain(e));
+      return;
+    }
+  }
+  showOpen(share, status, await isOwnShare(ownShareStore(), share.shareHeader).catch(() => false), instructions);
 }
 
 /** Where the vault of this origin marks the shares it made (absent if storage is blocked). */
@@ -166,8 +177,13 @@ function ownShareStore(): Storage | undefined {
   }
 }
 
+/** The sender's instructions of a request, as text. */
+function instructionsBlock(text: string): HTMLElement | null {
+  return text ? h("div", { class: "notes", "data-testid": "instructions" }, text) : null;
+}
+
 /** Click to Open. */
-function showOpen(share: ShareLink, status: ShareStatus, own = false): void {
+function showOpen(share: ShareLink, status: ShareStatus, own = false, instructions?: string): void {
   const button = h("button", { type: "button", class: "primary big", "data-testid": "open" }, t("open.button"));
   const error = h("p", { class: "error" });
   button.addEventListener("click", () => {
@@ -184,20 +200,22 @@ function showOpen(share: ShareLink, status: ShareStatus, own = false): void {
   replace(
     app,
     panel(
-      h("h1", {}, t("open.title")),
+      h("h1", {}, t(instructions !== undefined ? "request.openTitle" : "open.title")),
+      instructions !== undefined ? h("p", {}, t("request.openIntro")) : null,
+      instructions !== undefined ? instructionsBlock(instructions) : null,
       // The sender's own browser: opening here would lock the link to the sender's device.
       own ? h("p", { class: "warning", "data-testid": "own-share-warning", role: "alert" }, t("open.own")) : null,
       status.view_once ? h("p", { class: "warning", "data-testid": "view-once-warning" }, t("open.viewOnce")) : null,
       h("p", {}, status.burn_after_secs ? t("open.untilBurn", { time: localTime(status.expires_at), duration: humanDuration(status.burn_after_secs) }) : t("open.until", { time: localTime(status.expires_at) })),
       h("p", {}, t("open.oneDevice")),
       h("p", { class: "warning", "data-testid": "device-warning" }, t("open.warning")),
-      status.editable ? h("p", { class: "muted" }, t("open.editable")) : null,
+      status.editable && instructions === undefined ? h("p", { class: "muted" }, t("open.editable")) : null,
       h("div", { class: "actions" }, button),
       error,
     ),
   );
   redraw = () => {
-    if (!button.disabled) showOpen(share, status, own);
+    if (!button.disabled) showOpen(share, status, own, instructions);
   };
 }
 
@@ -212,7 +230,121 @@ async function openShare(share: ShareLink): Promise<void> {
     }
     throw e;
   }
-  new ShareView(opened).show();
+  if (opened.request) {
+    new RequestForm(opened).show();
+  } else {
+    new ShareView(opened).show();
+  }
+}
+
+/** A request (§4.5): the sender's instructions and a form to fill in; submitting sends one answer. */
+class RequestForm {
+  private readonly status = h("p", { class: "muted", role: "status", "data-testid": "status" });
+
+  constructor(private readonly share: OpenShare) {}
+
+  private get asked(): NonNullable<OpenShare["request"]> {
+    return this.share.request!;
+  }
+
+  show(): void {
+    const body = this.share.body;
+    const inputs = new Map<string, HTMLInputElement | HTMLTextAreaElement>();
+    const rows = body.fields.map((field, i) => {
+      const id = `answer-field${i}`;
+      const input: HTMLInputElement | HTMLTextAreaElement =
+        field.kind === "multiline" || (field.kind === "secret" && field.value.includes("\n"))
+          ? h("textarea", { id, rows: 4 })
+          : h("input", { id, type: field.kind === "secret" ? "password" : field.kind === "email" ? "email" : "text", autocomplete: "off", spellcheck: "false" });
+      input.value = field.value;
+      input.setAttribute("data-testid", `answer-${field.name}`);
+      inputs.set(field.name, input);
+      const row = h("div", { class: "answer-field" }, h("label", { for: id }, fieldLabel(field.name)), input);
+      if (input instanceof HTMLInputElement && input.type === "password") {
+        const reveal = h("button", { type: "button", class: "small", "aria-controls": id, "data-testid": `reveal-${field.name}` }, t("request.show"));
+        reveal.addEventListener("click", () => {
+          const shown = input.type === "text";
+          input.type = shown ? "password" : "text";
+          reveal.textContent = t(shown ? "request.show" : "request.hide");
+        });
+        row.append(reveal);
+      }
+      return row;
+    });
+    const notes = h("textarea", { id: "answer-notes", rows: 4, "data-testid": "answer-notes" });
+    notes.value = body.notes;
+    const { input: upload, button: choose } = filePicker(t("request.addFiles"), "answer-files");
+    const chosen = h("p", { class: "muted", "data-testid": "answer-chosen" });
+    upload.addEventListener("change", () => {
+      chosen.textContent = [...(upload.files ?? [])].map((f) => f.name).join(", ");
+    });
+    const send = h("button", { type: "submit", class: "primary big", "data-testid": "answer-send" }, t("request.send"));
+    const left = this.asked.maxAnswers - this.asked.answers;
+    const form = h(
+      "form",
+      { "data-testid": "answer-form" },
+      h("h1", {}, t("request.title", { title: body.title })),
+      instructionsBlock(this.asked.instructions),
+      ...rows,
+      h("label", { for: "answer-notes" }, t("request.notes")),
+      notes,
+      h("div", { class: "actions" }, choose, upload),
+      chosen,
+      h("p", { class: "muted" }, t(left === 1 ? "request.once" : "request.times", { count: left, time: localTime(this.share.view.expires_at) })),
+      h("p", { class: "muted" }, t("request.private")),
+      h("p", { class: "muted" }, t("share.device"), h("span", { class: "fingerprint", "data-testid": "fingerprint" }, this.share.fingerprint), t("share.deviceAfter")),
+      h("div", { class: "actions" }, send),
+      this.status,
+    );
+    onFileDrop(form, (dropped) => {
+      addFilesTo(upload, dropped);
+      chosen.textContent = [...(upload.files ?? [])].map((f) => f.name).join(", ");
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const values = new Map([...inputs].map(([name, input]) => [name, input.value]));
+      const files = [...(upload.files ?? [])];
+      send.disabled = true;
+      this.say(files.length ? t("share.uploading", { count: files.length }) : t("request.sending"));
+      void this.share
+        .answer(values, notes.value, files, (done, total) => this.say(t("share.progress", { percent: total ? Math.floor((100 * done) / total) : 100 })))
+        .then(() => this.sent())
+        .catch((e: unknown) => {
+          send.disabled = false;
+          if (e instanceof ApiError && (e.code === "share_ended" || e.code === "not_found")) {
+            showProblem("problem.ended", () => t("request.endedDetail"), "ended");
+            return;
+          }
+          this.say(e instanceof ProtocolError && !["decrypt", "verify", "rollback", "fork"].includes(e.kind) ? t("error.cannotSave", { message: e.message }) : explain(e), true);
+        });
+    });
+    replace(app, panel(form));
+    redraw = () => {
+      if (!send.disabled) this.show();
+    };
+  }
+
+  /** The answer is sent: the request has ended, or it may be changed again. */
+  private sent(): void {
+    const left = this.asked.maxAnswers - this.asked.answers;
+    const again = h("button", { type: "button", "data-testid": "answer-again" }, t("request.change"));
+    again.addEventListener("click", () => this.show());
+    replace(
+      app,
+      panel(
+        h("h1", { "data-testid": "answer-sent" }, t("request.sent")),
+        h("p", {}, t(left > 0 ? "request.sentMore" : "request.sentDone", { count: left })),
+        h("p", { class: "muted" }, t("share.device"), h("span", { class: "fingerprint" }, this.share.fingerprint), t("share.deviceAfter")),
+        left > 0 ? h("div", { class: "actions" }, again) : null,
+      ),
+    );
+    redraw = () => this.sent();
+  }
+
+  private say(message: string, error = false): void {
+    this.status.textContent = message;
+    this.status.className = error ? "error" : "ok";
+  }
 }
 
 /** The opened record, kept fresh, with its actions. */

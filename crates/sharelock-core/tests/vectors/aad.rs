@@ -6,13 +6,14 @@ use crate::common::{Case, hex, run_area, seq, unhex};
 use serde_json::{Value, json};
 use sharelock_core::crypto::{AadKind, aad};
 
-const KINDS: [AadKind; 8] = [
+const KINDS: [AadKind; 9] = [
     AadKind::DataKey,
     AadKind::RecordKey,
     AadKind::ShareRecordKey,
     AadKind::ShareSecret,
     AadKind::ShareGrant,
     AadKind::ShareLabel,
+    AadKind::ShareRequest,
     AadKind::Record,
     AadKind::RecordSummary,
 ];
@@ -42,6 +43,10 @@ fn fields_of(kind: AadKind) -> Vec<(&'static str, Vec<u8>)> {
             ("u64(k)", k),
         ],
         AadKind::ShareSecret | AadKind::ShareLabel => vec![("share_id", share_id)],
+        AadKind::ShareRequest => vec![
+            ("share_id", share_id),
+            ("u32(max_answers)", 3u32.to_be_bytes().to_vec()),
+        ],
         AadKind::ShareGrant => vec![
             ("share_id", share_id),
             ("record_id", record_id),

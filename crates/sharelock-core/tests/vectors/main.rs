@@ -14,6 +14,7 @@ mod kdf;
 mod keys;
 mod link;
 mod record;
+mod request;
 mod share;
 mod signature;
 mod stream;

@@ -68,6 +68,7 @@ pub async fn policy(State(state): State<AppState>) -> Json<Policy> {
         one_time_share: c.one_time_shares,
         max_expiry_secs: c.max_expiry.as_secs(),
         editable_shares: c.editable_shares,
+        requests: c.requests_allowed(),
         signups: c.signups,
         invite_required: c.signups && c.invite_only,
         signup_email_domains: c.signup_email_domains.clone(),

@@ -120,6 +120,7 @@ pub async fn status(
         bound: share.device_key.is_some(),
         burn_after_secs: share.burn_after.map(|s| s.max(0) as u64),
         view_once: share.view_once,
+        request: share.request.map(crate::handlers::shares::request_spec),
     }))
 }
 
@@ -281,6 +282,11 @@ pub async fn fetch(
         editable: view.share.editable,
         expires_at: to_time(view.share.expires_at),
         view_once: view.share.view_once,
+        request: view
+            .share
+            .request
+            .map(crate::handlers::shares::request_spec),
+        edit_count: view.share.edit_count,
     }))
 }
 

@@ -11,10 +11,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use sharelock_api::ErrorCode;
 use sharelock_api::shares::{
-    CreateShare, Expiry, ShareCreated, ShareInfo, ShareList, ShareState as ApiState,
+    CreateShare, Expiry, RequestSpec, ShareCreated, ShareInfo, ShareList, ShareState as ApiState,
 };
 use sharelock_core::device::fingerprint;
-use sharelock_store::{NewShare, ShareRow, ShareState};
+use sharelock_store::{NewShare, ShareRequest, ShareRow, ShareState};
 use uuid::Uuid;
 
 /// owner_secret = AEAD(DK, S ‖ S′): nonce + 64 bytes + tag.
@@ -62,7 +62,49 @@ pub fn share_info(row: ShareRow, now: i64) -> ShareInfo {
         last_failed_at: row.last_failed_at.map(to_time),
         refused_at: row.refused_at.map(to_time),
         view_once: row.view_once,
+        request: row.request.map(request_spec),
     }
+}
+
+/// A request's facts as the API states them.
+pub fn request_spec(request: ShareRequest) -> RequestSpec {
+    RequestSpec {
+        max_answers: request.max_answers,
+        instructions: request.instructions.into(),
+    }
+}
+
+/// Checks a request's facts as far as the server can (docs/protocol.md §4.5): it cannot open the box.
+fn checked_request(
+    req: &CreateShare,
+    config: &crate::config::Config,
+) -> ApiResult<Option<ShareRequest>> {
+    let Some(request) = &req.request else {
+        return Ok(None);
+    };
+    if !config.requests_allowed() {
+        return Err(ApiError::new(
+            ErrorCode::ForbiddenByPolicy,
+            "requests are disabled on this server",
+        ));
+    }
+    if !req.editable || req.view_once {
+        return Err(ApiError::malformed(
+            "a request is an editable share, never view-once",
+        ));
+    }
+    if !sharelock_core::request::is_max_answers(request.max_answers) {
+        return Err(ApiError::malformed("max_answers must be 1 to 100"));
+    }
+    if !sharelock_core::request::is_box_len(request.instructions.len()) {
+        return Err(ApiError::malformed(
+            "instructions must be a sealed box of 28 + 256·n bytes, n from 1 to 17",
+        ));
+    }
+    Ok(Some(ShareRequest {
+        max_answers: request.max_answers,
+        instructions: request.instructions.as_slice().to_vec(),
+    }))
 }
 
 /// Resolves the requested expiry against the policy's longest expiry.
@@ -124,6 +166,7 @@ pub async fn create(
             "editable shares are disabled on this server",
         ));
     }
+    let request = checked_request(&req, config)?;
     if req.editable && req.view_once {
         // Shown once, then ended: nothing would be left to edit.
         return Err(ApiError::malformed("a view-once share cannot be editable"));
@@ -179,6 +222,7 @@ pub async fn create(
         created_at: now,
         expires_at,
         view_once: req.view_once,
+        request,
     };
     let handle = share.handle;
     state

@@ -5,7 +5,7 @@
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use crate::model::{Author, EndReason, Id, ShareRow};
+use crate::model::{Author, EndReason, Id, ShareRequest, ShareRow};
 use crate::{Result, StoreError};
 
 /// A version's or file's author as stored: NULL for the owner, else the share handle.
@@ -62,13 +62,14 @@ macro_rules! share_columns {
          s.owner_secret, s.label, s.editable, s.burn_after, s.passphrase, s.created_at, s.expires_at, \
          s.bound_at, s.device_key, s.bind_tag, s.ended_at, s.end_reason, s.last_access_at, s.edit_count, \
          s.failed_attempts, s.last_failed_at, s.refused_event_at, s.view_once, \
+         s.request_max_answers, s.request_box, \
          coalesce((SELECT a.disabled_at IS NOT NULL FROM accounts a WHERE a.id = s.account_id), false)"
     };
 }
 pub(super) use share_columns;
 
 /// How many columns `share_columns!()` names: a query's own columns start here.
-pub(super) const SHARE_COLUMN_COUNT: usize = 26;
+pub(super) const SHARE_COLUMN_COUNT: usize = 28;
 
 pub(super) fn share_from_row(row: &PgRow) -> Result<ShareRow> {
     Ok(ShareRow {
@@ -97,6 +98,17 @@ pub(super) fn share_from_row(row: &PgRow) -> Result<ShareRow> {
         last_failed_at: row.try_get(22)?,
         refused_at: row.try_get(23)?,
         view_once: row.try_get(24)?,
-        owner_disabled: row.try_get(25)?,
+        request: match (
+            row.try_get::<Option<i32>, _>(25)?,
+            row.try_get::<Option<Vec<u8>>, _>(26)?,
+        ) {
+            (Some(max_answers), Some(instructions)) => Some(ShareRequest {
+                max_answers: u32::try_from(max_answers)
+                    .map_err(|_| StoreError::Backend("a negative request_max_answers".into()))?,
+                instructions,
+            }),
+            _ => None,
+        },
+        owner_disabled: row.try_get(27)?,
     })
 }

@@ -41,8 +41,8 @@ pub(super) async fn create(
     sqlx::query(
         "INSERT INTO shares (handle, share_id, account_id, record_id, token_hash, wrapped_key, key_gen,
                              owner_secret, label, editable, burn_after, passphrase, created_at, expires_at,
-                             view_once)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                             view_once, request_max_answers, request_box)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(share.handle)
     .bind(&share.share_id[..])
@@ -59,6 +59,15 @@ pub(super) async fn create(
     .bind(share.created_at)
     .bind(share.expires_at)
     .bind(share.view_once)
+    .bind(
+        share
+            .request
+            .as_ref()
+            .map(|r| i32::try_from(r.max_answers))
+            .transpose()
+            .map_err(|_| StoreError::Backend("request_max_answers out of range".into()))?,
+    )
+    .bind(share.request.as_ref().map(|r| r.instructions.clone()))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -591,6 +600,13 @@ pub(super) async fn recipient_edit(
         number,
         change.now,
     );
+    // A request ends with the version that reaches its number of answers. The count was read under the
+    // record's lock, which every edit of the share takes first, so no other edit came in between.
+    if let Some(request) = &share.request
+        && share.edit_count + 1 >= u64::from(request.max_answers)
+    {
+        end_locked(conn, events, share.handle, EndReason::Answered, change.now).await?;
+    }
     Ok(())
 }
 

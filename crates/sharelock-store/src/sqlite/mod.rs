@@ -52,6 +52,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../migrations/sqlite/0018_sweep_at_scale.sql"
     )),
+    M::up(include_str!("../../migrations/sqlite/0015_requests.sql")),
 ];
 
 /// The schema version (`PRAGMA user_version`) a database has once every migration above is applied.

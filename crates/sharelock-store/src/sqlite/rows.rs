@@ -3,7 +3,7 @@
 use rusqlite::Row;
 use rusqlite::types::{Type, ValueRef};
 
-use crate::model::{Author, EndReason, Id, ShareRow};
+use crate::model::{Author, EndReason, Id, ShareRequest, ShareRow};
 
 /// A version's or file's author as stored: NULL for the owner, else the share handle.
 pub(super) fn author_column(author: Author) -> Option<Id> {
@@ -43,13 +43,14 @@ macro_rules! share_columns {
          s.owner_secret, s.label, s.editable, s.burn_after, s.passphrase, s.created_at, s.expires_at, \
          s.bound_at, s.device_key, s.bind_tag, s.ended_at, s.end_reason, s.last_access_at, s.edit_count, \
          s.failed_attempts, s.last_failed_at, s.refused_event_at, s.view_once, \
+         s.request_max_answers, s.request_box, \
          coalesce((SELECT a.disabled_at IS NOT NULL FROM accounts a WHERE a.id = s.account_id), 0)"
     };
 }
 pub(super) use share_columns;
 
 /// How many columns `share_columns!()` names: a query's own columns start here.
-pub(super) const SHARE_COLUMN_COUNT: usize = 26;
+pub(super) const SHARE_COLUMN_COUNT: usize = 28;
 
 pub(super) fn share_from_row(row: &Row<'_>) -> rusqlite::Result<ShareRow> {
     Ok(ShareRow {
@@ -78,6 +79,16 @@ pub(super) fn share_from_row(row: &Row<'_>) -> rusqlite::Result<ShareRow> {
         last_failed_at: row.get(22)?,
         refused_at: row.get(23)?,
         view_once: row.get(24)?,
-        owner_disabled: row.get(25)?,
+        request: match (
+            row.get::<_, Option<u32>>(25)?,
+            row.get::<_, Option<Vec<u8>>>(26)?,
+        ) {
+            (Some(max_answers), Some(instructions)) => Some(ShareRequest {
+                max_answers,
+                instructions,
+            }),
+            _ => None,
+        },
+        owner_disabled: row.get(27)?,
     })
 }

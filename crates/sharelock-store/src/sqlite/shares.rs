@@ -35,8 +35,8 @@ pub(super) fn create(
     tx.prepare_cached(
         "INSERT INTO shares (handle, share_id, account_id, record_id, token_hash, wrapped_key, key_gen,
                              owner_secret, label, editable, burn_after, passphrase, created_at, expires_at,
-                             view_once)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                             view_once, request_max_answers, request_box)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         share.handle,
@@ -53,7 +53,9 @@ pub(super) fn create(
         share.passphrase,
         share.created_at,
         share.expires_at,
-        share.view_once
+        share.view_once,
+        share.request.as_ref().map(|r| r.max_answers),
+        share.request.as_ref().map(|r| &r.instructions)
     ])?;
     Ok(())
 }
@@ -519,7 +521,15 @@ pub(super) fn recipient_edit(
         Some(share.record_id),
         number,
         change.now,
-    )
+    )?;
+    // A request ends with the version that reaches its number of answers: the single writer has just
+    // read the count, so no other edit of the share came in between.
+    if let Some(request) = &share.request
+        && share.edit_count + 1 >= u64::from(request.max_answers)
+    {
+        end(tx, raised, share.handle, EndReason::Answered, change.now)?;
+    }
+    Ok(())
 }
 
 pub(super) fn recipient_end(

@@ -237,6 +237,51 @@ pub async fn edit_racing_share_end(store: &impl Store) {
     }
 }
 
+/// Two submissions sent together to a request that takes one answer: exactly one is accepted and ends
+/// the share; the other finds it ended (not a version conflict: the answer count ended it, under the
+/// same lock the version is judged under), and the record holds the winner's version.
+pub async fn racing_request_answers(store: &impl Store) {
+    let account = account(store).await;
+    for round in 0..8 {
+        let record = record(store, account).await;
+        let spec = ShareSpec {
+            editable: true,
+            request: Some(ShareRequest {
+                max_answers: 1,
+                instructions: vec![round; 284],
+            }),
+            ..ShareSpec::default()
+        };
+        let share = share(store, account, record, spec).await;
+        bind(store, share, T0 + 1).await;
+        let by_share = Author::Share(share.handle);
+        let submit = |at: UnixTime| async move {
+            store
+                .recipient_edit(change(share, at), 2, version(3, 2, by_share, at))
+                .await
+        };
+        let (a, b) = futures::join!(submit(T0 + 5), submit(T0 + 5));
+        let (won, lost) = match (a, b) {
+            (Ok(events), Err(e)) | (Err(e), Ok(events)) => (events, e),
+            other => panic!("exactly one submission must win, got {other:?}"),
+        };
+        assert!(
+            matches!(lost, StoreError::ShareEnded),
+            "the loser found {lost:?}"
+        );
+        assert_eq!(
+            kinds(&won),
+            vec![EventKind::RecordEdited, EventKind::ShareEnded]
+        );
+        let row = by_id(store, share).await;
+        assert_eq!(
+            (row.edit_count, row.end_reason),
+            (1, Some(EndReason::Answered))
+        );
+        assert_eq!(head(store, account, record).await.version, 3);
+    }
+}
+
 /// Attempts sent together on one share: exactly the free ones are granted (each with its own number),
 /// every other is refused with the first wait and not counted, and the owner hears of the burst once.
 pub async fn racing_access_attempts(store: &impl Store) {

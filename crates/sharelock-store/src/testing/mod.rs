@@ -49,6 +49,7 @@ macro_rules! conformance_tests {
             recipient_edit,
             recipient_end,
             view_once,
+            request_answers,
             use_nonce,
             access_attempts,
             access_attempt_in_one_write,
@@ -68,6 +69,7 @@ macro_rules! conformance_tests {
             racing_writes_one_wins,
             rotation_racing_share_end,
             edit_racing_share_end,
+            racing_request_answers,
             racing_access_attempts,
             racing_access_attempts_in_one_write,
             racing_login_attempts,
@@ -294,6 +296,7 @@ struct ShareSpec {
     created_at: UnixTime,
     expires_at: UnixTime,
     view_once: bool,
+    request: Option<ShareRequest>,
 }
 
 impl Default for ShareSpec {
@@ -304,6 +307,7 @@ impl Default for ShareSpec {
             created_at: T0,
             expires_at: T0 + 24 * HOUR,
             view_once: false,
+            request: None,
         }
     }
 }
@@ -337,6 +341,7 @@ fn new_share(rotation: &Rotation, spec: &ShareSpec) -> NewShare {
         created_at: spec.created_at,
         expires_at: spec.expires_at,
         view_once: spec.view_once,
+        request: spec.request.clone(),
     }
 }
 

@@ -555,3 +555,100 @@ pub async fn access_attempt_in_one_write(store: &impl Store) {
         StoreError::NotFound
     );
 }
+
+/// A request (docs/protocol.md §4.5) ends with the version that reaches its number of answers, in the
+/// same transaction: the share is recorded `answered`, its wrapped key dropped, its record flagged for
+/// rotation, and the owner hears `record_edited` then `share_ended`; the record keeps the answers and the
+/// share takes no further write.
+pub async fn request_answers(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let request = ShareRequest {
+        max_answers: 2,
+        instructions: vec![7; 284],
+    };
+    let spec = ShareSpec {
+        editable: true,
+        request: Some(request.clone()),
+        ..ShareSpec::default()
+    };
+    let share = self::share(store, account, record, spec).await;
+    let listed = store
+        .share(account, share.handle)
+        .await
+        .expect("read share")
+        .expect("share exists");
+    assert_eq!(listed.request, Some(request.clone()));
+    bind(store, share, T0 + 1).await;
+    let by_share = Author::Share(share.handle);
+
+    let first = store
+        .recipient_edit(change(share, T0 + 2), 2, version(3, 2, by_share, T0 + 2))
+        .await
+        .expect("first answer");
+    assert_eq!(kinds(&first), vec![EventKind::RecordEdited]);
+    let row = by_id(store, share).await;
+    assert_eq!((row.edit_count, row.ended_at), (1, None));
+    assert!(row.wrapped_key.is_some());
+
+    let last = store
+        .recipient_edit(change(share, T0 + 3), 3, version(4, 2, by_share, T0 + 3))
+        .await
+        .expect("last answer");
+    assert_eq!(
+        kinds(&last),
+        vec![EventKind::RecordEdited, EventKind::ShareEnded]
+    );
+    assert_eq!(last[1].share, Some(share.handle));
+    let row = by_id(store, share).await;
+    assert_eq!(row.edit_count, 2);
+    assert_eq!(row.ended_at, Some(T0 + 3));
+    assert_eq!(row.end_reason, Some(EndReason::Answered));
+    assert_eq!(row.state(T0 + 3), ShareState::Deleted);
+    assert_eq!(row.wrapped_key, None);
+    assert_eq!(row.request, Some(request));
+    let head = store
+        .record(account, record)
+        .await
+        .expect("read")
+        .expect("the record stays");
+    assert_eq!((head.head.version, head.head.author), (4, by_share));
+    assert!(head.head.rotate_pending);
+
+    let after = store
+        .recipient_edit(change(share, T0 + 4), 4, version(5, 2, by_share, T0 + 4))
+        .await;
+    assert_store_err!(after, StoreError::ShareEnded);
+    assert_store_err!(
+        store.recipient_view(&share.share_id, T0 + 4).await,
+        StoreError::ShareEnded
+    );
+
+    // An ordinary editable share is not limited.
+    let plain = ShareSpec {
+        editable: true,
+        ..ShareSpec::default()
+    };
+    let other = self::share(store, account, record, plain).await;
+    bind(store, other, T0 + 5).await;
+    let by_other = Author::Share(other.handle);
+    let current = store
+        .record(account, record)
+        .await
+        .expect("read")
+        .expect("found")
+        .head;
+    for n in 0..3 {
+        let v = current.version + n;
+        store
+            .recipient_edit(
+                change(other, T0 + 6),
+                v,
+                version(v + 1, current.key_gen, by_other, T0 + 6),
+            )
+            .await
+            .expect("edit through an ordinary share");
+    }
+    let row = by_id(store, other).await;
+    assert_eq!((row.edit_count, row.ended_at, row.request), (3, None, None));
+}

@@ -7,6 +7,7 @@ mod home;
 mod open;
 mod output;
 mod record;
+mod request;
 mod share;
 
 use crate::{backup, migrate, serve};
@@ -91,6 +92,11 @@ pub enum Command {
     Share(share::ShareCommand),
     /// Open a share link: binds this device on first use and prints the record.
     Open(open::OpenArgs),
+    /// Ask someone for a secret: a blank record they fill in through a one-time, device-locked link.
+    #[command(subcommand)]
+    Request(request::RequestCommand),
+    /// Answer a request link: shows what is asked; with --set, --notes or --attach sends the answer.
+    Answer(request::AnswerArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -305,6 +311,8 @@ async fn run(global: Global, command: Command) -> CliResult {
         Command::Record(cmd) => record::run(&ctx, cmd).await,
         Command::Share(cmd) => share::run(&ctx, cmd).await,
         Command::Open(args) => open::run(&ctx, args).await,
+        Command::Request(cmd) => request::run(&ctx, cmd).await,
+        Command::Answer(args) => request::answer(&ctx, args).await,
         Command::Serve(_)
         | Command::Migrate(_)
         | Command::Backup(_)

@@ -36,7 +36,7 @@ pub struct OpenArgs {
     done: bool,
 }
 
-fn open_failure(e: ClientError) -> Failure {
+pub(super) fn open_failure(e: ClientError) -> Failure {
     match e {
         ClientError::Api {
             code: ErrorCode::NotFound,

@@ -108,12 +108,13 @@ fn state_words(state: ShareState) -> &'static str {
 }
 
 /// Why a share ended, in words.
-fn end_words(reason: &str) -> &str {
+pub(super) fn end_words(reason: &str) -> &str {
     match reason {
         "deleted" => "ended by you",
         "recipient_done" => "ended by the recipient",
         "record_deleted" => "ended with its record",
         "viewed" => "viewed once, then ended",
+        "answered" => "answered, then ended",
         "expired" => "expired",
         other => other,
     }
@@ -138,7 +139,7 @@ fn alerts(s: &ShareEntry) -> String {
     out.join("; ")
 }
 
-fn qr_text(link: &str) -> CliResult<String> {
+pub(super) fn qr_text(link: &str) -> CliResult<String> {
     use qrcode::render::unicode::Dense1x2;
     let code = qrcode::QrCode::new(link.as_bytes())
         .map_err(|e| Failure::other(format!("cannot draw a QR code: {e}")))?;
@@ -320,6 +321,9 @@ async fn list(ctx: &Context, session: &mut OwnerSession, args: ListArgs) -> CliR
         let mut flags = Vec::new();
         if s.editable {
             flags.push("editable");
+        }
+        if s.request.is_some() {
+            flags.push("request");
         }
         if s.legacy {
             flags.push("created before sealed share facts");

@@ -559,6 +559,23 @@ export const en = {
   "api.internal": "The server failed unexpectedly. Try again in a moment.",
   "api.unavailable": "The server is temporarily unavailable. Try again in a moment.",
   "api.server_busy": "The server is busy. Try again in a moment.",
+  "request.openTitle": "Someone asks you for a secret",
+  "request.openIntro": "The sender asks you to fill in a record. What you write is encrypted in this browser for the sender only: the server cannot read it. The sender wrote:",
+  "request.title": "Fill in: {title}",
+  "request.show": "Show",
+  "request.hide": "Hide",
+  "request.notes": "Notes (optional)",
+  "request.addFiles": "Attach files",
+  "request.send": "Send",
+  "request.sending": "Encrypting and sending…",
+  "request.once": "You can send this once, until {time}.",
+  "request.times": "You can send this {count} times, until {time}; each time replaces the last.",
+  "request.private": "What you write is encrypted in this browser for the sender only, and signed by this device.",
+  "request.sent": "Sent",
+  "request.sentDone": "Your answer is on its way to the sender, encrypted for them only. The request has ended: this link no longer opens anywhere.",
+  "request.sentMore": "Your answer is on its way to the sender, encrypted for them only. You can still change it {count} time(s).",
+  "request.change": "Change my answer",
+  "request.endedDetail": "This request has ended: it was answered, it expired, or the sender withdrew it. What you wrote here was not sent.",
 } as const;
 
 export type MessageKey = keyof typeof en;
