@@ -125,6 +125,10 @@ error_codes! {
     ShareQuotaExceeded = "share_quota_exceeded", 413;
     /// The account already has `max_live_shares` live shares.
     ShareLimitReached = "share_limit_reached", 429;
+    /// A webhook URL that is not https, not a valid URL, or names an address the server refuses.
+    WebhookUrlNotAllowed = "webhook_url_not_allowed", 400;
+    /// The account already has as many webhook endpoints as it may.
+    WebhookLimitReached = "webhook_limit_reached", 429;
     /// The server failed; nothing secret is in the message.
     Internal = "internal", 500;
     /// The server cannot serve now (database unavailable, shutting down).

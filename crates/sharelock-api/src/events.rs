@@ -14,6 +14,8 @@ pub enum EventKind {
     AccessFailures,
     /// A second device with the link was refused: another device holds the share.
     DeviceRefused,
+    /// A file was added to the record (by the owner, or by the recipient of `share`).
+    FileAdded,
 }
 
 /// The SSE `data` of one event; the SSE `event` field carries `kind` too.

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod recipient;
 pub mod records;
 pub mod shares;
+pub mod webhooks;
 
 pub use body::{BodyError, parse_body};
 pub use bytes::B64;

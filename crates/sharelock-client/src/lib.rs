@@ -19,6 +19,7 @@ mod records;
 mod session;
 mod shares;
 mod versions;
+mod webhooks;
 
 pub use error::{ClientError, Result};
 pub use files::{NoProgress, Progress, guess_mime, safe_file_name};

@@ -3,7 +3,8 @@
 //! Everything a client or the server must agree on lives here, exactly as `docs/protocol.md` specifies:
 //! account keys ([`account`]), the record model ([`record`]) and its sealed versions ([`envelope`]), share
 //! links and the keys derived from them ([`share`]), the recipient's device key ([`device`]) and signed
-//! requests ([`httpsig`]), encrypted file streams ([`stream`]) and one-time codes ([`totp`]).
+//! requests ([`httpsig`]), encrypted file streams ([`stream`]), one-time codes ([`totp`]) and webhook
+//! signatures ([`webhook`]).
 //!
 //! Primitives come from aws-lc-rs (AES-256-GCM, HKDF, HMAC, SHA-256, ECDSA P-256) and the `argon2` crate;
 //! the choice and its benchmark are in `docs/benchmarks.md`.
@@ -25,5 +26,6 @@ pub mod request;
 pub mod share;
 pub mod stream;
 pub mod totp;
+pub mod webhook;
 
 pub use error::Error;

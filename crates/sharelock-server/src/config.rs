@@ -123,6 +123,26 @@ pub struct Config {
     /// Serve `/metrics` on this address instead of `listen` (for a monitoring network the public
     /// proxy never reaches). Unset: `/metrics` is on `listen`.
     pub metrics_listen: Option<SocketAddr>,
+
+    /// Webhook endpoints one account may register.
+    pub webhook_max_endpoints: u32,
+    /// Webhook deliveries may go to loopback addresses, and to them over plain `http://` (a receiver on
+    /// the same machine, tests). Off by default.
+    pub webhook_allow_loopback: bool,
+    /// Webhook deliveries may go to private, link-local and other non-public addresses (a receiver on
+    /// an internal network). Off by default, so a webhook cannot reach what only the server can.
+    pub webhook_allow_private: bool,
+    /// How long one delivery attempt may take (connection, TLS, request and the answer's status).
+    #[serde(with = "humantime_serde_compat")]
+    pub webhook_timeout: Duration,
+    /// Attempts per delivery before it is given up as failed.
+    pub webhook_max_attempts: u32,
+    /// The wait after a first failed attempt; it doubles after each further failure (at most 6 h).
+    #[serde(with = "humantime_serde_compat")]
+    pub webhook_retry_base: Duration,
+    /// How often each node looks for due deliveries (it also looks whenever events are raised).
+    #[serde(with = "humantime_serde_compat")]
+    pub webhook_poll_interval: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -189,6 +209,13 @@ impl Default for Config {
             admin_token: None,
             log_format: LogFormat::Text,
             metrics_listen: None,
+            webhook_max_endpoints: 10,
+            webhook_allow_loopback: false,
+            webhook_allow_private: false,
+            webhook_timeout: Duration::from_secs(10),
+            webhook_max_attempts: 10,
+            webhook_retry_base: Duration::from_secs(30),
+            webhook_poll_interval: Duration::from_secs(5),
         }
     }
 }
@@ -246,6 +273,13 @@ const ENV_KEYS: &[(&str, EnvKind)] = &[
     ("admin_token", EnvKind::Str),
     ("log_format", EnvKind::Str),
     ("metrics_listen", EnvKind::Str),
+    ("webhook_max_endpoints", EnvKind::Int),
+    ("webhook_allow_loopback", EnvKind::Bool),
+    ("webhook_allow_private", EnvKind::Bool),
+    ("webhook_timeout", EnvKind::Str),
+    ("webhook_max_attempts", EnvKind::Int),
+    ("webhook_retry_base", EnvKind::Str),
+    ("webhook_poll_interval", EnvKind::Str),
 ];
 
 /// Settings that are secrets (the database URL carries its password). Each may also be read from a file:
@@ -464,6 +498,17 @@ impl Config {
                      (for example: head -c 32 /dev/urandom | base64)"
                 );
             }
+        }
+        if self.webhook_timeout.is_zero() || self.webhook_timeout > Duration::from_secs(120) {
+            bail!("webhook_timeout must be between 1 second and 2 minutes");
+        }
+        if !(1..=50).contains(&self.webhook_max_attempts) {
+            bail!("webhook_max_attempts must be between 1 and 50");
+        }
+        if self.webhook_retry_base.as_secs() == 0 || self.webhook_poll_interval.is_zero() {
+            bail!(
+                "webhook_retry_base (at least one second) and webhook_poll_interval must be positive"
+            );
         }
         for domain in &mut self.signup_email_domains {
             let normalized = domain.trim().trim_start_matches('@').to_ascii_lowercase();

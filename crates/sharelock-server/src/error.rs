@@ -142,6 +142,10 @@ impl From<StoreError> for ApiError {
                 ErrorCode::ShareLimitReached,
                 "the account has as many live shares as it may have; end one first",
             ),
+            StoreError::WebhookLimit => ApiError::new(
+                ErrorCode::WebhookLimitReached,
+                "the account has as many webhook endpoints as it may have; remove one first",
+            ),
             StoreError::AccountDisabled => ApiError::share_suspended(),
             StoreError::PartsMismatch => ApiError::malformed(
                 "the uploaded parts do not match `parts` and `size` (missing or extra parts, or another total)",

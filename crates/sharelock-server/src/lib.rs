@@ -17,12 +17,14 @@ pub mod ratelimit;
 pub mod signed;
 pub mod state;
 pub mod versions;
+pub mod webhooks;
 
 use crate::body::{BodyLimit, SMALL_BODY};
 use crate::config::{BlobBackend, Config};
 use crate::error::ApiError;
 use crate::handlers::{
     accounts, admin as admin_api, events, files, health, pages, recipient, records, shares,
+    webhooks as webhooks_api,
 };
 use crate::state::{AppState, Inner};
 use anyhow::{Context, bail};
@@ -111,6 +113,13 @@ pub fn router(state: AppState) -> Router {
             post(files::recipient_complete),
         )
         .route("/events", get(events::stream))
+        .route(
+            "/webhooks",
+            get(webhooks_api::list).post(webhooks_api::create),
+        )
+        .route("/webhooks/{id}", delete(webhooks_api::delete))
+        .route("/webhooks/{id}/ping", post(webhooks_api::ping))
+        .route("/webhooks/{id}/deliveries", get(webhooks_api::deliveries))
         .route("/policy", get(health::policy))
         .route("/admin/accounts", get(admin_api::accounts))
         .route("/admin/accounts/disable", post(admin_api::disable))
@@ -344,6 +353,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         metrics: install_metrics(),
     });
     let sweeper = tokio::spawn(sweep_forever(state.clone()));
+    let deliverer = tokio::spawn(webhooks::deliver_forever(state.clone()));
     let upkeep = state
         .metrics
         .clone()
@@ -383,6 +393,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = task.await;
     }
     sweeper.abort();
+    deliverer.abort();
     if let Some(task) = upkeep {
         task.abort();
     }

@@ -1,7 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types, served at
 //! `/api/v1/openapi.json`.
 
-use crate::handlers::{accounts, admin, events, files, health, recipient, records, shares};
+use crate::handlers::{
+    accounts, admin, events, files, health, recipient, records, shares, webhooks,
+};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -24,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         files::owner_put_part, files::owner_complete, files::owner_get,
         files::recipient_put_part, files::recipient_complete, files::recipient_get,
         events::stream, events::recipient_stream, health::policy,
+        webhooks::create, webhooks::list, webhooks::delete, webhooks::ping, webhooks::deliveries,
         admin::accounts, admin::disable, admin::enable, admin::delete, admin::invites, admin::create_invite,
         admin::revoke_invite, admin::config,
     ),
@@ -31,6 +34,8 @@ use utoipa::{Modify, OpenApi};
         sharelock_api::ErrorBody, sharelock_api::ErrorDetail,
         // The data of each `GET /events` server-sent event (a stream has no JSON body to attach them to).
         sharelock_api::events::Event, sharelock_api::events::EventKind,
+        // The body of every webhook delivery (sent by the server, not answered by it).
+        sharelock_api::webhooks::WebhookPayload,
     )),
     modifiers(&BearerAuth, &CommonErrors, &ErrorCodes, &OperationIds),
     tags(
@@ -40,6 +45,7 @@ use utoipa::{Modify, OpenApi};
         (name = "recipient", description = "The link holder: status, bind, fetch, edit, end (signed, RFC 9421)"),
         (name = "files", description = "Encrypted file streams in parts"),
         (name = "events", description = "Live events for the owner (server-sent events)"),
+        (name = "webhooks", description = "Signed webhooks: endpoints and their deliveries (docs/protocol.md §9.9)"),
         (name = "server", description = "Server policy"),
         (name = "admin", description = "The operator's API (admin token; off unless one is configured)"),
     )

@@ -62,6 +62,9 @@ pub enum StoreError {
     /// The account already has as many live shares as it may.
     #[error("the account has reached its live share limit")]
     ShareLimit,
+    /// The account already has as many webhook endpoints as it may.
+    #[error("the account has reached its webhook endpoint limit")]
+    WebhookLimit,
     /// The account is disabled: no session may be created for it.
     #[error("the account is disabled")]
     AccountDisabled,
@@ -312,6 +315,8 @@ pub trait Store: Send + Sync + 'static {
     /// part writes: the attached parts must be exactly `0..parts` adding up to `size` (`PartsMismatch`);
     /// writes still in progress become garbage. Completing again with the same totals is fine (a
     /// retried request); other totals are `AlreadyExists`.
+    /// The first completion raises `FileAdded` (for the record's owner, with the share for a recipient's
+    /// upload); a repeated one raises nothing.
     async fn complete_file(
         &self,
         record: Id,
@@ -320,7 +325,7 @@ pub trait Store: Send + Sync + 'static {
         parts: u32,
         size: u64,
         now: UnixTime,
-    ) -> Result<()>;
+    ) -> Result<Vec<Event>>;
     async fn file(&self, record: Id, file: Id) -> Result<Option<FileRow>>;
     async fn files(&self, record: Id) -> Result<Vec<FileRow>>;
     /// A file's attached part writes, by part number.
@@ -352,6 +357,50 @@ pub trait Store: Send + Sync + 'static {
     /// write (SQLite: one process). The stream reconnects by itself and says [`Wakeup::All`] after a
     /// gap in which wake-ups may have been lost.
     fn event_wakeups(&self) -> Option<BoxStream<'static, Wakeup>>;
+
+    // --- webhooks (docs/protocol.md §9.9) ---
+    //
+    // The outbox: every event insert (both backends, in the event's own transaction) adds one delivery
+    // per endpoint of the account subscribed to its kind. Workers on any number of nodes claim due
+    // deliveries for one attempt under a lease, so a delivery whose node dies is claimed again when the
+    // lease ends (at least once, never lost).
+
+    /// Registers an endpoint with its kinds; `WebhookLimit` if the account already has `max_per_account`
+    /// (counted in the same transaction, one account at a time), `NotFound` for an unknown account.
+    async fn create_webhook(&self, webhook: NewWebhook, max_per_account: u32) -> Result<()>;
+    /// The account's endpoints, oldest first.
+    async fn webhooks(&self, account: Id) -> Result<Vec<Webhook>>;
+    /// Deletes an endpoint with its subscriptions and deliveries; `NotFound` if it is not the account's.
+    async fn delete_webhook(&self, account: Id, endpoint: Id) -> Result<()>;
+    /// Queues a ping ([`WEBHOOK_PING`]) for the endpoint, due at once; returns the delivery's id.
+    /// `NotFound` if it is not the account's.
+    async fn ping_webhook(&self, account: Id, endpoint: Id, now: UnixTime) -> Result<i64>;
+    /// The endpoint's newest deliveries (at most `limit`), newest first, each with its attempts; `None`
+    /// if the endpoint is not the account's.
+    async fn webhook_deliveries(
+        &self,
+        account: Id,
+        endpoint: Id,
+        limit: u32,
+    ) -> Result<Option<Vec<WebhookDelivery>>>;
+    /// Claims up to `limit` due pending deliveries (`due_at <= now`) for one attempt each, in one
+    /// transaction: each one's attempt count goes up, an attempt row without outcome is written, and
+    /// `due_at` moves to `now + lease` so no other worker claims it meanwhile (PostgreSQL: rows another
+    /// node is claiming are skipped, `FOR UPDATE SKIP LOCKED`). A due delivery that has already begun
+    /// `max_attempts` attempts (its last node died) fails instead.
+    async fn claim_webhook_deliveries(
+        &self,
+        now: UnixTime,
+        lease: i64,
+        limit: u32,
+        max_attempts: u32,
+    ) -> Result<Vec<ClaimedDelivery>>;
+    /// Writes an attempt's outcome and moves its delivery on: delivered, due again at `next_at`, or
+    /// failed. A delivery already delivered stays so; a failure of an attempt that is no longer the
+    /// delivery's latest (its lease ran out and another attempt began) changes only its own row.
+    async fn finish_webhook_attempt(&self, outcome: AttemptOutcome) -> Result<()>;
+    /// Forgets deliveries that finished (delivered or failed) before `before`; returns how many.
+    async fn purge_webhook_deliveries(&self, before: UnixTime) -> Result<u64>;
 
     // --- maintenance ---
 

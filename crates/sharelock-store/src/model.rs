@@ -491,9 +491,21 @@ pub enum EventKind {
     /// A second device, holding the link, was refused because another device holds the share (at
     /// most one a minute per share: [`DEVICE_REFUSED_EVENT_GAP`]).
     DeviceRefused,
+    /// A file was added to the record (by its owner, or by a recipient through the share).
+    FileAdded,
 }
 
 impl EventKind {
+    /// Every kind, for those who choose among them (webhook subscriptions).
+    pub const ALL: &'static [EventKind] = &[
+        EventKind::ShareOpened,
+        EventKind::RecordEdited,
+        EventKind::ShareEnded,
+        EventKind::AccessFailures,
+        EventKind::DeviceRefused,
+        EventKind::FileAdded,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::ShareOpened => "share_opened",
@@ -501,6 +513,7 @@ impl EventKind {
             EventKind::ShareEnded => "share_ended",
             EventKind::AccessFailures => "access_failures",
             EventKind::DeviceRefused => "device_refused",
+            EventKind::FileAdded => "file_added",
         }
     }
 
@@ -511,6 +524,7 @@ impl EventKind {
             "share_ended" => EventKind::ShareEnded,
             "access_failures" => EventKind::AccessFailures,
             "device_refused" => EventKind::DeviceRefused,
+            "file_added" => EventKind::FileAdded,
             _ => return None,
         })
     }
@@ -708,4 +722,131 @@ mod tests {
         assert_eq!(b.retry_after(8, Some(100), 108), None);
         assert_eq!(b.retry_after(40, Some(100), 100), Some(15 * 60));
     }
+}
+
+/// A webhook endpoint to register (docs/protocol.md §9.9). The server has checked the URL and the kinds.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub id: Id,
+    pub account: Id,
+    pub url: String,
+    /// Event kinds (their text, so kinds added later need nothing here), without duplicates.
+    pub kinds: Vec<String>,
+    /// The signing secret, kept to sign every delivery; shown to the owner once.
+    pub secret: Vec<u8>,
+    pub created_at: UnixTime,
+}
+
+/// A registered endpoint, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: Id,
+    pub account_id: Id,
+    pub url: String,
+    /// Sorted.
+    pub kinds: Vec<String>,
+    pub created_at: UnixTime,
+}
+
+/// The kind of a delivery that carries no event: the owner's test ping.
+pub const WEBHOOK_PING: &str = "ping";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting for its next attempt, or being attempted.
+    Pending,
+    /// An attempt got a 2xx answer.
+    Delivered,
+    /// Every attempt failed.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => DeliveryState::Pending,
+            "delivered" => DeliveryState::Delivered,
+            "failed" => DeliveryState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// One event (or ping) for one endpoint, with its attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookDelivery {
+    /// Also the `Sharelock-Webhook-Id` of every attempt, so a receiver can drop repeats.
+    pub id: i64,
+    pub endpoint: Id,
+    /// The event's id; `None` for a ping.
+    pub event_id: Option<i64>,
+    pub kind: String,
+    pub share: Option<Id>,
+    pub record: Option<Id>,
+    pub number: Option<i64>,
+    pub at: UnixTime,
+    pub state: DeliveryState,
+    /// Attempts begun (one whose node died counts too).
+    pub attempts: u32,
+    /// When a pending delivery is next tried (or its running attempt's lease ends).
+    pub due_at: Option<UnixTime>,
+    pub finished_at: Option<UnixTime>,
+    /// Oldest first.
+    pub log: Vec<WebhookAttempt>,
+}
+
+/// One attempt at a delivery. No outcome: still running, or its node died during it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookAttempt {
+    pub n: u32,
+    pub started_at: UnixTime,
+    pub finished_at: Option<UnixTime>,
+    /// The receiver's HTTP status.
+    pub status: Option<u16>,
+    /// Why no status came (an error class such as `timeout`, never a message with addresses).
+    pub error: Option<String>,
+    /// When the next attempt was planned, after a failure.
+    pub next_at: Option<UnixTime>,
+}
+
+/// A delivery claimed for one attempt ([`crate::Store::claim_webhook_deliveries`]): what the worker needs
+/// to send it. Until `lease_until` no other node claims it.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub endpoint: Id,
+    pub account: Id,
+    pub url: String,
+    pub secret: Vec<u8>,
+    pub event_id: Option<i64>,
+    pub kind: String,
+    pub share: Option<Id>,
+    pub record: Option<Id>,
+    pub number: Option<i64>,
+    pub at: UnixTime,
+    /// This attempt's number (1 for the first).
+    pub attempt: u32,
+    pub lease_until: UnixTime,
+}
+
+/// How an attempt ended ([`crate::Store::finish_webhook_attempt`]).
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    pub delivery: i64,
+    pub attempt: u32,
+    pub now: UnixTime,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// A 2xx answer: the delivery is done.
+    pub delivered: bool,
+    /// After a failure: when to try again; `None` gives up (the delivery fails).
+    pub next_at: Option<UnixTime>,
 }

@@ -384,3 +384,145 @@ async fn three_nodes_over_one_database_and_one_bucket_behave_as_one_server() {
         reader.show_record(id).await.unwrap();
     }
 }
+
+/// Signed webhooks on many nodes (docs/protocol.md §9.9): a node killed with SIGKILL while a receiver
+/// holds its delivery attempt leaves the delivery to another node once the attempt's lease ends; the
+/// receiver gets it again with the same id (at least once), and deliveries queued through any node are
+/// each delivered, none lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_killed_mid_delivery_leaves_the_delivery_to_another() {
+    use common::hooks::{Answer, Receiver};
+    use sharelock_client::api::webhooks::DeliveryState;
+
+    let database = fresh_database().await;
+    // The first request is never answered: its node is killed while it waits.
+    let receiver = Receiver::start(vec![Answer::Hang]).await;
+    let env = [
+        ("SHARELOCK_DATABASE_URL", database.url()),
+        (
+            "SHARELOCK_PRELOGIN_SECRET",
+            "the same pre-login secret on every node, long enough",
+        ),
+        ("SHARELOCK_RATE_LIMIT_PER_MINUTE", "100000"),
+        ("SHARELOCK_WEBHOOK_ALLOW_LOOPBACK", "true"),
+        // A 2 s attempt timeout gives a 9 s lease (twice the timeout and 5 s).
+        ("SHARELOCK_WEBHOOK_TIMEOUT", "2s"),
+        ("SHARELOCK_WEBHOOK_RETRY_BASE", "1s"),
+        ("SHARELOCK_WEBHOOK_POLL_INTERVAL", "250ms"),
+    ];
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut first = TestServer::start_node("127.0.0.1:0", dirs[0].path().to_path_buf(), &env);
+
+    sharelock_client::register(&first.url, "alice@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let mut alice = sharelock_client::login(&first.url, "alice@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let created = alice
+        .create_webhook(
+            &format!("{}/in", receiver.url),
+            &["share_opened".to_owned()],
+        )
+        .await
+        .unwrap();
+    let secret = created.secret;
+    let hook = created.webhook.id;
+    let record = alice.create_record(&body("Bank", "first")).await.unwrap();
+    let share = alice.create_share(record, options(false)).await.unwrap();
+    let device = MemoryDeviceStore::new();
+    Recipient::open(&share.link, None, &device).await.unwrap();
+
+    // The only node claims the delivery and waits for the receiver, which never answers: kill it.
+    let held = receiver
+        .wait_until(Duration::from_secs(20), |r| !r.is_empty())
+        .await;
+    first.kill();
+    let killed_at = Instant::now();
+    let others: Vec<TestServer> = dirs[1..]
+        .iter()
+        .map(|d| TestServer::start_node("127.0.0.1:0", d.path().to_path_buf(), &env))
+        .collect();
+
+    let got = receiver
+        .wait_until(Duration::from_secs(30), |r| r.len() >= 2)
+        .await;
+    assert_eq!(got[1].id, held[0].id, "the same delivery, again");
+    assert!(
+        got[1].at.duration_since(held[0].at) >= Duration::from_secs(7),
+        "not before the dead node's lease ended"
+    );
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    for r in &got {
+        sharelock_client::core::webhook::verify(
+            secret.as_bytes(),
+            &r.timestamp,
+            &r.signature,
+            &r.body,
+            now(),
+            300,
+        )
+        .unwrap();
+    }
+    let alice_on_2 = sharelock_client::login(&others[0].url, "alice@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let delivered = loop {
+        let list = alice_on_2.webhook_deliveries(hook, 10).await.unwrap();
+        if list[0].state == DeliveryState::Delivered {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "not delivered: {list:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let d = &delivered[0];
+    assert_eq!(d.id.to_string(), held[0].id);
+    assert_eq!(d.attempts, 2);
+    assert_eq!(
+        d.log[0].finished_at, None,
+        "the killed node's attempt has no outcome"
+    );
+    assert_eq!(d.log[1].status, Some(200));
+    assert!(killed_at.elapsed() < Duration::from_secs(60));
+
+    // Deliveries queued through either surviving node are each delivered: none lost.
+    let mut sessions = Vec::new();
+    for node in &others {
+        sessions.push(
+            sharelock_client::login(&node.url, "alice@example.org", PASSWORD)
+                .await
+                .unwrap(),
+        );
+    }
+    let mut queued = Vec::new();
+    for i in 0..20 {
+        queued.push(sessions[i % 2].ping_webhook(hook).await.unwrap());
+    }
+    let got = receiver
+        .wait_until(Duration::from_secs(30), |r| {
+            queued
+                .iter()
+                .all(|id| r.iter().any(|x| x.id == id.to_string()))
+        })
+        .await;
+    assert!(got.len() >= 2 + queued.len());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = sessions[0].webhook_deliveries(hook, 100).await.unwrap();
+        let settled = queued.iter().all(|id| {
+            list.iter()
+                .any(|d| d.id == *id && d.state == DeliveryState::Delivered)
+        });
+        if settled {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not all delivered: {list:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -53,6 +53,7 @@ fn api_kind(kind: EventKind) -> ApiKind {
         EventKind::ShareEnded => ApiKind::ShareEnded,
         EventKind::AccessFailures => ApiKind::AccessFailures,
         EventKind::DeviceRefused => ApiKind::DeviceRefused,
+        EventKind::FileAdded => ApiKind::FileAdded,
     }
 }
 
@@ -76,7 +77,7 @@ fn sse_event(e: sharelock_store::Event) -> SseEvent {
 
 #[utoipa::path(get, path = "/api/v1/events", tag = "events",
     params(("last-event-id" = Option<String>, Header, description = "resume after this event id")),
-    responses((status = 200, description = "text/event-stream of share_opened, record_edited, share_ended, access_failures and device_refused events"),
+    responses((status = 200, description = "text/event-stream of share_opened, record_edited, share_ended, access_failures, device_refused and file_added events"),
               (status = 401, body = sharelock_api::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn stream(

@@ -176,7 +176,7 @@ async fn complete(
     done: CompleteFile,
 ) -> ApiResult<()> {
     check_complete(state, &done)?;
-    state
+    let events = state
         .store
         .complete_file(record, file, by, done.parts, done.size, state.now())
         .await
@@ -187,7 +187,9 @@ async fn complete(
                 "this file was already completed with other totals",
             ),
             other => other.into(),
-        })
+        })?;
+    state.publish(&events);
+    Ok(())
 }
 
 async fn download(state: &AppState, record: Uuid, file: Uuid) -> ApiResult<Response> {

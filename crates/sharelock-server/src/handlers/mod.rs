@@ -9,6 +9,7 @@ pub mod pages;
 pub mod recipient;
 pub mod records;
 pub mod shares;
+pub mod webhooks;
 
 use sharelock_api::records::Author as ApiAuthor;
 use sharelock_store::Author;

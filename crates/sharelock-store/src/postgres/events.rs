@@ -78,7 +78,7 @@ impl Pending {
             .bind(e.at)
             .fetch_one(&mut *conn)
             .await?;
-            inserted.push(Event {
+            let event = Event {
                 id,
                 account_id: e.account,
                 kind: e.kind,
@@ -86,7 +86,11 @@ impl Pending {
                 record: e.record,
                 number: e.number,
                 at: e.at,
-            });
+            };
+            // The webhook outbox gets its rows in the event's transaction: committed together or not
+            // at all.
+            super::webhooks::fan_out(&mut *conn, &event).await?;
+            inserted.push(event);
         }
         Ok(inserted)
     }

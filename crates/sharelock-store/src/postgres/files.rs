@@ -245,6 +245,7 @@ pub(super) async fn drop_record(conn: &mut PgConnection, record: Id, now: UnixTi
 /// See [`crate::Store::complete_file`].
 pub(super) async fn complete(
     conn: &mut PgConnection,
+    events: &mut super::events::Pending,
     record: Id,
     file: Id,
     by: Author,
@@ -288,6 +289,24 @@ pub(super) async fn complete(
     .bind(int(size)?)
     .execute(&mut *conn)
     .await?;
+    let account: Option<Id> = sqlx::query_scalar("SELECT account_id FROM records WHERE id = $1")
+        .bind(record)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(account) = account {
+        let share = match by {
+            Author::Owner => None,
+            Author::Share(handle) => Some(handle),
+        };
+        events.push(
+            account,
+            EventKind::FileAdded,
+            share,
+            Some(record),
+            None,
+            now,
+        );
+    }
     Ok(())
 }
 

@@ -48,6 +48,7 @@ mod sweep;
 #[cfg(feature = "testing")]
 #[allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 pub mod test_cluster;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -682,10 +683,15 @@ impl Store for PostgresStore {
         parts: u32,
         size: u64,
         now: UnixTime,
-    ) -> Result<()> {
+    ) -> Result<Vec<Event>> {
         let mut tx = self.begin("complete_file").await?;
-        let result = files::complete(&mut tx, record, file, by, parts, size, now).await;
-        self.commit("complete_file", tx, result).await
+        let mut events = Pending::default();
+        let result =
+            files::complete(&mut tx, &mut events, record, file, by, parts, size, now).await;
+        let ((), raised) = self
+            .commit_raising("complete_file", tx, events, result)
+            .await?;
+        Ok(raised)
     }
 
     async fn file(&self, record: Id, file: Id) -> Result<Option<FileRow>> {
@@ -755,6 +761,76 @@ impl Store for PostgresStore {
 
     fn event_wakeups(&self) -> Option<BoxStream<'static, Wakeup>> {
         Some(Wakeups::new(&self.connect).into_stream())
+    }
+
+    async fn create_webhook(&self, webhook: NewWebhook, max_per_account: u32) -> Result<()> {
+        let mut tx = self.begin("create_webhook").await?;
+        let result = webhooks::create(&mut tx, &webhook, max_per_account).await;
+        self.commit("create_webhook", tx, result).await
+    }
+
+    async fn webhooks(&self, account: Id) -> Result<Vec<Webhook>> {
+        let mut conn = self.conn("webhooks").await?;
+        webhooks::list(&mut conn, account)
+            .await
+            .map_err(|e| with_op("webhooks", e))
+    }
+
+    async fn delete_webhook(&self, account: Id, endpoint: Id) -> Result<()> {
+        let mut conn = self.conn("delete_webhook").await?;
+        webhooks::delete(&mut conn, account, endpoint)
+            .await
+            .map_err(|e| with_op("delete_webhook", e))
+    }
+
+    async fn ping_webhook(&self, account: Id, endpoint: Id, now: UnixTime) -> Result<i64> {
+        let mut conn = self.conn("ping_webhook").await?;
+        webhooks::ping(&mut conn, account, endpoint, now)
+            .await
+            .map_err(|e| with_op("ping_webhook", e))
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        account: Id,
+        endpoint: Id,
+        limit: u32,
+    ) -> Result<Option<Vec<WebhookDelivery>>> {
+        let mut conn = self.conn("webhook_deliveries").await?;
+        webhooks::deliveries(&mut conn, account, endpoint, limit)
+            .await
+            .map_err(|e| with_op("webhook_deliveries", e))
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        now: UnixTime,
+        lease: i64,
+        limit: u32,
+        max_attempts: u32,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        let mut tx = self.begin("claim_webhook_deliveries").await?;
+        let result = webhooks::claim(&mut tx, now, lease, limit, max_attempts).await;
+        self.commit("claim_webhook_deliveries", tx, result).await
+    }
+
+    async fn finish_webhook_attempt(&self, outcome: AttemptOutcome) -> Result<()> {
+        let mut tx = self.begin("finish_webhook_attempt").await?;
+        let result = webhooks::finish(&mut tx, &outcome).await;
+        self.commit("finish_webhook_attempt", tx, result).await
+    }
+
+    async fn purge_webhook_deliveries(&self, before: UnixTime) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let mut tx = self.begin("purge_webhook_deliveries").await?;
+            let result = webhooks::purge(&mut tx, before, sweep::BATCH).await;
+            let n = self.commit("purge_webhook_deliveries", tx, result).await?;
+            total += n;
+            if n < sweep::BATCH {
+                return Ok(total);
+            }
+        }
     }
 
     async fn sweep(

@@ -29,7 +29,7 @@ pub(super) fn insert(
             params![account, kind.as_str(), share, record, number, at],
             |row| row.get(0),
         )?;
-    raised.push(Event {
+    let event = Event {
         id,
         account_id: account,
         kind,
@@ -37,7 +37,10 @@ pub(super) fn insert(
         record,
         number,
         at,
-    });
+    };
+    // The webhook outbox gets its rows in the event's transaction: committed together or not at all.
+    super::webhooks::fan_out(tx, &event)?;
+    raised.push(event);
     Ok(())
 }
 

@@ -175,6 +175,7 @@ pub(super) fn drop_record(tx: &Transaction<'_>, record: Id, now: UnixTime) -> Re
 /// See [`crate::Store::complete_file`].
 pub(super) fn complete(
     tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
     record: Id,
     file: Id,
     by: Author,
@@ -208,6 +209,26 @@ pub(super) fn complete(
         "UPDATE files SET parts = ?3, size = ?4, complete = 1 WHERE record_id = ?1 AND file_id = ?2",
     )?
     .execute(params![record, file, parts, size])?;
+    let account: Option<Id> = tx
+        .prepare_cached("SELECT account_id FROM records WHERE id = ?1")?
+        .query_row([record], |row| row.get(0))
+        .optional()?;
+    if let Some(account) = account {
+        let share = match by {
+            Author::Owner => None,
+            Author::Share(handle) => Some(handle),
+        };
+        super::events::insert(
+            tx,
+            raised,
+            account,
+            EventKind::FileAdded,
+            share,
+            Some(record),
+            None,
+            now,
+        )?;
+    }
     Ok(())
 }
 

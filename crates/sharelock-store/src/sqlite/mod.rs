@@ -15,6 +15,7 @@ mod records;
 mod rows;
 mod shares;
 mod sweep;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -53,6 +54,7 @@ const MIGRATIONS: &[M<'static>] = &[
         "../../migrations/sqlite/0018_sweep_at_scale.sql"
     )),
     M::up(include_str!("../../migrations/sqlite/0015_requests.sql")),
+    M::up(include_str!("../../migrations/sqlite/0014_webhooks.sql")),
 ];
 
 /// The schema version (`PRAGMA user_version`) a database has once every migration above is applied.
@@ -695,11 +697,13 @@ impl Store for SqliteStore {
         parts: u32,
         size: u64,
         now: UnixTime,
-    ) -> Result<()> {
-        self.write("complete_file", move |tx| {
-            files::complete(tx, record, file, by, parts, size, now)
-        })
-        .await
+    ) -> Result<Vec<Event>> {
+        let ((), events) = self
+            .write_raising("complete_file", move |tx, raised| {
+                files::complete(tx, raised, record, file, by, parts, size, now)
+            })
+            .await?;
+        Ok(events)
     }
 
     async fn file(&self, record: Id, file: Id) -> Result<Option<FileRow>> {
@@ -759,6 +763,71 @@ impl Store for SqliteStore {
     /// One process writes this database: the events its writes return are all there are.
     fn event_wakeups(&self) -> Option<BoxStream<'static, Wakeup>> {
         None
+    }
+
+    async fn create_webhook(&self, webhook: NewWebhook, max_per_account: u32) -> Result<()> {
+        self.write("create_webhook", move |tx| {
+            webhooks::create(tx, &webhook, max_per_account)
+        })
+        .await
+    }
+
+    async fn webhooks(&self, account: Id) -> Result<Vec<Webhook>> {
+        self.read("webhooks", move |conn| webhooks::list(conn, account))
+            .await
+    }
+
+    async fn delete_webhook(&self, account: Id, endpoint: Id) -> Result<()> {
+        self.write("delete_webhook", move |tx| {
+            webhooks::delete(tx, account, endpoint)
+        })
+        .await
+    }
+
+    async fn ping_webhook(&self, account: Id, endpoint: Id, now: UnixTime) -> Result<i64> {
+        self.write("ping_webhook", move |tx| {
+            webhooks::ping(tx, account, endpoint, now)
+        })
+        .await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        account: Id,
+        endpoint: Id,
+        limit: u32,
+    ) -> Result<Option<Vec<WebhookDelivery>>> {
+        self.read("webhook_deliveries", move |conn| {
+            webhooks::deliveries(conn, account, endpoint, limit)
+        })
+        .await
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        now: UnixTime,
+        lease: i64,
+        limit: u32,
+        max_attempts: u32,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        self.write("claim_webhook_deliveries", move |tx| {
+            webhooks::claim(tx, now, lease, limit, max_attempts)
+        })
+        .await
+    }
+
+    async fn finish_webhook_attempt(&self, outcome: AttemptOutcome) -> Result<()> {
+        self.write("finish_webhook_attempt", move |tx| {
+            webhooks::finish(tx, &outcome)
+        })
+        .await
+    }
+
+    async fn purge_webhook_deliveries(&self, before: UnixTime) -> Result<u64> {
+        self.repeat_step("purge_webhook_deliveries", move |tx, limit| {
+            webhooks::purge(tx, before, limit)
+        })
+        .await
     }
 
     async fn sweep(

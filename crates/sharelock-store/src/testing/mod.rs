@@ -79,6 +79,10 @@ macro_rules! conformance_tests {
             delete_account,
             invites,
             racing_invite_uses,
+            webhooks_outbox,
+            file_added_events,
+            webhook_claims_and_retries,
+            racing_webhook_claims,
         );
     };
     (@each $setup:path; $($check:ident),* $(,)?) => {
@@ -410,6 +414,7 @@ mod records;
 pub mod s3;
 mod shares;
 mod sweep;
+mod webhooks;
 
 pub use accounts::*;
 pub use admin::*;
@@ -420,6 +425,7 @@ pub use recipient::*;
 pub use records::*;
 pub use shares::*;
 pub use sweep::*;
+pub use webhooks::*;
 
 pub async fn ping(store: &impl Store) {
     store.ping().await.expect("ping");

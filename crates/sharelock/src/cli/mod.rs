@@ -9,6 +9,7 @@ mod output;
 mod record;
 mod request;
 mod share;
+mod webhook;
 
 use crate::{backup, migrate, serve};
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -97,6 +98,10 @@ pub enum Command {
     Request(request::RequestCommand),
     /// Answer a request link: shows what is asked; with --set, --notes or --attach sends the answer.
     Answer(request::AnswerArgs),
+    /// Signed webhooks: HTTPS endpoints told when your shares are opened, refused, edited, given
+    /// files, tried with wrong passphrases or ended.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -158,9 +163,11 @@ pub fn status_of_code(code: ErrorCode) -> ExitStatus {
             ExitStatus::Auth
         }
         ErrorCode::VersionConflict | ErrorCode::StaleRecordKey => ExitStatus::Conflict,
-        ErrorCode::QuotaExceeded | ErrorCode::ShareQuotaExceeded | ErrorCode::ShareLimitReached => {
-            ExitStatus::Limit
-        }
+        ErrorCode::QuotaExceeded
+        | ErrorCode::ShareQuotaExceeded
+        | ErrorCode::ShareLimitReached
+        | ErrorCode::WebhookLimitReached => ExitStatus::Limit,
+        ErrorCode::WebhookUrlNotAllowed => ExitStatus::Usage,
         ErrorCode::AccountDisabled
         | ErrorCode::ShareSuspended
         | ErrorCode::InviteRequired
@@ -313,6 +320,7 @@ async fn run(global: Global, command: Command) -> CliResult {
         Command::Open(args) => open::run(&ctx, args).await,
         Command::Request(cmd) => request::run(&ctx, cmd).await,
         Command::Answer(args) => request::answer(&ctx, args).await,
+        Command::Webhook(cmd) => webhook::run(&ctx, cmd).await,
         Command::Serve(_)
         | Command::Migrate(_)
         | Command::Backup(_)
@@ -344,6 +352,8 @@ mod tests {
         assert_eq!(status_of_code(ErrorCode::QuotaExceeded) as u8, 9);
         assert_eq!(status_of_code(ErrorCode::ShareQuotaExceeded) as u8, 9);
         assert_eq!(status_of_code(ErrorCode::ShareLimitReached) as u8, 9);
+        assert_eq!(status_of_code(ErrorCode::WebhookLimitReached) as u8, 9);
+        assert_eq!(status_of_code(ErrorCode::WebhookUrlNotAllowed) as u8, 2);
         for refused in [
             ErrorCode::AccountDisabled,
             ErrorCode::ShareSuspended,

@@ -439,6 +439,14 @@ fn event_text(event: &Event, share: Option<&ShareEntry>) -> String {
             "share {}{label}: another device with the link was refused (the share stays with its device)",
             short(event.share)
         ),
+        EventKind::FileAdded => match event.share {
+            Some(_) => format!(
+                "record {}: a file was added through share {}{label}",
+                short(event.record),
+                short(event.share)
+            ),
+            None => format!("record {}: a file was added", short(event.record)),
+        },
     };
     format!("{}  {what}", human_time(event.at))
 }

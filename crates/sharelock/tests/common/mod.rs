@@ -3,6 +3,7 @@
 
 pub mod deployment;
 pub mod home;
+pub mod hooks;
 pub mod raw;
 
 use std::io::{BufRead, BufReader, Write as _};
