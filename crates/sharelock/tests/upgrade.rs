@@ -63,6 +63,10 @@ fn back_to_0005(data: &Path) {
             "0007_legacy_file_parts.sql" => "",
             "0010_shares_unshredded.sql" => "DROP INDEX shares_unshredded;",
             "0013_view_once.sql" => "ALTER TABLE shares DROP COLUMN view_once;",
+            "0014_webhooks.sql" => {
+                "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; \
+                 DROP TABLE webhook_subscriptions; DROP TABLE webhook_endpoints;"
+            }
             "0008_admin.sql" => {
                 "DROP TABLE invites; ALTER TABLE accounts DROP COLUMN last_login_at; \
                  ALTER TABLE accounts DROP COLUMN disabled_at;"

@@ -545,6 +545,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["webhooks_list"];
+        put?: never;
+        /** Registers an endpoint. The answer carries its signing secret, which is never shown again. */
+        post: operations["webhooks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Removes an endpoint with its pending and past deliveries. */
+        delete: operations["webhooks_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoint's newest deliveries, newest first, each with every attempt's outcome. */
+        get: operations["webhooks_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queues a signed `ping` delivery to the endpoint, attempted at once; its outcome is listed with the
+         *     deliveries.
+         */
+        post: operations["webhooks_ping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -629,6 +700,36 @@ export interface components {
         /** @description `GET /api/v1/admin/invites`: newest first. */
         AdminInvites: {
             invites: components["schemas"]["AdminInvite"][];
+        };
+        /** @description One attempt at a delivery. */
+        AttemptInfo: {
+            /**
+             * @description Why no acceptable status came: `timeout`, `connect`, `tls`, `refused_address`, `dns`,
+             *     `redirect`, `request`.
+             */
+            error?: string | null;
+            /**
+             * Format: date-time
+             * @description None: still running, or the node making it stopped (another attempt follows).
+             */
+            finished_at?: string | null;
+            /**
+             * Format: int32
+             * @description 1 for the first attempt.
+             */
+            n: number;
+            /**
+             * Format: date-time
+             * @description When the next attempt was planned, after this one failed.
+             */
+            next_attempt_at?: string | null;
+            /** Format: date-time */
+            started_at: string;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status.
+             */
+            status?: number | null;
         };
         /** @description Who wrote a version. */
         Author: {
@@ -733,6 +834,60 @@ export interface components {
             /** @description RK_{k+1} wrapped by SK. */
             wrapped_key: components["schemas"]["B64"];
         };
+        /** @description `POST /api/v1/webhooks` */
+        CreateWebhook: {
+            /**
+             * @description The event kinds to deliver (`share_opened`, `record_edited`, `share_ended`, `access_failures`,
+             *     `device_refused`, `file_added`, and any kind the server's events gain later), at least one.
+             */
+            kinds: string[];
+            /**
+             * @description Where deliveries are POSTed: `https://…` (plain `http://` only to a loopback address, and only
+             *     where the operator allows it). At most 2048 bytes, no credentials, no fragment.
+             */
+            url: string;
+        };
+        /** @description One event (or ping) for one endpoint. */
+        DeliveryInfo: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * Format: int32
+             * @description Attempts begun.
+             */
+            attempts: number;
+            /**
+             * Format: int64
+             * @description None for a ping.
+             */
+            event_id?: number | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /**
+             * Format: int64
+             * @description The `Sharelock-Webhook-Id` of its every attempt.
+             */
+            id: number;
+            kind: string;
+            /** @description Oldest first. */
+            log: components["schemas"]["AttemptInfo"][];
+            /**
+             * Format: date-time
+             * @description A pending delivery's next attempt (or the end of the running attempt's lease).
+             */
+            next_attempt_at?: string | null;
+            /** Format: uuid */
+            record?: string | null;
+            /** Format: uuid */
+            share?: string | null;
+            state: components["schemas"]["DeliveryState"];
+        };
+        /** @description `GET /api/v1/webhooks/{id}/deliveries`: newest first. */
+        DeliveryList: {
+            deliveries: components["schemas"]["DeliveryInfo"][];
+        };
+        /** @enum {string} */
+        DeliveryState: "pending" | "delivered" | "failed";
         /** @description `POST /api/v1/recipient/edit` (signed). */
         EditRequest: {
             /** Format: int64 */
@@ -758,7 +913,7 @@ export interface components {
          * @description A stable error code; each is always sent with the same HTTP status (docs/protocol.md §10).
          * @enum {string}
          */
-        ErrorCode: "malformed_request" | "invalid_envelope" | "invalid_expiry" | "unauthorized" | "invalid_credentials" | "wrong_passphrase" | "invalid_signature" | "stale_request" | "signups_closed" | "invite_required" | "invalid_invite" | "email_domain_not_allowed" | "account_disabled" | "share_suspended" | "admin_unauthorized" | "forbidden_by_policy" | "share_bound_to_other_device" | "share_not_bound" | "share_not_editable" | "not_found" | "email_taken" | "already_exists" | "version_conflict" | "stale_record_key" | "share_set_mismatch" | "replayed_request" | "share_ended" | "request_timeout" | "payload_too_large" | "too_many_attempts" | "quota_exceeded" | "share_quota_exceeded" | "share_limit_reached" | "internal" | "unavailable" | "server_busy";
+        ErrorCode: "malformed_request" | "invalid_envelope" | "invalid_expiry" | "unauthorized" | "invalid_credentials" | "wrong_passphrase" | "invalid_signature" | "stale_request" | "signups_closed" | "invite_required" | "invalid_invite" | "email_domain_not_allowed" | "account_disabled" | "share_suspended" | "admin_unauthorized" | "forbidden_by_policy" | "share_bound_to_other_device" | "share_not_bound" | "share_not_editable" | "not_found" | "email_taken" | "already_exists" | "version_conflict" | "stale_record_key" | "share_set_mismatch" | "replayed_request" | "share_ended" | "request_timeout" | "payload_too_large" | "too_many_attempts" | "quota_exceeded" | "share_quota_exceeded" | "share_limit_reached" | "webhook_url_not_allowed" | "webhook_limit_reached" | "internal" | "unavailable" | "server_busy";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /**
@@ -798,7 +953,7 @@ export interface components {
             share?: string | null;
         };
         /** @enum {string} */
-        EventKind: "share_opened" | "record_edited" | "share_ended" | "access_failures" | "device_refused";
+        EventKind: "share_opened" | "record_edited" | "share_ended" | "access_failures" | "device_refused" | "file_added";
         /** @description When a share expires: either a duration from now or an absolute time. */
         Expiry: {
             /**
@@ -891,6 +1046,11 @@ export interface components {
             /** @description Bearer token for `Authorization: Bearer <token>`. */
             token: string;
             wrapped_data_key: components["schemas"]["B64"];
+        };
+        /** @description `202` to `POST /api/v1/webhooks/{id}/ping`: the queued ping's delivery. */
+        PingQueued: {
+            /** Format: int64 */
+            delivery: number;
         };
         Policy: {
             /**
@@ -1192,6 +1352,66 @@ export interface components {
             key_gen: number;
             /** Format: int64 */
             version: number;
+        };
+        /** @description `201` to `POST /api/v1/webhooks`: the endpoint and its signing secret, shown this once. */
+        WebhookCreated: {
+            /**
+             * @description `whsec_…`: the HMAC-SHA256 key of every delivery's signature (its UTF-8 bytes). The server
+             *     never shows it again.
+             */
+            secret: string;
+            webhook: components["schemas"]["WebhookInfo"];
+        };
+        /** @description An endpoint as listed (never with its secret). */
+        WebhookInfo: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description Sorted. */
+            kinds: string[];
+            url: string;
+        };
+        /** @description `GET /api/v1/webhooks` */
+        WebhookList: {
+            webhooks: components["schemas"]["WebhookInfo"][];
+        };
+        /**
+         * @description The JSON body of every delivery: what happened, never what a record holds. No record content, no
+         *     title, no link, no share id (S-derived), no device key: ids the owner's vault already knows.
+         */
+        WebhookPayload: {
+            /** Format: uuid */
+            account: string;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            at: string;
+            /**
+             * Format: int64
+             * @description The event's id (as in the event stream); None for a ping.
+             */
+            event_id?: number | null;
+            /**
+             * Format: int64
+             * @description The delivery's id, as in `Sharelock-Webhook-Id`.
+             */
+            id: number;
+            /** @description The event kind, or `ping`. */
+            kind: string;
+            /**
+             * Format: int64
+             * @description The new version for `record_edited`; the failure count for `access_failures`.
+             */
+            number?: number | null;
+            /** Format: uuid */
+            record?: string | null;
+            /**
+             * Format: uuid
+             * @description The share's handle (as in `GET /api/v1/shares`).
+             */
+            share?: string | null;
         };
     };
     responses: never;
@@ -1999,7 +2219,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description text/event-stream of share_opened, record_edited, share_ended, access_failures and device_refused events */
+            /** @description text/event-stream of share_opened, record_edited, share_ended, access_failures, device_refused and file_added events */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3730,6 +3950,254 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ShareInfo"];
+                };
+            };
+            /** @description malformed_request: a path parameter, header or body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid session, access token or request signature */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    webhooks_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    webhooks_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid session, access token or request signature */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout: the body was not sent in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over its limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description server_busy: the server is at its upload bounds; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    webhooks_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description malformed_request: a path parameter, header or body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid session, access token or request signature */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    webhooks_deliveries: {
+        parameters: {
+            query?: {
+                /** @description How many of the newest deliveries (1 to 100, default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            /** @description malformed_request: a path parameter, header or body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid session, access token or request signature */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    webhooks_ping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PingQueued"];
                 };
             };
             /** @description malformed_request: a path parameter, header or body is not valid */
