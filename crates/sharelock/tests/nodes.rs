@@ -391,18 +391,18 @@ async fn three_nodes_over_one_database_and_one_bucket_behave_as_one_server() {
 /// each delivered, none lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_killed_mid_delivery_leaves_the_delivery_to_another() {
+    use common::TestServer;
+    use common::deployment::PRELOGIN_SECRET;
     use common::hooks::{Answer, Receiver};
     use sharelock_client::api::webhooks::DeliveryState;
+    use sharelock_store::postgres::test_cluster::fresh_database;
 
     let database = fresh_database().await;
     // The first request is never answered: its node is killed while it waits.
     let receiver = Receiver::start(vec![Answer::Hang]).await;
     let env = [
         ("SHARELOCK_DATABASE_URL", database.url()),
-        (
-            "SHARELOCK_PRELOGIN_SECRET",
-            "the same pre-login secret on every node, long enough",
-        ),
+        ("SHARELOCK_PRELOGIN_SECRET", PRELOGIN_SECRET),
         ("SHARELOCK_RATE_LIMIT_PER_MINUTE", "100000"),
         ("SHARELOCK_WEBHOOK_ALLOW_LOOPBACK", "true"),
         // A 2 s attempt timeout gives a 9 s lease (twice the timeout and 5 s).
@@ -511,18 +511,29 @@ async fn a_node_killed_mid_delivery_leaves_the_delivery_to_another() {
                 .all(|id| r.iter().any(|x| x.id == id.to_string()))
         })
         .await;
-    assert!(got.len() >= 2 + queued.len());
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let list = loop {
         let list = sessions[0].webhook_deliveries(hook, 100).await.unwrap();
         let settled = queued.iter().all(|id| {
             list.iter()
                 .any(|d| d.id == *id && d.state == DeliveryState::Delivered)
         });
         if settled {
-            break;
+            break list;
         }
         assert!(Instant::now() < deadline, "not all delivered: {list:#?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Two nodes' workers poll the one outbox: each queued delivery was claimed once and sent once.
+    let received = receiver.received();
+    assert!(received.len() >= got.len());
+    for id in &queued {
+        let d = list.iter().find(|d| d.id == *id).unwrap();
+        assert_eq!(
+            d.attempts, 1,
+            "delivery {id} was claimed more than once: {d:#?}"
+        );
+        let times = received.iter().filter(|x| x.id == id.to_string()).count();
+        assert_eq!(times, 1, "delivery {id} was sent {times} times");
     }
 }

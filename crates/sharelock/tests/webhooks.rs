@@ -366,3 +366,102 @@ async fn loopback_needs_the_operators_setting() {
         );
     }
 }
+
+/// The CLI: `sharelock webhook add` prints the secret once, `list` never does, `ping` waits for the
+/// signed test delivery's outcome, `deliveries` lists it, `remove` ends it; refusals have their exit
+/// codes and one line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_manages_webhooks() {
+    use common::home::Home;
+
+    let server = TestServer::start_with(&[
+        ("SHARELOCK_WEBHOOK_ALLOW_LOOPBACK", "true"),
+        ("SHARELOCK_WEBHOOK_POLL_INTERVAL", "200ms"),
+        ("SHARELOCK_WEBHOOK_MAX_ATTEMPTS", "2"),
+        ("SHARELOCK_WEBHOOK_MAX_ENDPOINTS", "2"),
+    ]);
+    // The second ping is answered 503.
+    let receiver = Receiver::start(vec![Answer::Status(204), Answer::Status(503)]).await;
+    let home = Home::new(&server);
+    home.register("ada@example.org");
+
+    let refused = home
+        .run(&[
+            "webhook",
+            "add",
+            "https://10.0.0.7/in",
+            "--kind",
+            "share_opened",
+        ])
+        .code(2);
+    assert!(refused.stderr.contains("address"), "{refused:?}");
+    home.run(&[
+        "webhook",
+        "add",
+        &format!("{}/in", receiver.url),
+        "--kind",
+        "share_openned",
+    ])
+    .code(2);
+
+    let url = format!("{}/in", receiver.url);
+    let added = home
+        .run(&[
+            "--json",
+            "webhook",
+            "add",
+            &url,
+            "--kind",
+            "share_opened,share_ended",
+            "--kind",
+            "file_added",
+        ])
+        .ok()
+        .json();
+    let secret = added["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let id = added["webhook"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        added["webhook"]["kinds"],
+        serde_json::json!(["file_added", "share_ended", "share_opened"])
+    );
+    let listed = home.run(&["webhook", "list"]).ok();
+    assert!(listed.stdout.contains(&url) && listed.stdout.contains(&id[..8]));
+    assert!(!listed.stdout.contains(&secret), "the secret is shown once");
+    let listed = home.run(&["--json", "webhook", "list"]).ok();
+    assert!(!listed.stdout.contains(&secret));
+    assert_eq!(listed.json()["webhooks"][0]["id"], id.as_str());
+
+    // A ping, waited for: the receiver answers 204, and what it got verifies with the secret.
+    let pinged = home.run(&["webhook", "ping", &id[..8]]).ok();
+    assert!(pinged.stdout.contains("HTTP 204"), "{pinged:?}");
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    let payload = verified(&got[0], &secret);
+    assert_eq!((payload.kind.as_str(), payload.event_id), ("ping", None));
+    // The next is answered 503: the ping fails, says so, and is tried again.
+    let failed = home.run(&["webhook", "ping", &id]).code(1);
+    assert!(
+        failed.stderr.contains("HTTP 503") && failed.stderr.contains("tried again"),
+        "{failed:?}"
+    );
+    let list = home
+        .run(&["--json", "webhook", "deliveries", &id, "--limit", "5"])
+        .ok()
+        .json();
+    let list = list["deliveries"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[1]["state"], "delivered");
+    assert_eq!(list[1]["log"][0]["status"], 204);
+    assert_eq!(list[0]["log"][0]["status"], 503);
+    let table = home.run(&["webhook", "deliveries", &id]).ok();
+    assert!(table.stdout.contains("HTTP 503") && table.stdout.contains("delivered"));
+
+    home.run(&["webhook", "deliveries", &id, "--limit", "101"])
+        .code(2);
+    home.run(&["webhook", "ping", "ffffffff"]).code(1);
+    home.run(&["webhook", "remove", &id]).ok();
+    let empty = home.run(&["webhook", "list"]).ok();
+    assert!(empty.stdout.contains("No webhooks."), "{empty:?}");
+    assert!(!server.log().contains(&secret));
+}

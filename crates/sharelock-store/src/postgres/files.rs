@@ -243,6 +243,7 @@ pub(super) async fn drop_record(conn: &mut PgConnection, record: Id, now: UnixTi
 }
 
 /// See [`crate::Store::complete_file`].
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn complete(
     conn: &mut PgConnection,
     events: &mut super::events::Pending,

@@ -173,6 +173,7 @@ pub(super) fn drop_record(tx: &Transaction<'_>, record: Id, now: UnixTime) -> Re
 }
 
 /// See [`crate::Store::complete_file`].
+#[allow(clippy::too_many_arguments)]
 pub(super) fn complete(
     tx: &Transaction<'_>,
     raised: &mut Vec<Event>,

@@ -3,10 +3,11 @@
 
 use super::home::Context;
 use super::output::{human_time, print_json, resolve_id, rfc3339, short_ids, table};
-use super::{CliResult, Failure};
+use super::{CliResult, ExitStatus, Failure};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use sharelock_client::OwnerSession;
+use sharelock_client::api::ErrorCode;
 use sharelock_client::api::webhooks::{DeliveryInfo, DeliveryState, WebhookInfo};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -135,7 +136,18 @@ async fn resolve(session: &OwnerSession, input: &str) -> CliResult<Uuid> {
 }
 
 async fn add(ctx: &Context, session: &OwnerSession, args: AddArgs) -> CliResult {
-    let created = session.create_webhook(&args.url, &args.kinds).await?;
+    let created = session
+        .create_webhook(&args.url, &args.kinds)
+        .await
+        .map_err(|e| {
+            // An unknown kind is the caller's mistake, like any other bad argument.
+            let usage = e.code() == Some(ErrorCode::MalformedRequest);
+            let mut failure = Failure::from(e);
+            if usage {
+                failure.status = ExitStatus::Usage;
+            }
+            failure
+        })?;
     if ctx.json() {
         print_json(&json!({"webhook": webhook_json(&created.webhook), "secret": created.secret}));
         return Ok(());
