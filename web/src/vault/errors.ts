@@ -46,6 +46,8 @@ export const API_EXPLANATIONS: Record<ErrorCode, MessageKey> = {
   quota_exceeded: "api.quota_exceeded",
   share_quota_exceeded: "api.share_quota_exceeded",
   share_limit_reached: "api.share_limit_reached",
+  webhook_url_not_allowed: "api.webhook_url_not_allowed",
+  webhook_limit_reached: "api.webhook_limit_reached",
   internal: "api.internal",
   unavailable: "api.unavailable",
   server_busy: "api.server_busy",

@@ -559,6 +559,8 @@ export const de: Catalogue = {
   "api.quota_exceeded": "Ihr Dateispeicher auf diesem Server ist voll, daher wurde nichts hochgeladen. Löschen Sie Einträge mit Dateien, die Sie nicht mehr brauchen, oder bitten Sie den Betreiber des Servers um mehr Platz.",
   "api.share_quota_exceeded": "Über diese Freigabe dürfen keine weiteren Dateien hochgeladen werden: Ihr Kontingent auf diesem Server ist aufgebraucht.",
   "api.share_limit_reached": "Sie haben so viele aktive Freigaben, wie dieser Server erlaubt. Beenden Sie eine, die Sie nicht mehr brauchen, und versuchen Sie es dann noch einmal.",
+  "api.webhook_url_not_allowed": "Diese Webhook-Adresse ist nicht erlaubt: Sie muss mit https:// beginnen und eine öffentliche Adresse im Internet erreichen.",
+  "api.webhook_limit_reached": "Sie haben so viele Webhooks, wie dieser Server erlaubt. Entfernen Sie einen, den Sie nicht mehr brauchen, und versuchen Sie es dann noch einmal.",
   "api.internal": "Auf dem Server ist ein unerwarteter Fehler aufgetreten. Versuchen Sie es gleich noch einmal.",
   "api.unavailable": "Der Server ist vorübergehend nicht verfügbar. Versuchen Sie es gleich noch einmal.",
   "api.server_busy": "Der Server ist ausgelastet. Versuchen Sie es gleich noch einmal.",

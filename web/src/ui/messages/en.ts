@@ -556,6 +556,8 @@ export const en = {
   "api.quota_exceeded": "Your file storage on this server is full, so nothing was uploaded. Delete records with files you no longer need, or ask the server's operator for more room.",
   "api.share_quota_exceeded": "That share may not upload more files: its upload allowance on this server is used up.",
   "api.share_limit_reached": "You have as many active shares as this server allows. End a share you no longer need, then try again.",
+  "api.webhook_url_not_allowed": "That webhook address is not allowed: it must start with https:// and reach a public address on the internet.",
+  "api.webhook_limit_reached": "You have as many webhooks as this server allows. Remove one you no longer need, then try again.",
   "api.internal": "The server failed unexpectedly. Try again in a moment.",
   "api.unavailable": "The server is temporarily unavailable. Try again in a moment.",
   "api.server_busy": "The server is busy. Try again in a moment.",

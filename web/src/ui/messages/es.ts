@@ -559,6 +559,8 @@ export const es: Catalogue = {
   "api.quota_exceeded": "Tu almacenamiento de archivos en este servidor está lleno, así que no se subió nada. Elimina registros con archivos que ya no necesites o pide más espacio al administrador del servidor.",
   "api.share_quota_exceeded": "Ese enlace no puede subir más archivos: se ha agotado su cupo de subida en este servidor.",
   "api.share_limit_reached": "Tienes tantos enlaces activos como permite este servidor. Termina uno que ya no necesites y vuelve a intentarlo.",
+  "api.webhook_url_not_allowed": "Esa dirección de webhook no está permitida: debe empezar por https:// y llevar a una dirección pública de Internet.",
+  "api.webhook_limit_reached": "Tienes tantos webhooks como permite este servidor. Elimina uno que ya no necesites y vuelve a intentarlo.",
   "api.internal": "El servidor falló de forma inesperada. Vuelve a intentarlo en un momento.",
   "api.unavailable": "El servidor no está disponible temporalmente. Vuelve a intentarlo en un momento.",
   "api.server_busy": "El servidor está ocupado. Vuelve a intentarlo en un momento.",

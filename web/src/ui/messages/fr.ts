@@ -559,6 +559,8 @@ export const fr: Catalogue = {
   "api.quota_exceeded": "Votre espace de stockage de fichiers sur ce serveur est plein, rien n’a donc été envoyé. Supprimez des fiches dont vous n’avez plus besoin des fichiers, ou demandez plus d’espace à l’administrateur du serveur.",
   "api.share_quota_exceeded": "Ce partage ne peut plus envoyer de fichiers : son quota d’envoi sur ce serveur est épuisé.",
   "api.share_limit_reached": "Vous avez autant de partages actifs que ce serveur le permet. Mettez fin à un partage dont vous n’avez plus besoin, puis réessayez.",
+  "api.webhook_url_not_allowed": "Cette adresse de webhook n’est pas autorisée : elle doit commencer par https:// et mener à une adresse publique d’Internet.",
+  "api.webhook_limit_reached": "Vous avez autant de webhooks que ce serveur le permet. Supprimez-en un dont vous n’avez plus besoin, puis réessayez.",
   "api.internal": "Le serveur a rencontré une erreur inattendue. Réessayez dans un instant.",
   "api.unavailable": "Le serveur est temporairement indisponible. Réessayez dans un instant.",
   "api.server_busy": "Le serveur est occupé. Réessayez dans un instant.",
