@@ -215,6 +215,10 @@ async function walk(page: Page, lang: Language, dialogs: string[]): Promise<Walk
   await page.getByTestId("settings-saved").filter({ hasText: /./ }).waitFor();
   await look("settings");
 
+  await page.getByTestId("nav-webhooks").click();
+  await page.getByTestId("webhook-form").waitFor();
+  await look("webhooks");
+
   await page.getByTestId("change-password").click();
   await page.getByTestId("password-submit").click();
   await expect.poll(() => page.getByTestId("password-error").textContent()).toBe(t["pw.enterCurrent"]);

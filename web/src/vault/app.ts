@@ -15,6 +15,7 @@ export type Screen =
   | { kind: "share"; id: string }
   | { kind: "shares"; filter: SharesFilter }
   | { kind: "settings" }
+  | { kind: "webhooks" }
   | { kind: "password" };
 
 /** Which shares the Shares screen lists: those that can still be opened or used, or those that ended. */
@@ -35,6 +36,8 @@ export function screenPath(screen: Screen): string {
       return "/password";
     case "settings":
       return "/settings";
+    case "webhooks":
+      return "/webhooks";
     case "shares":
       return screen.filter === "active" ? "/shares" : "/shares/ended";
     case "record":
@@ -54,6 +57,7 @@ export function parseScreen(hash: string): Screen | undefined {
   if (path === "/new") return { kind: "new" };
   if (path === "/password") return { kind: "password" };
   if (path === "/settings") return { kind: "settings" };
+  if (path === "/webhooks") return { kind: "webhooks" };
   if (path === "/shares") return { kind: "shares", filter: "active" };
   if (path === "/shares/ended") return { kind: "shares", filter: "ended" };
   const match = RECORD_PATH.exec(path);
@@ -193,6 +197,8 @@ export class Vault {
     shares.addEventListener("click", () => this.go({ kind: "shares", filter: "active" }));
     const add = h("button", { type: "button", class: "primary", "data-testid": "new-record" }, t("nav.newRecord"));
     add.addEventListener("click", () => this.go({ kind: "new" }));
+    const webhooks = h("button", { type: "button", "data-testid": "nav-webhooks" }, t("nav.webhooks"));
+    webhooks.addEventListener("click", () => this.go({ kind: "webhooks" }));
     const settings = h("button", { type: "button", "data-testid": "nav-settings" }, t("nav.settings"));
     settings.addEventListener("click", () => this.go({ kind: "settings" }));
     const password = h("button", { type: "button", "data-testid": "change-password" }, t("nav.password"));
@@ -207,9 +213,9 @@ export class Vault {
         .catch(() => undefined)
         .finally(() => this.end(t("vault.loggedOut")));
     });
-    replace(this.nav, this.#liveStatus, h("span", { class: "muted account" }, this.session.email), records, shares, add, settings, password, logout);
+    replace(this.nav, this.#liveStatus, h("span", { class: "muted account" }, this.session.email), records, shares, add, webhooks, settings, password, logout);
     // Choosing a screen folds the menu again.
-    for (const button of [records, shares, add, settings, password]) button.addEventListener("click", () => this.#closeMenu(false));
+    for (const button of [records, shares, add, webhooks, settings, password]) button.addEventListener("click", () => this.#closeMenu(false));
   }
 
   /** Locks the vault: keys forgotten, stream stopped, back to the login screen. */
@@ -384,6 +390,10 @@ export class Vault {
         break;
       case "device_refused":
         this.notify(t("live.refused", { record: this.#name(event.record) }), "error");
+        break;
+      case "file_added":
+        // The owner's own uploads raise it too; only a recipient's is news.
+        if (event.share !== null) this.notify(t("live.fileAdded", { record: this.#name(event.record) }));
         break;
     }
     this.#dispatch(event);

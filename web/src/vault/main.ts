@@ -15,6 +15,7 @@ import { showPasswordChange } from "./password";
 import { showEdit, showHistory, showNew, showRecord } from "./record";
 import { showShare } from "./share";
 import { showSettings } from "./settings";
+import { showWebhooks } from "./webhooks";
 import { showShares } from "./shares";
 import { serverBase } from "./util";
 
@@ -50,6 +51,8 @@ function render(ctx: Ctx, screen: Screen): void | Promise<void> {
       return showShares(ctx, screen.filter);
     case "settings":
       return showSettings(ctx);
+    case "webhooks":
+      return showWebhooks(ctx);
     case "password":
       return showPasswordChange(ctx);
   }

@@ -17,6 +17,7 @@ import { Files } from "./files";
 import { Records } from "./records";
 import { Shares } from "./shares";
 import { b64, JSON_TYPE, OwnerTransport } from "./transport";
+import { Webhooks } from "./webhooks";
 
 /** Creates an account with a fresh r16 and data key, then logs in to it. */
 export async function register(
@@ -105,6 +106,7 @@ export class OwnerSession {
   readonly files: Files;
   readonly account: Account;
   readonly events: OwnerEvents;
+  readonly webhooks: Webhooks;
 
   constructor(
     readonly api: Api,
@@ -123,6 +125,7 @@ export class OwnerSession {
     this.files = new Files(this.#t, this.records);
     this.account = new Account(this.#t, email, unlock, (ak, wk, r16, params, stage) => openSession(api, email, ak, wk, r16, params, undefined, stage, versions));
     this.events = new OwnerEvents(this.#t);
+    this.webhooks = new Webhooks(this.#t);
   }
 
   /** The server's time in Unix seconds (one-time codes follow it). */
