@@ -139,9 +139,10 @@ describe.each(Object.keys(VIEWPORTS) as ViewportName[])("the Webhooks screen at 
     expect(await accessibilityProblems(page)).toEqual([]);
     await screenshot(page, "webhooks", `${viewport}-deliveries`);
 
-    // Removed: the list is empty again.
-    page.once("dialog", (dialog) => void dialog.accept());
+    // Removed after a confirmation naming the address (newPage accepts every dialog): the list is empty again.
+    const confirmation = new Promise<string>((resolve) => page.once("dialog", (dialog) => resolve(dialog.message())));
     await card.getByTestId("webhook-remove").click();
+    expect(await confirmation).toContain(`${receiverUrl}${path}`);
     await page.getByTestId("webhooks-empty").waitFor({ timeout: 30_000 });
 
     // The refused address answered 400 to this page on purpose.
