@@ -26,7 +26,10 @@ interface Listed {
 interface Shown {
   version: number;
   record: { title: string; notes: string; fields: { name: string; value: string }[]; files: { name: string; size: number }[] };
-  author: { share?: string; device_fingerprint?: string; unverified?: string };
+}
+
+interface History {
+  versions: { version: number; author: "owner" | { share: string }; verified: boolean; verification: { share?: string; device_fingerprint?: string } | string }[];
 }
 
 /** `sharelock share watch --json` as the sender: every event line it prints, as it prints it. */
@@ -111,8 +114,13 @@ describe("a request answered on a phone", () => {
     expect(Object.fromEntries(shown.record.fields.map((f) => [f.name, f.value]))).toEqual({ ssid: "Lyon-Office", password: "k33p-it-s4fe!" });
     expect(shown.record.notes).toBe("Guest: Lyon-Guest / welcome2026");
     expect(shown.record.files.map((f) => f.name)).toEqual(["router.txt"]);
-    expect(shown.author.share).toBe(request.share);
-    expect(shown.author.device_fingerprint).toBe(fingerprint);
+    // Written by the phone: the newest version a share wrote is the request's, verified as the phone's device
+    // (the current version may be the owner's key rotation after the request ended, which changes no content).
+    const history = await sender.json<History>(["record", "history", request.record_id]);
+    const answered = history.versions.filter((v) => v.author !== "owner").sort((a, b) => b.version - a.version)[0];
+    expect(answered?.author).toEqual({ share: request.share });
+    expect(answered?.verified).toBe(true);
+    expect(answered?.verification).toEqual({ share: request.share, device_fingerprint: fingerprint });
 
     const listed = await sender.json<Listed>(["request", "list", "--all"]);
     const entry = listed.requests.find((r) => r.share === request.share);
