@@ -135,6 +135,55 @@ describe("a request answered on a phone", () => {
     await phone.close();
   });
 
+  it("is asked from the vault, and the answer appears there live", async () => {
+    const email = "vault-ask@example.org";
+    const owner = new Sender(server);
+    await owner.register(email);
+    const desk = await browser.newContext({ viewport: VIEWPORTS.desktop });
+    const vault = await newPage(desk);
+    await vault.page.goto(`${server.url}/#/shares`);
+    await vault.page.getByTestId("email").fill(email);
+    await vault.page.getByTestId("password").fill(owner.password);
+    await vault.page.getByTestId("auth-submit").click();
+    await vault.page.getByTestId("ask-secret").click();
+    await vault.page.getByTestId("ask-type").selectOption("wifi");
+    await vault.page.getByTestId("ask-title").fill("Home Wi-Fi");
+    await vault.page.getByTestId("ask-instructions").fill("For the babysitter's tablet");
+    await vault.page.getByTestId("ask-create").click();
+    await vault.page.getByTestId("ask-created").waitFor();
+    const link = (await vault.page.getByTestId("share-link").textContent()) ?? "";
+    expect(link).toMatch(/\/s#1\./);
+    // The record is open on the sender's screen, blank, while the request is out.
+    await vault.page.getByTestId("ask-open-record").click();
+    await expect.poll(() => vault.page.getByTestId("record-title").textContent()).toBe("Home Wi-Fi");
+    await expect.poll(() => vault.page.getByTestId("live-status").textContent()).toBe("Live");
+
+    const phone = await browser.newContext({ viewport: VIEWPORTS.phone, isMobile: true, hasTouch: true });
+    const answerer = await newPage(phone);
+    await answerer.page.goto(link);
+    expect(await answerer.page.getByTestId("instructions").textContent()).toBe("For the babysitter's tablet");
+    await answerer.page.getByTestId("open").click();
+    await answerer.page.getByTestId("answer-form").waitFor();
+    await answerer.page.getByTestId("answer-ssid").fill("Maison");
+    await answerer.page.getByTestId("answer-password").fill("b4bysitter-ok");
+    await answerer.page.getByTestId("answer-send").click();
+    await answerer.page.getByTestId("answer-sent").waitFor();
+
+    // The sender's open record shows the answer without a reload.
+    await expect.poll(() => vault.page.getByTestId("value-ssid").textContent(), { timeout: 30_000 }).toBe("Maison");
+    // The Shares screen lists it as an answered request.
+    await vault.page.getByTestId("nav-shares").click();
+    await vault.page.getByTestId("shares-filter-ended").click();
+    const card = vault.page.locator('[data-testid="share-item"]').first();
+    await expect.poll(() => card.textContent()).toContain("answered");
+    expect(await card.getByTestId("share-instructions").textContent()).toBe("For the babysitter's tablet");
+    expect(await layoutProblems(vault.page)).toEqual([]);
+    expect(vault.problems).toEqual([]);
+    expect(answerer.problems).toEqual([]);
+    await desk.close();
+    await phone.close();
+  });
+
   it("refuses a second answer racing the first: the server counts answers", async () => {
     const request = await sender.json<RequestCreated>(["request", "create", "--type", "note", "--title", "Recovery code", "--deadline", "1h"]);
     const phone = await browser.newContext({ viewport: VIEWPORTS.phone, isMobile: true, hasTouch: true });

@@ -259,17 +259,17 @@ class RequestForm {
       input.value = field.value;
       input.setAttribute("data-testid", `answer-${field.name}`);
       inputs.set(field.name, input);
-      const row = h("div", { class: "answer-field" }, h("label", { for: id }, fieldLabel(field.name)), input);
       if (input instanceof HTMLInputElement && input.type === "password") {
+        // A secret is typed hidden, and shown on request (to check it before sending).
         const reveal = h("button", { type: "button", class: "small", "aria-controls": id, "data-testid": `reveal-${field.name}` }, t("request.show"));
         reveal.addEventListener("click", () => {
           const shown = input.type === "text";
           input.type = shown ? "password" : "text";
           reveal.textContent = t(shown ? "request.show" : "request.hide");
         });
-        row.append(reveal);
+        return h("div", {}, h("label", { for: id }, fieldLabel(field.name)), h("div", { class: "row nowrap-row" }, input, reveal));
       }
-      return row;
+      return h("div", {}, h("label", { for: id }, fieldLabel(field.name)), input);
     });
     const notes = h("textarea", { id: "answer-notes", rows: 4, "data-testid": "answer-notes" });
     notes.value = body.notes;

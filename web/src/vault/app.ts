@@ -9,6 +9,7 @@ import { explain, isSessionEnd } from "./errors";
 export type Screen =
   | { kind: "list" }
   | { kind: "new" }
+  | { kind: "ask" }
   | { kind: "record"; id: string }
   | { kind: "edit"; id: string }
   | { kind: "history"; id: string }
@@ -32,6 +33,8 @@ export function screenPath(screen: Screen): string {
       return "/";
     case "new":
       return "/new";
+    case "ask":
+      return "/ask";
     case "password":
       return "/password";
     case "settings":
@@ -55,6 +58,7 @@ export function parseScreen(hash: string): Screen | undefined {
   const path = hash.replace(/^#/, "");
   if (path === "" || path === "/") return { kind: "list" };
   if (path === "/new") return { kind: "new" };
+  if (path === "/ask") return { kind: "ask" };
   if (path === "/password") return { kind: "password" };
   if (path === "/settings") return { kind: "settings" };
   if (path === "/webhooks") return { kind: "webhooks" };

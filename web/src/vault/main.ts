@@ -17,6 +17,7 @@ import { showShare } from "./share";
 import { showSettings } from "./settings";
 import { showWebhooks } from "./webhooks";
 import { showShares } from "./shares";
+import { showAsk } from "./ask";
 import { serverBase } from "./util";
 
 const app = byId("app");
@@ -39,6 +40,8 @@ function render(ctx: Ctx, screen: Screen): void | Promise<void> {
       return showList(ctx);
     case "new":
       return showNew(ctx);
+    case "ask":
+      return showAsk(ctx);
     case "record":
       return showRecord(ctx, screen.id);
     case "edit":

@@ -15,6 +15,7 @@ const END_REASON: Record<string, MessageKey> = {
   record_deleted: "shareItem.end.record_deleted",
   expired: "shareItem.end.expired",
   viewed: "shareItem.end.viewed",
+  answered: "shareItem.end.answered",
 };
 
 /** What other people tried with the link, a sentence each: wrong passphrases and refused devices; empty if nothing. */
@@ -59,6 +60,7 @@ export function shareItem(ctx: Ctx, entry: ShareEntry, options: ShareItemOptions
   if (entry.legacy) facts.push(t("shareItem.legacy"));
   if (s.passphrase) facts.push(t("shareItem.passphrase"));
   if (s.view_once) facts.push(t("shareItem.viewOnce"));
+  if (entry.request) facts.push(t("shareItem.request", { answers: s.edit_count, max: entry.request.maxAnswers }));
   if (s.burn_after_secs !== null) facts.push(t("shareItem.burn", { duration: humanDuration(s.burn_after_secs) }));
   let recordLine: HTMLElement | null = null;
   if (options.showRecord) {
@@ -109,6 +111,13 @@ export function shareItem(ctx: Ctx, entry: ShareEntry, options: ShareItemOptions
   const attempts = attemptsText(s);
   if (attempts.length > 0) {
     lines.push(h("div", { class: "warning small-text", "data-testid": "share-attempts" }, [...attempts, ...(live ? [t("shareItem.endIfNotYours")] : [])].join(" ")));
+  }
+  if (entry.request) {
+    lines.push(
+      entry.request.instructions === undefined
+        ? h("div", { class: "error small-text", "data-testid": "share-instructions" }, t("shareItem.instructionsUnverified"))
+        : h("div", { class: "small-text notes", "data-testid": "share-instructions" }, entry.request.instructions || t("shareItem.noInstructions")),
+    );
   }
   if (entry.problem) lines.push(h("div", { class: "error small-text" }, t("shareItem.problem", { problem: shareProblemText(entry) })));
   const actions = h("div", { class: "row" });

@@ -34,6 +34,9 @@ export async function showShares(ctx: Ctx, filter: SharesFilter): Promise<void> 
     button.addEventListener("click", () => ctx.go({ kind: "shares", filter: which }));
     return button;
   };
+  // Asking for a secret makes a record and a share of it: it starts here, beside the shares.
+  const ask = ctx.policy.requests ? h("button", { type: "button", class: "small", "data-testid": "ask-secret" }, t("ask.button")) : null;
+  ask?.addEventListener("click", () => ctx.go({ kind: "ask" }));
   const list = h("div", { class: "share-cards", "data-testid": "shares-list" });
   for (const entry of shown) list.append(shareItem(ctx, entry, { recordId: entry.info.record_id, title: ctx.titles.get(entry.info.record_id), showRecord: true }));
   const empty =
@@ -50,7 +53,7 @@ export async function showShares(ctx: Ctx, filter: SharesFilter): Promise<void> 
     h(
       "div",
       { class: "panel" },
-      h("div", { class: "toolbar" }, h("h1", {}, t("nav.shares")), h("div", { class: "row", role: "group", "aria-label": t("shares.which") }, tab("active", t("shares.active"), live.length), tab("ended", t("shares.ended"), ended.length))),
+      h("div", { class: "toolbar" }, h("h1", {}, t("nav.shares")), h("div", { class: "row", role: "group", "aria-label": t("shares.which") }, tab("active", t("shares.active"), live.length), tab("ended", t("shares.ended"), ended.length)), ask),
       warned > 0 && filter === "active"
         ? h("p", { class: "warning", "data-testid": "shares-warning" }, tn("shares.warned", warned))
         : null,

@@ -6,5 +6,5 @@ export { OwnerEvents } from "./events";
 export { checkFileName, Files, type Progress } from "./files";
 export { Records, type HistoryEntry, type OpenedRecord, type RecordListEntry } from "./records";
 export { login, OwnerSession, register } from "./session";
-export { Shares, type CreatedShare, type ShareEntry, type ShareOptions } from "./shares";
+export { Shares, type CreatedRequest, type CreatedShare, type RequestOptions, type ShareEntry, type ShareOptions } from "./shares";
 export { WEBHOOK_KINDS, Webhooks, type DeliveryInfo, type WebhookCreated, type WebhookInfo } from "./webhooks";

@@ -6,6 +6,8 @@ import { wrapRecordKeyForShare } from "../../protocol/kdf";
 import { formatLink } from "../../protocol/link";
 import { characters, MIN_SHARE_PASSPHRASE_CHARS } from "../../protocol/passphrase";
 import { deriveShareKeys, MAX_LABEL_LEN, openLabel, openOwnerSecretOf, sealLabel, sealOwnerSecret, verifyBindTag, type ShareKeys } from "../../protocol/share";
+import type { RecordType } from "../../protocol/record";
+import { blankBody, checkInstructions, openRequest, sealRequest } from "../../protocol/request";
 import type { ExpiryJson, ShareCreatedJson, ShareInfo } from "../owner-api";
 import type { StageListener } from "./account";
 import { VaultError } from "./errors";
@@ -31,6 +33,8 @@ export interface ShareEntry {
    * secrets do not open as a share of the record it is listed under, or its secrets or label do not open.
    */
   problem?: "editability" | "secrets" | "unreadable";
+  /** A request (§4.5): its number of answers, and its instructions when they open under the share key with that number. */
+  request?: { maxAnswers: number; instructions?: string };
 }
 
 export interface ShareOptions {
@@ -43,6 +47,25 @@ export interface ShareOptions {
   passphrase: string;
   /** End the share at its first fetch (§4.4); never with `editable`. */
   viewOnce?: boolean;
+  /** Make it a request (§4.5): editable, ended by the server after `maxAnswers` answers. */
+  request?: { maxAnswers: number; instructions: string };
+}
+
+/** What a request asks for (§4.5). */
+export interface RequestOptions {
+  type: RecordType;
+  title: string;
+  /** The fields to ask for; empty: the type's standard fields. */
+  fields: string[];
+  instructions: string;
+  maxAnswers: number;
+  expires: ExpiryJson;
+  label: string;
+  passphrase: string;
+}
+
+export interface CreatedRequest extends CreatedShare {
+  recordId: string;
 }
 
 export interface CreatedShare {
@@ -102,6 +125,9 @@ export class Shares {
           burn_after_secs: options.burnAfterSecs,
           passphrase: keys.hasPassphrase,
           view_once: options.viewOnce ?? false,
+          request: options.request
+            ? { max_answers: options.request.maxAnswers, instructions: b64(await sealRequest(keys.shareKey, keys.shareId, options.request.maxAnswers, options.request.instructions)) }
+            : null,
         };
         rk.fill(0);
         try {
@@ -123,6 +149,36 @@ export class Shares {
       }
       throw new VaultError("client.busySharing");
     });
+  }
+
+  /**
+   * Creates a request (§4.5): a blank record of the chosen type (or fields), then an editable share of it
+   * carrying the sealed instructions and the number of answers. If the share cannot be made, the blank
+   * record is deleted again.
+   */
+  async createRequest(options: RequestOptions, stage?: StageListener): Promise<CreatedRequest> {
+    checkInstructions(options.instructions);
+    const body = blankBody(options.type, options.title, options.fields);
+    const recordId = await this.#records.create(body);
+    try {
+      const created = await this.create(
+        recordId,
+        {
+          expires: options.expires,
+          editable: true,
+          burnAfterSecs: null,
+          label: options.label,
+          passphrase: options.passphrase,
+          request: { maxAnswers: options.maxAnswers, instructions: options.instructions },
+        },
+        stage,
+      );
+      return { ...created, recordId };
+    } catch (e) {
+      // Nothing half-made stays behind.
+      await this.#records.delete(recordId).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** The shares of one record (or all), with labels opened and devices checked here. */
@@ -161,6 +217,11 @@ export class Shares {
             () => true,
             () => false,
           ));
+      }
+      if (info.request) {
+        entry.request = { maxAnswers: info.request.max_answers };
+        // Instructions that do not open were changed by the server: the request is shown without them.
+        entry.request.instructions = await openRequest(keys.shareKey, shareId, info.request.max_answers, fromB64u(info.request.instructions)).catch(() => undefined);
       }
       if (info.label !== null) entry.label = await openLabel(this.#t.keys.dk, shareId, fromB64u(info.label));
     } catch {
