@@ -83,6 +83,9 @@ async function world(): Promise<World> {
     refused_at: null,
     view_once: false,
     request: null,
+    open_count: 1,
+    refused_count: 0,
+    failed_total: 0,
   };
   const edit = await sealVersion(rk, await nextHeader(v1, 1n, shareAuthor(share.shareId)), body("ada.lovelace"));
   return { keys, recordId, v1, share, info, edit, signature: await signEdit(device, edit) };

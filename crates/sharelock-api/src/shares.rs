@@ -145,6 +145,16 @@ pub struct ShareInfo {
     /// A request (docs/protocol.md §4.5); its answers so far are `edit_count`.
     #[serde(default)]
     pub request: Option<RequestSpec>,
+    /// Opens: the bound device's fetches of the record, a fetch within 60 s of the last recorded access
+    /// being the same open (docs/protocol.md §9.3).
+    #[serde(default)]
+    pub open_count: u64,
+    /// Every time another device holding the link was refused.
+    #[serde(default)]
+    pub refused_count: u64,
+    /// Every wrong access token (wrong passphrase) ever counted; `failed_attempts` restarts at a right one.
+    #[serde(default)]
+    pub failed_total: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod export;
 mod files;
 mod http;
 mod recipient;

@@ -12,7 +12,7 @@ use crate::session::OwnerSession;
 use reqwest::Method;
 use sharelock_api::ErrorCode;
 use sharelock_api::records::{
-    Author as ApiAuthor, CreateRecord, History, Record, RecordList, Rotation,
+    Author as ApiAuthor, CreateRecord, History, Record, RecordHead, RecordList, Rotation,
     ShareKey as ApiShareKey, UpdateRecord, VersionWritten,
 };
 use sharelock_api::shares::{ShareInfo, ShareList, ShareState};
@@ -350,9 +350,10 @@ impl OwnerSession {
         Ok(id)
     }
 
-    /// Lists the records with their decrypted summaries (each current version is checked as by
-    /// [`OwnerSession::show_record`], but an unverified one is listed, marked, rather than refused).
-    pub async fn list_records(&mut self) -> Result<Vec<RecordListEntry>> {
+    /// Every record's current version, fetched, opened and attributed (the list carries the current
+    /// version of every record but the largest; those are fetched one by one). A record deleted meanwhile
+    /// is left out; one that cannot be read keeps its head and why.
+    async fn read_all(&mut self) -> Result<Vec<(RecordHead, Result<Current>)>> {
         let list: RecordList = self.api.json(self.authed(Method::GET, "/records")).await?;
         let needs_shares = list
             .records
@@ -372,8 +373,6 @@ impl OwnerSession {
         let mut out = Vec::with_capacity(list.records.len());
         for listed in list.records {
             let head = listed.head;
-            // The list carries the current version of every record but the largest; those are fetched
-            // one by one. Either way the version is opened and attributed as when shown alone.
             let current = match (listed.envelope, listed.proof) {
                 (Some(envelope), Some(proof)) => {
                     let record = Record {
@@ -385,31 +384,45 @@ impl OwnerSession {
                 }
                 _ => self.fetch_current(head.id, Some(&shares)).await,
             };
-            let entry = match current {
-                Ok(current) => {
-                    // A verified author still must not go back (version or key generation).
-                    let verification = match &current.verification {
-                        Verification::Unverified(_) => current.verification.clone(),
-                        _ => match self.versions.accept(&current.envelope) {
-                            Ok(()) => current.verification.clone(),
-                            Err(e) => Verification::Unverified(e.to_string()),
-                        },
-                    };
-                    RecordListEntry {
-                        id: head.id,
-                        version: current.version(),
-                        key_gen: current.key_gen(),
-                        summary: Ok(current.body.summary()),
-                        summary_mismatch: current.summary_mismatch,
-                        verification,
-                        updated_at: current.record.head.updated_at,
-                        rotate_pending: current.record.head.rotate_pending,
-                    }
+            if let Err(ClientError::Api {
+                code: ErrorCode::NotFound,
+                ..
+            }) = current
+            {
+                continue;
+            }
+            // A verified author still must not go back (version or key generation).
+            let current = current.map(|mut c| {
+                if c.verification.is_verified()
+                    && let Err(e) = self.versions.accept(&c.envelope)
+                {
+                    c.verification = Verification::Unverified(e.to_string());
                 }
-                Err(ClientError::Api {
-                    code: ErrorCode::NotFound,
-                    ..
-                }) => continue,
+                c
+            });
+            out.push((head, current));
+        }
+        Ok(out)
+    }
+
+    /// Lists the records with their decrypted summaries (each current version is checked as by
+    /// [`OwnerSession::show_record`], but an unverified one is listed, marked, rather than refused).
+    pub async fn list_records(&mut self) -> Result<Vec<RecordListEntry>> {
+        Ok(self
+            .read_all()
+            .await?
+            .into_iter()
+            .map(|(head, current)| match current {
+                Ok(current) => RecordListEntry {
+                    id: head.id,
+                    version: current.version(),
+                    key_gen: current.key_gen(),
+                    summary: Ok(current.body.summary()),
+                    summary_mismatch: current.summary_mismatch,
+                    verification: current.verification,
+                    updated_at: current.record.head.updated_at,
+                    rotate_pending: current.record.head.rotate_pending,
+                },
                 Err(e) => RecordListEntry {
                     id: head.id,
                     version: head.version,
@@ -420,10 +433,39 @@ impl OwnerSession {
                     updated_at: head.updated_at,
                     rotate_pending: head.rotate_pending,
                 },
-            };
-            out.push(entry);
+            })
+            .collect())
+    }
+
+    /// Every record's current version, decrypted, for an export: the verified ones as by
+    /// [`OwnerSession::show_record`], and for each other record its id with why it is left out (a version
+    /// whose author cannot be verified is never handed on as the owner's).
+    pub async fn all_records(&mut self) -> Result<(Vec<RecordView>, Vec<(Uuid, String)>)> {
+        let mut views = Vec::new();
+        let mut left_out = Vec::new();
+        for (head, current) in self.read_all().await? {
+            match current {
+                Ok(current) => {
+                    if let Verification::Unverified(why) = &current.verification {
+                        left_out.push((head.id, why.clone()));
+                        continue;
+                    }
+                    views.push(RecordView {
+                        id: head.id,
+                        version: current.version(),
+                        key_gen: current.key_gen(),
+                        verification: current.verification,
+                        created_at: current.record.head.created_at,
+                        updated_at: current.record.head.updated_at,
+                        rotate_pending: current.record.head.rotate_pending,
+                        summary_mismatch: current.summary_mismatch,
+                        body: current.body,
+                    });
+                }
+                Err(e) => left_out.push((head.id, e.to_string())),
+            }
         }
-        Ok(out)
+        Ok((views, left_out))
     }
 
     /// The current version of a record, decrypted; refused if its author cannot be verified or if it is

@@ -201,6 +201,12 @@ pub struct ShareEntry {
     pub view_once: bool,
     /// A request: its answers so far are `edit_count`.
     pub request: Option<RequestEntry>,
+    /// Opens: the bound device's fetches of the record, those within a minute of the last one counted once.
+    pub open_count: u64,
+    /// Every time another device with the link was refused.
+    pub refused_count: u64,
+    /// Every wrong access token (wrong passphrase) counted, never cleared.
+    pub failed_total: u64,
 }
 
 impl ShareEntry {
@@ -561,6 +567,9 @@ impl OwnerSession {
             refused_at: share.refused_at,
             view_once: share.view_once,
             request,
+            open_count: share.open_count,
+            refused_count: share.refused_count,
+            failed_total: share.failed_total,
         }
     }
 

@@ -315,6 +315,13 @@ pub struct ShareRow {
     pub view_once: bool,
     /// A request, whose answers are `edit_count`.
     pub request: Option<ShareRequest>,
+    /// Opens: the bound device's fetches of the record, at most one per [`OPEN_GAP_SECS`] (counted with
+    /// `last_access_at`).
+    pub open_count: u64,
+    /// Every bind refused because the share is bound to another device.
+    pub refused_count: u64,
+    /// Every wrong access token judged, never cleared (unlike `failed_attempts`).
+    pub failed_total: u64,
     /// The owner's account is disabled: the share answers nothing until it is enabled again (read
     /// with the share, so every read of a share sees it).
     pub owner_disabled: bool,
@@ -338,6 +345,11 @@ impl ShareRow {
             .or((self.expires_at <= now).then_some(self.expires_at))
     }
 }
+
+/// A fetch of the record counts as a new open, and writes the last-access time, only this long after the
+/// last recorded access: within it, the same visit (a reload, the page and the CLI polling), and the hot
+/// read path stays free of writes.
+pub const OPEN_GAP_SECS: i64 = 60;
 
 /// Whether the `count`-th wrong access token of a share raises an [`EventKind::AccessFailures`] event:
 /// at the 5th (the last free attempt) and then at every power of two (8, 16, 32, …). Past the 5th,

@@ -71,6 +71,10 @@ fn back_to_0005(data: &Path) {
                 "DROP TABLE invites; ALTER TABLE accounts DROP COLUMN last_login_at; \
                  ALTER TABLE accounts DROP COLUMN disabled_at;"
             }
+            "0019_share_counts.sql" => {
+                "ALTER TABLE shares DROP COLUMN open_count; ALTER TABLE shares DROP COLUMN refused_count; \
+                 ALTER TABLE shares DROP COLUMN failed_total;"
+            }
             "0018_sweep_at_scale.sql" => {
                 "DROP INDEX shares_account_open; DROP INDEX blob_garbage_due; \
                  ALTER TABLE blob_garbage DROP COLUMN retry_at; \

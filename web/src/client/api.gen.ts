@@ -1236,6 +1236,11 @@ export interface components {
              *     (docs/protocol.md §5.4); a right one sets it back to 0.
              */
             failed_attempts?: number;
+            /**
+             * Format: int64
+             * @description Every wrong access token (wrong passphrase) ever counted; `failed_attempts` restarts at a right one.
+             */
+            failed_total?: number;
             /** Format: uuid */
             handle: string;
             /**
@@ -1251,6 +1256,12 @@ export interface components {
              * @description When the last of them was counted.
              */
             last_failed_at?: string | null;
+            /**
+             * Format: int64
+             * @description Opens: the bound device's fetches of the record, a fetch within 60 s of the last recorded access
+             *     being the same open (docs/protocol.md §9.3).
+             */
+            open_count?: number;
             /** Format: date-time */
             opened_at?: string | null;
             owner_secret: components["schemas"]["B64"];
@@ -1263,6 +1274,11 @@ export interface components {
              *     (the time of the last `device_refused` event: at most one a minute).
              */
             refused_at?: string | null;
+            /**
+             * Format: int64
+             * @description Every time another device holding the link was refused.
+             */
+            refused_count?: number;
             request?: null | components["schemas"]["RequestSpec"];
             /**
              * @description HKDF(S, "sharelock/v1/share-id")[0..16]: the associated data of `owner_secret` and `label`, which the

@@ -118,6 +118,12 @@ export interface ShareInfo {
   view_once: boolean;
   /** A request (§4.5): its number of answers and sealed instructions; its answers so far are `edit_count`. */
   request: { max_answers: number; instructions: string } | null;
+  /** Opens: the bound device's reads of the record, one within a minute of the last counted once (§9.3). */
+  open_count: number;
+  /** Every time another device with the link was refused. */
+  refused_count: number;
+  /** Every wrong access token (wrong passphrase) ever counted; `failed_attempts` restarts at a right one. */
+  failed_total: number;
 }
 
 export interface ShareCreatedJson {

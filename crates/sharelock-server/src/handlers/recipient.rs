@@ -21,7 +21,8 @@ use sharelock_core::device::{DevicePublicKey, SIGNATURE_LEN, fingerprint};
 use sharelock_core::envelope::Author as EnvelopeAuthor;
 use sharelock_core::share::verify_access_token;
 use sharelock_store::{
-    Attempt, Author, Backoff, BindOutcome, RecipientView, ShareRow, ShareState, StoreError,
+    Attempt, Author, Backoff, BindOutcome, OPEN_GAP_SECS, RecipientView, ShareRow, ShareState,
+    StoreError,
 };
 
 fn wrong_passphrase() -> ApiError {
@@ -229,9 +230,6 @@ pub async fn bind(
     }
 }
 
-/// How stale a share's recorded last access may be before a fetch writes it again.
-const LAST_ACCESS_RESOLUTION_SECS: i64 = 60;
-
 #[utoipa::path(get, path = "/api/v1/recipient/share", tag = "recipient",
     params(("sharelock-share" = String, Header, description = "b64u share id")),
     responses((status = 200, body = ShareView), (status = 401, body = sharelock_api::ErrorBody),
@@ -259,12 +257,13 @@ pub async fn fetch(
         .wrapped_key
         .clone()
         .ok_or_else(ApiError::share_ended)?;
-    // Last-access time is bookkeeping, kept to the minute: a durable write on every fetch would put the
-    // hot read path behind the single writer (measured in docs/benchmarks.md). The reader does not wait.
+    // Last-access time and the open count are bookkeeping, kept to the minute: a durable write on every
+    // fetch would put the hot read path behind the single writer (measured in docs/benchmarks.md). The
+    // reader does not wait; the store counts an open only if the access it finds is that old.
     if view
         .share
         .last_access_at
-        .is_none_or(|last| now - last >= LAST_ACCESS_RESOLUTION_SECS)
+        .is_none_or(|last| now - last >= OPEN_GAP_SECS)
     {
         let store = state.store.clone();
         tokio::spawn(async move {

@@ -63,6 +63,9 @@ pub fn share_info(row: ShareRow, now: i64) -> ShareInfo {
         refused_at: row.refused_at.map(to_time),
         view_once: row.view_once,
         request: row.request.map(request_spec),
+        open_count: row.open_count,
+        refused_count: row.refused_count,
+        failed_total: row.failed_total,
     }
 }
 

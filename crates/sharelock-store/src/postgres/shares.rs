@@ -352,6 +352,10 @@ pub(super) async fn access_attempt_judged(
         .await?;
         return Ok(());
     }
+    sqlx::query("UPDATE shares SET failed_total = failed_total + 1 WHERE share_id = $1")
+        .bind(&share_id[..])
+        .execute(&mut *conn)
+        .await?;
     if !failures_raise_event(n) {
         return Ok(());
     }
@@ -415,6 +419,10 @@ pub(super) async fn bind(
     }
     let outcome = why_not_bound(conn, b).await?;
     if outcome == BindOutcome::OtherDevice {
+        sqlx::query("UPDATE shares SET refused_count = refused_count + 1 WHERE share_id = $1")
+            .bind(&b.share_id[..])
+            .execute(&mut *conn)
+            .await?;
         note_refused_device(conn, events, b.share_id, b.now).await?;
     }
     Ok(outcome)
@@ -511,17 +519,23 @@ pub(super) async fn recipient_view(
     }
 }
 
-/// Records a read's time; never moves it back.
+/// Records a read's time (never moving it back) and counts an open if the last recorded access is at
+/// least [`OPEN_GAP_SECS`] old: racing touches of one visit, on any nodes, count it once.
 pub(super) async fn touch(
     conn: &mut PgConnection,
     share_id: &ShareId,
     now: UnixTime,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE shares SET last_access_at = greatest(coalesce(last_access_at, $2), $2) WHERE share_id = $1",
+        "UPDATE shares SET
+             open_count = open_count
+                 + CASE WHEN last_access_at IS NULL OR last_access_at <= $2 - $3 THEN 1 ELSE 0 END,
+             last_access_at = greatest(coalesce(last_access_at, $2), $2)
+         WHERE share_id = $1",
     )
     .bind(&share_id[..])
     .bind(now)
+    .bind(OPEN_GAP_SECS)
     .execute(&mut *conn)
     .await?;
     Ok(())

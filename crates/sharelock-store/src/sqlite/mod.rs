@@ -55,6 +55,9 @@ const MIGRATIONS: &[M<'static>] = &[
     )),
     M::up(include_str!("../../migrations/sqlite/0015_requests.sql")),
     M::up(include_str!("../../migrations/sqlite/0014_webhooks.sql")),
+    M::up(include_str!(
+        "../../migrations/sqlite/0019_share_counts.sql"
+    )),
 ];
 
 /// The schema version (`PRAGMA user_version`) a database has once every migration above is applied.

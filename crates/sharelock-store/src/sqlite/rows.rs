@@ -44,13 +44,14 @@ macro_rules! share_columns {
          s.bound_at, s.device_key, s.bind_tag, s.ended_at, s.end_reason, s.last_access_at, s.edit_count, \
          s.failed_attempts, s.last_failed_at, s.refused_event_at, s.view_once, \
          s.request_max_answers, s.request_box, \
+         s.open_count, s.refused_count, s.failed_total, \
          coalesce((SELECT a.disabled_at IS NOT NULL FROM accounts a WHERE a.id = s.account_id), 0)"
     };
 }
 pub(super) use share_columns;
 
 /// How many columns `share_columns!()` names: a query's own columns start here.
-pub(super) const SHARE_COLUMN_COUNT: usize = 28;
+pub(super) const SHARE_COLUMN_COUNT: usize = 31;
 
 pub(super) fn share_from_row(row: &Row<'_>) -> rusqlite::Result<ShareRow> {
     Ok(ShareRow {
@@ -89,6 +90,9 @@ pub(super) fn share_from_row(row: &Row<'_>) -> rusqlite::Result<ShareRow> {
             }),
             _ => None,
         },
-        owner_disabled: row.get(27)?,
+        open_count: row.get(27)?,
+        refused_count: row.get(28)?,
+        failed_total: row.get(29)?,
+        owner_disabled: row.get(30)?,
     })
 }

@@ -283,6 +283,8 @@ pub(super) fn access_attempt_judged(
         .execute([share_id])?;
         return Ok(());
     }
+    tx.prepare_cached("UPDATE shares SET failed_total = failed_total + 1 WHERE share_id = ?1")?
+        .execute([share_id])?;
     if !failures_raise_event(n) {
         return Ok(());
     }
@@ -351,6 +353,10 @@ pub(super) fn bind(tx: &Transaction<'_>, raised: &mut Vec<Event>, b: &Bind) -> R
     }
     let outcome = why_not_bound(tx, b)?;
     if outcome == BindOutcome::OtherDevice {
+        tx.prepare_cached(
+            "UPDATE shares SET refused_count = refused_count + 1 WHERE share_id = ?1",
+        )?
+        .execute([&b.share_id])?;
         note_refused_device(tx, raised, &b.share_id, b.now)?;
     }
     Ok(outcome)
@@ -460,12 +466,16 @@ pub(super) fn recipient_view(
     }
 }
 
-/// Records a read's time; never moves it back.
+/// Records a read's time (never moving it back) and counts an open if the last recorded access is at
+/// least [`OPEN_GAP_SECS`] old: racing touches of one visit count it once.
 pub(super) fn touch(tx: &Transaction<'_>, share_id: &ShareId, now: UnixTime) -> Result<()> {
     tx.prepare_cached(
-        "UPDATE shares SET last_access_at = max(coalesce(last_access_at, ?2), ?2) WHERE share_id = ?1",
+        "UPDATE shares SET
+             open_count = open_count + (last_access_at IS NULL OR last_access_at <= ?2 - ?3),
+             last_access_at = max(coalesce(last_access_at, ?2), ?2)
+         WHERE share_id = ?1",
     )?
-    .execute(params![share_id, now])?;
+    .execute(params![share_id, now, OPEN_GAP_SECS])?;
     Ok(())
 }
 

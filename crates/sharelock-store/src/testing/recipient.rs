@@ -68,7 +68,8 @@ pub async fn recipient_view(store: &impl Store) {
     );
 }
 
-/// A read's time is recorded without the caller waiting; it never moves back.
+/// A read's time is recorded without the caller waiting; it never moves back. A touch counts an open
+/// only when the last recorded access is at least `OPEN_GAP_SECS` old.
 pub async fn touch_share(store: &impl Store) {
     let account = account(store).await;
     let record = record(store, account).await;
@@ -91,6 +92,27 @@ pub async fn touch_share(store: &impl Store) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(seen, Some(T0 + 50));
+    assert_eq!(by_id(store, share).await.open_count, 1);
+    // Within the gap of the last access (which moves on): the same open.
+    let gap = crate::model::OPEN_GAP_SECS;
+    for at in [
+        T0 + 50 + gap - 1,
+        T0 + 50 + 2 * gap - 2,
+        T0 + 50 + 3 * gap - 2,
+    ] {
+        store.touch_share(&share.share_id, at).await.expect("touch");
+    }
+    let mut row = by_id(store, share).await;
+    for _ in 0..200 {
+        if row.last_access_at == Some(T0 + 50 + 3 * gap - 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        row = by_id(store, share).await;
+    }
+    assert_eq!(row.last_access_at, Some(T0 + 50 + 3 * gap - 2));
+    // 50+gap-1 and 50+2gap-2 each came less than a gap after the one before; 50+3gap-2 a full gap after.
+    assert_eq!(row.open_count, 2);
     store
         .touch_share(&random16(), T0)
         .await
@@ -403,7 +425,13 @@ pub async fn access_attempts(store: &impl Store) {
         .expect("judged");
     let row = by_id(store, share).await;
     assert_eq!((row.failed_attempts, row.last_failed_at), (0, None));
+    assert_eq!(
+        row.failed_total, 16,
+        "the total of wrong tokens is never cleared"
+    );
     assert_eq!(wrong_attempt(store, &share.share_id, now).await, 1);
+    assert_eq!(by_id(store, share).await.failed_total, 17);
+    assert_eq!(by_id(store, other).await.failed_total, 0);
     assert_eq!(
         all_events(store, account)
             .await

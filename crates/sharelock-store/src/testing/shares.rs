@@ -436,6 +436,39 @@ pub async fn bind_refusals(store: &impl Store) {
         .expect("bind")
         .0;
     assert_eq!(wrong_token_on_ended, BindOutcome::NotFound);
+
+    // Every refusal of another device is counted (events come at most one a minute).
+    let bound = self::share(store, account, record, ShareSpec::default()).await;
+    let first = store
+        .bind(
+            &bound.share_id,
+            &bound.token_hash,
+            &device_key(),
+            b"tag",
+            T0 + 10,
+        )
+        .await
+        .expect("bind")
+        .0;
+    assert_eq!(first, BindOutcome::Bound);
+    for at in [T0 + 11, T0 + 12, T0 + 13] {
+        let other = store
+            .bind(
+                &bound.share_id,
+                &bound.token_hash,
+                &device_key(),
+                b"tag",
+                at,
+            )
+            .await
+            .expect("bind")
+            .0;
+        assert_eq!(other, BindOutcome::OtherDevice);
+    }
+    let row = by_id(store, bound).await;
+    assert_eq!(row.refused_count, 3);
+    assert_eq!(row.refused_at, Some(T0 + 11));
+    assert_eq!(by_id(store, share).await.refused_count, 0);
 }
 
 /// For backend-specific crypto-shredding tests: makes a share whose SK-wrapped record key is a unique

@@ -3,10 +3,12 @@
 
 mod account;
 mod admin;
+mod export;
 mod home;
 mod open;
 mod output;
 mod record;
+mod report;
 mod request;
 mod share;
 mod webhook;
@@ -102,6 +104,10 @@ pub enum Command {
     /// files, tried with wrong passphrases or ended.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// Export every record's current version, decrypted here, as an age file encrypted with a
+    /// passphrase (docs/export.md); plain JSON or CSV only with --plain and
+    /// --i-understand-this-is-unencrypted. File contents are not exported (their names are listed).
+    Export(export::ExportArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -321,6 +327,7 @@ async fn run(global: Global, command: Command) -> CliResult {
         Command::Request(cmd) => request::run(&ctx, cmd).await,
         Command::Answer(args) => request::answer(&ctx, args).await,
         Command::Webhook(cmd) => webhook::run(&ctx, cmd).await,
+        Command::Export(args) => export::run(&ctx, args).await,
         Command::Serve(_)
         | Command::Migrate(_)
         | Command::Backup(_)

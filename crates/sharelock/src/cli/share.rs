@@ -30,6 +30,9 @@ pub enum ShareCommand {
     },
     /// Follow your shares' live events (opened, edited, ended) until interrupted.
     Watch,
+    /// The shared records report: every share you made, live or ended, with its record, label, device,
+    /// times, opens, edits, wrong passphrases and refused devices; a table, or CSV with --csv/--output.
+    Report(super::report::ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +86,7 @@ pub async fn run(ctx: &Context, command: ShareCommand) -> CliResult {
         ShareCommand::List(args) => list(ctx, &mut session, args).await,
         ShareCommand::Delete { share } => delete(ctx, &mut session, &share).await,
         ShareCommand::Watch => watch(ctx, &mut session).await,
+        ShareCommand::Report(args) => super::report::run(ctx, &mut session, args).await,
     };
     ctx.save_versions(&session)?;
     result
@@ -260,6 +264,9 @@ fn entry_json(e: &ShareEntry) -> Value {
         "last_failed_at": e.last_failed_at.map(rfc3339),
         "refused_at": e.refused_at.map(rfc3339),
         "view_once": e.view_once,
+        "open_count": e.open_count,
+        "refused_count": e.refused_count,
+        "failed_total": e.failed_total,
     })
 }
 
