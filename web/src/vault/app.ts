@@ -17,6 +17,7 @@ export type Screen =
   | { kind: "shares"; filter: SharesFilter }
   | { kind: "settings" }
   | { kind: "webhooks" }
+  | { kind: "export" }
   | { kind: "password" };
 
 /** Which shares the Shares screen lists: those that can still be opened or used, or those that ended. */
@@ -41,6 +42,8 @@ export function screenPath(screen: Screen): string {
       return "/settings";
     case "webhooks":
       return "/webhooks";
+    case "export":
+      return "/export";
     case "shares":
       return screen.filter === "active" ? "/shares" : "/shares/ended";
     case "record":
@@ -62,6 +65,7 @@ export function parseScreen(hash: string): Screen | undefined {
   if (path === "/password") return { kind: "password" };
   if (path === "/settings") return { kind: "settings" };
   if (path === "/webhooks") return { kind: "webhooks" };
+  if (path === "/export") return { kind: "export" };
   if (path === "/shares") return { kind: "shares", filter: "active" };
   if (path === "/shares/ended") return { kind: "shares", filter: "ended" };
   const match = RECORD_PATH.exec(path);

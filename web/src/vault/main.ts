@@ -16,6 +16,7 @@ import { showEdit, showHistory, showNew, showRecord } from "./record";
 import { showShare } from "./share";
 import { showSettings } from "./settings";
 import { showWebhooks } from "./webhooks";
+import { showExport } from "./export";
 import { showShares } from "./shares";
 import { showAsk } from "./ask";
 import { serverBase } from "./util";
@@ -56,6 +57,8 @@ function render(ctx: Ctx, screen: Screen): void | Promise<void> {
       return showSettings(ctx);
     case "webhooks":
       return showWebhooks(ctx);
+    case "export":
+      return showExport(ctx);
     case "password":
       return showPasswordChange(ctx);
   }

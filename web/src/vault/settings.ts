@@ -1,5 +1,5 @@
 // Settings of this browser (kept in its storage, never sent): how long what a Copy button copied stays on
-// the clipboard, on the vault and on the recipient's page alike.
+// the clipboard, on the vault and on the recipient's page alike; and the way to the vault's export.
 import { clipboardClearSecs, h, humanDuration, replace, setClipboardClearSecs } from "../ui/dom";
 import { t } from "../ui/i18n";
 import type { Ctx } from "./app";
@@ -21,6 +21,8 @@ export function showSettings(ctx: Ctx): void {
     setClipboardClearSecs(Number(select.value));
     saved.textContent = select.value === "0" ? t("settings.savedNever") : t("settings.saved", { duration: humanDuration(Number(select.value)) });
   });
+  const exportButton = h("button", { type: "button", "data-testid": "settings-export" }, t("settings.exportButton"));
+  exportButton.addEventListener("click", () => ctx.go({ kind: "export" }));
   replace(
     ctx.root,
     h(
@@ -31,6 +33,9 @@ export function showSettings(ctx: Ctx): void {
       select,
       h("p", { class: "muted small-text" }, t("settings.clipboardHint")),
       saved,
+      h("h2", {}, t("settings.exportTitle")),
+      h("p", { class: "muted small-text" }, t("settings.exportText")),
+      exportButton,
     ),
   );
   select.focus();

@@ -7,7 +7,11 @@ import { h, replace } from "../ui/dom";
 import { t, tn } from "../ui/i18n";
 import type { Ctx, SharesFilter } from "./app";
 import { shareItem } from "./share-item";
-import { localStore } from "./util";
+import { busyButton, localStore } from "./util";
+import { reportCsv } from "./report";
+import { rfc3339 } from "../client/export";
+import { saveStream } from "../ui/save";
+import { explain } from "./errors";
 import { rememberOwnShares } from "../client/own-shares";
 
 /** The shares a filter shows, in the server's order (newest first). */
@@ -47,13 +51,24 @@ export async function showShares(ctx: Ctx, filter: SharesFilter): Promise<void> 
           { class: "muted", "data-testid": "shares-empty" },
           filter === "active" ? t("shares.noneLive") : t("shares.noneEnded"),
         );
+  // The shared records report: every share, whichever tab is shown, as the CLI's `share report --csv`.
+  const csv = h("button", { type: "button", class: "small", "data-testid": "shares-export-csv", title: t("shares.exportCsvHint") }, t("shares.exportCsv"));
+  csv.addEventListener("click", () => {
+    const done = busyButton(csv, t("shares.exportCsv"));
+    const name = `sharelock-shares-${rfc3339(new Date()).slice(0, 10)}.csv`;
+    const bytes = new TextEncoder().encode(reportCsv(entries, ctx.titles));
+    saveStream(new Blob([bytes]).stream(), { name, size: bytes.length, mime: "text/csv" }).then(
+      () => ctx.notify(tn("shares.exportedCsv", entries.length, { name }), "ok"),
+      (e: unknown) => ctx.notify(explain(e), "error"),
+    ).finally(done);
+  });
   const warned = live.filter((e) => e.info.failed_attempts > 0 || e.info.refused_at !== null).length;
   replace(
     ctx.root,
     h(
       "div",
       { class: "panel" },
-      h("div", { class: "toolbar" }, h("h1", {}, t("nav.shares")), h("div", { class: "row", role: "group", "aria-label": t("shares.which") }, tab("active", t("shares.active"), live.length), tab("ended", t("shares.ended"), ended.length)), ask),
+      h("div", { class: "toolbar" }, h("h1", {}, t("nav.shares")), h("div", { class: "row", role: "group", "aria-label": t("shares.which") }, tab("active", t("shares.active"), live.length), tab("ended", t("shares.ended"), ended.length)), h("div", { class: "row" }, ask, csv)),
       warned > 0 && filter === "active"
         ? h("p", { class: "warning", "data-testid": "shares-warning" }, tn("shares.warned", warned))
         : null,

@@ -23,6 +23,7 @@ import { openOwnerSecretOf } from "../../protocol/share";
 import { ApiError } from "../http";
 import { isLive, type ApiAuthor, type HistoryJson, type ListedRecordJson, type RecordJson, type RecordList, type RotationJson, type ShareInfo, type VersionWritten } from "../owner-api";
 import { isVerified, verifyOwnerVersion, verifyVersion, type Verification } from "../verify";
+import type { ExportSource } from "../export";
 import { UnverifiedError, VaultError } from "./errors";
 import { b64, isCode, WRITE_ATTEMPTS, type OwnerTransport } from "./transport";
 
@@ -270,6 +271,56 @@ export class Records {
       if (refusal !== undefined) o.entry = { ...o.entry, summary: undefined, problem: refusal, verification: { kind: "unverified", reason: "it could not be read" } };
     });
     return opened.filter((o): o is Listed => o !== undefined).map((o) => o.entry);
+  }
+
+  /**
+   * Every record's current version with its body, for an export (docs/export.md): opened and attributed as
+   * `list` does, from the same one list call, in batches. A version whose author cannot be verified, or
+   * that goes back, is left out with the reason: it is never handed on as the owner's.
+   */
+  async exportAll(): Promise<{ records: ExportSource[]; leftOut: { id: string; reason: string }[] }> {
+    const [list, shares] = await Promise.all([this.#recordList(), this.#t.fetchShares()]);
+    const versions = new Map(list.records.map((r) => [r.id, r.version]));
+    this.#t.observeEnded(shares, (r) => versions.get(r));
+    const listing = await this.#listingKeys();
+    const records: ExportSource[] = [];
+    const leftOut: { id: string; reason: string }[] = [];
+    for (let start = 0; start < list.records.length; start += LIST_BATCH) {
+      const batch = list.records.slice(start, start + LIST_BATCH);
+      const opened = await Promise.all(
+        batch.map(async (head): Promise<{ current: ListedCurrent; body: RecordBody } | { id: string; reason: string } | undefined> => {
+          try {
+            const { envelope, proof } = head;
+            const checked =
+              typeof envelope === "string" && typeof proof === "string"
+                ? await this.#checked(head.id, { ...head, envelope, proof }, shares, listing)
+                : await this.#current(head.id, shares);
+            if (checked.verification.kind === "unverified") return { id: head.id, reason: checked.verification.reason };
+            const current: ListedCurrent = { ...checked, hash: checked.hash ?? (await envelopeHash(checked.envelope)) };
+            return { current, body: await openBody(current.envelope, current.rk) };
+          } catch (e) {
+            if (isCode(e, "not_found")) return undefined;
+            if (e instanceof ApiError && e.code === "unauthorized") throw e;
+            return { id: head.id, reason: e instanceof Error ? e.message : String(e) };
+          }
+        }),
+      );
+      const good = opened.filter((o): o is { current: ListedCurrent; body: RecordBody } => o !== undefined && "current" in o);
+      const refusals = this.#t.versions.guardAll(good.map(({ current }) => ({ env: current.envelope, hash: current.hash, remember: true })));
+      for (const o of opened) {
+        if (o === undefined) continue;
+        if (!("current" in o)) {
+          leftOut.push(o);
+          continue;
+        }
+        const refusal = refusals[good.indexOf(o)];
+        const r = o.current.record;
+        if (refusal !== undefined) leftOut.push({ id: r.id, reason: refusal.message });
+        else records.push({ id: r.id, version: r.version, updatedAt: r.updated_at, body: o.body });
+      }
+      if (start + LIST_BATCH < list.records.length) await yieldToPage();
+    }
+    return { records, leftOut };
   }
 
   /** One list line: its current version opened and attributed, or why not (`undefined`: deleted meanwhile). */
