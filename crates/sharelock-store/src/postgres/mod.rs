@@ -470,10 +470,8 @@ impl Store for PostgresStore {
         correct: bool,
         now: UnixTime,
     ) -> Result<Vec<Event>> {
-        // A wrong attempt that raises no event has nothing left to write: it was counted when reserved.
-        if !correct && !failures_raise_event(n) {
-            return Ok(Vec::new());
-        }
+        // Every wrong attempt adds to the share's total (never cleared, for the shared records report),
+        // so each judgement writes, even one that raises no event.
         let op = "access_attempt_judged";
         let mut tx = self.begin(op).await?;
         let mut events = Pending::default();

@@ -527,10 +527,8 @@ impl Store for SqliteStore {
         correct: bool,
         now: UnixTime,
     ) -> Result<Vec<Event>> {
-        // A wrong attempt that raises no event has nothing left to write: it was counted when reserved.
-        if !correct && !failures_raise_event(n) {
-            return Ok(Vec::new());
-        }
+        // Every wrong attempt adds to the share's total (never cleared, for the shared records report),
+        // so each judgement writes, even one that raises no event.
         let share_id = *share_id;
         let ((), raised) = self
             .write_raising("access_attempt_judged", move |tx, raised| {
