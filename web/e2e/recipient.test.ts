@@ -133,6 +133,38 @@ describe("the recipient's page", () => {
     await second.close();
   });
 
+  it("says who shared what before Click to Open, as text, in the reader's language", async () => {
+    const named = await sender.json<ShareCreated>(["share", "create", recordId, "--expires", "1h", "--from", "Ada <b>Lovelace</b>"]);
+    const context = await browser.newContext({ locale: "de-DE" });
+    const { page, problems } = await newPage(context);
+    await page.goto(named.link);
+    await page.getByTestId("open").waitFor();
+    expect(await page.getByTestId("open-title").textContent()).toBe("Ada <b>Lovelace</b> hat eine Anmeldung mit Ihnen geteilt");
+    // The name is the sender's own word, shown as text and said to be unchecked.
+    expect(await page.locator("main b").count()).toBe(0);
+    expect(await page.getByTestId("from-note").textContent()).toContain("selbst gewählt");
+    await page.getByTestId("language").selectOption("en");
+    await expect.poll(() => page.getByTestId("open-title").textContent()).toBe("Ada <b>Lovelace</b> shared a login with you");
+    await page.getByTestId("language").selectOption("ja");
+    await expect.poll(() => page.getByTestId("open-title").textContent()).toBe("Ada <b>Lovelace</b> さんがログインを共有しました");
+    await page.getByTestId("language").selectOption("en");
+    expect(await accessibilityProblems(page)).toEqual([]);
+    // Showing it bound nothing; opening still works.
+    const listed = await sender.json<{ shares: { share: string; state: string }[] }>(["share", "list"]);
+    expect(listed.shares.find((s) => s.share === named.share)?.state).toBe("active");
+    await page.getByTestId("open").click();
+    await expect.poll(() => page.getByTestId("record-title").textContent()).toBe("Mail");
+
+    // Without a name the type is still said.
+    const nameless = await sender.json<ShareCreated>(["share", "create", recordId, "--expires", "1h"]);
+    await page.goto(nameless.link);
+    await page.getByTestId("open").waitFor();
+    expect(await page.getByTestId("open-title").textContent()).toBe("Someone shared a login with you");
+    expect(await page.getByTestId("from-note").count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it("opens at once in the browser that holds the key, even while a link holder keeps the share in backoff", async () => {
     const share = await sender.json<ShareCreated>(["share", "create", recordId, "--expires", "1h"]);
     const context = await browser.newContext();

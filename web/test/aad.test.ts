@@ -4,7 +4,7 @@ import { aad, recordKeyAad, shareGrantAad, shareRecordKeyAad, type AadKind } fro
 import { concat, fromHex, readU64, toHex, utf8 } from "../src/protocol/bytes";
 import { loadVectors, str } from "./vectors";
 
-const KINDS: readonly AadKind[] = ["data-key", "record-key", "share-record-key", "share-secret", "share-grant", "share-label", "share-request", "record", "record-summary"];
+const KINDS: readonly AadKind[] = ["data-key", "record-key", "share-record-key", "share-secret", "share-grant", "share-label", "share-request", "share-preface", "record", "record-summary"];
 
 function isKind(text: string): text is AadKind {
   return (KINDS as readonly string[]).includes(text);
@@ -39,7 +39,7 @@ describe("aad.json", () => {
   }
 
   it("checked every case, one per kind", () => {
-    expect(cases.length).toBe(9);
+    expect(cases.length).toBe(10);
     expect(checked).toBe(cases.length);
     expect(new Set(cases.map((c) => c.kind))).toEqual(new Set(KINDS));
   });

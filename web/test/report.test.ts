@@ -34,6 +34,8 @@ function info(over: Partial<ShareInfo>): ShareInfo {
     open_count: 3,
     refused_count: 1,
     failed_total: 2,
+    destroy_after_secs: null,
+    destroy_at: null,
     ...over,
   };
 }

@@ -24,7 +24,7 @@ import { qrMatrix, qrPath } from "../src/vault/qr";
 import { templateBody } from "../src/vault/record";
 import { attemptsText } from "../src/vault/share-item";
 import { filterShares } from "../src/vault/shares";
-import { burnFor, expiryFor, invitationText, rfc3339 } from "../src/vault/share-options";
+import { burnFor, destroyFor, expiryFor, invitationText, rfc3339 } from "../src/vault/share-options";
 import { mailtoLink } from "../src/vault/share";
 import { serverBase } from "../src/vault/util";
 
@@ -86,6 +86,8 @@ async function world(): Promise<World> {
     open_count: 1,
     refused_count: 0,
     failed_total: 0,
+    destroy_after_secs: null,
+    destroy_at: null,
   };
   const edit = await sealVersion(rk, await nextHeader(v1, 1n, shareAuthor(share.shareId)), body("ada.lovelace"));
   return { keys, recordId, v1, share, info, edit, signature: await signEdit(device, edit) };
@@ -299,6 +301,14 @@ describe("share options", () => {
     expect(() => burnFor("1d", 3600)).toThrow(/at most/);
   });
 
+  it("maps self-destruction after opening, never to null", () => {
+    expect(destroyFor("never", max)).toBeNull();
+    expect(destroyFor("10m", max)).toBe(600);
+    expect(destroyFor("7d", max)).toBe(7 * 86_400);
+    expect(() => destroyFor("7d", 86_400)).toThrow(/at most/);
+    expect(() => destroyFor("soon", max)).toThrow(/Choose/);
+  });
+
   it("writes an invitation that says first device only, when it expires, and that the passphrase comes separately", () => {
     const link = "https://share.example/s#1p.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     const facts = { link, expiresAt: "2026-03-08T12:00:00Z", nowMs: now, passphrase: false, burnAfterSecs: null, editable: false, formatTime: () => "8 Mar 2026, 12:00" };
@@ -316,6 +326,9 @@ describe("share options", () => {
     const once = invitationText({ ...facts, viewOnce: true });
     expect(once).toContain("It can be viewed once");
     expect(once).not.toContain("stays available");
+    expect(plain).not.toContain("deleted");
+    const destroys = invitationText({ ...facts, destroyAfterSecs: 3600 });
+    expect(destroys).toContain("the original is deleted 1 h 0 min later");
   });
 
   it("opens a new email with the invitation and nobody chosen yet", () => {

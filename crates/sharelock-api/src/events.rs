@@ -16,6 +16,9 @@ pub enum EventKind {
     DeviceRefused,
     /// A file was added to the record (by the owner, or by the recipient of `share`).
     FileAdded,
+    /// A self-destructing record was deleted by the server (docs/protocol.md §4.7); `share` is the share
+    /// whose opening set it off.
+    RecordDestroyed,
 }
 
 /// The SSE `data` of one event; the SSE `event` field carries `kind` too.

@@ -24,6 +24,12 @@ pub struct Status {
     /// A request (docs/protocol.md §4.5): its number of answers and sealed instructions.
     #[serde(default)]
     pub request: Option<RequestSpec>,
+    /// The sealed share preface (docs/protocol.md §4.6), if the sender made one.
+    #[serde(default)]
+    pub preface: Option<B64>,
+    /// Opening the share sets off the record's destruction this many seconds later (docs/protocol.md §4.7).
+    #[serde(default)]
+    pub destroy_after_secs: Option<u64>,
 }
 
 /// `POST /api/v1/recipient/bind` (signed by the new device key).
@@ -67,6 +73,12 @@ pub struct ShareView {
     /// Versions this share has written so far (a request's answers).
     #[serde(default)]
     pub edit_count: u64,
+    /// The sealed share preface (docs/protocol.md §4.6), if the sender made one.
+    #[serde(default)]
+    pub preface: Option<B64>,
+    /// When the server deletes the record itself (docs/protocol.md §4.7), if it was made to.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub destroy_at: Option<OffsetDateTime>,
 }
 
 /// `POST /api/v1/recipient/edit` (signed).

@@ -60,6 +60,14 @@ pub struct CreateShare {
     /// End the share at its first fetch: the record is shown once (not with `editable`).
     #[serde(default)]
     pub view_once: bool,
+    /// A self-destructing record (docs/protocol.md §4.7): once the share is opened, the server deletes the
+    /// record itself this many seconds later, or at the share's expiry if that comes first.
+    #[serde(default)]
+    pub destroy_after_secs: Option<u64>,
+    /// The share preface (docs/protocol.md §4.6): the sender's display name and the record type sealed
+    /// under a key of the link, 284 or 540 bytes; the recipient reads it before Click to Open.
+    #[serde(default)]
+    pub preface: Option<B64>,
     /// Make the share a request (docs/protocol.md §4.5): editable, ended by the server after
     /// `max_answers` recipient versions.
     #[serde(default)]
@@ -155,6 +163,12 @@ pub struct ShareInfo {
     /// Every wrong access token (wrong passphrase) ever counted; `failed_attempts` restarts at a right one.
     #[serde(default)]
     pub failed_total: u64,
+    /// The record destroys itself this long after the share is opened (docs/protocol.md §4.7).
+    #[serde(default)]
+    pub destroy_after_secs: Option<u64>,
+    /// When the record is destroyed, once the share was opened.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub destroy_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

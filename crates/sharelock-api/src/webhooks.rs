@@ -20,7 +20,8 @@ pub struct CreateWebhook {
     /// where the operator allows it). At most 2048 bytes, no credentials, no fragment.
     pub url: String,
     /// The event kinds to deliver (`share_opened`, `record_edited`, `share_ended`, `access_failures`,
-    /// `device_refused`, `file_added`, and any kind the server's events gain later), at least one.
+    /// `device_refused`, `file_added`, `record_destroyed`, and any kind the server's events gain later), at
+    /// least one.
     pub kinds: Vec<String>,
 }
 

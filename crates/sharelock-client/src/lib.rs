@@ -26,8 +26,8 @@ pub use error::{ClientError, Result};
 pub use files::{NoProgress, Progress, guess_mime, safe_file_name};
 pub use http::{MAX_CLOCK_DRIFT_SECS, Transport, normalize_base};
 pub use recipient::{
-    DeviceStore, FileDeviceStore, MemoryDeviceStore, Recipient, RequestAsked, SeenVersion,
-    create_private_dir, share_status, write_private_file,
+    DeviceStore, FileDeviceStore, MemoryDeviceStore, Preview, Recipient, RequestAsked, SeenVersion,
+    create_private_dir, share_preview, share_status, write_private_file,
 };
 pub use records::{HistoryEntry, RecordListEntry, RecordView, Verification};
 pub use session::{OwnerSession, login, register, register_invited};

@@ -21,6 +21,7 @@ use sharelock_core::device::{DeviceKey, fingerprint};
 use sharelock_core::encoding::{b64u, b64u_decode_array};
 use sharelock_core::envelope::{Author, Envelope, VersionGuard, VersionHeader};
 use sharelock_core::httpsig::{RequestParts, content_digest, sign};
+use sharelock_core::preface::{SharePreface, open_preface};
 use sharelock_core::record::{FileRef, RecordBody};
 use sharelock_core::request::open_request;
 use sharelock_core::share::{Link, LinkSecret, ShareId, ShareKeys};
@@ -291,6 +292,36 @@ impl DeviceStore for MemoryDeviceStore {
     }
 }
 
+/// What a recipient learns before Click to Open: the share's status and, if the sender made one, the share
+/// preface (docs/protocol.md §4.6) opened with the link's keys. A preface that does not open or validate is
+/// reported as its error and shown as nothing: it is the sender's words, passed on by the server.
+#[derive(Debug)]
+pub struct Preview {
+    /// The unsigned status.
+    pub status: Status,
+    /// The sender's display name and the record's type, if the share has a preface.
+    pub preface: Option<std::result::Result<SharePreface, String>>,
+}
+
+impl Preview {
+    fn of(status: Status, keys: &ShareKeys) -> Self {
+        let preface = status.preface.as_ref().map(|sealed| {
+            open_preface(&keys.preface_key(), &keys.share_id(), sealed.as_slice())
+                .map_err(|e| e.to_string())
+        });
+        Preview { status, preface }
+    }
+}
+
+/// The share's status and preface, without binding anything (no side effect but counting a wrong
+/// passphrase, §5.4).
+pub async fn share_preview(link: &Link, passphrase: Option<&str>) -> Result<Preview> {
+    let keys = derive_keys(link, passphrase).await?;
+    let api = Transport::new(&link.base)?;
+    let status = status(&api, &keys).await?;
+    Ok(Preview::of(status, &keys))
+}
+
 /// A share's state as the unsigned status call reports it (no side effect).
 pub async fn share_status(link: &Link, passphrase: Option<&str>) -> Result<Status> {
     let keys = derive_keys(link, passphrase).await?;
@@ -430,6 +461,18 @@ impl<'d> Recipient<'d> {
         passphrase: Option<&str>,
         devices: &'d dyn DeviceStore,
     ) -> Result<Self> {
+        Self::open_with_preview(link, passphrase, devices, &|_| Ok(())).await
+    }
+
+    /// [`Recipient::open`], calling `before_bind` with the share's [`Preview`] when this device is about to
+    /// bind it (first use), before any key is made: it may show who sent what, and stop the open with an
+    /// error. A device that already holds the share's key does not call it.
+    pub async fn open_with_preview(
+        link: &Link,
+        passphrase: Option<&str>,
+        devices: &'d dyn DeviceStore,
+        before_bind: &(dyn Fn(&Preview) -> Result<()> + Sync),
+    ) -> Result<Self> {
         let keys = derive_keys(link, passphrase).await?;
         let api = Transport::new(&link.base)?;
         let share_id = keys.share_id();
@@ -450,7 +493,8 @@ impl<'d> Recipient<'d> {
                 Err(e) => return Err(e),
             }
         }
-        status(&api, &keys).await?;
+        let preview = Preview::of(status(&api, &keys).await?, &keys);
+        before_bind(&preview)?;
         let device = DeviceKey::generate()?;
         devices.save(&share_id, &device)?;
         if let Err(e) = bind(&api, &keys, &device).await {
@@ -499,6 +543,23 @@ impl<'d> Recipient<'d> {
             self.devices.save_seen(&self.keys.share_id(), &seen)?;
         }
         Ok(())
+    }
+
+    /// The share preface (docs/protocol.md §4.6) as the signed fetch carries it, opened with the link's
+    /// keys: `None` without one, or if it does not open or validate.
+    pub fn preface(&self) -> Option<SharePreface> {
+        let sealed = self.view.preface.as_ref()?;
+        open_preface(
+            &self.keys.preface_key(),
+            &self.keys.share_id(),
+            sealed.as_slice(),
+        )
+        .ok()
+    }
+
+    /// When the server deletes the shared record itself (a self-destructing record, docs/protocol.md §4.7).
+    pub fn destroy_at(&self) -> Option<OffsetDateTime> {
+        self.view.destroy_at
     }
 
     /// The sealed summary differs from the summary of the body: the writer of this version made the

@@ -16,6 +16,7 @@ use sharelock_api::shares::{
 use sharelock_core::account::RecordKey;
 use sharelock_core::device::fingerprint;
 use sharelock_core::envelope::{Author, Envelope, VersionHeader};
+use sharelock_core::preface::{SharePreface, seal_preface};
 use sharelock_core::record::{RecordBody, RecordType};
 use sharelock_core::request::{open_request, seal_request};
 use sharelock_core::share::{
@@ -70,6 +71,12 @@ pub struct ShareOptions {
     pub passphrase: Option<Zeroizing<String>>,
     /// End the share at its first fetch: the record is shown once (not with `editable`).
     pub view_once: bool,
+    /// The sender's display name the recipient sees before Click to Open (at most 128 bytes of one line;
+    /// `None` or empty: no name). The record's type is shown with it either way (docs/protocol.md §4.6).
+    pub from: Option<String>,
+    /// A self-destructing record (docs/protocol.md §4.7): once the share is opened, the server deletes the
+    /// record itself this many seconds later, or at the share's end if that comes first.
+    pub destroy_after_secs: Option<u64>,
 }
 
 impl std::fmt::Debug for ShareOptions {
@@ -80,6 +87,8 @@ impl std::fmt::Debug for ShareOptions {
             .field("burn_after_secs", &self.burn_after_secs)
             .field("passphrase", &self.passphrase.is_some())
             .field("view_once", &self.view_once)
+            .field("from", &self.from.as_deref().is_some_and(|f| !f.is_empty()))
+            .field("destroy_after_secs", &self.destroy_after_secs)
             .finish_non_exhaustive()
     }
 }
@@ -133,6 +142,17 @@ pub struct RequestEntry {
     /// The instructions, opened under the share key with the stated `max_answers` (or why they do not
     /// open: the server changed the request).
     pub instructions: std::result::Result<String, String>,
+}
+
+/// The share preface of `options` for a record of `record_type`, checked before anything is sent.
+fn preface_of(options: &ShareOptions, record_type: RecordType) -> Result<SharePreface> {
+    let preface = SharePreface {
+        from: options.from.clone().unwrap_or_default(),
+        record_type,
+    };
+    sharelock_core::preface::check_from(&preface.from)
+        .map_err(|e| ClientError::Invalid(e.to_string()))?;
+    Ok(preface)
 }
 
 /// A share just created.
@@ -207,6 +227,10 @@ pub struct ShareEntry {
     pub refused_count: u64,
     /// Every wrong access token (wrong passphrase) counted, never cleared.
     pub failed_total: u64,
+    /// The record destroys itself this long after the share is opened.
+    pub destroy_after_secs: Option<u64>,
+    /// When the record is destroyed, once the share was opened.
+    pub destroy_at: Option<OffsetDateTime>,
 }
 
 impl ShareEntry {
@@ -273,6 +297,8 @@ impl OwnerSession {
             label: options.label,
             passphrase: options.passphrase,
             view_once: false,
+            from: None,
+            destroy_after_secs: None,
         };
         let request = (options.max_answers, options.instructions);
         match self
@@ -305,9 +331,13 @@ impl OwnerSession {
             sharelock_core::passphrase::check_new(passphrase)
                 .map_err(|e| ClientError::Invalid(e.to_string()))?;
         }
-        let keys = derive_share_keys(LinkSecret::generate()?, options.passphrase).await?;
+        // The name is judged before any key is derived or anything fetched.
+        preface_of(&options, RecordType::General)?;
+        let keys = derive_share_keys(LinkSecret::generate()?, options.passphrase.clone()).await?;
         let share_id = keys.share_id();
         let current = self.current_verified(record).await?;
+        let preface = preface_of(&options, current.body.record_type)?;
+        let sealed_preface = seal_preface(&keys.preface_key(), &share_id, &preface)?;
         let grant = ShareGrant {
             record_id: record,
             editable: options.editable,
@@ -349,6 +379,8 @@ impl OwnerSession {
                     }),
                     None => None,
                 },
+                preface: Some(sealed_preface.clone().into()),
+                destroy_after_secs: options.destroy_after_secs,
             };
             let path = format!("/records/{record}/shares");
             let result: Result<ShareCreated> = self
@@ -401,6 +433,7 @@ impl OwnerSession {
             options.passphrase.as_deref().map(String::as_str),
         )?;
         let share_id = keys.share_id();
+        let preface = preface_of(options, body.record_type)?;
         let rk2 = RecordKey::generate()?;
         let second = Envelope::seal(&rk2, VersionHeader::next(&first, 2, Author::Owner), body)?;
         let grant = ShareGrant {
@@ -433,6 +466,8 @@ impl OwnerSession {
             passphrase: keys.has_passphrase(),
             view_once: options.view_once,
             request: None,
+            preface: Some(seal_preface(&keys.preface_key(), &share_id, &preface)?.into()),
+            destroy_after_secs: options.destroy_after_secs,
         };
         Ok(PreparedShare {
             record: self.prepared(Method::POST, "/records".to_owned(), &record)?,
@@ -570,6 +605,8 @@ impl OwnerSession {
             open_count: share.open_count,
             refused_count: share.refused_count,
             failed_total: share.failed_total,
+            destroy_after_secs: share.destroy_after_secs,
+            destroy_at: share.destroy_at,
         }
     }
 

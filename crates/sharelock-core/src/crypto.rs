@@ -171,6 +171,8 @@ pub enum AadKind {
     ShareLabel,
     /// A request's instructions under SK; fields: share id, max answers (u32).
     ShareRequest,
+    /// The share preface the recipient reads before Click to Open; field: share id.
+    SharePreface,
     /// A record version's body; fields: record id, k, v, prev, author.
     Record,
     /// A record version's list-view summary; same fields as `Record`.
@@ -188,6 +190,7 @@ impl AadKind {
             AadKind::ShareGrant => "share-grant",
             AadKind::ShareLabel => "share-label",
             AadKind::ShareRequest => "share-request",
+            AadKind::SharePreface => "share-preface",
             AadKind::Record => "record",
             AadKind::RecordSummary => "record-summary",
         }

@@ -34,6 +34,9 @@ pub enum Error {
     /// A share link is malformed (docs/protocol.md §4.2).
     #[error("invalid share link: {0}")]
     Link(#[from] crate::share::LinkError),
+    /// A share preface is malformed (docs/protocol.md §4.6).
+    #[error("invalid share preface: {0}")]
+    Preface(crate::preface::PrefaceError),
     /// A new password or passphrase is shorter than clients accept (counted in Unicode scalar values of its
     /// NFC form).
     #[error("the {what} is shorter than {min} characters")]

@@ -21,6 +21,7 @@ pub mod envelope;
 mod error;
 pub mod httpsig;
 pub mod passphrase;
+pub mod preface;
 pub mod record;
 pub mod request;
 pub mod share;

@@ -542,6 +542,45 @@ async fn sweep_files(state: &AppState, now: i64) {
     }
 }
 
+/// Self-destructing records due in one pass, at most.
+const DESTROY_BATCH: u32 = 100;
+
+/// Deletes self-destructing records whose time has come (docs/protocol.md §4.7), batch after batch, and
+/// tells their owners (`record_destroyed`). Their blobs are deleted at once, and are garbage for
+/// [`sweep_files`] too if that fails. Every node's sweeper runs this; the store destroys each record once.
+async fn destroy_records(state: &AppState) {
+    loop {
+        let (destroyed, events) = match state
+            .store
+            .destroy_due_records(state.now(), DESTROY_BATCH)
+            .await
+        {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(error = %e, "destroying self-destructing records failed");
+                return;
+            }
+        };
+        state.publish(&events);
+        for record in &destroyed {
+            for file in &record.files {
+                if let Err(e) = state.blobs.delete_file(record.record, *file).await {
+                    tracing::warn!(error = %e, "could not delete a file blob of a destroyed record");
+                }
+            }
+        }
+        if !destroyed.is_empty() {
+            tracing::info!(
+                records = destroyed.len(),
+                "self-destructing records destroyed"
+            );
+        }
+        if destroyed.len() < DESTROY_BATCH as usize {
+            return;
+        }
+    }
+}
+
 /// Ends shares whose time has passed, drops their keys, purges old rows. Expiry is also checked on every
 /// request, so the sweeper's pace only affects housekeeping, never access.
 async fn sweep_forever(state: AppState) {
@@ -571,6 +610,7 @@ async fn sweep_forever(state: AppState) {
             }
             Err(e) => tracing::warn!(error = %e, "sweep failed"),
         }
+        destroy_records(&state).await;
         sweep_files(&state, state.now()).await;
         state.limiter.shrink();
     }

@@ -419,6 +419,17 @@ pub trait Store: Send + Sync + 'static {
         publish: &(dyn Fn(Vec<Event>) + Send + Sync),
     ) -> Result<SweepReport>;
 
+    /// Destroys self-destructing records whose time has come (docs/protocol.md §4.7): each record with a
+    /// share whose `destroy_at` is at or before `now`, at most `limit`, soonest first, is deleted as by
+    /// [`Store::delete_record`] (every share ends, wrapped keys go, files become garbage) and
+    /// `RecordDestroyed` is raised, in one transaction per record. Safe on many nodes at once: the due
+    /// check is made again under the record's lock, so each record is destroyed and reported once.
+    async fn destroy_due_records(
+        &self,
+        now: UnixTime,
+        limit: u32,
+    ) -> Result<(Vec<DestroyedRecord>, Vec<Event>)>;
+
     // --- administration ---
 
     /// Every account with what it holds at `now`, oldest first.

@@ -197,6 +197,10 @@ pub struct NewShare {
     pub expires_at: UnixTime,
     /// The share ends at its first fetch (see [`crate::Store::recipient_view_once`]).
     pub view_once: bool,
+    /// The sealed share preface (docs/protocol.md §4.6), opaque to the server.
+    pub preface: Option<Vec<u8>>,
+    /// Seconds after binding at which the record itself is destroyed (docs/protocol.md §4.7).
+    pub destroy_after: Option<i64>,
     /// A request: the share ends with the version that reaches its number of answers.
     pub request: Option<ShareRequest>,
 }
@@ -322,6 +326,12 @@ pub struct ShareRow {
     pub refused_count: u64,
     /// Every wrong access token judged, never cleared (unlike `failed_attempts`).
     pub failed_total: u64,
+    /// The sealed share preface, if the sender made one.
+    pub preface: Option<Vec<u8>>,
+    /// Seconds after binding at which the record is destroyed.
+    pub destroy_after: Option<i64>,
+    /// When the record is destroyed: `min(bound_at + destroy_after, expires_at)`, set by the bind.
+    pub destroy_at: Option<UnixTime>,
     /// The owner's account is disabled: the share answers nothing until it is enabled again (read
     /// with the share, so every read of a share sees it).
     pub owner_disabled: bool,
@@ -505,6 +515,8 @@ pub enum EventKind {
     DeviceRefused,
     /// A file was added to the record (by its owner, or by a recipient through the share).
     FileAdded,
+    /// A self-destructing record was deleted (`share`: the share whose opening set it off).
+    RecordDestroyed,
 }
 
 impl EventKind {
@@ -516,6 +528,7 @@ impl EventKind {
         EventKind::AccessFailures,
         EventKind::DeviceRefused,
         EventKind::FileAdded,
+        EventKind::RecordDestroyed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -526,6 +539,7 @@ impl EventKind {
             EventKind::AccessFailures => "access_failures",
             EventKind::DeviceRefused => "device_refused",
             EventKind::FileAdded => "file_added",
+            EventKind::RecordDestroyed => "record_destroyed",
         }
     }
 
@@ -537,6 +551,7 @@ impl EventKind {
             "access_failures" => EventKind::AccessFailures,
             "device_refused" => EventKind::DeviceRefused,
             "file_added" => EventKind::FileAdded,
+            "record_destroyed" => EventKind::RecordDestroyed,
             _ => return None,
         })
     }
@@ -600,6 +615,17 @@ pub struct UploadLimits {
 pub enum Quota {
     Account,
     Share,
+}
+
+/// A self-destructing record the server deleted (docs/protocol.md §4.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestroyedRecord {
+    pub account: Id,
+    pub record: Id,
+    /// The share whose opening set it off.
+    pub share: Id,
+    /// Its files, whose blobs the caller deletes (they are listed as garbage too).
+    pub files: Vec<Id>,
 }
 
 /// What one sweep did.

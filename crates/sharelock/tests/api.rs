@@ -39,6 +39,8 @@ fn options(expires_secs: u64, editable: bool) -> ShareOptions {
         label: Some("pl41ntext-Label".into()),
         passphrase: None,
         view_once: false,
+        from: None,
+        destroy_after_secs: None,
     }
 }
 
@@ -1734,4 +1736,103 @@ async fn record_list_opens_every_line_from_one_call() {
         12,
         "the other lines stay"
     );
+}
+
+/// The share preface (docs/protocol.md §4.6): sealed by the sender's client, kept byte for byte by the
+/// server (which checks only its length), read by the recipient with the link's keys before binding and
+/// again in the signed fetch; a share made without one still opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_share_preface_travels_sealed_and_bounded() {
+    let server = TestServer::start();
+    let mut ada = owner(&server, "ada@example.org").await;
+    let record = ada.create_record(&login_body()).await.unwrap();
+    let mut with_name = options(3600, false);
+    with_name.from = Some("Ada Lovelace".into());
+    let created = ada.create_share(record, with_name).await.unwrap();
+
+    let preview = sharelock_client::share_preview(&created.link, None)
+        .await
+        .unwrap();
+    let sealed = preview.status.preface.clone().expect("a preface");
+    assert_eq!(sealed.len(), 284, "every usual name pads to one block");
+    let preface = preview.preface.expect("a preface").expect("it opens");
+    assert_eq!(preface.from, "Ada Lovelace");
+    assert_eq!(preface.record_type, RecordType::Login);
+    assert!(!preview.status.bound, "a preview binds nothing");
+
+    // Open: the name is handed to the caller before binding, and carried by the signed fetch.
+    let devices = MemoryDeviceStore::new();
+    let seen = std::sync::Mutex::new(None);
+    let recipient = Recipient::open_with_preview(&created.link, None, &devices, &|p| {
+        *seen.lock().unwrap() = p.preface.clone();
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        seen.into_inner().unwrap().unwrap().unwrap().from,
+        "Ada Lovelace"
+    );
+    assert_eq!(recipient.preface().unwrap().from, "Ada Lovelace");
+
+    // A refusal before binding stops the open: nothing is bound.
+    let other = ada
+        .create_share(record, options(3600, false))
+        .await
+        .unwrap();
+    let stopped = Recipient::open_with_preview(&other.link, None, &devices, &|_| {
+        Err(ClientError::Invalid("not now".into()))
+    })
+    .await;
+    assert!(matches!(stopped, Err(ClientError::Invalid(_))));
+    let status = sharelock_client::share_status(&other.link, None)
+        .await
+        .unwrap();
+    assert!(!status.bound);
+    assert!(devices.load(&share_id_of(&other.link)).unwrap().is_none());
+
+    // The server keeps only sealed prefaces of 284 or 540 bytes.
+    let mut prepared = ada
+        .prepare_record_and_share(&login_body(), &options(3600, false))
+        .unwrap();
+    let http = reqwest::Client::new();
+    let post = |path: &str, json: Vec<u8>| {
+        http.post(format!("{}/api/v1{path}", server.url))
+            .bearer_auth(prepared.record.bearer.as_str())
+            .header("content-type", "application/json")
+            .body(json)
+    };
+    let answer = post(&prepared.record.path, prepared.record.json.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let mut share: serde_json::Value = serde_json::from_slice(&prepared.share.json).unwrap();
+    for bad in [283usize, 285, 541, 100] {
+        share["preface"] =
+            serde_json::Value::String(sharelock_client::core::encoding::b64u(&vec![7u8; bad]));
+        let answer = post(&prepared.share.path, serde_json::to_vec(&share).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400, "a {bad}-byte preface");
+        let error: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "malformed_request");
+    }
+    // Without a preface (an older client) the share is made and opens as before.
+    share["preface"] = serde_json::Value::Null;
+    prepared.share.json = serde_json::to_vec(&share).unwrap();
+    let answer = post(&prepared.share.path, prepared.share.json.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let preview = sharelock_client::share_preview(&prepared.link, None)
+        .await
+        .unwrap();
+    assert!(preview.status.preface.is_none() && preview.preface.is_none());
+    let fresh = MemoryDeviceStore::new();
+    let plain = Recipient::open(&prepared.link, None, &fresh).await.unwrap();
+    assert!(plain.preface().is_none());
+    assert_eq!(field(plain.body(), "username"), SECRET_USER);
 }

@@ -313,7 +313,14 @@ fn share_open_edit_and_delete_story() {
     let opened = bob.run(&["open", &link, "--json"]).ok().json();
     assert_eq!(
         sorted_keys(&opened),
-        vec!["editable", "expires_at", "record", "summary_mismatch"]
+        vec![
+            "destroy_at",
+            "editable",
+            "expires_at",
+            "from",
+            "record",
+            "summary_mismatch"
+        ]
     );
     assert_eq!(opened["summary_mismatch"], false);
     assert_eq!(
@@ -455,6 +462,250 @@ fn share_open_edit_and_delete_story() {
     ] {
         assert!(!log.contains(secret), "{secret} in the server log");
     }
+}
+
+/// The share preface (docs/protocol.md §4.6): the recipient learns who shared what before binding, with
+/// `--peek` (nothing bound) and as `open` binds; the name is checked when the share is made.
+#[test]
+fn the_recipient_sees_who_shared_what_before_opening() {
+    let server = TestServer::start();
+    let owner = Home::new(&server);
+    owner.register("ada@example.org");
+    let id = owner.add_login_record();
+
+    // A name that is not one line of plain text is refused before anything is sent.
+    owner
+        .run(&[
+            "share",
+            "create",
+            &id,
+            "--expires",
+            "1h",
+            "--from",
+            "Ada\u{202e}evil",
+        ])
+        .code(2);
+    let long = "a".repeat(129);
+    owner
+        .run(&["share", "create", &id, "--expires", "1h", "--from", &long])
+        .code(2);
+
+    let (link, _) = owner.share(&id, &["--expires", "1h", "--from", "Ada Lovelace"]);
+    let reader = Home::new(&server);
+    let peek = reader.run(&["open", "--peek", &link]).ok();
+    assert!(
+        peek.stdout
+            .contains("\"Ada Lovelace\" shared a login with you."),
+        "{peek:?}"
+    );
+    assert!(peek.stdout.contains("Nobody has opened it yet"), "{peek:?}");
+    let peek = reader.run(&["open", "--peek", &link, "--json"]).ok().json();
+    assert_eq!(peek["from"], "Ada Lovelace");
+    assert_eq!(peek["type"], "login");
+    assert_eq!(peek["opened"], false);
+    // Peeking bound nothing: another device may still be the one that opens it.
+    let other = Home::new(&server);
+    let opened = other.run(&["open", &link]).ok();
+    assert!(
+        opened
+            .stdout
+            .starts_with("\"Ada Lovelace\" shared a login with you."),
+        "said before binding: {opened:?}"
+    );
+    assert!(opened.stderr.is_empty(), "{opened:?}");
+    // Opened again on the device that holds it: the record says who shared it.
+    let again = other.run(&["open", &link]).ok();
+    assert!(
+        again.stdout.starts_with("Shared by \"Ada Lovelace\"."),
+        "{again:?}"
+    );
+    let json = other.run(&["open", &link, "--json"]).ok().json();
+    assert_eq!(json["from"], "Ada Lovelace");
+    let peek = reader.run(&["open", "--peek", &link, "--json"]).ok().json();
+    assert_eq!(peek["opened"], true);
+    reader.run(&["open", &link]).code(4);
+
+    // The name can come from SHARELOCK_FROM; without any, the record type is still said.
+    let json = owner
+        .run_env(
+            &["share", "create", &id, "--expires", "1h", "--json"],
+            &[("SHARELOCK_FROM", "渡辺")],
+        )
+        .ok()
+        .json();
+    let peek = reader
+        .run(&["open", "--peek", json["link"].as_str().unwrap()])
+        .ok();
+    assert!(
+        peek.stdout.contains("\"渡辺\" shared a login with you."),
+        "{peek:?}"
+    );
+    let (nameless, _) = owner.share(&id, &["--expires", "1h"]);
+    let peek = reader.run(&["open", "--peek", &nameless]).ok();
+    assert!(
+        peek.stdout
+            .contains("Someone shared a login with you (they gave no name)."),
+        "{peek:?}"
+    );
+}
+
+/// A self-destructing record (docs/protocol.md §4.7) against the real binary, its sweeper running every
+/// second: the sender is warned, the recipient is told before and after opening, the server deletes the
+/// record soon after the delay, and `share watch` says so; an unopened one stays.
+#[test]
+fn a_record_destroys_itself_after_its_share_is_opened() {
+    let server = TestServer::start_with(&[("SHARELOCK_SWEEP_INTERVAL", "1s")]);
+    let owner = Home::new(&server);
+    owner.register("owner@example.org");
+    let id = owner.add_login_record();
+    let kept = owner.add_login_record();
+
+    // Refused before anything is sent: no zero delay (a usage error, said by the argument parser).
+    let zero = owner.run(&[
+        "share",
+        "create",
+        &id,
+        "--expires",
+        "1h",
+        "--destroy-after-open",
+        "0s",
+    ]);
+    assert_eq!(zero.code, 2, "{zero:?}");
+    assert!(
+        zero.stderr
+            .contains("the duration must be at least one second"),
+        "{zero:?}"
+    );
+    let created = owner
+        .run(&[
+            "share",
+            "create",
+            &id,
+            "--expires",
+            "1h",
+            "--destroy-after-open",
+            "2s",
+            "--json",
+        ])
+        .ok();
+    assert!(
+        created
+            .stderr
+            .contains("Warning: this record destroys itself 2s after the share is opened"),
+        "{created:?}"
+    );
+    let link = created.json()["link"].as_str().unwrap().to_owned();
+    let share = created.json()["share"].as_str().unwrap().to_owned();
+    let (unopened, _) = owner.share(&kept, &["--expires", "1h", "--destroy-after-open", "2s"]);
+    let listed = owner.run(&["share", "list", "--json"]).ok().json();
+    let entry = listed["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["share"] == share.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(entry["destroy_after_secs"], 2);
+    assert_eq!(entry["destroy_at"], Value::Null);
+
+    let mut watch = owner
+        .command(&["share", "watch"], &[])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let reader = Home::new(&server);
+    let peek = reader.run(&["open", "--peek", &link]).ok();
+    assert!(
+        peek.stdout
+            .contains("The sender's record destroys itself 2s after it is opened"),
+        "{peek:?}"
+    );
+    // Taken before the open: the bind comes after it, and the record goes 2 s after the bind.
+    let started = Instant::now();
+    let opened = reader.run(&["open", &link]).ok();
+    assert!(
+        opened
+            .stdout
+            .contains("The sender's record destroys itself"),
+        "{opened:?}"
+    );
+
+    // Gone within a few sweeps: from the list, for the owner and for the recipient alike.
+    let mut gone = false;
+    while !gone && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(500));
+        let records = owner.run(&["record", "list", "--json"]).ok().json();
+        gone = !records["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == id.as_str());
+    }
+    assert!(gone, "the record was not destroyed");
+    // Times are whole seconds on the server: the bind's second may have begun up to 1 s before it.
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "destroyed before its time"
+    );
+    reader.run(&["open", &link]).code(3);
+    let listed = owner.run(&["share", "list", "--all", "--json"]).ok().json();
+    let ended = listed["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["share"] == share.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(ended["end_reason"], "record_deleted");
+    assert!(ended["destroy_at"].is_string(), "{ended}");
+    let human = owner.run(&["share", "list", "--all"]).ok();
+    assert!(human.stdout.contains("ended with its record"), "{human:?}");
+
+    // The owner's live events say it, once.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut said = Vec::new();
+    while Instant::now() < deadline && !said.iter().any(|l: &String| l.contains("destroyed itself"))
+    {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+            said.push(line);
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(
+        said.iter()
+            .filter(|l| l.contains("destroyed itself"))
+            .count(),
+        1,
+        "{said:?}"
+    );
+
+    // The share that was never opened destroyed nothing.
+    let records = owner.run(&["record", "list", "--json"]).ok().json();
+    assert!(
+        records["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == kept.as_str())
+    );
+    let peek = reader
+        .run(&["open", "--peek", &unopened, "--json"])
+        .ok()
+        .json();
+    assert_eq!(peek["destroy_after_secs"], 2);
 }
 
 #[test]
@@ -801,6 +1052,8 @@ fn concurrent_recipient_edits_conflict() {
             label: None,
             passphrase: None,
             view_once: false,
+            from: None,
+            destroy_after_secs: None,
         };
         let link = owner.create_share(id, options).await.unwrap().link;
         let devices = sharelock_client::MemoryDeviceStore::new();

@@ -43,6 +43,8 @@ async fn bound_share(server: &TestServer, email: &str, editable: bool) -> (Share
                 label: None,
                 passphrase: None,
                 view_once: false,
+                from: None,
+                destroy_after_secs: None,
             },
         )
         .await

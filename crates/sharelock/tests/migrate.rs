@@ -43,6 +43,8 @@ fn options(editable: bool) -> ShareOptions {
         label: Some("for the contractor".into()),
         passphrase: None,
         view_once: false,
+        from: None,
+        destroy_after_secs: None,
     }
 }
 

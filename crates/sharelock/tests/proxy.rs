@@ -334,6 +334,8 @@ fn options(editable: bool) -> ShareOptions {
         label: None,
         passphrase: None,
         view_once: false,
+        from: None,
+        destroy_after_secs: None,
     }
 }
 

@@ -314,6 +314,8 @@ async fn raw_share(ada: &OwnerSession, server: &TestServer) -> RawShare {
                 label: None,
                 passphrase: None,
                 view_once: false,
+                from: None,
+                destroy_after_secs: None,
             },
         )
         .unwrap();

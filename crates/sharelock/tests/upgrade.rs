@@ -67,6 +67,11 @@ fn back_to_0005(data: &Path) {
                 "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; \
                  DROP TABLE webhook_subscriptions; DROP TABLE webhook_endpoints;"
             }
+            "0017_share_preface.sql" => "ALTER TABLE shares DROP COLUMN preface;",
+            "0016_self_destruct.sql" => {
+                "DROP INDEX shares_destroy_at; ALTER TABLE shares DROP COLUMN destroy_at; \
+                 ALTER TABLE shares DROP COLUMN destroy_after;"
+            }
             "0008_admin.sql" => {
                 "DROP TABLE invites; ALTER TABLE accounts DROP COLUMN last_login_at; \
                  ALTER TABLE accounts DROP COLUMN disabled_at;"
@@ -125,6 +130,8 @@ async fn files_stored_before_per_write_keys_download_after_the_upgrade() {
                 label: None,
                 passphrase: None,
                 view_once: false,
+                from: None,
+                destroy_after_secs: None,
             },
         )
         .await

@@ -157,6 +157,8 @@ async fn deliveries_are_signed_retried_and_listed() {
                 label: None,
                 passphrase: None,
                 view_once: false,
+                from: None,
+                destroy_after_secs: None,
             },
         )
         .await

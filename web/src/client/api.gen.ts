@@ -817,6 +817,12 @@ export interface components {
              * @description End the share this many seconds after it is opened.
              */
             burn_after_secs?: number | null;
+            /**
+             * Format: int64
+             * @description A self-destructing record (docs/protocol.md §4.7): once the share is opened, the server deletes the
+             *     record itself this many seconds later, or at the share's expiry if that comes first.
+             */
+            destroy_after_secs?: number | null;
             editable?: boolean;
             expires: components["schemas"]["Expiry"];
             label?: null | components["schemas"]["B64"];
@@ -824,6 +830,7 @@ export interface components {
             owner_secret: components["schemas"]["B64"];
             /** @description The link needs a passphrase (shown to the owner; the server cannot check it). */
             passphrase?: boolean;
+            preface?: null | components["schemas"]["B64"];
             request?: null | components["schemas"]["RequestSpec"];
             /** @description The key rotation that must precede every new share. */
             rotation: components["schemas"]["Rotation"];
@@ -838,7 +845,8 @@ export interface components {
         CreateWebhook: {
             /**
              * @description The event kinds to deliver (`share_opened`, `record_edited`, `share_ended`, `access_failures`,
-             *     `device_refused`, `file_added`, and any kind the server's events gain later), at least one.
+             *     `device_refused`, `file_added`, `record_destroyed`, and any kind the server's events gain later), at
+             *     least one.
              */
             kinds: string[];
             /**
@@ -953,7 +961,7 @@ export interface components {
             share?: string | null;
         };
         /** @enum {string} */
-        EventKind: "share_opened" | "record_edited" | "share_ended" | "access_failures" | "device_refused" | "file_added";
+        EventKind: "share_opened" | "record_edited" | "share_ended" | "access_failures" | "device_refused" | "file_added" | "record_destroyed";
         /** @description When a share expires: either a duration from now or an absolute time. */
         Expiry: {
             /**
@@ -1218,6 +1226,16 @@ export interface components {
             burn_after_secs?: number | null;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: int64
+             * @description The record destroys itself this long after the share is opened (docs/protocol.md §4.7).
+             */
+            destroy_after_secs?: number | null;
+            /**
+             * Format: date-time
+             * @description When the record is destroyed, once the share was opened.
+             */
+            destroy_at?: string | null;
             /** @description Fingerprint of the device that opened it (docs/protocol.md §4.3). */
             device_fingerprint?: string | null;
             device_key?: null | components["schemas"]["B64"];
@@ -1309,6 +1327,11 @@ export interface components {
          */
         ShareView: {
             /**
+             * Format: date-time
+             * @description When the server deletes the record itself (docs/protocol.md §4.7), if it was made to.
+             */
+            destroy_at?: string | null;
+            /**
              * Format: int64
              * @description Versions this share has written so far (a request's answers).
              */
@@ -1319,6 +1342,7 @@ export interface components {
             expires_at: string;
             /** Format: int64 */
             key_gen: number;
+            preface?: null | components["schemas"]["B64"];
             /** Format: uuid */
             record_id: string;
             request?: null | components["schemas"]["RequestSpec"];
@@ -1335,9 +1359,15 @@ export interface components {
             bound: boolean;
             /** Format: int64 */
             burn_after_secs?: number | null;
+            /**
+             * Format: int64
+             * @description Opening the share sets off the record's destruction this many seconds later (docs/protocol.md §4.7).
+             */
+            destroy_after_secs?: number | null;
             editable: boolean;
             /** Format: date-time */
             expires_at: string;
+            preface?: null | components["schemas"]["B64"];
             request?: null | components["schemas"]["RequestSpec"];
             state: components["schemas"]["ShareState"];
             /** @description The share ends when its record is first fetched: it is shown once. */

@@ -124,6 +124,10 @@ export interface ShareInfo {
   refused_count: number;
   /** Every wrong access token (wrong passphrase) ever counted; `failed_attempts` restarts at a right one. */
   failed_total: number;
+  /** The record destroys itself this long after the share is opened (§4.7). */
+  destroy_after_secs: number | null;
+  /** When the record is destroyed, once the share was opened. */
+  destroy_at: string | null;
 }
 
 export interface ShareCreatedJson {

@@ -8,6 +8,7 @@ import { unwrapRecordKeyForShare } from "../protocol/kdf";
 import type { ParsedLink } from "../protocol/link";
 import { validateBody, type FileRef, type RecordBody } from "../protocol/record";
 import { openRequest } from "../protocol/request";
+import { openPreface, prefaceKey, type SharePreface } from "../protocol/preface";
 import { bindTag, deriveShareKeys, type ShareKeys } from "../protocol/share";
 import { addDevice, loadDevice, newDeviceRecord, removeDevice, saveSeen, type DeviceRecord } from "./devices";
 import { decryptDownload, decryptedStream, uploadFile, type Progress } from "./files";
@@ -25,6 +26,10 @@ export interface ShareStatus {
   view_once?: boolean;
   /** A request (§4.5): its number of answers and sealed instructions; absent from older servers. */
   request?: RequestSpec | null;
+  /** The sealed share preface (§4.6): the sender's name and the record type; absent or null without one. */
+  preface?: string | null;
+  /** Opening sets off the record's self-destruction this many seconds later (§4.7). */
+  destroy_after_secs?: number | null;
 }
 
 /** A request's facts as the server states them (§4.5). */
@@ -53,6 +58,10 @@ interface ShareView {
   view_once?: boolean;
   request?: RequestSpec | null;
   edit_count?: number;
+  /** The sealed share preface (§4.6), if any. */
+  preface?: string | null;
+  /** When the server deletes the record itself (§4.7), if it was made to. */
+  destroy_at?: string | null;
 }
 
 interface BindResponse {
@@ -92,6 +101,20 @@ export class ShareLink {
       method: "GET",
       headers: { [SHARE_HEADER]: this.shareHeader, "Sharelock-Access": toB64u(this.keys.accessToken) },
     });
+  }
+
+  /**
+   * Opens a sealed share preface (§4.6) with this link's keys: who sent the share and what it holds, before
+   * Click to Open. `null` without one; a preface that does not open or validate is `"unreadable"` (the
+   * sender's words, passed on by the server, are then not shown).
+   */
+  async preface(sealed: string | null | undefined): Promise<SharePreface | "unreadable" | null> {
+    if (!sealed) return null;
+    try {
+      return await openPreface(await prefaceKey(this.keys.root), this.keys.shareId, fromB64u(sealed));
+    } catch {
+      return "unreadable";
+    }
   }
 
   /** The device key this browser already holds for the share, if it opened it before. */

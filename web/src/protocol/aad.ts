@@ -2,7 +2,17 @@
 import { concat, u64, utf8, type Bytes } from "./bytes";
 
 /** The kinds of associated data, each naming what it seals. */
-export type AadKind = "data-key" | "record-key" | "share-record-key" | "share-secret" | "share-grant" | "share-label" | "share-request" | "record" | "record-summary";
+export type AadKind =
+  | "data-key"
+  | "record-key"
+  | "share-record-key"
+  | "share-secret"
+  | "share-grant"
+  | "share-label"
+  | "share-request"
+  | "share-preface"
+  | "record"
+  | "record-summary";
 
 /** `AAD(kind, fields)`. */
 export function aad(kind: AadKind, ...fields: Uint8Array[]): Bytes {

@@ -718,3 +718,14 @@ function u64(v: JsonValue | undefined): number {
   if (big > 0xffff_ffff_ffff_ffffn) throw jsonError("integer out of range");
   return Number(big);
 }
+
+/**
+ * Strict JSON (the reading rules of §3.3) of an object with exactly `keys`, every value a string; anything
+ * else is `json`. The share preface (§4.6) is read with it.
+ */
+export function stringObjectFromJson(json: Uint8Array, keys: readonly string[]): Map<string, string> {
+  const root = object(parseJson(fromUtf8(json, "json")), keys);
+  const out = new Map<string, string>();
+  for (const key of keys) out.set(key, string(root.get(key)));
+  return out;
+}

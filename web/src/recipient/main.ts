@@ -5,6 +5,7 @@ import { ApiError, NetworkError } from "../client/http";
 import { persistStorage } from "../client/devices";
 import { isOwnShare } from "../client/own-shares";
 import { OpenShare, ShareLink, type ShareStatus } from "../client/recipient";
+import type { SharePreface } from "../protocol/preface";
 import { ProtocolError } from "../protocol/errors";
 import { parseLink, type ParsedLink } from "../protocol/link";
 import { addFilesTo, byId, filePicker, h, humanBytes, humanDuration, localTime, onFileDrop, replace, setUpLanguagePicker } from "../ui/dom";
@@ -165,7 +166,22 @@ async function check(share: ShareLink, link?: ParsedLink): Promise<void> {
       return;
     }
   }
-  showOpen(share, status, await isOwnShare(ownShareStore(), share.shareHeader).catch(() => false), instructions);
+  const preface = await share.preface(status.preface);
+  showOpen(share, status, preface, await isOwnShare(ownShareStore(), share.shareHeader).catch(() => false), instructions);
+}
+
+/**
+ * What the share preface says (§4.6), as text nodes only: the sender's name is their own choice (one line,
+ * checked by the protocol code), never markup.
+ */
+function prefaceLines(preface: SharePreface | "unreadable" | null): { title: string; notes: HTMLElement[] } {
+  if (preface === null) return { title: t("open.title"), notes: [] };
+  if (preface === "unreadable") {
+    return { title: t("open.title"), notes: [h("p", { class: "warning", "data-testid": "preface-unreadable" }, t("open.prefaceUnreadable"))] };
+  }
+  const what = t(`what.${preface.type}` as MessageKey);
+  if (preface.from === "") return { title: t("open.titleSomeone", { what }), notes: [] };
+  return { title: t("open.titleFrom", { name: preface.from, what }), notes: [h("p", { class: "muted", "data-testid": "from-note" }, t("open.fromNote"))] };
 }
 
 /** Where the vault of this origin marks the shares it made (absent if storage is blocked). */
@@ -183,7 +199,8 @@ function instructionsBlock(text: string): HTMLElement | null {
 }
 
 /** Click to Open. */
-function showOpen(share: ShareLink, status: ShareStatus, own = false, instructions?: string): void {
+function showOpen(share: ShareLink, status: ShareStatus, preface: SharePreface | "unreadable" | null, own = false, instructions?: string): void {
+  const said = prefaceLines(preface);
   const button = h("button", { type: "button", class: "primary big", "data-testid": "open" }, t("open.button"));
   const error = h("p", { class: "error" });
   button.addEventListener("click", () => {
@@ -200,12 +217,15 @@ function showOpen(share: ShareLink, status: ShareStatus, own = false, instructio
   replace(
     app,
     panel(
-      h("h1", {}, t(instructions !== undefined ? "request.openTitle" : "open.title")),
+      h("h1", { "data-testid": "open-title" }, instructions !== undefined ? t("request.openTitle") : said.title),
+      ...said.notes,
       instructions !== undefined ? h("p", {}, t("request.openIntro")) : null,
       instructions !== undefined ? instructionsBlock(instructions) : null,
       // The sender's own browser: opening here would lock the link to the sender's device.
       own ? h("p", { class: "warning", "data-testid": "own-share-warning", role: "alert" }, t("open.own")) : null,
       status.view_once ? h("p", { class: "warning", "data-testid": "view-once-warning" }, t("open.viewOnce")) : null,
+      // A self-destructing record (§4.7): opening sets off its deletion from the sender's vault.
+      status.destroy_after_secs ? h("p", { class: "warning", "data-testid": "destroys-warning" }, t("open.destroys", { duration: humanDuration(status.destroy_after_secs) })) : null,
       h("p", {}, status.burn_after_secs ? t("open.untilBurn", { time: localTime(status.expires_at), duration: humanDuration(status.burn_after_secs) }) : t("open.until", { time: localTime(status.expires_at) })),
       h("p", {}, t("open.oneDevice")),
       h("p", { class: "warning", "data-testid": "device-warning" }, t("open.warning")),
@@ -215,7 +235,7 @@ function showOpen(share: ShareLink, status: ShareStatus, own = false, instructio
     ),
   );
   redraw = () => {
-    if (!button.disabled) showOpen(share, status, own, instructions);
+    if (!button.disabled) showOpen(share, status, preface, own, instructions);
   };
 }
 
@@ -409,6 +429,9 @@ class ShareView {
         this.share.view.view_once
           ? h("p", { class: "warning", "data-testid": "viewed-once" }, t("share.viewedOnce"))
           : h("p", { class: "muted" }, t(this.share.editable ? "share.editable" : "share.readOnly", { time: localTime(expires) })),
+        this.share.view.destroy_at
+          ? h("p", { class: "warning", "data-testid": "destroys-at" }, t("share.destroysAt", { time: localTime(this.share.view.destroy_at) }))
+          : null,
         h("p", { class: "muted" }, t("share.device"), h("span", { class: "fingerprint", "data-testid": "fingerprint" }, this.share.fingerprint), t("share.deviceAfter")),
         actions,
         this.status,

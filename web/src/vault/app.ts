@@ -403,6 +403,16 @@ export class Vault {
         // The owner's own uploads raise it too; only a recipient's is news.
         if (event.share !== null) this.notify(t("live.fileAdded", { record: this.#name(event.record) }));
         break;
+      case "record_destroyed": {
+        // A self-destructing record (§4.7): the server deleted it; a screen of it has nothing left to show.
+        this.notify(t("live.destroyed", { record: this.#name(event.record) }), "ok");
+        const s = this.#screen;
+        if ((s.kind === "record" || s.kind === "history" || s.kind === "share") && s.id === event.record) {
+          this.go({ kind: "list" }, true, "keep");
+          return;
+        }
+        break;
+      }
     }
     this.#dispatch(event);
   }

@@ -62,10 +62,16 @@ export function shareItem(ctx: Ctx, entry: ShareEntry, options: ShareItemOptions
   if (s.view_once) facts.push(t("shareItem.viewOnce"));
   if (entry.request) facts.push(t("shareItem.request", { answers: s.edit_count, max: entry.request.maxAnswers }));
   if (s.burn_after_secs !== null) facts.push(t("shareItem.burn", { duration: humanDuration(s.burn_after_secs) }));
+  // A self-destructing record (§4.7): once opened, the server deletes the record itself.
+  const destroyed = s.destroy_at !== null && s.end_reason === "record_deleted";
+  if (s.destroy_after_secs !== null && !destroyed) {
+    facts.push(s.destroy_at !== null ? t("shareItem.destroysAt", { time: localTime(s.destroy_at) }) : t("shareItem.destroysAfter", { duration: humanDuration(s.destroy_after_secs) }));
+  }
   let recordLine: HTMLElement | null = null;
   if (options.showRecord) {
     if (s.end_reason === "record_deleted" || options.title === undefined) {
-      recordLine = h("div", { class: "share-record", "data-testid": "share-record-title" }, s.end_reason === "record_deleted" ? t("shareItem.deletedRecord") : t("shareItem.unreadableRecord"));
+      const gone = destroyed ? t("shareItem.destroyedRecord", { time: localTime(s.destroy_at ?? s.ended_at ?? s.expires_at) }) : t("shareItem.deletedRecord");
+      recordLine = h("div", { class: "share-record", "data-testid": "share-record-title" }, s.end_reason === "record_deleted" ? gone : t("shareItem.unreadableRecord"));
     } else {
       const open = h("button", { type: "button", class: "linklike title", "data-testid": "share-record-title" }, options.title);
       open.addEventListener("click", () => ctx.go({ kind: "record", id: options.recordId }));

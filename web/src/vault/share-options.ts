@@ -34,6 +34,29 @@ export const BURN_CHOICES: readonly Choice[] = [
   { value: "1d", label: "options.burnDay", seconds: 86_400 },
 ];
 
+/** Self-destruction (§4.7): the server deletes the record itself this long after the share is opened (0: never). */
+export const DESTROY_CHOICES: readonly Choice[] = [
+  { value: "never", label: "options.destroyNever", seconds: 0 },
+  { value: "10m", label: "options.destroyMinutes", count: 10, seconds: 600 },
+  { value: "1h", label: "options.destroyHour", seconds: 3600 },
+  { value: "1d", label: "options.destroyDay", seconds: 86_400 },
+  { value: "7d", label: "options.destroyDays", count: 7, seconds: 7 * 86_400 },
+];
+
+/** `destroy_after_secs` for a choice (null for never), refused beyond the server's longest expiry. */
+export function destroyFor(choice: string, maxExpirySecs: number): number | null {
+  const destroy = DESTROY_CHOICES.find((c) => c.value === choice);
+  if (!destroy) throw new VaultError("options.chooseDestroy");
+  if (destroy.seconds === 0) return null;
+  if (destroy.seconds > maxExpirySecs) throw new VaultError("options.tooLong", { max: humanDuration(maxExpirySecs) });
+  return destroy.seconds;
+}
+
+/** Where this browser remembers the name an account shows on its shares (not a secret: recipients see it). */
+export function fromNameKey(accountId: string): string {
+  return `sharelock:share-from:${accountId}`;
+}
+
 /** RFC 3339 UTC without fractions, the form the server writes. */
 export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -77,6 +100,8 @@ export interface InvitationFacts {
   editable: boolean;
   /** The share ends as soon as it is opened (§4.4). */
   viewOnce?: boolean;
+  /** The record destroys itself this long after the share is opened (§4.7). */
+  destroyAfterSecs?: number | null;
   /** How a time is written for the recipient (this device's locale unless told). */
   formatTime?: (rfc3339: string) => string;
 }
@@ -92,6 +117,7 @@ export function invitationText(facts: InvitationFacts): string {
   const lines = [t("invitation.intro"), facts.link, "", t("invitation.oneDevice"), t("invitation.expires", { time: when, left })];
   if (facts.viewOnce) lines.push(t("invitation.viewOnce"));
   else if (facts.burnAfterSecs !== null) lines.push(t("invitation.burn", { duration: humanDuration(facts.burnAfterSecs) }));
+  if (facts.destroyAfterSecs) lines.push(t("invitation.destroys", { duration: humanDuration(facts.destroyAfterSecs) }));
   if (facts.passphrase) lines.push(t("invitation.passphrase"));
   if (facts.editable) lines.push(t("invitation.editable"));
   return lines.join("\n");

@@ -6,7 +6,8 @@ import { quoted, t } from "../ui/i18n";
 import type { Ctx } from "./app";
 import { explain, isSessionEnd } from "./errors";
 import { qrSvg } from "./qr";
-import { BURN_CHOICES, burnFor, choiceLabel, EXPIRY_CHOICES, expiryFor, invitationText } from "./share-options";
+import { BURN_CHOICES, burnFor, choiceLabel, DESTROY_CHOICES, destroyFor, EXPIRY_CHOICES, expiryFor, fromNameKey, invitationText } from "./share-options";
+import { isValidFrom, MAX_FROM_LEN } from "../protocol/preface";
 import { generatePassphrase, MIN_SHARE_PASSPHRASE_CHARS } from "../protocol/passphrase";
 import { afterPaint, byteLength, localStore } from "./util";
 import { rememberOwnShares } from "../client/own-shares";
@@ -80,6 +81,24 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     shown();
   });
   const label = h("input", { id: "share-label", type: "text", maxlength: 256, "data-testid": "share-label", placeholder: t("sharing.labelPlaceholder") });
+  // The name the recipient reads before Click to Open (§4.6), remembered in this browser for the account.
+  const fromKey = fromNameKey(ctx.session.accountId);
+  const from = h("input", { id: "share-from", type: "text", autocomplete: "name", "data-testid": "share-from", placeholder: t("sharing.fromPlaceholder") });
+  from.value = localStore()?.getItem(fromKey) ?? "";
+  // Self-destruction (§4.7): the one option that deletes something of the owner's, so it says so.
+  const destroy = h(
+    "select",
+    { id: "share-destroy", "data-testid": "share-destroy", "aria-describedby": "share-destroy-warning" },
+    ...DESTROY_CHOICES.filter((c) => c.seconds <= max).map((c) => h("option", { value: c.value }, choiceLabel(c))),
+  );
+  const destroyWarning = h("p", { class: "muted small-text", id: "share-destroy-warning", "data-testid": "share-destroy-warning" });
+  const followDestroy = (): void => {
+    const seconds = DESTROY_CHOICES.find((c) => c.value === destroy.value)?.seconds ?? 0;
+    destroyWarning.className = seconds > 0 ? "warning small-text" : "muted small-text";
+    destroyWarning.textContent = seconds > 0 ? t("sharing.destroyWarning", { title: quoted(title), duration: humanDuration(seconds) }) : t("sharing.destroyNone");
+  };
+  destroy.addEventListener("change", followDestroy);
+  followDestroy();
   const error = h("p", { class: "error", "data-testid": "share-error", role: "alert" });
   const progress = h("p", { class: "muted", "data-testid": "share-progress" });
   const create = h("button", { type: "submit", class: "primary", "data-testid": "share-create" }, t("sharing.create"));
@@ -111,6 +130,12 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     h("p", { class: "muted small-text" }, t("sharing.passphraseHint", { min: MIN_SHARE_PASSPHRASE_CHARS })),
     h("label", { for: "share-label" }, t("sharing.label")),
     label,
+    h("label", { for: "share-from" }, t("sharing.from")),
+    from,
+    h("p", { class: "muted small-text" }, t("sharing.fromHint")),
+    h("label", { for: "share-destroy" }, t("sharing.destroy")),
+    destroy,
+    destroyWarning,
     error,
     progress,
     h("div", { class: "actions" }, create, cancel),
@@ -122,6 +147,9 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
     let options: ShareOptions;
     try {
       if (byteLength(label.value) > 256) throw new VaultError("client.labelTooLong", { max: 256 });
+      if (!isValidFrom(from.value.trim())) throw new VaultError("client.badFrom", { max: MAX_FROM_LEN });
+      const destroyAfterSecs = destroyFor(destroy.value, max);
+      if (destroyAfterSecs !== null && !confirm(t("sharing.destroyConfirm", { title: quoted(title), duration: humanDuration(destroyAfterSecs) }))) return;
       options = {
         expires: expiryFor(expiry.value, custom.value, Date.now(), max),
         editable: editable.checked && !viewOnce.checked,
@@ -129,12 +157,14 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
         viewOnce: viewOnce.checked,
         label: label.value.trim(),
         passphrase: passphrase.value,
+        from: from.value.trim(),
+        destroyAfterSecs,
       };
     } catch (e) {
       error.textContent = explain(e);
       return;
     }
-    const controls = [expiry, custom, editable, burn, viewOnce, passphrase, label, create, cancel, showPass, generate];
+    const controls = [expiry, custom, editable, burn, viewOnce, passphrase, label, from, destroy, create, cancel, showPass, generate];
     controls.forEach((c) => (c.disabled = true));
     progress.textContent = t("sharing.creating");
     const stage = async (s: Stage): Promise<void> => {
@@ -148,7 +178,12 @@ export async function showShare(ctx: Ctx, id: string): Promise<void> {
       (created) => {
         passphrase.value = "";
         void rememberOwnShares(localStore(), [created]);
-        if (ctx.isCurrent()) showCreated(ctx, id, title, created, options.editable, burnAfter, once);
+        try {
+          localStore()?.setItem(fromKey, options.from ?? "");
+        } catch {
+          // Storage full or blocked: the name is asked again next time.
+        }
+        if (ctx.isCurrent()) showCreated(ctx, id, title, created, options.editable, burnAfter, once, options.destroyAfterSecs ?? null);
       },
       (e: unknown) => {
         controls.forEach((c) => (c.disabled = false));
@@ -204,8 +239,18 @@ function localInput(ms: number): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-function showCreated(ctx: Ctx, id: string, title: string, created: CreatedShare, editable: boolean, burnAfterSecs: number | null, viewOnce: boolean): void {
+function showCreated(
+  ctx: Ctx,
+  id: string,
+  title: string,
+  created: CreatedShare,
+  editable: boolean,
+  burnAfterSecs: number | null,
+  viewOnce: boolean,
+  destroyAfterSecs: number | null,
+): void {
   const invitation = invitationText({
+    destroyAfterSecs,
     link: created.link,
     expiresAt: created.expiresAt,
     nowMs: Date.now(),
@@ -226,6 +271,9 @@ function showCreated(ctx: Ctx, id: string, title: string, created: CreatedShare,
       { class: "panel", "data-testid": "share-created" },
       h("h1", {}, t("sharing.shared", { title: quoted(title) })),
       h("p", {}, t("sharing.sendLink", { time: localTime(created.expiresAt), left })),
+      destroyAfterSecs !== null
+        ? h("p", { class: "warning", "data-testid": "share-destroys" }, t("sharing.destroys", { title: quoted(title), duration: humanDuration(destroyAfterSecs) }))
+        : null,
       created.passphrase ? h("p", { class: "warning" }, t("sharing.sendPassphrase")) : null,
       h("h2", {}, t("sharing.link")),
       h("div", { class: "linkbox", "data-testid": "share-link" }, created.link),

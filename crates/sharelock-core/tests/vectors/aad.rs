@@ -6,7 +6,7 @@ use crate::common::{Case, hex, run_area, seq, unhex};
 use serde_json::{Value, json};
 use sharelock_core::crypto::{AadKind, aad};
 
-const KINDS: [AadKind; 9] = [
+const KINDS: [AadKind; 10] = [
     AadKind::DataKey,
     AadKind::RecordKey,
     AadKind::ShareRecordKey,
@@ -14,6 +14,7 @@ const KINDS: [AadKind; 9] = [
     AadKind::ShareGrant,
     AadKind::ShareLabel,
     AadKind::ShareRequest,
+    AadKind::SharePreface,
     AadKind::Record,
     AadKind::RecordSummary,
 ];
@@ -42,7 +43,9 @@ fn fields_of(kind: AadKind) -> Vec<(&'static str, Vec<u8>)> {
             ("record_id", record_id),
             ("u64(k)", k),
         ],
-        AadKind::ShareSecret | AadKind::ShareLabel => vec![("share_id", share_id)],
+        AadKind::ShareSecret | AadKind::ShareLabel | AadKind::SharePreface => {
+            vec![("share_id", share_id)]
+        }
         AadKind::ShareRequest => vec![
             ("share_id", share_id),
             ("u32(max_answers)", 3u32.to_be_bytes().to_vec()),

@@ -64,6 +64,7 @@ pub fn error_kind(e: &Error) -> String {
         Error::Record(r) => r.kind().into(),
         Error::Envelope(e) => e.kind().into(),
         Error::Link(l) => l.kind().into(),
+        Error::Preface(p) => p.kind().into(),
         Error::Stale => "stale".into(),
         Error::TooShort { .. } => "too_short".into(),
         Error::Truncated => "truncated".into(),

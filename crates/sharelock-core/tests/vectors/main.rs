@@ -13,6 +13,7 @@ mod envelope;
 mod kdf;
 mod keys;
 mod link;
+mod preface;
 mod record;
 mod request;
 mod share;

@@ -54,6 +54,7 @@ fn api_kind(kind: EventKind) -> ApiKind {
         EventKind::AccessFailures => ApiKind::AccessFailures,
         EventKind::DeviceRefused => ApiKind::DeviceRefused,
         EventKind::FileAdded => ApiKind::FileAdded,
+        EventKind::RecordDestroyed => ApiKind::RecordDestroyed,
     }
 }
 

@@ -122,6 +122,8 @@ pub async fn status(
         burn_after_secs: share.burn_after.map(|s| s.max(0) as u64),
         view_once: share.view_once,
         request: share.request.map(crate::handlers::shares::request_spec),
+        preface: share.preface.map(Into::into),
+        destroy_after_secs: share.destroy_after.map(|s| s.max(0) as u64),
     }))
 }
 
@@ -286,6 +288,8 @@ pub async fn fetch(
             .request
             .map(crate::handlers::shares::request_spec),
         edit_count: view.share.edit_count,
+        preface: view.share.preface.map(Into::into),
+        destroy_at: view.share.destroy_at.map(to_time),
     }))
 }
 

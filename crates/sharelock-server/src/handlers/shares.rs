@@ -66,6 +66,8 @@ pub fn share_info(row: ShareRow, now: i64) -> ShareInfo {
         open_count: row.open_count,
         refused_count: row.refused_count,
         failed_total: row.failed_total,
+        destroy_after_secs: row.destroy_after.map(|s| s.max(0) as u64),
+        destroy_at: row.destroy_at.map(to_time),
     }
 }
 
@@ -185,6 +187,14 @@ pub async fn create(
             "burn_after_secs must be positive and within the maximum expiry",
         ));
     }
+    if let Some(destroy) = req.destroy_after_secs
+        && (destroy == 0 || destroy > max)
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidExpiry,
+            "destroy_after_secs must be positive and within the maximum expiry",
+        ));
+    }
     let share_id = req
         .share_id
         .to_array::<16>()
@@ -210,6 +220,13 @@ pub async fn create(
             "label must be a sealed box of at most 256 bytes",
         ));
     }
+    if let Some(preface) = &req.preface
+        && sharelock_core::preface::check_sealed_len(preface.len()).is_err()
+    {
+        return Err(ApiError::malformed(
+            "preface must be a sealed box of 284 or 540 bytes",
+        ));
+    }
     let rotation = checked_rotation(&state, owner.account_id, record_id, req.rotation, now).await?;
     let (version, key_gen) = (rotation.version.version, rotation.version.key_gen);
     let share = NewShare {
@@ -226,6 +243,8 @@ pub async fn create(
         expires_at,
         view_once: req.view_once,
         request,
+        preface: req.preface.map(|p| p.into_vec()),
+        destroy_after: req.destroy_after_secs.map(|s| s as i64),
     };
     let handle = share.handle;
     state

@@ -384,6 +384,38 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn destroy_due_records(
+        &self,
+        now: UnixTime,
+        limit: u32,
+    ) -> Result<(Vec<DestroyedRecord>, Vec<Event>)> {
+        let due = {
+            let mut conn = self.conn("destroy_due_records").await?;
+            records::due_for_destruction(&mut conn, now, limit)
+                .await
+                .map_err(|e| with_op("destroy_due_records", e))?
+        };
+        let mut destroyed = Vec::new();
+        let mut raised = Vec::new();
+        for (_, record, _) in due {
+            if destroyed
+                .iter()
+                .any(|d: &DestroyedRecord| d.record == record)
+            {
+                continue;
+            }
+            let mut tx = self.begin("destroy_due_records").await?;
+            let mut events = Pending::default();
+            let result = records::destroy_if_due(&mut tx, &mut events, record, now).await;
+            let (done, committed) = self
+                .commit_raising("destroy_due_records", tx, events, result)
+                .await?;
+            destroyed.extend(done);
+            raised.extend(committed);
+        }
+        Ok((destroyed, raised))
+    }
+
     async fn history(&self, account: Id, record: Id) -> Result<Option<History>> {
         // One snapshot for the versions and the keys.
         let mut tx = self.begin("history").await?;

@@ -242,6 +242,69 @@ pub(super) async fn delete(
     Ok(files)
 }
 
+/// Records with a share whose `destroy_at` has passed (docs/protocol.md §4.7), at most `limit`, soonest
+/// first, as `(account, record, share)`; read without locks: [`destroy_if_due`] decides under the lock.
+pub(super) async fn due_for_destruction(
+    conn: &mut PgConnection,
+    now: UnixTime,
+    limit: u32,
+) -> Result<Vec<(Id, Id, Id)>> {
+    let rows = sqlx::query(
+        "SELECT s.account_id, s.record_id, s.handle FROM shares s JOIN records r ON r.id = s.record_id
+         WHERE s.destroy_at IS NOT NULL AND s.destroy_at <= $1
+         ORDER BY s.destroy_at, s.handle LIMIT $2",
+    )
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+        .collect()
+}
+
+/// Destroys `record` if it still exists and is still due at `now`, judged under the record's lock, so of
+/// any number of nodes' sweepers exactly one destroys it and raises `RecordDestroyed`. `None` when another
+/// got there first.
+pub(super) async fn destroy_if_due(
+    conn: &mut PgConnection,
+    events: &mut Pending,
+    record: Id,
+    now: UnixTime,
+) -> Result<Option<DestroyedRecord>> {
+    if lock(conn, record).await?.is_none() {
+        return Ok(None);
+    }
+    let due = sqlx::query(
+        "SELECT account_id, handle FROM shares
+         WHERE record_id = $1 AND destroy_at IS NOT NULL AND destroy_at <= $2
+         ORDER BY destroy_at, handle LIMIT 1",
+    )
+    .bind(record)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(due) = due else {
+        return Ok(None);
+    };
+    let (account, share): (Id, Id) = (due.try_get(0)?, due.try_get(1)?);
+    let files = delete(conn, events, account, record, now).await?;
+    events.push(
+        account,
+        EventKind::RecordDestroyed,
+        Some(share),
+        Some(record),
+        None,
+        now,
+    );
+    Ok(Some(DestroyedRecord {
+        account,
+        record,
+        share,
+        files,
+    }))
+}
+
 macro_rules! head_select {
     ($extra:literal, $where:literal) => {
         concat!(

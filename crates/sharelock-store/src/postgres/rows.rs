@@ -64,13 +64,14 @@ macro_rules! share_columns {
          s.failed_attempts, s.last_failed_at, s.refused_event_at, s.view_once, \
          s.request_max_answers, s.request_box, \
          s.open_count, s.refused_count, s.failed_total, \
+         s.preface, s.destroy_after, s.destroy_at, \
          coalesce((SELECT a.disabled_at IS NOT NULL FROM accounts a WHERE a.id = s.account_id), false)"
     };
 }
 pub(super) use share_columns;
 
 /// How many columns `share_columns!()` names: a query's own columns start here.
-pub(super) const SHARE_COLUMN_COUNT: usize = 31;
+pub(super) const SHARE_COLUMN_COUNT: usize = 34;
 
 pub(super) fn share_from_row(row: &PgRow) -> Result<ShareRow> {
     Ok(ShareRow {
@@ -113,6 +114,9 @@ pub(super) fn share_from_row(row: &PgRow) -> Result<ShareRow> {
         open_count: unsigned(row, 27)?,
         refused_count: unsigned(row, 28)?,
         failed_total: unsigned(row, 29)?,
-        owner_disabled: row.try_get(30)?,
+        preface: row.try_get(30)?,
+        destroy_after: row.try_get(31)?,
+        destroy_at: row.try_get(32)?,
+        owner_disabled: row.try_get(33)?,
     })
 }

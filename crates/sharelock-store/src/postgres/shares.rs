@@ -41,8 +41,8 @@ pub(super) async fn create(
     sqlx::query(
         "INSERT INTO shares (handle, share_id, account_id, record_id, token_hash, wrapped_key, key_gen,
                              owner_secret, label, editable, burn_after, passphrase, created_at, expires_at,
-                             view_once, request_max_answers, request_box)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                             view_once, request_max_answers, request_box, preface, destroy_after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(share.handle)
     .bind(&share.share_id[..])
@@ -68,6 +68,8 @@ pub(super) async fn create(
             .map_err(|_| StoreError::Backend("request_max_answers out of range".into()))?,
     )
     .bind(share.request.as_ref().map(|r| r.instructions.clone()))
+    .bind(&share.preface)
+    .bind(share.destroy_after)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -176,7 +178,8 @@ pub(super) async fn end_locked(
     at: UnixTime,
 ) -> Result<bool> {
     let ended = sqlx::query(
-        "UPDATE shares SET ended_at = $2, end_reason = $3, wrapped_key = NULL
+        "UPDATE shares SET ended_at = $2, end_reason = $3, wrapped_key = NULL,
+             destroy_at = CASE WHEN destroy_at IS NULL THEN NULL ELSE least(destroy_at, $2) END
          WHERE handle = $1 AND ended_at IS NULL
          RETURNING account_id, record_id",
     )
@@ -394,7 +397,10 @@ pub(super) async fn bind(
     let won = sqlx::query(
         "UPDATE shares SET device_key = $3, bind_tag = $4, bound_at = $5,
              expires_at = CASE WHEN burn_after IS NULL THEN expires_at
-                               ELSE least(expires_at, $5 + burn_after) END
+                               ELSE least(expires_at, $5 + burn_after) END,
+             destroy_at = CASE WHEN destroy_after IS NULL THEN NULL
+                               ELSE least(expires_at, $5 + destroy_after,
+                                          coalesce($5 + burn_after, expires_at)) END
          WHERE share_id = $1 AND token_hash = $2 AND device_key IS NULL
            AND ended_at IS NULL AND expires_at > $5
          RETURNING account_id, handle, record_id",

@@ -58,6 +58,12 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../migrations/sqlite/0019_share_counts.sql"
     )),
+    M::up(include_str!(
+        "../../migrations/sqlite/0016_self_destruct.sql"
+    )),
+    M::up(include_str!(
+        "../../migrations/sqlite/0017_share_preface.sql"
+    )),
 ];
 
 /// The schema version (`PRAGMA user_version`) a database has once every migration above is applied.
@@ -455,6 +461,17 @@ impl Store for SqliteStore {
     ) -> Result<(Vec<Id>, Vec<Event>)> {
         self.write_raising("delete_record", move |tx, raised| {
             records::delete(tx, raised, account, record, now)
+        })
+        .await
+    }
+
+    async fn destroy_due_records(
+        &self,
+        now: UnixTime,
+        limit: u32,
+    ) -> Result<(Vec<DestroyedRecord>, Vec<Event>)> {
+        self.write_raising("destroy_due_records", move |tx, raised| {
+            records::destroy_due(tx, raised, now, limit)
         })
         .await
     }

@@ -208,6 +208,56 @@ pub(super) fn delete(
     Ok(files)
 }
 
+/// Self-destructing records whose time has come (docs/protocol.md §4.7), at most `limit`, soonest first:
+/// each is deleted as its owner would delete it, then `RecordDestroyed` is raised naming the share that set
+/// it off. The caller's transaction is the single writer's, so no other pass can take the same record.
+pub(super) fn destroy_due(
+    tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
+    now: UnixTime,
+    limit: u32,
+) -> Result<Vec<DestroyedRecord>> {
+    let due = tx
+        .prepare_cached(
+            "SELECT s.account_id, s.record_id, s.handle FROM shares s JOIN records r ON r.id = s.record_id
+             WHERE s.destroy_at IS NOT NULL AND s.destroy_at <= ?1
+             ORDER BY s.destroy_at, s.handle LIMIT ?2",
+        )?
+        .query_map(params![now, limit], |row| {
+            Ok((
+                row.get::<_, Id>(0)?,
+                row.get::<_, Id>(1)?,
+                row.get::<_, Id>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut destroyed: Vec<DestroyedRecord> = Vec::new();
+    for (account, record, share) in due {
+        // Two due shares of one record: the first destroys it.
+        if destroyed.iter().any(|d| d.record == record) {
+            continue;
+        }
+        let files = delete(tx, raised, account, record, now)?;
+        super::events::insert(
+            tx,
+            raised,
+            account,
+            EventKind::RecordDestroyed,
+            Some(share),
+            Some(record),
+            None,
+            now,
+        )?;
+        destroyed.push(DestroyedRecord {
+            account,
+            record,
+            share,
+            files,
+        });
+    }
+    Ok(destroyed)
+}
+
 macro_rules! head_select {
     ($extra:literal, $where:literal) => {
         concat!(

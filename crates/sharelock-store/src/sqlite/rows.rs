@@ -45,13 +45,14 @@ macro_rules! share_columns {
          s.failed_attempts, s.last_failed_at, s.refused_event_at, s.view_once, \
          s.request_max_answers, s.request_box, \
          s.open_count, s.refused_count, s.failed_total, \
+         s.preface, s.destroy_after, s.destroy_at, \
          coalesce((SELECT a.disabled_at IS NOT NULL FROM accounts a WHERE a.id = s.account_id), 0)"
     };
 }
 pub(super) use share_columns;
 
 /// How many columns `share_columns!()` names: a query's own columns start here.
-pub(super) const SHARE_COLUMN_COUNT: usize = 31;
+pub(super) const SHARE_COLUMN_COUNT: usize = 34;
 
 pub(super) fn share_from_row(row: &Row<'_>) -> rusqlite::Result<ShareRow> {
     Ok(ShareRow {
@@ -93,6 +94,9 @@ pub(super) fn share_from_row(row: &Row<'_>) -> rusqlite::Result<ShareRow> {
         open_count: row.get(27)?,
         refused_count: row.get(28)?,
         failed_total: row.get(29)?,
-        owner_disabled: row.get(30)?,
+        preface: row.get(30)?,
+        destroy_after: row.get(31)?,
+        destroy_at: row.get(32)?,
+        owner_disabled: row.get(33)?,
     })
 }

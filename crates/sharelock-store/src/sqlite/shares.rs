@@ -35,8 +35,8 @@ pub(super) fn create(
     tx.prepare_cached(
         "INSERT INTO shares (handle, share_id, account_id, record_id, token_hash, wrapped_key, key_gen,
                              owner_secret, label, editable, burn_after, passphrase, created_at, expires_at,
-                             view_once, request_max_answers, request_box)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                             view_once, request_max_answers, request_box, preface, destroy_after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?
     .execute(params![
         share.handle,
@@ -55,7 +55,9 @@ pub(super) fn create(
         share.expires_at,
         share.view_once,
         share.request.as_ref().map(|r| r.max_answers),
-        share.request.as_ref().map(|r| &r.instructions)
+        share.request.as_ref().map(|r| &r.instructions),
+        share.preface,
+        share.destroy_after
     ])?;
     Ok(())
 }
@@ -136,7 +138,8 @@ pub(super) fn end(
 ) -> Result<bool> {
     let ended = tx
         .prepare_cached(
-            "UPDATE shares SET ended_at = ?2, end_reason = ?3, wrapped_key = NULL
+            "UPDATE shares SET ended_at = ?2, end_reason = ?3, wrapped_key = NULL,
+                 destroy_at = CASE WHEN destroy_at IS NULL THEN NULL ELSE min(destroy_at, ?2) END
              WHERE handle = ?1 AND ended_at IS NULL
              RETURNING account_id, record_id",
         )?
@@ -322,7 +325,10 @@ pub(super) fn bind(tx: &Transaction<'_>, raised: &mut Vec<Event>, b: &Bind) -> R
         .prepare_cached(
             "UPDATE shares SET device_key = ?3, bind_tag = ?4, bound_at = ?5,
                  expires_at = CASE WHEN burn_after IS NULL THEN expires_at
-                                   ELSE min(expires_at, ?5 + burn_after) END
+                                   ELSE min(expires_at, ?5 + burn_after) END,
+                 destroy_at = CASE WHEN destroy_after IS NULL THEN NULL
+                                   ELSE min(expires_at, ?5 + destroy_after,
+                                            coalesce(?5 + burn_after, expires_at)) END
              WHERE share_id = ?1 AND token_hash = ?2 AND device_key IS NULL
                AND ended_at IS NULL AND expires_at > ?5
              RETURNING account_id, handle, record_id",

@@ -39,6 +39,7 @@ macro_rules! conformance_tests {
             records_delete,
             rotation,
             share_create_and_list,
+            share_preface_kept,
             share_states_over_time,
             end_share,
             bind_race,
@@ -58,6 +59,8 @@ macro_rules! conformance_tests {
             device_refused_events,
             sweep,
             sweep_publishes_per_batch,
+            self_destructing_records,
+            self_destruction_once_on_many_nodes,
             files,
             garbage_retries_back_off,
             completed_file_never_changes,
@@ -301,6 +304,7 @@ struct ShareSpec {
     expires_at: UnixTime,
     view_once: bool,
     request: Option<ShareRequest>,
+    destroy_after: Option<i64>,
 }
 
 impl Default for ShareSpec {
@@ -312,6 +316,7 @@ impl Default for ShareSpec {
             expires_at: T0 + 24 * HOUR,
             view_once: false,
             request: None,
+            destroy_after: None,
         }
     }
 }
@@ -346,6 +351,8 @@ fn new_share(rotation: &Rotation, spec: &ShareSpec) -> NewShare {
         expires_at: spec.expires_at,
         view_once: spec.view_once,
         request: spec.request.clone(),
+        preface: Some(vec![0x5a; 284]),
+        destroy_after: spec.destroy_after,
     }
 }
 

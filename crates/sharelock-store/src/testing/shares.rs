@@ -4,6 +4,37 @@ use futures::future::join_all;
 
 use super::*;
 
+/// The sealed preface (docs/protocol.md §4.6) is kept byte for byte for the recipient's reads, and a share
+/// made without one reads none.
+pub async fn share_preface_kept(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let rotation = honest_rotation(store, account, record, T0).await;
+    let mut with = new_share(&rotation, &ShareSpec::default());
+    with.preface = Some((0..540u32).map(|i| i as u8).collect());
+    store
+        .create_share(account, record, rotation, with.clone(), NO_SHARE_LIMIT)
+        .await
+        .expect("create share");
+    let rotation = honest_rotation(store, account, record, T0 + 1).await;
+    let mut without = new_share(&rotation, &ShareSpec::default());
+    without.preface = None;
+    store
+        .create_share(account, record, rotation, without.clone(), NO_SHARE_LIMIT)
+        .await
+        .expect("create share");
+
+    let read = |id| async move { store.share_by_id(&id).await.expect("by id").expect("found") };
+    assert_eq!(read(with.share_id).await.preface, with.preface);
+    assert_eq!(read(without.share_id).await.preface, None);
+    let view = store
+        .recipient_view(&with.share_id, T0 + 2)
+        .await
+        .expect("view")
+        .expect("found");
+    assert_eq!(view.share.preface, with.preface);
+}
+
 pub async fn share_create_and_list(store: &impl Store) {
     let account = account(store).await;
     let record = record(store, account).await;
@@ -64,6 +95,7 @@ pub async fn share_create_and_list(store: &impl Store) {
         .expect("by id")
         .expect("found");
     assert_eq!(by_id.handle, new.handle);
+    assert_eq!(by_id.preface, new.preface);
     assert!(
         store
             .share_by_id(&random16())

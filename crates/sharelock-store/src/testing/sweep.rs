@@ -275,3 +275,207 @@ pub async fn sweep_publishes_per_batch(store: &impl Store) {
     assert_eq!(again, SweepReport::default());
     assert!(batches.is_empty(), "nothing to hand over");
 }
+
+/// Self-destructing records (docs/protocol.md §4.7): nothing happens until the share is opened; the bind sets
+/// `destroy_at` to the sooner of `destroy_after` and the share's expiry (burn after open included); an early
+/// end of the share brings it forward; when it passes, the record goes exactly as its owner would delete it
+/// and `RecordDestroyed` names the share that set it off, once.
+pub async fn self_destructing_records(store: &impl Store) {
+    let account = account(store).await;
+    let record = record(store, account).await;
+    let bystander = self::record(store, account).await;
+    let spec = ShareSpec {
+        destroy_after: Some(600),
+        ..ShareSpec::default()
+    };
+    let destroying = share(store, account, record, spec).await;
+    let plain = share(store, account, record, ShareSpec::default()).await;
+    let unopened = share(
+        store,
+        account,
+        bystander,
+        ShareSpec {
+            destroy_after: Some(60),
+            ..ShareSpec::default()
+        },
+    )
+    .await;
+    let write = PartBlob {
+        record,
+        file: id(),
+        part: 0,
+        write: id(),
+    };
+    let limits = UploadLimits {
+        account_bytes: u64::MAX,
+        share_bytes: u64::MAX,
+    };
+    store
+        .reserve_part(write, 1, Author::Owner, limits, T0)
+        .await
+        .expect("begin file");
+
+    let row = by_id(store, destroying).await;
+    assert_eq!((row.destroy_after, row.destroy_at), (Some(600), None));
+    // Unopened, nothing is due, however late.
+    let (none, _) = store
+        .destroy_due_records(T0 + 23 * HOUR, 100)
+        .await
+        .expect("destroy");
+    assert!(none.is_empty());
+
+    bind(store, destroying, T0 + 100).await;
+    assert_eq!(by_id(store, destroying).await.destroy_at, Some(T0 + 700));
+    assert_eq!(by_id(store, plain).await.destroy_at, None);
+    let (none, events) = store
+        .destroy_due_records(T0 + 699, 100)
+        .await
+        .expect("destroy");
+    assert!(none.is_empty() && events.is_empty());
+
+    let before = all_events(store, account).await.len();
+    let (destroyed, events) = store
+        .destroy_due_records(T0 + 700, 100)
+        .await
+        .expect("destroy");
+    assert_eq!(destroyed.len(), 1);
+    assert_eq!(destroyed[0].record, record);
+    assert_eq!(destroyed[0].share, destroying.handle);
+    assert_eq!(destroyed[0].account, account);
+    assert_eq!(destroyed[0].files, vec![write.file]);
+    // Every share of the record ended with it, then the record's own event.
+    assert_eq!(
+        kinds(&events),
+        vec![
+            EventKind::ShareEnded,
+            EventKind::ShareEnded,
+            EventKind::RecordDestroyed
+        ]
+    );
+    let last = events.last().expect("an event");
+    assert_eq!(
+        (last.share, last.record, last.at),
+        (Some(destroying.handle), Some(record), T0 + 700)
+    );
+    assert_eq!(all_events(store, account).await.len(), before + 3);
+    // Gone as if its owner had deleted it: versions, keys, files; its shares ended, their keys dropped.
+    assert!(store.record(account, record).await.expect("read").is_none());
+    assert!(store.files(record).await.expect("files").is_empty());
+    for s in [destroying, plain] {
+        let row = by_id(store, s).await;
+        assert_eq!(row.end_reason, Some(EndReason::RecordDeleted));
+        assert_eq!(row.wrapped_key, None);
+    }
+    // Once: a later pass finds nothing more, and the other record is untouched.
+    let (none, events) = store
+        .destroy_due_records(T0 + 2 * HOUR, 100)
+        .await
+        .expect("destroy");
+    assert!(none.is_empty() && events.is_empty());
+    assert!(
+        store
+            .record(account, bystander)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert_eq!(by_id(store, unopened).await.destroy_at, None);
+
+    // The share's expiry comes first: burn after open lowers it, and destroy_at with it.
+    let record = self::record(store, account).await;
+    let burning = share(
+        store,
+        account,
+        record,
+        ShareSpec {
+            destroy_after: Some(600),
+            burn_after: Some(60),
+            ..ShareSpec::default()
+        },
+    )
+    .await;
+    bind(store, burning, T0 + 1000).await;
+    assert_eq!(by_id(store, burning).await.destroy_at, Some(T0 + 1060));
+
+    // The share ends early ("I have it"): the record goes then, not later.
+    let record = self::record(store, account).await;
+    let early = share(
+        store,
+        account,
+        record,
+        ShareSpec {
+            destroy_after: Some(HOUR),
+            ..ShareSpec::default()
+        },
+    )
+    .await;
+    bind(store, early, T0 + 2000).await;
+    assert_eq!(by_id(store, early).await.destroy_at, Some(T0 + 2000 + HOUR));
+    store
+        .recipient_end(change(early, T0 + 2005))
+        .await
+        .expect("end");
+    assert_eq!(by_id(store, early).await.destroy_at, Some(T0 + 2005));
+    let (destroyed, _) = store
+        .destroy_due_records(T0 + 2005, 1)
+        .await
+        .expect("destroy");
+    // The limit holds: the burning record (due at T0 + 1060) goes first, the ended one next.
+    assert_eq!(destroyed.len(), 1);
+    let (destroyed_next, _) = store
+        .destroy_due_records(T0 + 2005, 100)
+        .await
+        .expect("destroy");
+    assert_eq!(destroyed_next.len(), 1);
+    assert_eq!(destroyed_next[0].record, record);
+}
+
+/// Sweepers of many nodes destroying at once: each due record is destroyed and reported exactly once.
+pub async fn self_destruction_once_on_many_nodes(store: &impl Store) {
+    let account = account(store).await;
+    let mut records = Vec::new();
+    for _ in 0..4 {
+        let record = record(store, account).await;
+        let s = share(
+            store,
+            account,
+            record,
+            ShareSpec {
+                destroy_after: Some(10),
+                ..ShareSpec::default()
+            },
+        )
+        .await;
+        bind(store, s, T0 + 1).await;
+        records.push(record);
+    }
+    let passes = futures::future::join_all((0..8).map(|_| async {
+        store
+            .destroy_due_records(T0 + 60, 100)
+            .await
+            .expect("destroy")
+    }))
+    .await;
+    let mut destroyed: Vec<Id> = passes
+        .iter()
+        .flat_map(|(d, _)| d.iter().map(|d| d.record))
+        .collect();
+    destroyed.sort();
+    records.sort();
+    assert_eq!(
+        destroyed, records,
+        "each record destroyed by exactly one pass"
+    );
+    let reported = passes
+        .iter()
+        .flat_map(|(_, e)| e.iter())
+        .filter(|e| e.kind == EventKind::RecordDestroyed)
+        .count();
+    assert_eq!(reported, 4);
+    let stored = all_events(store, account)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == EventKind::RecordDestroyed)
+        .count();
+    assert_eq!(stored, 4);
+}

@@ -341,6 +341,8 @@ fn share_options(editable: bool) -> ShareOptions {
         label: None,
         passphrase: None,
         view_once: false,
+        from: None,
+        destroy_after_secs: None,
     }
 }
 

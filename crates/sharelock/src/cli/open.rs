@@ -11,7 +11,9 @@ use super::{CliResult, ExitStatus, Failure};
 use clap::Args;
 use serde_json::json;
 use sharelock_client::api::ErrorCode;
-use sharelock_client::{ClientError, DeviceStore, Recipient};
+use sharelock_client::{ClientError, DeviceStore, Preview, Recipient, share_preview};
+use sharelock_core::preface::SharePreface;
+use sharelock_core::record::RecordType;
 use sharelock_core::share::Link;
 use std::path::PathBuf;
 
@@ -34,6 +36,78 @@ pub struct OpenArgs {
     /// End the share ("I have it, delete it") after reading it.
     #[arg(long)]
     done: bool,
+    /// Only say who shared what, whether it was opened and when it ends, without opening it: nothing is
+    /// bound to this device, so the link still opens anywhere.
+    #[arg(long, conflicts_with_all = ["set", "attach", "save_files", "done"])]
+    peek: bool,
+}
+
+/// A record type as a noun with its article, for "Ada shared a login with you".
+pub fn type_phrase(record_type: RecordType) -> &'static str {
+    match record_type {
+        RecordType::Login => "a login",
+        RecordType::Card => "a payment card",
+        RecordType::Bank => "a bank account",
+        RecordType::Wifi => "a Wi-Fi network",
+        RecordType::Server => "a server",
+        RecordType::Database => "a database",
+        RecordType::Ssh => "an SSH key",
+        RecordType::Note => "a note",
+        RecordType::File => "a file",
+        RecordType::General => "a record",
+    }
+}
+
+/// The sentence the Click to Open page shows (docs/protocol.md §4.6): the sender's name is their own
+/// choice, checked to be one line without control or direction characters, and quoted as such.
+pub fn preface_sentence(preface: &SharePreface) -> String {
+    let what = type_phrase(preface.record_type);
+    if preface.from.is_empty() {
+        format!("Someone shared {what} with you (they gave no name).")
+    } else {
+        format!("\"{}\" shared {what} with you.", preface.from)
+    }
+}
+
+fn preview_lines(preview: &Preview) -> Vec<String> {
+    let mut lines = Vec::new();
+    match &preview.preface {
+        Some(Ok(preface)) => lines.push(preface_sentence(preface)),
+        Some(Err(_)) => lines.push(
+            "The sender's name and the record type could not be read (the server may have altered them)."
+                .to_owned(),
+        ),
+        None => lines.push("This share does not say who sent it or what it holds.".to_owned()),
+    }
+    let status = &preview.status;
+    if status.view_once {
+        lines.push("It can be viewed once: it ends as soon as it is shown.".to_owned());
+    }
+    if let Some(secs) = status.destroy_after_secs {
+        lines.push(format!(
+            "The sender's record destroys itself {} after it is opened (or when the share ends, if sooner).",
+            humantime::format_duration(std::time::Duration::from_secs(secs))
+        ));
+    }
+    lines
+}
+
+fn preview_json(preview: &Preview) -> serde_json::Value {
+    let (from, record_type, readable) = match &preview.preface {
+        Some(Ok(p)) => (Some(p.from.as_str()), Some(p.record_type.as_str()), true),
+        Some(Err(_)) => (None, None, false),
+        None => (None, None, true),
+    };
+    json!({
+        "from": from.filter(|f| !f.is_empty()),
+        "type": record_type,
+        "preface_readable": readable,
+        "opened": preview.status.bound,
+        "editable": preview.status.editable,
+        "view_once": preview.status.view_once,
+        "destroy_after_secs": preview.status.destroy_after_secs,
+        "expires_at": rfc3339(preview.status.expires_at),
+    })
 }
 
 pub(super) fn open_failure(e: ClientError) -> Failure {
@@ -93,8 +167,45 @@ pub async fn run(ctx: &Context, args: OpenArgs) -> CliResult {
     } else {
         None
     };
+    let passphrase = passphrase.as_ref().map(|p| p.as_str());
+    if args.peek {
+        let preview = share_preview(&link, passphrase)
+            .await
+            .map_err(open_failure)?;
+        if ctx.json() {
+            print_json(&preview_json(&preview));
+        } else {
+            for line in preview_lines(&preview) {
+                println!("{line}");
+            }
+            let opened = if preview.status.bound {
+                "It was already opened on a device, and only that device can open it."
+            } else {
+                "Nobody has opened it yet: the first device to open it keeps it."
+            };
+            println!(
+                "{opened} It ends {} ({}).",
+                human_time(preview.status.expires_at),
+                relative(preview.status.expires_at)
+            );
+        }
+        return Ok(());
+    }
     let devices = ctx.devices();
-    let mut recipient = Recipient::open(&link, passphrase.as_ref().map(|p| p.as_str()), &devices)
+    let quiet = ctx.global.quiet || ctx.json();
+    // Said before this device binds the share, as the Click to Open page does (on stdout: stderr carries
+    // only the one line of a failure). Not when another device holds the share: the open fails then.
+    let announced = std::sync::atomic::AtomicBool::new(false);
+    let announce = |preview: &Preview| -> sharelock_client::Result<()> {
+        if !quiet && !preview.status.bound {
+            for line in preview_lines(preview) {
+                println!("{line}");
+            }
+            announced.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
+    };
+    let mut recipient = Recipient::open_with_preview(&link, passphrase, &devices, &announce)
         .await
         .map_err(open_failure)?;
     let mut changed = None;
@@ -141,8 +252,16 @@ pub async fn run(ctx: &Context, args: OpenArgs) -> CliResult {
             "editable": recipient.editable(),
             "expires_at": rfc3339(recipient.expires_at()),
             "summary_mismatch": recipient.summary_mismatch(),
+            "from": recipient.preface().map(|p| p.from).filter(|f| !f.is_empty()),
+            "destroy_at": recipient.destroy_at().map(rfc3339),
         }));
     } else {
+        if let Some(preface) = recipient.preface()
+            && !preface.from.is_empty()
+            && !announced.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            println!("Shared by \"{}\".", preface.from);
+        }
         print_record(recipient.body(), recipient.server_now(), &saved);
         if recipient.summary_mismatch() {
             println!("{}", super::record::SUMMARY_WARNING);
@@ -162,6 +281,13 @@ pub async fn run(ctx: &Context, args: OpenArgs) -> CliResult {
             relative(recipient.expires_at()),
             recipient.fingerprint()
         );
+        if let Some(at) = recipient.destroy_at() {
+            println!(
+                "The sender's record destroys itself {} ({}): keep what you need before then.",
+                human_time(at),
+                relative(at)
+            );
+        }
     }
     if args.done {
         recipient.end().await.map_err(open_failure)?;

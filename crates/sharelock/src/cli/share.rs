@@ -62,6 +62,14 @@ pub struct CreateArgs {
     /// by another channel.
     #[arg(long, conflicts_with = "passphrase")]
     generate_passphrase: bool,
+    /// Make the record self-destruct: once the share is opened, the server deletes the record itself
+    /// (every version, key and file, for good) this long afterwards, or when the share ends if sooner.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    destroy_after_open: Option<Duration>,
+    /// Your name as the recipient sees it before opening ("Ada shared a login with you"): at most 128
+    /// bytes, one line. Set SHARELOCK_FROM to use the same name for every share; `--from ""` gives none.
+    #[arg(long, value_name = "NAME", env = "SHARELOCK_FROM")]
+    from: Option<String>,
     /// Also draw the link as a QR code.
     #[arg(long)]
     qr: bool,
@@ -156,6 +164,10 @@ pub(super) fn qr_text(link: &str) -> CliResult<String> {
 }
 
 async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> CliResult {
+    if let Some(from) = &args.from {
+        sharelock_core::preface::check_from(from)
+            .map_err(|e| Failure::usage(format!("--from: {e}")))?;
+    }
     let record = resolve_record(session, &args.record_id).await?;
     let passphrase = if args.generate_passphrase {
         Some(sharelock_core::passphrase::generate().map_err(|e| Failure::other(e.to_string()))?)
@@ -181,6 +193,8 @@ async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> 
         label: args.label,
         passphrase,
         view_once: args.view_once,
+        from: args.from,
+        destroy_after_secs: args.destroy_after_open.map(|d| d.as_secs()),
     };
     let needs_passphrase = options.passphrase.is_some();
     let created = session
@@ -191,6 +205,14 @@ async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> 
             other => other.into(),
         })?;
     let link = created.link.to_string();
+    if let Some(after) = args.destroy_after_open {
+        // Said on standard error, even with --json: this is the one share option that loses data.
+        eprintln!(
+            "Warning: this record destroys itself {} after the share is opened (or when the share ends, if sooner): \
+             the server deletes it from your vault with its history and files, for good.",
+            humantime::format_duration(after)
+        );
+    }
     if ctx.json() {
         let mut out = json!({"link": link, "share": created.handle, "expires_at": rfc3339(created.expires_at)});
         if let Some(p) = &generated {
@@ -223,6 +245,12 @@ async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> 
         );
     } else if args.burn_after_open.is_some() {
         println!("  Once opened, it ends by itself shortly after.");
+    }
+    if let Some(after) = args.destroy_after_open {
+        println!(
+            "  Once opened, the record is deleted for good {} later: keep what you need.",
+            humantime::format_duration(after)
+        );
     }
     if needs_passphrase {
         println!("  You will also need the passphrase, which I am sending you separately.");
@@ -267,6 +295,8 @@ fn entry_json(e: &ShareEntry) -> Value {
         "open_count": e.open_count,
         "refused_count": e.refused_count,
         "failed_total": e.failed_total,
+        "destroy_after_secs": e.destroy_after_secs,
+        "destroy_at": e.destroy_at.map(rfc3339),
     })
 }
 
@@ -325,7 +355,16 @@ async fn list(ctx: &Context, session: &mut OwnerSession, args: ListArgs) -> CliR
             Some(Err(_)) => "(unreadable)".into(),
             None => String::new(),
         };
-        let mut flags = Vec::new();
+        let destroys =
+            s.destroy_after_secs
+                .map(|_| match (s.destroy_at, s.end_reason.as_deref()) {
+                    (Some(at), Some("record_deleted")) => {
+                        format!("the record destroyed itself {}", human_time(at))
+                    }
+                    (Some(at), _) => format!("destroys the record {}", human_time(at)),
+                    (None, _) => "destroys the record once opened".to_owned(),
+                });
+        let mut flags: Vec<&str> = Vec::new();
         if s.editable {
             flags.push("editable");
         }
@@ -343,6 +382,9 @@ async fn list(ctx: &Context, session: &mut OwnerSession, args: ListArgs) -> CliR
         }
         if s.view_once {
             flags.push("view once");
+        }
+        if let Some(destroys) = &destroys {
+            flags.push(destroys);
         }
         let state = if flags.is_empty() {
             state_words(s.state).to_owned()
@@ -454,6 +496,11 @@ fn event_text(event: &Event, share: Option<&ShareEntry>) -> String {
             ),
             None => format!("record {}: a file was added", short(event.record)),
         },
+        EventKind::RecordDestroyed => format!(
+            "record {} destroyed itself after share {}{label} was opened: it is deleted, with its keys and files",
+            short(event.record),
+            short(event.share)
+        ),
     };
     format!("{}  {what}", human_time(event.at))
 }

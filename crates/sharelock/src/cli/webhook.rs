@@ -35,7 +35,7 @@ pub struct AddArgs {
     /// Where deliveries are POSTed (https://…).
     url: String,
     /// An event kind to deliver (repeat, or separate with commas): share_opened, record_edited,
-    /// share_ended, access_failures, device_refused, file_added.
+    /// share_ended, access_failures, device_refused, file_added, record_destroyed.
     #[arg(
         long = "kind",
         value_name = "KIND",

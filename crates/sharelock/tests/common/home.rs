@@ -77,6 +77,7 @@ impl Home {
         c.args(args)
             .env_remove("SHARELOCK_PASSWORD")
             .env_remove("SHARELOCK_SHARE_PASSPHRASE")
+            .env_remove("SHARELOCK_FROM")
             .env("SHARELOCK_HOME", self.dir.path())
             .env("SHARELOCK_SERVER", &self.server)
             .env("NO_COLOR", "1");

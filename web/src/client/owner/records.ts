@@ -240,9 +240,12 @@ export class Records {
 
   /**
    * One record's list line, fresh from the server (a live event changed it), checked as the list checks
-   * its lines; `undefined` if the record is gone.
+   * its lines; `undefined` if the record is gone. A share of it that ended with the record (`record_deleted`:
+   * the owner deleted it, or it destroyed itself, §4.7) says so without asking for the record.
    */
   async entry(id: string): Promise<RecordListEntry | undefined> {
+    const shares = await this.#t.fetchShares(id);
+    if (shares.some((s) => s.end_reason === "record_deleted")) return undefined;
     let head: RecordJson;
     try {
       head = await this.#t.json<RecordJson>("GET", `/records/${id}`);
@@ -250,7 +253,6 @@ export class Records {
       if (isCode(e, "not_found")) return undefined;
       throw e;
     }
-    const shares = await this.#t.fetchShares(id);
     const [entry] = await this.#openBatch([head], shares, await this.#listingKeys(), liveCounts(shares));
     return entry;
   }

@@ -5,6 +5,7 @@ import { deviceFingerprint } from "../../protocol/device";
 import { wrapRecordKeyForShare } from "../../protocol/kdf";
 import { formatLink } from "../../protocol/link";
 import { characters, MIN_SHARE_PASSPHRASE_CHARS } from "../../protocol/passphrase";
+import { isValidFrom, MAX_FROM_LEN, prefaceKey, sealPreface } from "../../protocol/preface";
 import { deriveShareKeys, MAX_LABEL_LEN, openLabel, openOwnerSecretOf, sealLabel, sealOwnerSecret, verifyBindTag, type ShareKeys } from "../../protocol/share";
 import type { RecordType } from "../../protocol/record";
 import { blankBody, checkInstructions, openRequest, sealRequest } from "../../protocol/request";
@@ -47,6 +48,10 @@ export interface ShareOptions {
   passphrase: string;
   /** End the share at its first fetch (§4.4); never with `editable`. */
   viewOnce?: boolean;
+  /** The sender's name the recipient sees before Click to Open (§4.6); empty or absent for none. */
+  from?: string;
+  /** A self-destructing record (§4.7): the server deletes it this long after the share is opened. */
+  destroyAfterSecs?: number | null;
   /** Make it a request (§4.5): editable, ended by the server after `maxAnswers` answers. */
   request?: { maxAnswers: number; instructions: string };
 }
@@ -103,6 +108,10 @@ export class Shares {
     if (options.passphrase !== "" && characters(options.passphrase) < MIN_SHARE_PASSPHRASE_CHARS) {
       throw new VaultError("client.passphraseTooShort", { min: MIN_SHARE_PASSPHRASE_CHARS });
     }
+    const from = options.from ?? "";
+    if (!isValidFrom(from)) {
+      throw new VaultError("client.badFrom", { max: MAX_FROM_LEN });
+    }
     if (options.passphrase) await stage?.("deriving");
     const keys = await deriveShareKeys(randomBytes(32), options.passphrase === "" ? undefined : options.passphrase);
     return this.#t.exclusive(async () => {
@@ -113,6 +122,8 @@ export class Shares {
         const current = await this.#records.currentVerified(recordId);
         const shares = await this.#records.rotationShares(recordId, current.record.version);
         const { rotation, envelope, rk } = await this.#records.buildRotation(current, current.body, shares);
+        // What the recipient reads before Click to Open (§4.6): the name, and the type of the body shared.
+        const preface = b64(await sealPreface(await prefaceKey(keys.root), keys.shareId, { from, type: current.body.type }));
         const request = {
           rotation,
           share_id: b64(keys.shareId),
@@ -128,6 +139,8 @@ export class Shares {
           request: options.request
             ? { max_answers: options.request.maxAnswers, instructions: b64(await sealRequest(keys.shareKey, keys.shareId, options.request.maxAnswers, options.request.instructions)) }
             : null,
+          preface,
+          destroy_after_secs: options.destroyAfterSecs ?? null,
         };
         rk.fill(0);
         try {
