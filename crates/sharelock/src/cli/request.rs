@@ -9,7 +9,7 @@ use super::output::{
     Bar, Inputs, human_time, parse_assignment, parse_expiry, print_json, record_json, relative,
     rfc3339, short_ids, table,
 };
-use super::share::{end_words, qr_text};
+use super::share::{end_words, qr_text, share_passphrase};
 use super::{CliResult, Failure};
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -100,23 +100,7 @@ pub async fn run(ctx: &Context, command: RequestCommand) -> CliResult {
 async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> CliResult {
     let inputs = Inputs::new();
     let instructions = inputs.value("--instructions", &args.instructions)?;
-    let passphrase = if args.generate_passphrase {
-        Some(sharelock_core::passphrase::generate().map_err(|e| Failure::other(e.to_string()))?)
-    } else if args.passphrase {
-        let p = secret_from_env_or_prompt("SHARELOCK_SHARE_PASSPHRASE", "Share passphrase", true)?;
-        sharelock_core::passphrase::check_new(&p).map_err(|e| {
-            Failure::usage(format!(
-                "{e}: choose a longer one, or --generate-passphrase for six random words"
-            ))
-        })?;
-        Some(p)
-    } else {
-        None
-    };
-    let generated = match (&passphrase, args.generate_passphrase) {
-        (Some(p), true) => Some(p.clone()),
-        _ => None,
-    };
+    let (passphrase, generated) = share_passphrase(args.generate_passphrase, args.passphrase)?;
     let needs_passphrase = passphrase.is_some();
     let fields: Vec<String> = args
         .fields

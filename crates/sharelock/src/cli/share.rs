@@ -16,6 +16,7 @@ use sharelock_client::api::shares::{Expiry, ShareState};
 use sharelock_client::{ClientError, OwnerSession, ShareEntry, ShareOptions};
 use std::time::Duration;
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 #[derive(Debug, Subcommand)]
 pub enum ShareCommand {
@@ -163,29 +164,36 @@ pub(super) fn qr_text(link: &str) -> CliResult<String> {
         .build())
 }
 
+/// A share passphrase, if the share has one.
+pub(super) type Passphrase = Option<Zeroizing<String>>;
+
+/// The share passphrase `--generate-passphrase` or `--passphrase` asks for (generated six words, or typed
+/// and checked), and the same again when it was generated, for showing to the sender once.
+pub(super) fn share_passphrase(generate: bool, ask: bool) -> CliResult<(Passphrase, Passphrase)> {
+    if generate {
+        let p =
+            sharelock_core::passphrase::generate().map_err(|e| Failure::other(e.to_string()))?;
+        return Ok((Some(p.clone()), Some(p)));
+    }
+    if !ask {
+        return Ok((None, None));
+    }
+    let p = secret_from_env_or_prompt("SHARELOCK_SHARE_PASSPHRASE", "Share passphrase", true)?;
+    sharelock_core::passphrase::check_new(&p).map_err(|e| {
+        Failure::usage(format!(
+            "{e}: choose a longer one, or --generate-passphrase for six random words"
+        ))
+    })?;
+    Ok((Some(p), None))
+}
+
 async fn create(ctx: &Context, session: &mut OwnerSession, args: CreateArgs) -> CliResult {
     if let Some(from) = &args.from {
         sharelock_core::preface::check_from(from)
             .map_err(|e| Failure::usage(format!("--from: {e}")))?;
     }
     let record = resolve_record(session, &args.record_id).await?;
-    let passphrase = if args.generate_passphrase {
-        Some(sharelock_core::passphrase::generate().map_err(|e| Failure::other(e.to_string()))?)
-    } else if args.passphrase {
-        let p = secret_from_env_or_prompt("SHARELOCK_SHARE_PASSPHRASE", "Share passphrase", true)?;
-        sharelock_core::passphrase::check_new(&p).map_err(|e| {
-            Failure::usage(format!(
-                "{e}: choose a longer one, or --generate-passphrase for six random words"
-            ))
-        })?;
-        Some(p)
-    } else {
-        None
-    };
-    let generated = match (&passphrase, args.generate_passphrase) {
-        (Some(p), true) => Some(p.clone()),
-        _ => None,
-    };
+    let (passphrase, generated) = share_passphrase(args.generate_passphrase, args.passphrase)?;
     let options = ShareOptions {
         expires: args.expires,
         editable: args.editable,
