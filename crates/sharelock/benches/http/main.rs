@@ -14,7 +14,8 @@
 //! `BENCH_BACKEND` (`sqlite`, the default, or `postgres`: a throwaway PostgreSQL cluster at its durable
 //! defaults, with pgbench beside it on the same database), `BENCH_CALLGRIND` (set: the server runs under
 //! `valgrind --tool=callgrind` and the table gains its instructions per request, which a busy machine does
-//! not blur; rates under it mean nothing), `BENCH_SERVER` (the path of another build of `sharelock` to
+//! not blur; rates under it mean nothing; `BENCH_CALLGRIND_KEEP=<dir>` keeps each scenario's dump there for
+//! `callgrind_annotate`), `BENCH_SERVER` (the path of another build of `sharelock` to
 //! measure instead of this one, e.g. an earlier commit's), `BENCH_SERVER_ENV` (space-separated
 //! `NAME=VALUE` pairs for the server's environment only, e.g. another allocator through `LD_PRELOAD`).
 //!
@@ -249,14 +250,20 @@ struct Bench {
     callgrind: Option<(u32, std::path::PathBuf)>,
 }
 
-/// Total instructions in the newest callgrind dump in `dir`.
-fn callgrind_total(dir: &Path) -> f64 {
+/// Total instructions in the newest callgrind dump in `dir`. With `BENCH_CALLGRIND_KEEP` set to a directory,
+/// the dump is also copied there as `<scenario>.callgrind`, for `callgrind_annotate`.
+fn callgrind_total(dir: &Path, scenario: &str) -> f64 {
     let newest = std::fs::read_dir(dir)
         .expect("callgrind dir")
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().starts_with("callgrind.out"))
         .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
         .expect("a callgrind dump");
+    if let Some(keep) = std::env::var_os("BENCH_CALLGRIND_KEEP") {
+        let name = format!("{}.callgrind", scenario.replace(' ', "-"));
+        let _ = std::fs::create_dir_all(&keep);
+        let _ = std::fs::copy(newest.path(), Path::new(&keep).join(name));
+    }
     let text = std::fs::read_to_string(newest.path()).expect("read dump");
     text.lines()
         .find_map(|l| {
@@ -306,7 +313,7 @@ impl Bench {
         let cpu_secs = (target.cpu_ticks() - cpu) as f64 / self.ticks;
         let instructions = profiled.map(|(pid, dir)| {
             callgrind_control("-d", pid);
-            callgrind_total(&dir) / outcome.count().max(1) as f64
+            callgrind_total(&dir, name) / outcome.count().max(1) as f64
         });
         let (_, peak_kib) = target.rss_kib();
         let unexpected = outcome.unexpected(expected);
