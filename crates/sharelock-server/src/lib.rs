@@ -29,7 +29,7 @@ use crate::handlers::{
 use crate::state::{AppState, Inner};
 use anyhow::{Context, bail};
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit};
+use axum::extract::ConnectInfo;
 use axum::routing::{delete, get, post, put};
 use secrecy::ExposeSecret;
 use sharelock_api::ErrorCode;
@@ -153,19 +153,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::malformed("this route does not accept that method")
         })
-        .layer(DefaultBodyLimit::max(SMALL_BODY))
-        .layer(axum::middleware::from_fn(middleware::access_log))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::security_headers,
-        ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(ApiError::internal())
-        }))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::request_id,
-        ))
+        .layer(middleware::ObserveLayer::new(state.clone(), SMALL_BODY))
         .with_state(state)
 }
 
@@ -175,15 +163,7 @@ pub fn metrics_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(health::metrics))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
-        .layer(axum::middleware::from_fn(middleware::access_log))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::security_headers,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::request_id,
-        ))
+        .layer(middleware::ObserveLayer::new(state.clone(), SMALL_BODY))
         .with_state(state)
 }
 
