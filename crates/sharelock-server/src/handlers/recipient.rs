@@ -212,7 +212,11 @@ pub async fn bind(
     };
     state.publish(&events);
     match outcome {
-        BindOutcome::Bound | BindOutcome::AlreadyBound => {
+        BindOutcome::Bound => Ok(Json(BindResponse {
+            expires_at: to_time(expiry_once_bound(&share, now)),
+            fingerprint: fingerprint(device_key.as_bytes()),
+        })),
+        BindOutcome::AlreadyBound => {
             let bound = state
                 .store
                 .share_by_id(share_id.as_bytes())
@@ -229,6 +233,16 @@ pub async fn bind(
         )),
         BindOutcome::Ended => Err(ApiError::share_ended()),
         BindOutcome::NotFound => Err(wrong_passphrase()),
+    }
+}
+
+/// The expiry a share has once this request's bind (at `now`) won: burn-after-reading shortens it to
+/// `now + burn_after`. The share was read unbound before the bind, and only a bind changes a share's expiry,
+/// so this is what the bind's update wrote (docs/protocol.md §5.3), without reading the share again.
+fn expiry_once_bound(share: &ShareRow, now: i64) -> i64 {
+    match share.burn_after {
+        Some(burn) => share.expires_at.min(now.saturating_add(burn)),
+        None => share.expires_at,
     }
 }
 

@@ -137,6 +137,9 @@ impl SqliteStore {
         Migrations::from_slice(MIGRATIONS)
             .to_latest(&mut writer)
             .map_err(|e| StoreError::Backend(format!("migrating the schema: {e}")))?;
+        writer
+            .execute_batch(shares::OPEN_SHARE_COUNTS)
+            .map_err(|e| opening("the writer's share counts", &e))?;
 
         let readers = (0..options.readers.max(1))
             .map(|_| open_reader(path, &options).map_err(|e| opening("a reader", &e)))
@@ -427,7 +430,7 @@ impl Store for SqliteStore {
     }
 
     async fn record(&self, account: Id, record: Id) -> Result<Option<RecordCurrent>> {
-        self.read("record", move |conn| {
+        self.read_point("record", move |conn| {
             records::current(conn, account, record)
         })
         .await
@@ -563,11 +566,7 @@ impl Store for SqliteStore {
     ) -> Result<(Attempt, Vec<Event>)> {
         let share_id = *share_id;
         self.write_raising("access_attempt", move |tx, raised| {
-            let attempt = shares::reserve_access_attempt(tx, &share_id, now)?;
-            if let Attempt::Granted { n } = attempt {
-                shares::access_attempt_judged(tx, raised, &share_id, n, correct, now)?;
-            }
-            Ok(attempt)
+            shares::access_attempt(tx, raised, &share_id, correct, now)
         })
         .await
     }
@@ -590,12 +589,8 @@ impl Store for SqliteStore {
         };
         let ((attempt, outcome), raised) = self
             .write_raising("bind_with_attempt", move |tx, raised| {
-                let attempt = shares::reserve_access_attempt(tx, &bind.share_id, now)?;
-                let Attempt::Granted { n } = attempt else {
-                    return Ok((attempt, None));
-                };
-                shares::access_attempt_judged(tx, raised, &bind.share_id, n, correct, now)?;
-                if !correct {
+                let attempt = shares::access_attempt(tx, raised, &bind.share_id, correct, now)?;
+                if !correct || !matches!(attempt, Attempt::Granted { .. }) {
                     return Ok((attempt, None));
                 }
                 Ok((attempt, Some(shares::bind(tx, raised, &bind)?)))

@@ -127,6 +127,17 @@ fn advance(tx: &Transaction<'_>, record: Id, v: &NewVersion) -> Result<()> {
     Ok(())
 }
 
+/// Makes `v`, a rotation's version, the record's current one and clears its pending rotation, in one
+/// update of the record's row.
+fn advance_rotated(tx: &Transaction<'_>, record: Id, v: &NewVersion) -> Result<()> {
+    insert_version(tx, record, v)?;
+    tx.prepare_cached(
+        "UPDATE records SET version = ?2, key_gen = ?3, updated_at = ?4, rotate_pending = 0 WHERE id = ?1",
+    )?
+    .execute(params![record, v.version, v.key_gen, v.created_at])?;
+    Ok(())
+}
+
 /// Appends `v` on top of `base_version` under the current key generation (owner or recipient).
 pub(super) fn append(
     tx: &Transaction<'_>,
@@ -178,9 +189,7 @@ pub(super) fn rotate(
     }
 
     insert_key(tx, record, v.key_gen, &rotation.wrapped_key)?;
-    advance(tx, record, v)?;
-    tx.prepare_cached("UPDATE records SET rotate_pending = 0 WHERE id = ?1")?
-        .execute([record])?;
+    advance_rotated(tx, record, v)?;
     for (handle, wrapped_key) in &rotation.share_keys {
         shares::rewrap(tx, *handle, v.key_gen, wrapped_key)?;
     }

@@ -11,6 +11,55 @@ use super::rows::{SHARE_COLUMN_COUNT, share_columns, share_from_row};
 use crate::model::*;
 use crate::{Result, StoreError};
 
+/// Per-account counts of the shares not ended, kept by the writer connection alone, in its memory (a TEMP
+/// table and triggers: nothing on disk, no schema change): an account's row is made by its first share
+/// creation since the store opened, from the index, and the triggers follow every insert, end and deletion
+/// of a share that this connection makes, inside the same transaction and savepoint (a rolled-back job takes
+/// its changes to the count with it). Only this process creates shares; another one working on the same file
+/// (`sharelock admin`) can only end or delete them, which leaves a count too high, never too low. So the
+/// count is an upper bound on the account's live shares, and a creation under the limit by it needs no
+/// walk over them: that walk, up to `max_live_shares` index entries in the writer for every share created,
+/// was the single largest cost of share creation (docs/benchmarks.md §4.2).
+pub(super) const OPEN_SHARE_COUNTS: &str = "
+    CREATE TEMP TABLE open_shares (
+        account_id BLOB PRIMARY KEY NOT NULL,
+        n          INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TEMP TRIGGER open_shares_insert AFTER INSERT ON main.shares WHEN NEW.ended_at IS NULL
+    BEGIN
+        UPDATE open_shares SET n = n + 1 WHERE account_id = NEW.account_id;
+    END;
+    CREATE TEMP TRIGGER open_shares_end AFTER UPDATE OF ended_at ON main.shares
+        WHEN OLD.ended_at IS NULL AND NEW.ended_at IS NOT NULL
+    BEGIN
+        UPDATE open_shares SET n = n - 1 WHERE account_id = OLD.account_id;
+    END;
+    CREATE TEMP TRIGGER open_shares_delete AFTER DELETE ON main.shares WHEN OLD.ended_at IS NULL
+    BEGIN
+        UPDATE open_shares SET n = n - 1 WHERE account_id = OLD.account_id;
+    END;
+";
+
+/// The account's shares not ended, at most (see [`OPEN_SHARE_COUNTS`]).
+fn open_shares(tx: &Transaction<'_>, account: Id) -> Result<u32> {
+    let kept: Option<u32> = tx
+        .prepare_cached("SELECT n FROM temp.open_shares WHERE account_id = ?1")?
+        .query_row([account], |row| row.get(0))
+        .optional()?;
+    if let Some(n) = kept {
+        return Ok(n);
+    }
+    let n: u32 = tx
+        .prepare_cached(
+            "SELECT count(*) FROM shares INDEXED BY shares_account_open
+             WHERE account_id = ?1 AND ended_at IS NULL",
+        )?
+        .query_row([account], |row| row.get(0))?;
+    tx.prepare_cached("INSERT INTO temp.open_shares (account_id, n) VALUES (?1, ?2)")?
+        .execute(params![account, n])?;
+    Ok(n)
+}
+
 /// Rotates the record's key and inserts the share under the new generation, in one transaction.
 pub(super) fn create(
     tx: &Transaction<'_>,
@@ -21,16 +70,20 @@ pub(super) fn create(
     max_live_shares: u32,
 ) -> Result<()> {
     records::rotate(tx, account, record, rotation)?;
-    // The single writer runs one transaction at a time: no other share can be created in between.
-    // Named index: it holds only shares not ended, so the count never walks the ended ones.
-    let live: u32 = tx
-        .prepare_cached(
-            "SELECT count(*) FROM shares INDEXED BY shares_account_open
-             WHERE account_id = ?1 AND ended_at IS NULL AND expires_at > ?2",
-        )?
-        .query_row(params![account, share.created_at], |row| row.get(0))?;
-    if live >= max_live_shares {
-        return Err(StoreError::ShareLimit);
+    // The single writer runs one transaction at a time: no other share can be created in between. Under the
+    // limit by the upper bound, it is under the limit; at or over it (expired shares not yet swept are
+    // counted there), the live ones are counted. Named index: it holds only shares not ended, so the count
+    // never walks the ended ones.
+    if open_shares(tx, account)? >= max_live_shares {
+        let live: u32 = tx
+            .prepare_cached(
+                "SELECT count(*) FROM shares INDEXED BY shares_account_open
+                 WHERE account_id = ?1 AND ended_at IS NULL AND expires_at > ?2",
+            )?
+            .query_row(params![account, share.created_at], |row| row.get(0))?;
+        if live >= max_live_shares {
+            return Err(StoreError::ShareLimit);
+        }
     }
     tx.prepare_cached(
         "INSERT INTO shares (handle, share_id, account_id, record_id, token_hash, wrapped_key, key_gen,
@@ -270,6 +323,44 @@ pub(super) fn reserve_access_attempt(
     })
 }
 
+/// [`reserve_access_attempt`] and, when granted, [`access_attempt_judged`], as `Store::access_attempt` makes
+/// them. A right token within the free attempts is granted whatever the row's last failure, and its
+/// judgement clears the count the reservation would have raised: the row ends as a cleared one, so that is
+/// written directly, and nothing at all when it is clear already (most status calls and binds; a batch that
+/// writes nothing commits without a sync). The caller is the only writer, so the row read here is the row the
+/// reservation would have judged.
+pub(super) fn access_attempt(
+    tx: &Transaction<'_>,
+    raised: &mut Vec<Event>,
+    share_id: &ShareId,
+    correct: bool,
+    now: UnixTime,
+) -> Result<Attempt> {
+    if correct {
+        let (attempts, last): (u32, Option<UnixTime>) = tx
+            .prepare_cached(
+                "SELECT failed_attempts, last_failed_at FROM shares WHERE share_id = ?1",
+            )?
+            .query_row([share_id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        if attempts < Backoff::ACCESS.free {
+            if attempts > 0 || last.is_some() {
+                tx.prepare_cached(
+                    "UPDATE shares SET failed_attempts = 0, last_failed_at = NULL WHERE share_id = ?1",
+                )?
+                .execute([share_id])?;
+            }
+            return Ok(Attempt::Granted { n: attempts + 1 });
+        }
+    }
+    let attempt = reserve_access_attempt(tx, share_id, now)?;
+    if let Attempt::Granted { n } = attempt {
+        access_attempt_judged(tx, raised, share_id, n, correct, now)?;
+    }
+    Ok(attempt)
+}
+
 /// A right token clears the count; a wrong one raises the owner's event at the counts that call for one.
 pub(super) fn access_attempt_judged(
     tx: &Transaction<'_>,
@@ -405,17 +496,27 @@ fn note_refused_device(
     Ok(())
 }
 
+/// Reads only the four columns that decide (the whole row was most of a refused bind's cost).
 fn why_not_bound(conn: &Connection, b: &Bind) -> Result<BindOutcome> {
-    let Some(share) = by_share_id(conn, &b.share_id)? else {
+    type Decides = (Vec<u8>, Option<Vec<u8>>, Option<UnixTime>, UnixTime);
+    let row: Option<Decides> = conn
+        .prepare_cached(
+            "SELECT token_hash, device_key, ended_at, expires_at FROM shares WHERE share_id = ?1",
+        )?
+        .query_row([&b.share_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .optional()?;
+    let Some((token_hash, device_key, ended_at, expires_at)) = row else {
         return Ok(BindOutcome::NotFound);
     };
-    if share.token_hash != b.token_hash {
+    if token_hash != b.token_hash {
         return Ok(BindOutcome::NotFound);
     }
-    if !is_live(&share, b.now) {
+    if ended_at.is_some() || expires_at <= b.now {
         return Ok(BindOutcome::Ended);
     }
-    match share.device_key {
+    match device_key {
         Some(bound) if bound == b.device_key => Ok(BindOutcome::AlreadyBound),
         Some(_) => Ok(BindOutcome::OtherDevice),
         // Unreachable while this transaction is the only writer: the conditional update would
