@@ -222,19 +222,22 @@ const SECURITY_HEADERS: [(HeaderName, &str); 7] = [
 pub fn security_headers(headers: &mut HeaderMap, is_api: bool, hsts: bool) {
     // The id and up to nine of these: one allocation instead of several growths.
     headers.reserve(SECURITY_HEADERS.len() + 3);
+    // One lookup per header (an entry), not a lookup and then an insert.
     for (name, value) in SECURITY_HEADERS {
-        if !headers.contains_key(&name) {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
     }
-    if hsts && !headers.contains_key(header::STRICT_TRANSPORT_SECURITY) {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        );
+    if hsts {
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert_with(|| HeaderValue::from_static("max-age=31536000"));
     }
-    if is_api || !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let no_store = HeaderValue::from_static("no-store");
+    if is_api {
+        headers.insert(header::CACHE_CONTROL, no_store);
+    } else {
+        headers.entry(header::CACHE_CONTROL).or_insert(no_store);
     }
 }
 
