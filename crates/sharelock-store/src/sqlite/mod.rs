@@ -269,6 +269,7 @@ fn open_writer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connect
         1000
     };
     conn.pragma_update(None, "wal_autocheckpoint", auto_checkpoint_pages)?;
+    plan_once(&conn)?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
 }
@@ -278,8 +279,24 @@ fn open_reader(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connect
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(options.busy_timeout)?;
     conn.pragma_update(None, "cache_size", -i64::from(options.cache_kib / 4))?;
+    plan_once(&conn)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
+}
+
+/// Turns on SQLite's query planner stability guarantee: a cached statement keeps the plan it was prepared
+/// with, whatever values are bound to it. Without it, once the database has `sqlite_stat4` statistics
+/// (any `ANALYZE`, by an operator or `PRAGMA optimize`), SQLite marks every statement whose plan it
+/// estimated from a bound value (a lookup by key in a join, the live-share count) to be prepared again
+/// whenever that value changes: the statement cache then saved nothing, and the signed fetch paid a
+/// parse and a plan on every request (docs/benchmarks.md §7). The statements here read rows by key or
+/// through the one index that fits, so planning from the bound values has nothing to win.
+fn plan_once(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
 }
 
 fn open_checkpointer(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
@@ -959,5 +976,77 @@ impl Store for SqliteStore {
             admin::create_account_invited(tx, &account, invite, &code_hash)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use rusqlite::{StatementStatus, params};
+
+    /// A join read by a bound key, the shape of the signed fetch's read.
+    const BY_KEY: &str = "SELECT v.version FROM records r
+         JOIN versions v ON v.record_id = r.id AND v.version = r.version WHERE r.id = ?1";
+
+    /// Runs the cached [`BY_KEY`] for each of `ids` and returns how often SQLite prepared it again.
+    fn reprepared(conn: &Connection, ids: &[Id]) -> i32 {
+        let mut statement = conn.prepare_cached(BY_KEY).expect("prepare");
+        for id in ids {
+            let version: i64 = statement.query_row([id], |row| row.get(0)).expect("read");
+            assert_eq!(version, 1);
+        }
+        statement.get_status(StatementStatus::RePrepare)
+    }
+
+    /// With `sqlite_stat4` statistics in the database, a plain connection prepares a cached statement
+    /// again whenever its key changes; the store's connections keep the plan they prepared.
+    #[test]
+    fn an_analyzed_database_does_not_make_cached_statements_prepare_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("sharelock.db");
+        drop(SqliteStore::open(&path, SqliteOptions::default()).expect("open"));
+        let mut conn = Connection::open(&path).expect("open");
+        let account = Id::new_v4();
+        let tx = conn.transaction().expect("transaction");
+        tx.execute(
+            "INSERT INTO accounts (id, email, kdf_m, kdf_t, kdf_p, kdf_salt, auth_hash, wrapped_data_key,
+                                   created_at)
+             VALUES (?1, 'owner@example.org', 65536, 3, 4, x'00', x'00', x'00', 0)",
+            [account],
+        )
+        .expect("account");
+        let ids: Vec<Id> = (0..500).map(|_| Id::new_v4()).collect();
+        for id in &ids {
+            tx.execute(
+                "INSERT INTO records (id, account_id, version, key_gen, created_at, updated_at)
+                 VALUES (?1, ?2, 1, 1, 0, 0)",
+                params![id, account],
+            )
+            .expect("record");
+            tx.execute(
+                "INSERT INTO versions (record_id, version, key_gen, envelope, summary, proof, created_at)
+                 VALUES (?1, 1, 1, x'00', x'00', x'00', 0)",
+                [id],
+            )
+            .expect("version");
+        }
+        tx.commit().expect("commit");
+        conn.execute_batch("ANALYZE").expect("analyze");
+        let stat4: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_stat4", [], |row| row.get(0))
+            .expect("stat4");
+        assert!(stat4 > 0, "ANALYZE wrote no samples");
+        let keys = &ids[..20];
+        assert!(
+            reprepared(&conn, keys) > 0,
+            "a plain connection no longer prepares the statement again: the check proves nothing"
+        );
+        let options = SqliteOptions::default();
+        let reader = open_reader(&path, &options).expect("reader");
+        assert_eq!(reprepared(&reader, keys), 0, "a reader prepared it again");
+        let writer = open_writer(&path, &options).expect("writer");
+        assert_eq!(reprepared(&writer, keys), 0, "the writer prepared it again");
     }
 }
