@@ -587,6 +587,11 @@ async fn sweep_forever(state: AppState) {
                 if report != sharelock_store::SweepReport::default() {
                     tracing::info!(?report, "sweep");
                 }
+                // A backlog (a million shares lapsing together) is worked off pass after pass, each
+                // bounded in time so the rest of this loop comes round; the next one starts at once.
+                if report.unfinished {
+                    tick.reset_immediately();
+                }
             }
             Err(e) => tracing::warn!(error = %e, "sweep failed"),
         }

@@ -21,6 +21,7 @@ use async_trait::async_trait;
 pub use blob::{BlobStore, S3Config};
 use futures::stream::BoxStream;
 pub use model::*;
+use std::time::Instant;
 
 /// Why a store operation failed. The HTTP layer maps each variant to one status.
 #[derive(Debug, thiserror::Error)]
@@ -409,7 +410,9 @@ pub trait Store: Send + Sync + 'static {
     /// seconds, expired sessions, events older than `event_ttl` seconds, and login attempt counts idle for
     /// [`LOGIN_ATTEMPTS_TTL`] seconds. Works in batches of bounded size, each its own transaction, and
     /// hands the events each batch committed to `publish` right after its commit, so a pass over a
-    /// million expired shares holds one batch's events at a time. Returns what it did.
+    /// million expired shares holds one batch's events at a time. It is background work: between two
+    /// batches it rests twice as long as the last one took ([`SWEEP_REST`]), and a kind of step stops
+    /// after [`SWEEP_STEP_BUDGET`] with the report [`SweepReport::unfinished`]. Returns what it did.
     async fn sweep(
         &self,
         now: UnixTime,
@@ -462,4 +465,47 @@ pub trait Store: Send + Sync + 'static {
         invite: Id,
         code_hash: &[u8; 32],
     ) -> Result<()>;
+}
+
+/// The pace of a sweeper pass: between two steps of one kind it rests [`SWEEP_REST`] times as long as
+/// the step took (at most [`SWEEP_REST_MAX`]), and a kind of step goes on for [`SWEEP_STEP_BUDGET`] at
+/// most, after which the pass is [`SweepReport::unfinished`].
+pub(crate) struct SweepPace {
+    kind_began: Instant,
+    step_began: Instant,
+    unfinished: bool,
+}
+
+impl SweepPace {
+    pub(crate) fn new() -> Self {
+        let now = Instant::now();
+        Self {
+            kind_began: now,
+            step_began: now,
+            unfinished: false,
+        }
+    }
+
+    /// Starts timing a kind of step (and its first step).
+    pub(crate) fn begin_kind(&mut self) {
+        self.kind_began = Instant::now();
+        self.step_began = self.kind_began;
+    }
+
+    /// After a full step: `false` if this kind of step has used its budget (the pass is then
+    /// unfinished), else rests and starts timing the next step.
+    pub(crate) async fn rest(&mut self) -> bool {
+        if self.kind_began.elapsed() >= SWEEP_STEP_BUDGET {
+            self.unfinished = true;
+            return false;
+        }
+        let worked = self.step_began.elapsed();
+        tokio::time::sleep(worked.saturating_mul(SWEEP_REST).min(SWEEP_REST_MAX)).await;
+        self.step_began = Instant::now();
+        true
+    }
+
+    pub(crate) fn unfinished(&self) -> bool {
+        self.unfinished
+    }
 }

@@ -428,6 +428,23 @@ pub const LOGIN_ATTEMPTS_TTL: i64 = 24 * 3600;
 /// row locks) for long, and the events of one step are all it holds at a time.
 pub const SWEEP_BATCH: u64 = 500;
 
+/// How long the sweeper rests after each full step before the next, as a multiple of the time that step
+/// took (its wait for the database and its commit included). The sweeper is background work: over a
+/// long pass (a million shares lapsing together) it takes at most `1 / (1 + SWEEP_REST)` of the wall
+/// time, so live requests keep the writer and the cores for the rest, and it slows down further when live
+/// writes make its steps wait. Its rate is thus at least `1 / (1 + SWEEP_REST)` of what the database
+/// allows it flat out (docs/benchmarks.md §7 gives the measured rate).
+pub const SWEEP_REST: u32 = 2;
+
+/// The longest rest after one step: a step that waited long (a stalled disk) does not stop the pass.
+pub const SWEEP_REST_MAX: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long one kind of step (expiry, shredding, purging …) may go on in one pass, rests included. A step
+/// with rows left after that stops, the pass goes on to the other kinds and says it is
+/// [`SweepReport::unfinished`], and the next pass starts at once: a backlog of a million lapsed shares
+/// does not hold back the rest of the sweeper's work (self-destructing records, uploads) for its length.
+pub const SWEEP_STEP_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The shortest delay, in seconds, before garbage whose blob could not be deleted is listed again.
 pub const GARBAGE_RETRY_MIN: i64 = 60;
 /// The longest such delay: a blob failing for days is still tried a few times a day.
@@ -645,6 +662,8 @@ pub struct SweepReport {
     pub events: u64,
     /// Login attempt counts forgotten after [`LOGIN_ATTEMPTS_TTL`] without an attempt.
     pub login_attempts: u64,
+    /// A kind of step stopped at [`SWEEP_STEP_BUDGET`] with rows left: the next pass should start at once.
+    pub unfinished: bool,
 }
 
 /// One account as the operator sees it: who, when, and how much it holds. Never any key material.

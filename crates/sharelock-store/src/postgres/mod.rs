@@ -59,7 +59,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
 
 use crate::model::*;
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError, SweepPace};
 use events::Pending;
 
 pub use listen::Wakeups;
@@ -748,7 +748,7 @@ impl Store for PostgresStore {
     async fn sweep_uploads(&self, now: UnixTime, upload_ttl: i64) -> Result<u64> {
         let before = now.saturating_sub(upload_ttl);
         // Dropping an upload raises no event.
-        self.repeat("sweep_uploads", &|_| {}, |tx, _| {
+        self.repeat("sweep_uploads", &mut SweepPace::new(), &|_| {}, |tx, _| {
             Box::pin(files::sweep_unfinished(tx, before, now, sweep::BATCH))
         })
         .await
@@ -851,13 +851,14 @@ impl Store for PostgresStore {
     }
 
     async fn purge_webhook_deliveries(&self, before: UnixTime) -> Result<u64> {
+        let mut pace = SweepPace::new();
         let mut total = 0;
         loop {
             let mut tx = self.begin("purge_webhook_deliveries").await?;
             let result = webhooks::purge(&mut tx, before, sweep::BATCH).await;
             let n = self.commit("purge_webhook_deliveries", tx, result).await?;
             total += n;
-            if n < sweep::BATCH {
+            if n < sweep::BATCH || !pace.rest().await {
                 return Ok(total);
             }
         }
@@ -871,42 +872,43 @@ impl Store for PostgresStore {
         event_ttl: i64,
         publish: &(dyn Fn(Vec<Event>) + Send + Sync),
     ) -> Result<SweepReport> {
+        let mut pace = SweepPace::new();
         let expired = self
-            .repeat("sweep_expire", publish, |tx, events| {
+            .repeat("sweep_expire", &mut pace, publish, |tx, events| {
                 Box::pin(sweep::expire(tx, events, now, sweep::BATCH))
             })
             .await?;
         let shredded = self
-            .repeat("sweep_shred", publish, |tx, _| {
+            .repeat("sweep_shred", &mut pace, publish, |tx, _| {
                 Box::pin(sweep::shred(tx, sweep::BATCH))
             })
             .await?;
         let purge_before = now.saturating_sub(retention);
         let purged = self
-            .repeat("sweep_purge", publish, |tx, _| {
+            .repeat("sweep_purge", &mut pace, publish, |tx, _| {
                 Box::pin(sweep::purge(tx, purge_before, sweep::BATCH))
             })
             .await?;
         let nonces_before = now.saturating_sub(nonce_ttl);
         let nonces = self
-            .repeat("sweep_nonces", publish, |tx, _| {
+            .repeat("sweep_nonces", &mut pace, publish, |tx, _| {
                 Box::pin(sweep::nonces(tx, nonces_before, sweep::BATCH))
             })
             .await?;
         let sessions = self
-            .repeat("sweep_sessions", publish, |tx, _| {
+            .repeat("sweep_sessions", &mut pace, publish, |tx, _| {
                 Box::pin(sweep::sessions(tx, now, sweep::BATCH))
             })
             .await?;
         let events_before = now.saturating_sub(event_ttl);
         let events = self
-            .repeat("sweep_events", publish, |tx, _| {
+            .repeat("sweep_events", &mut pace, publish, |tx, _| {
                 Box::pin(sweep::events(tx, events_before, sweep::BATCH))
             })
             .await?;
         let attempts_before = now.saturating_sub(LOGIN_ATTEMPTS_TTL);
         let login_attempts = self
-            .repeat("sweep_login_attempts", publish, |tx, _| {
+            .repeat("sweep_login_attempts", &mut pace, publish, |tx, _| {
                 Box::pin(sweep::login_attempts(tx, attempts_before, sweep::BATCH))
             })
             .await?;
@@ -919,6 +921,7 @@ impl Store for PostgresStore {
             nonces,
             sessions,
             events,
+            unfinished: pace.unfinished(),
         };
         Ok(report)
     }
@@ -988,6 +991,7 @@ impl PostgresStore {
     async fn repeat<F>(
         &self,
         op: &'static str,
+        pace: &mut SweepPace,
         publish: &(dyn Fn(Vec<Event>) + Send + Sync),
         step: F,
     ) -> Result<u64>
@@ -997,6 +1001,7 @@ impl PostgresStore {
             &'a mut Pending,
         ) -> futures::future::BoxFuture<'a, Result<sweep::Claimed>>,
     {
+        pace.begin_kind();
         let mut total = 0;
         loop {
             let mut tx = self.begin(op).await?;
@@ -1008,7 +1013,7 @@ impl PostgresStore {
                 publish(events);
             }
             total += claimed.changed;
-            if claimed.claimed < sweep::BATCH {
+            if claimed.claimed < sweep::BATCH || !pace.rest().await {
                 return Ok(total);
             }
         }

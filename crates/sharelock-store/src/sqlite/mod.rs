@@ -28,7 +28,7 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 use rusqlite_migration::{M, Migrations};
 
 use crate::model::*;
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError, SweepPace};
 use engine::{Checkpointer, InlineReaders, Readers, Writer};
 
 /// The schema, one embedded SQL file per step, applied in order at open.
@@ -209,17 +209,18 @@ impl SqliteStore {
     }
 
     /// Repeats a bounded sweep step until it comes back short, so no single commit holds the writer
-    /// long. Returns the rows it handled.
-    async fn repeat_step<F>(&self, op: &'static str, step: F) -> Result<u64>
+    /// long, resting between steps and stopping at the budget as `pace` says. Returns the rows it handled.
+    async fn repeat_step<F>(&self, op: &'static str, pace: &mut SweepPace, step: F) -> Result<u64>
     where
         F: Fn(&Transaction<'_>, u64) -> Result<u64> + Clone + Send + 'static,
     {
+        pace.begin_kind();
         let mut total = 0;
         loop {
             let step = step.clone();
             let rows = self.write(op, move |tx| step(tx, sweep::BATCH)).await?;
             total += rows;
-            if rows < sweep::BATCH {
+            if rows < sweep::BATCH || !pace.rest().await {
                 return Ok(total);
             }
         }
@@ -755,7 +756,7 @@ impl Store for SqliteStore {
 
     async fn sweep_uploads(&self, now: UnixTime, upload_ttl: i64) -> Result<u64> {
         let before = now.saturating_sub(upload_ttl);
-        self.repeat_step("sweep_uploads", move |tx, limit| {
+        self.repeat_step("sweep_uploads", &mut SweepPace::new(), move |tx, limit| {
             files::sweep_unfinished(tx, before, now, limit)
         })
         .await
@@ -854,9 +855,11 @@ impl Store for SqliteStore {
     }
 
     async fn purge_webhook_deliveries(&self, before: UnixTime) -> Result<u64> {
-        self.repeat_step("purge_webhook_deliveries", move |tx, limit| {
-            webhooks::purge(tx, before, limit)
-        })
+        self.repeat_step(
+            "purge_webhook_deliveries",
+            &mut SweepPace::new(),
+            move |tx, limit| webhooks::purge(tx, before, limit),
+        )
         .await
     }
 
@@ -868,11 +871,12 @@ impl Store for SqliteStore {
         event_ttl: i64,
         publish: &(dyn Fn(Vec<Event>) + Send + Sync),
     ) -> Result<SweepReport> {
+        let mut pace = SweepPace::new();
         let mut expired = 0;
         loop {
             let (rows, events) = self
                 .write_raising("sweep_expire", move |tx, raised| {
-                    sweep::expire(tx, raised, now, sweep::BATCH)
+                    sweep::expire(tx, raised, now, sweep::EXPIRE_BATCH)
                 })
                 .await?;
             expired += rows;
@@ -880,37 +884,39 @@ impl Store for SqliteStore {
             if !events.is_empty() {
                 publish(events);
             }
-            if rows < sweep::BATCH {
+            if rows < sweep::EXPIRE_BATCH || !pace.rest().await {
                 break;
             }
         }
-        let shredded = self.repeat_step("sweep_shred", sweep::shred).await?;
+        let shredded = self
+            .repeat_step("sweep_shred", &mut pace, sweep::shred)
+            .await?;
         let purge_before = now.saturating_sub(retention);
         let purged = self
-            .repeat_step("sweep_purge", move |tx, limit| {
+            .repeat_step("sweep_purge", &mut pace, move |tx, limit| {
                 sweep::purge(tx, purge_before, limit)
             })
             .await?;
         let nonces_before = now.saturating_sub(nonce_ttl);
         let nonces = self
-            .repeat_step("sweep_nonces", move |tx, limit| {
+            .repeat_step("sweep_nonces", &mut pace, move |tx, limit| {
                 sweep::nonces(tx, nonces_before, limit)
             })
             .await?;
         let sessions = self
-            .repeat_step("sweep_sessions", move |tx, limit| {
+            .repeat_step("sweep_sessions", &mut pace, move |tx, limit| {
                 sweep::sessions(tx, now, limit)
             })
             .await?;
         let events_before = now.saturating_sub(event_ttl);
         let events = self
-            .repeat_step("sweep_events", move |tx, limit| {
+            .repeat_step("sweep_events", &mut pace, move |tx, limit| {
                 sweep::events(tx, events_before, limit)
             })
             .await?;
         let attempts_before = now.saturating_sub(LOGIN_ATTEMPTS_TTL);
         let login_attempts = self
-            .repeat_step("sweep_login_attempts", move |tx, limit| {
+            .repeat_step("sweep_login_attempts", &mut pace, move |tx, limit| {
                 sweep::login_attempts(tx, attempts_before, limit)
             })
             .await?;
@@ -923,6 +929,7 @@ impl Store for SqliteStore {
             nonces,
             sessions,
             events,
+            unfinished: pace.unfinished(),
         };
         Ok(report)
     }

@@ -3,38 +3,68 @@
 
 use rusqlite::{Transaction, params};
 
-use super::shares;
+use super::events;
 use crate::Result;
 use crate::model::*;
 
 /// Rows per step and commit.
 pub(super) const BATCH: u64 = SWEEP_BATCH;
 
-/// Ends shares whose time has passed, as `Expired` at their expiry. Ending drops the wrapped key, and a
-/// share holds one until it ends, so every share ended here is also a key shredded.
+/// Shares the expiry step ends per commit: fewer than [`BATCH`], because its cost per share grows with
+/// the step. The writer runs each job inside a savepoint, whose sub-journal keeps a copy of every page
+/// the job changed; each event insert journals the pages it appends to again for its own statement and,
+/// releasing that, truncates the in-memory sub-journal, which walks it from the start. Most of the writer's
+/// time in a 500-share step went there (docs/benchmarks.md §7).
+pub(super) const EXPIRE_BATCH: u64 = 100;
+
+/// Ends shares whose time has passed, as `Expired` at their expiry: what [`super::shares::end`] does for one
+/// share, for a batch of them in one statement, which reads the sweeper's index of shares not ended (by
+/// expiry) and updates the rows in table order. Their records are flagged for rotation once each, and
+/// only those not flagged yet: a record with many lapsing shares is written once, not once a share.
+/// Ending drops the wrapped key, and a share holds one until it ends, so every share ended here is also
+/// a key shredded.
 pub(super) fn expire(
     tx: &Transaction<'_>,
     raised: &mut Vec<Event>,
     now: UnixTime,
     limit: u64,
 ) -> Result<u64> {
-    let due: Vec<(Id, UnixTime)> = tx
+    let mut ended: Vec<(UnixTime, Id, Id, Id)> = tx
         .prepare_cached(
-            "SELECT handle, expires_at FROM shares WHERE ended_at IS NULL AND expires_at <= ?1 LIMIT ?2",
+            "UPDATE shares SET ended_at = expires_at, end_reason = ?3, wrapped_key = NULL,
+                 destroy_at = CASE WHEN destroy_at IS NULL THEN NULL ELSE min(destroy_at, expires_at) END
+             WHERE rowid IN (SELECT rowid FROM shares INDEXED BY shares_live_expiry
+                             WHERE ended_at IS NULL AND expires_at <= ?1 LIMIT ?2)
+             RETURNING expires_at, handle, account_id, record_id",
         )?
-        .query_map(params![now, limit], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .query_map(params![now, limit, EndReason::Expired.as_str()], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
-    let mut ended = 0;
-    for (handle, expires_at) in due {
-        ended += u64::from(shares::end(
+    // Events in the order the shares lapsed.
+    ended.sort_unstable();
+    let mut records: Vec<Id> = ended.iter().map(|&(_, _, _, record)| record).collect();
+    records.sort_unstable();
+    records.dedup();
+    let mut flag = tx.prepare_cached(
+        "UPDATE records SET rotate_pending = 1 WHERE id = ?1 AND rotate_pending = 0",
+    )?;
+    for record in records {
+        flag.execute([record])?;
+    }
+    for &(at, handle, account, record) in &ended {
+        events::insert(
             tx,
             raised,
-            handle,
-            EndReason::Expired,
-            expires_at,
-        )?);
+            account,
+            EventKind::ShareEnded,
+            Some(handle),
+            Some(record),
+            None,
+            at,
+        )?;
     }
-    Ok(ended)
+    Ok(ended.len() as u64)
 }
 
 /// Drops any wrapped key an ended share still holds. Named index: left to itself the planner walks

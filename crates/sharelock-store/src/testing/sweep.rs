@@ -81,6 +81,7 @@ pub async fn sweep(store: &impl Store) {
             sessions: 1,
             events: 0,
             login_attempts: 0,
+            unfinished: false,
         }
     );
     let expired = by_id(store, lapsing).await;
