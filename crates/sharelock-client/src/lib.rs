@@ -29,7 +29,7 @@ pub use recipient::{
     DeviceStore, FileDeviceStore, MemoryDeviceStore, Preview, Recipient, RequestAsked, SeenVersion,
     create_private_dir, share_preview, share_status, write_private_file,
 };
-pub use records::{HistoryEntry, RecordListEntry, RecordView, Verification};
+pub use records::{CreateOutcome, HistoryEntry, RecordListEntry, RecordView, Verification};
 pub use session::{OwnerSession, login, register, register_invited};
 pub use shares::{
     CreatedRequest, CreatedShare, PreparedRequest, PreparedShare, RequestEntry, RequestOptions,

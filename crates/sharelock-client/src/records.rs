@@ -73,6 +73,18 @@ pub struct RecordView {
     pub summary_mismatch: bool,
 }
 
+/// What became of one record of [`OwnerSession::create_records`].
+#[derive(Debug)]
+pub enum CreateOutcome {
+    /// The server stored it.
+    Created,
+    /// The request failed: with an answer from the server, the record was not stored; without one
+    /// (a broken connection), it may have been.
+    Failed(ClientError),
+    /// Not sent, because an earlier one failed.
+    NotSent,
+}
+
 /// One line of the record list.
 #[derive(Debug)]
 pub struct RecordListEntry {
@@ -348,6 +360,66 @@ impl OwnerSession {
             .await?;
         self.versions.accept(&envelope)?;
         Ok(id)
+    }
+
+    /// Creates many records (an import): each body is validated and sealed first, then up to
+    /// `in_flight` requests run at once. After the first failure no new request starts; the ones
+    /// already sent finish. Returns one outcome per body, in order, each with the id the record was
+    /// (or would have been) created under, so a caller can say exactly which exist.
+    pub async fn create_records(
+        &mut self,
+        bodies: &[&RecordBody],
+        in_flight: usize,
+    ) -> Result<Vec<(Uuid, CreateOutcome)>> {
+        use futures::StreamExt;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let mut prepared = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            body.validate().map_err(ClientError::record)?;
+            let id = Uuid::new_v4();
+            let rk = RecordKey::generate()?;
+            let envelope = Envelope::seal(&rk, VersionHeader::first(id, Author::Owner), body)?;
+            let request = CreateRecord {
+                id,
+                wrapped_key: rk.wrap_for_owner(&self.dk, &id, 1)?.into(),
+                envelope: envelope.to_bytes().into(),
+                proof: envelope.owner_tag(&self.k_own).to_vec().into(),
+            };
+            prepared.push((envelope, request));
+        }
+        let failed = AtomicBool::new(false);
+        let this = &*self;
+        let outcomes: Vec<CreateOutcome> = futures::stream::iter(prepared.iter())
+            .map(|(_, request)| {
+                let failed = &failed;
+                async move {
+                    if failed.load(Ordering::SeqCst) {
+                        return CreateOutcome::NotSent;
+                    }
+                    let sent: Result<VersionWritten> = this
+                        .api
+                        .json(this.authed(Method::POST, "/records").json(request))
+                        .await;
+                    match sent {
+                        Ok(_) => CreateOutcome::Created,
+                        Err(e) => {
+                            failed.store(true, Ordering::SeqCst);
+                            CreateOutcome::Failed(e)
+                        }
+                    }
+                }
+            })
+            .buffered(in_flight.max(1))
+            .collect()
+            .await;
+        let mut out = Vec::with_capacity(outcomes.len());
+        for ((envelope, request), outcome) in prepared.iter().zip(outcomes) {
+            if matches!(outcome, CreateOutcome::Created) {
+                self.versions.accept(envelope)?;
+            }
+            out.push((request.id, outcome));
+        }
+        Ok(out)
     }
 
     /// Every record's current version, fetched, opened and attributed (the list carries the current
