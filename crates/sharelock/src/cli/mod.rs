@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod export;
 mod home;
+mod import;
 mod open;
 mod output;
 mod record;
@@ -108,6 +109,10 @@ pub enum Command {
     /// passphrase (docs/export.md); plain JSON or CSV only with --plain and
     /// --i-understand-this-is-unencrypted. File contents are not exported (their names are listed).
     Export(export::ExportArgs),
+    /// Create records from another password manager's export, a CSV file or a Sharelock export
+    /// (encrypted here like every record). Exit codes: 13 the file is unreadable, not of the format,
+    /// or has items that cannot be imported; 5 wrong export passphrase.
+    Import(import::ImportArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -130,6 +135,8 @@ pub enum ExitStatus {
     /// Refused by the server's operator: the account is disabled, the share's owner account is disabled,
     /// or sign-up needs an invitation code (or an email at another domain).
     Refused = 12,
+    /// An import file is unreadable, not of its format, or holds items that cannot be imported.
+    ImportFile = 13,
 }
 
 /// A failed command: what to say, and how to exit.
@@ -328,6 +335,7 @@ async fn run(global: Global, command: Command) -> CliResult {
         Command::Answer(args) => request::answer(&ctx, args).await,
         Command::Webhook(cmd) => webhook::run(&ctx, cmd).await,
         Command::Export(args) => export::run(&ctx, args).await,
+        Command::Import(args) => import::run(&ctx, args).await,
         Command::Serve(_)
         | Command::Migrate(_)
         | Command::Backup(_)
