@@ -217,3 +217,81 @@ fn a_refusal_midway_names_exactly_the_records_created() {
         "{report}"
     );
 }
+
+/// Every record of `home` as its body (`record show --json`'s `record`), keyed and sorted by title.
+fn bodies(home: &Home) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = records(home)
+        .iter()
+        .map(|r| {
+            let id = r["id"].as_str().unwrap();
+            let shown = home.run(&["record", "show", id, "--json"]).ok().json();
+            (r["title"].as_str().unwrap().to_owned(), shown["record"].clone())
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn our_own_export_comes_back_exactly_into_another_account() {
+    let server = TestServer::start();
+    let owner = Home::new(&server);
+    owner.register("export@example.org");
+    let add = |args: &[&str]| {
+        let mut all = vec!["record", "add"];
+        all.extend_from_slice(args);
+        owner.run(&all).ok();
+    };
+    owner.add_login_record();
+    add(&[
+        "--type",
+        "general",
+        "--title",
+        "Keys, \"quoted\"",
+        "--secret-field",
+        "api key=k-123",
+        "--field",
+        "formula==1+2",
+        "--notes",
+        "first line\nsecond line, with a comma",
+    ]);
+    add(&["--type", "note", "--title", "Safe combo", "--notes", "12-34-56"]);
+    add(&[
+        "--type",
+        "wifi",
+        "--title",
+        "Studio Wi-Fi",
+        "--field",
+        "ssid=Studio",
+        "--field",
+        "password=löwenzahn ☂",
+    ]);
+    add(&["--type", "login", "--title", "-Dash first", "--field", "username=x"]);
+    let before = bodies(&owner);
+    assert_eq!(before.len(), 5);
+
+    let dir = tempfile::tempdir().unwrap();
+    let passphrase = [("SHARELOCK_EXPORT_PASSPHRASE", "a long export passphrase")];
+    for (name, extra) in [
+        ("vault.age", &[][..]),
+        ("vault.age.asc", &["--armor"][..]),
+        ("vault.json", &["--plain", "json", "--i-understand-this-is-unencrypted"][..]),
+    ] {
+        let file = dir.path().join(name);
+        let mut args = vec!["export", "-o", file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        owner.run_env(&args, &passphrase).ok();
+
+        // Another account imports it: the format is detected, and every record comes back as it was.
+        let other = Home::new(&server);
+        other.register(&format!("import-{name}@example.org"));
+        let done = other
+            .run_env(&["import", file.to_str().unwrap(), "--json"], &passphrase)
+            .ok()
+            .json();
+        assert_eq!(done["format"], "sharelock", "{name}: {done}");
+        assert_eq!(done["complete"], true, "{name}: {done}");
+        assert_eq!(done["created"].as_array().unwrap().len(), 5, "{name}: {done}");
+        assert_eq!(bodies(&other), before, "{name}: the records differ after the round trip");
+    }
+}
