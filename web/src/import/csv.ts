@@ -22,6 +22,25 @@ export function header(text: string): string[] | null {
   return Array.isArray(first) ? first.map(normal) : null;
 }
 
+/** The header row as written (the first row with a cell that is not empty, as `Table.read` takes it), or null for an empty file. */
+export function headerRow(text: string): string[] | null {
+  let found: string[] | null = null;
+  Papa.parse<string[]>(text, {
+    delimiter: ",",
+    quoteChar: '"',
+    escapeChar: '"',
+    header: false,
+    step: (result, parser) => {
+      const row = result.data;
+      if (Array.isArray(row) && !row.every((c) => c === "")) {
+        found = row;
+        parser.abort();
+      }
+    },
+  });
+  return found;
+}
+
 export function normal(name: string): string {
   return name.trim().toLowerCase();
 }

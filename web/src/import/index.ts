@@ -13,6 +13,7 @@ import { FORMAT, isAge, parseSharelock } from "./sharelock";
 export * from "./model";
 export { parseColumnMap, selfMapped } from "./generic";
 export { isAge } from "./sharelock";
+export { headerRow } from "./csv";
 
 /** The format of a file when its content says so unambiguously (never keeper-csv nor csv). */
 export function detect(bytes: Uint8Array): Format | null {

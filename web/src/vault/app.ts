@@ -18,6 +18,7 @@ export type Screen =
   | { kind: "settings" }
   | { kind: "webhooks" }
   | { kind: "export" }
+  | { kind: "import" }
   | { kind: "password" };
 
 /** Which shares the Shares screen lists: those that can still be opened or used, or those that ended. */
@@ -44,6 +45,8 @@ export function screenPath(screen: Screen): string {
       return "/webhooks";
     case "export":
       return "/export";
+    case "import":
+      return "/import";
     case "shares":
       return screen.filter === "active" ? "/shares" : "/shares/ended";
     case "record":
@@ -66,6 +69,7 @@ export function parseScreen(hash: string): Screen | undefined {
   if (path === "/settings") return { kind: "settings" };
   if (path === "/webhooks") return { kind: "webhooks" };
   if (path === "/export") return { kind: "export" };
+  if (path === "/import") return { kind: "import" };
   if (path === "/shares") return { kind: "shares", filter: "active" };
   if (path === "/shares/ended") return { kind: "shares", filter: "ended" };
   const match = RECORD_PATH.exec(path);

@@ -94,6 +94,12 @@ const RULE_TEXT: Record<string, MessageKey> = {
   too_large: "rule.too_large",
 };
 
+/** A record rule's error kind (an imported item that breaks it) in words; undefined for a kind without a sentence. */
+export function ruleKindText(kind: string): string | undefined {
+  const key = RULE_TEXT[kind];
+  return key ? t(key) : undefined;
+}
+
 /** Why a record rule refused the user's input, naming the field when the rule is about one. */
 function ruleText(error: ProtocolError): string {
   const key = RULE_TEXT[error.kind];

@@ -105,7 +105,9 @@ export async function showList(ctx: Ctx): Promise<void> {
   if (entries.length === 0) {
     const add = h("button", { type: "button", class: "primary", "data-testid": "empty-new-record" }, t("nav.newRecord"));
     add.addEventListener("click", () => ctx.go({ kind: "new" }));
-    replace(ctx.root, h("div", { class: "panel" }, h("h1", {}, t("nav.records")), h("p", { "data-testid": "records-empty" }, t("list.empty")), h("div", { class: "actions" }, add)));
+    const importRecords = h("button", { type: "button", "data-testid": "empty-import" }, t("list.import"));
+    importRecords.addEventListener("click", () => ctx.go({ kind: "import" }));
+    replace(ctx.root, h("div", { class: "panel" }, h("h1", {}, t("nav.records")), h("p", { "data-testid": "records-empty" }, t("list.empty")), h("div", { class: "actions" }, add, importRecords)));
     return;
   }
   apply();

@@ -17,6 +17,7 @@ import { showShare } from "./share";
 import { showSettings } from "./settings";
 import { showWebhooks } from "./webhooks";
 import { showExport } from "./export";
+import { showImport } from "./import";
 import { showShares } from "./shares";
 import { showAsk } from "./ask";
 import { serverBase } from "./util";
@@ -59,6 +60,8 @@ function render(ctx: Ctx, screen: Screen): void | Promise<void> {
       return showWebhooks(ctx);
     case "export":
       return showExport(ctx);
+    case "import":
+      return showImport(ctx);
     case "password":
       return showPasswordChange(ctx);
   }

@@ -1,5 +1,5 @@
 // Settings of this browser (kept in its storage, never sent): how long what a Copy button copied stays on
-// the clipboard, on the vault and on the recipient's page alike; and the way to the vault's export.
+// the clipboard, on the vault and on the recipient's page alike; and the ways to the vault's export and import.
 import { clipboardClearSecs, h, humanDuration, replace, setClipboardClearSecs } from "../ui/dom";
 import { t } from "../ui/i18n";
 import type { Ctx } from "./app";
@@ -23,6 +23,8 @@ export function showSettings(ctx: Ctx): void {
   });
   const exportButton = h("button", { type: "button", "data-testid": "settings-export" }, t("settings.exportButton"));
   exportButton.addEventListener("click", () => ctx.go({ kind: "export" }));
+  const importButton = h("button", { type: "button", "data-testid": "settings-import" }, t("settings.importButton"));
+  importButton.addEventListener("click", () => ctx.go({ kind: "import" }));
   replace(
     ctx.root,
     h(
@@ -36,6 +38,9 @@ export function showSettings(ctx: Ctx): void {
       h("h2", {}, t("settings.exportTitle")),
       h("p", { class: "muted small-text" }, t("settings.exportText")),
       exportButton,
+      h("h2", {}, t("settings.importTitle")),
+      h("p", { class: "muted small-text" }, t("settings.importText")),
+      importButton,
     ),
   );
   select.focus();

@@ -4,7 +4,7 @@ export { Account, raisedKdf, type Stage, type StageListener } from "./account";
 export { PasswordChangedError, UnverifiedError, VaultError, WrongPasswordError } from "./errors";
 export { OwnerEvents } from "./events";
 export { checkFileName, Files, type Progress } from "./files";
-export { Records, type HistoryEntry, type OpenedRecord, type RecordListEntry } from "./records";
+export { Records, type CreateOutcome, type HistoryEntry, type OpenedRecord, type RecordListEntry } from "./records";
 export { login, OwnerSession, register } from "./session";
 export { Shares, type CreatedRequest, type CreatedShare, type RequestOptions, type ShareEntry, type ShareOptions } from "./shares";
 export { WEBHOOK_KINDS, Webhooks, type DeliveryInfo, type WebhookCreated, type WebhookInfo } from "./webhooks";

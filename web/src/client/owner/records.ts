@@ -27,6 +27,15 @@ import type { ExportSource } from "../export";
 import { UnverifiedError, VaultError } from "./errors";
 import { b64, isCode, WRITE_ATTEMPTS, type OwnerTransport } from "./transport";
 
+/**
+ * What became of one record of `Records.createRecords`: stored; failed (`maybeStored` when the request got
+ * no answer, so the record may have been stored); or not sent, because an earlier one failed.
+ */
+export type CreateOutcome =
+  | { id: string; outcome: "created" }
+  | { id: string; outcome: "failed"; error: unknown; maybeStored: boolean }
+  | { id: string; outcome: "not_sent" };
+
 /** A record's current version, decrypted and checked. */
 export interface OpenedRecord {
   id: string;
@@ -436,6 +445,65 @@ export class Records {
       await this.#t.versions.accept(envelope);
       return id;
     });
+  }
+
+  /**
+   * Creates many records (an import, docs/import.md): every body is checked first (nothing is sent if one
+   * breaks a rule), then each is sealed with a fresh id and key and sent, `inFlight` requests at a time.
+   * After the first failure no new request starts. The answer holds one outcome per body, in order:
+   * `created`; `failed` with the error (`maybeStored` when the request got no answer: the record may
+   * exist, and `ids()` tells); `not_sent`. `onSettled` is told
+   * each time a request ends. Requests run outside the page's write queue: a new record cannot race a
+   * rotation or an edit of another.
+   */
+  async createRecords(bodies: readonly RecordBody[], inFlight: number, onSettled?: (settled: number) => void): Promise<CreateOutcome[]> {
+    for (const body of bodies) validateBody(body);
+    const outcomes: CreateOutcome[] = bodies.map(() => ({ id: randomId(), outcome: "not_sent" }));
+    let next = 0;
+    let settled = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (!failed && next < bodies.length) {
+        const i = next++;
+        const id = outcomes[i]!.id;
+        try {
+          const rk = randomBytes(32);
+          const envelope = await sealVersion(rk, firstHeader(uuidToBytes(id), OWNER), bodies[i]!);
+          const { dk, kOwn } = this.#t.keys;
+          const request = {
+            id,
+            wrapped_key: b64(await wrapRecordKey(dk, uuidToBytes(id), 1, rk)),
+            envelope: b64(serializeEnvelope(envelope)),
+            proof: b64(await ownerTag(kOwn, envelope)),
+          };
+          rk.fill(0);
+          // A failure before this point sent nothing: the record certainly does not exist.
+          if (failed) break;
+          try {
+            await this.#t.json<VersionWritten>("POST", "/records", request);
+          } catch (e) {
+            failed = true;
+            outcomes[i] = { id, outcome: "failed", error: e, maybeStored: !(e instanceof ApiError) };
+            continue;
+          }
+          outcomes[i] = { id, outcome: "created" };
+          await this.#t.versions.accept(envelope);
+        } catch (e) {
+          failed = true;
+          if (outcomes[i]!.outcome === "not_sent") outcomes[i] = { id, outcome: "failed", error: e, maybeStored: false };
+        } finally {
+          if (outcomes[i]!.outcome !== "not_sent") onSettled?.(++settled);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(inFlight, bodies.length)) }, worker));
+    return outcomes;
+  }
+
+  /** The ids of every record of the vault, from a fresh record list (nothing is opened). */
+  async ids(): Promise<Set<string>> {
+    const list = await this.#t.json<RecordList>("GET", "/records");
+    return new Set(list.records.map((r) => r.id));
   }
 
   /**
