@@ -446,8 +446,8 @@ export function showImport(ctx: Ctx): void {
     show.addEventListener("click", () => ctx.go({ kind: "list" }));
     const again = h("button", { type: "button", "data-testid": "import-again" }, t("import.again"));
     again.addEventListener("click", () => ctx.refresh());
-    replace(
-      report,
+    // After the progress, which stays.
+    report.append(
       h(
         "section",
         { class: "panel", "aria-labelledby": "import-report-title", "data-testid": "import-done" },
