@@ -39,9 +39,19 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** JSON with every object's keys in order, so that equal values give equal text. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
 /** Bodies in a stable order, to compare two vaults or a vault and a sample. */
 function sorted(bodies: RecordBody[]): string[] {
-  return bodies.map((b) => JSON.stringify(b)).sort();
+  return bodies.map(canonical).sort();
 }
 
 /** Every record body of the sender's vault, read by the CLI's plain export. */
