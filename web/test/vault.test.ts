@@ -480,7 +480,7 @@ describe("history as changes", () => {
 describe("screen addresses", () => {
   it("names every screen after the # and reads it back", () => {
     const id = "0b6c1e9a-5f0e-4c1b-9a53-2f4b7c8d9e10";
-    const screens: Screen[] = [{ kind: "list" }, { kind: "new" }, { kind: "password" }, { kind: "record", id }, { kind: "edit", id }, { kind: "history", id }, { kind: "share", id }, { kind: "shares", filter: "active" }, { kind: "shares", filter: "ended" }, { kind: "settings" }];
+    const screens: Screen[] = [{ kind: "list" }, { kind: "new" }, { kind: "password" }, { kind: "record", id }, { kind: "edit", id }, { kind: "history", id }, { kind: "share", id }, { kind: "shares", filter: "active" }, { kind: "shares", filter: "ended" }, { kind: "settings" }, { kind: "export" }, { kind: "import" }];
     for (const screen of screens) expect(parseScreen(`#${screenPath(screen)}`)).toEqual(screen);
     expect(screenPath({ kind: "history", id })).toBe(`/records/${id}/history`);
     expect(screenPath({ kind: "shares", filter: "active" })).toBe("/shares");
