@@ -3,7 +3,7 @@
 // preview counts, and which records an import created, from the outcome of each request and, for a request
 // that got no answer, the record list. Every warning code and file error code has its sentence here.
 import type { CreateOutcome } from "../client/owner";
-import { selfMapped, type Format, type ImportErrorKind, type ImportResult, type Item, type Warning, type WarningCode } from "../import";
+import { selfMapped, type Format, type ImportErrorKind, type ImportResult, type Item, type WarningCode } from "../import";
 import { RECORD_TYPES } from "../protocol/record";
 import type { MessageKey } from "../ui/i18n";
 
@@ -51,11 +51,6 @@ export const WARNINGS: Record<WarningCode, MessageKey> = {
   unknown_type: "import.warn.unknown_type",
   deleted_entry_skipped: "import.warn.deleted_entry_skipped",
 };
-
-/** A warning as the screen words it: its sentence key and the name it carries (null when it names nothing). */
-export function warningParts(w: Warning): { key: MessageKey; name: string | null } {
-  return { key: WARNINGS[w.code], name: w.name };
-}
 
 // ---- The column mapping of a generic CSV file
 
