@@ -161,7 +161,16 @@ const CSV_USED: &[&str] = &[
 
 pub(crate) fn parse_csv(text: &str) -> Result<Import, ImportError> {
     let table = Table::read(CSV, text)?;
-    table.require(CSV, &["type", "name", "login_uri", "login_username", "login_password"])?;
+    table.require(
+        CSV,
+        &[
+            "type",
+            "name",
+            "login_uri",
+            "login_username",
+            "login_password",
+        ],
+    )?;
     let col = |name: &str| table.column(name);
     let mut items = Vec::new();
     for (i, row) in table.rows.iter().enumerate() {

@@ -42,8 +42,7 @@ impl Draft {
     /// Adds a field; an empty value adds nothing (a blank field carries nothing over).
     pub fn field(&mut self, name: &str, kind: FieldKind, value: &str) {
         if !value.is_empty() {
-            self.fields
-                .push((name.to_owned(), kind, value.to_owned()));
+            self.fields.push((name.to_owned(), kind, value.to_owned()));
         }
     }
 
@@ -210,7 +209,11 @@ fn has_line_break(text: &str) -> bool {
 fn fit_kind(kind: FieldKind, value: &str) -> FieldKind {
     use FieldKind as K;
     if !kind.allows_line_breaks() && has_line_break(value) {
-        return if kind == K::Otp { K::Secret } else { K::Multiline };
+        return if kind == K::Otp {
+            K::Secret
+        } else {
+            K::Multiline
+        };
     }
     match kind {
         K::Otp if !is_valid_otp(value) => K::Secret,
@@ -268,6 +271,7 @@ pub(crate) fn unix_date(seconds: i64) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]

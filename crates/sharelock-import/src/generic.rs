@@ -92,9 +92,7 @@ pub(crate) fn parse(text: &str, map: Option<&ColumnMap>) -> Result<Import, Impor
     for (c, name) in table.names.iter().enumerate() {
         let target = normal(name);
         let mappable = SELF_TARGETS.contains(&target.as_str()) || is_standard_name(&target);
-        if mappable
-            && !targets.iter().any(|(t, used)| *t == target || *used == c)
-        {
+        if mappable && !targets.iter().any(|(t, used)| *t == target || *used == c) {
             targets.push((target, c));
         }
     }

@@ -22,7 +22,11 @@ pub(crate) struct Obj<'a> {
 }
 
 impl<'a> Obj<'a> {
-    pub fn new(value: &'a Value, format: Format, place: impl Into<String>) -> Result<Self, ImportError> {
+    pub fn new(
+        value: &'a Value,
+        format: Format,
+        place: impl Into<String>,
+    ) -> Result<Self, ImportError> {
         let place = place.into();
         match value.as_object() {
             Some(map) => Ok(Obj { map, format, place }),
@@ -70,7 +74,9 @@ impl<'a> Obj<'a> {
     pub fn object(&self, key: &str) -> Result<Option<Obj<'a>>, ImportError> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(v @ Value::Object(_)) => Obj::new(v, self.format, format!("{}.{key}", self.place)).map(Some),
+            Some(v @ Value::Object(_)) => {
+                Obj::new(v, self.format, format!("{}.{key}", self.place)).map(Some)
+            }
             Some(_) => Err(self.wrong(key, "an object")),
         }
     }
@@ -79,7 +85,10 @@ impl<'a> Obj<'a> {
     pub fn int(&self, key: &str) -> Result<Option<i64>, ImportError> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => v.as_i64().map(Some).ok_or_else(|| self.wrong(key, "an integer")),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| self.wrong(key, "an integer")),
         }
     }
 

@@ -32,11 +32,16 @@ pub(crate) fn parse(text: &str) -> Result<Import, ImportError> {
     })?;
     let root = doc.root_element();
     if root.tag_name().name() != "KeePassFile" {
-        return Err(ImportError::malformed(F, "the root element is not KeePassFile"));
+        return Err(ImportError::malformed(
+            F,
+            "the root element is not KeePassFile",
+        ));
     }
     let recycle_bin = child(root, "Meta").and_then(|meta| {
-        let enabled = child(meta, "RecycleBinEnabled").map_or(true, |e| text_of(e) != "False");
-        let uuid = child(meta, "RecycleBinUUID").map(text_of).unwrap_or_default();
+        let enabled = child(meta, "RecycleBinEnabled").is_none_or(|e| text_of(e) != "False");
+        let uuid = child(meta, "RecycleBinUUID")
+            .map(text_of)
+            .unwrap_or_default();
         // An all-zero UUID (AAAAAAAAAAAAAAAAAAAAAA==) means there is none.
         (enabled && !uuid.is_empty() && uuid.trim_end_matches('=').bytes().any(|b| b != b'A'))
             .then_some(uuid)
@@ -174,14 +179,21 @@ fn entry(node: Node<'_, '_>, path: &[String]) -> Draft {
             .filter(|(key, _)| !get(key).is_empty())
             .map(|(key, param)| {
                 let value = get(key);
-                let value = value.strip_prefix("HMAC-").unwrap_or(value).replace('-', "");
+                let value = value
+                    .strip_prefix("HMAC-")
+                    .unwrap_or(value)
+                    .replace('-', "");
                 format!("{param}={value}")
             })
             .collect();
         let totp = if params.is_empty() {
             base32.to_owned()
         } else {
-            format!("otpauth://totp/?secret={}&{}", base32.replace(' ', ""), params.join("&"))
+            format!(
+                "otpauth://totp/?secret={}&{}",
+                base32.replace(' ', ""),
+                params.join("&")
+            )
         };
         d.field("totp", K::Otp, &totp);
         used.push("TimeOtp-Secret-Base32");

@@ -40,7 +40,12 @@ pub(crate) fn parse_json(text: &str) -> Result<Import, ImportError> {
     for (i, value) in top.array("records")?.iter().enumerate() {
         let r = Obj::new(value, JSON, format!("record {i}"))?;
         let mut d = Draft::new(record_type(r.str("$type")?), r.str("title")?);
-        login_fields(&mut d, r.str("login")?, r.str("password")?, r.str("login_url")?);
+        login_fields(
+            &mut d,
+            r.str("login")?,
+            r.str("password")?,
+            r.str("login_url")?,
+        );
         if let Some(custom) = r.object("custom_fields")? {
             let mut keys: Vec<&String> = custom.map.keys().collect();
             keys.sort();
@@ -157,7 +162,10 @@ fn custom_field(d: &mut Draft, key: &str, value: &Value) {
                         Some(v) if !v.is_empty() => lines.push(format!("{k}: {v}")),
                         Some(_) => {}
                         None => {
-                            d.warn(WarningCode::FieldNotImported, Some(&format!("{}.{k}", name_or(field_type))));
+                            d.warn(
+                                WarningCode::FieldNotImported,
+                                Some(&format!("{}.{k}", name_or(field_type))),
+                            );
                         }
                     }
                 }
@@ -234,7 +242,14 @@ fn card_expiry(value: &str) -> String {
 
 pub(crate) fn parse_csv(text: &str) -> Result<Import, ImportError> {
     let mut rows = rows(CSV, text)?;
-    let header = ["folder", "title", "login", "password", "website address", "notes"];
+    let header = [
+        "folder",
+        "title",
+        "login",
+        "password",
+        "website address",
+        "notes",
+    ];
     if rows.first().is_some_and(|r| {
         r.len() >= header.len()
             && r.iter()

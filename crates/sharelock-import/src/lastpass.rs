@@ -9,7 +9,9 @@ use crate::{Format, Import, ImportError, WarningCode};
 use sharelock_core::record::{FieldKind as K, RecordType as T};
 
 const F: Format = Format::LastpassCsv;
-const USED: &[&str] = &["url", "username", "password", "totp", "extra", "name", "grouping"];
+const USED: &[&str] = &[
+    "url", "username", "password", "totp", "extra", "name", "grouping",
+];
 const IGNORED: &[&str] = &["fav"];
 
 /// A typed note's keys and where each goes: a standard field, or a custom field of a kind.
@@ -120,7 +122,10 @@ const MONTHS: [&str; 12] = [
 
 pub(crate) fn parse(text: &str) -> Result<Import, ImportError> {
     let table = Table::read(F, text)?;
-    table.require(F, &["url", "username", "password", "extra", "name", "grouping"])?;
+    table.require(
+        F,
+        &["url", "username", "password", "extra", "name", "grouping"],
+    )?;
     let col = |name: &str| table.column(name);
     let mut items = Vec::new();
     for (i, row) in table.rows.iter().enumerate() {

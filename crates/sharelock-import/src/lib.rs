@@ -135,7 +135,9 @@ pub enum ImportError {
     #[error("the passphrase does not open this export")]
     WrongPassphrase,
     /// An encrypted Sharelock export asking for more scrypt work than [`MAX_SCRYPT_LOG_N`].
-    #[error("the export asks for too much work to open (scrypt work factor {0}, at most {MAX_SCRYPT_LOG_N} is accepted)")]
+    #[error(
+        "the export asks for too much work to open (scrypt work factor {0}, at most {MAX_SCRYPT_LOG_N} is accepted)"
+    )]
     ExcessiveWork(u8),
     /// The column mapping of a CSV import is not usable.
     #[error("{0}")]
@@ -401,9 +403,7 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
     let text = text(head).ok()?;
     let start = text.trim_start_matches([' ', '\t', '\r', '\n']);
     if start.starts_with('<') {
-        return start
-            .contains("<KeePassFile")
-            .then_some(Format::KeepassXml);
+        return start.contains("<KeePassFile").then_some(Format::KeepassXml);
     }
     if start.starts_with('{') {
         let value: Value = serde_json::from_str(text).ok()?;
@@ -436,6 +436,7 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use std::io::Write;
 
@@ -447,17 +448,29 @@ mod tests {
     fn malformed_input_of_each_format_is_refused() {
         let cases: &[(Format, &[u8])] = &[
             (Format::BitwardenJson, b"[1, 2]"),
-            (Format::BitwardenJson, br#"{"items": [{"name": "a", "type": 1}, 5]}"#),
+            (
+                Format::BitwardenJson,
+                br#"{"items": [{"name": "a", "type": 1}, 5]}"#,
+            ),
             (Format::BitwardenCsv, b"name,password\nMail,pw\n"),
             (Format::OnePasswordCsv, b"Name,Secret\nMail,pw\n"),
             (Format::OnePassword1pux, b"PK\x03\x04 not really a zip"),
             (Format::KeepassXml, b"<KeePassFile><Root><Group>"),
             (Format::KeepassXml, b"<KeePassFile><Meta/></KeePassFile>"),
             (Format::LastpassCsv, b""),
-            (Format::KeeperJson, br#"{"records": [{"title": ["not", "text"]}]}"#),
+            (
+                Format::KeeperJson,
+                br#"{"records": [{"title": ["not", "text"]}]}"#,
+            ),
             (Format::KeeperCsv, b"Folder,Title\n"),
-            (Format::Sharelock, br#"{"format": "something-else", "version": 1, "records": []}"#),
-            (Format::Sharelock, br#"{"format": "sharelock-export", "version": 1, "records": [{}]}"#),
+            (
+                Format::Sharelock,
+                br#"{"format": "something-else", "version": 1, "records": []}"#,
+            ),
+            (
+                Format::Sharelock,
+                br#"{"format": "sharelock-export", "version": 1, "records": [{}]}"#,
+            ),
         ];
         for (format, bytes) in cases {
             let e = read(*format, bytes).expect_err(&String::from_utf8_lossy(bytes));
@@ -484,7 +497,13 @@ mod tests {
     #[test]
     fn oversized_input_is_refused_before_it_is_read() {
         let big = vec![b' '; MAX_TEXT_BYTES + 1];
-        assert_eq!(read(Format::LastpassCsv, &big).map(drop).unwrap_err().kind(), "too_large");
+        assert_eq!(
+            read(Format::LastpassCsv, &big)
+                .map(drop)
+                .unwrap_err()
+                .kind(),
+            "too_large"
+        );
         // A small archive whose export.data inflates past the limit (a zip bomb) stops at the limit.
         let mut archive = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()
@@ -497,8 +516,20 @@ mod tests {
         }
         let bytes = archive.finish().expect("finish").into_inner();
         assert!(bytes.len() < 1 << 20, "{} bytes", bytes.len());
-        assert_eq!(read(Format::OnePassword1pux, &bytes).map(drop).unwrap_err().kind(), "too_large");
-        assert_eq!(read(Format::KeepassXml, b"\xff\xfe<").map(drop).unwrap_err().kind(), "not_utf8");
+        assert_eq!(
+            read(Format::OnePassword1pux, &bytes)
+                .map(drop)
+                .unwrap_err()
+                .kind(),
+            "too_large"
+        );
+        assert_eq!(
+            read(Format::KeepassXml, b"\xff\xfe<")
+                .map(drop)
+                .unwrap_err()
+                .kind(),
+            "not_utf8"
+        );
     }
 
     #[test]
@@ -527,8 +558,14 @@ mod tests {
         let import = open(Some("right")).expect("opens");
         assert_eq!(import.items.len(), 1);
         assert_eq!(import.items[0].title, "N");
-        assert_eq!(open(Some("wrong")).map(drop).unwrap_err(), ImportError::WrongPassphrase);
-        assert_eq!(open(None).map(drop).unwrap_err(), ImportError::PassphraseRequired);
+        assert_eq!(
+            open(Some("wrong")).map(drop).unwrap_err(),
+            ImportError::WrongPassphrase
+        );
+        assert_eq!(
+            open(None).map(drop).unwrap_err(),
+            ImportError::PassphraseRequired
+        );
     }
 
     #[test]
@@ -536,10 +573,17 @@ mod tests {
         let map = ColumnMap::parse(" Title = Name , username=Login,").expect("valid");
         assert_eq!(
             map.pairs(),
-            [("title".to_owned(), "Name".to_owned()), ("username".to_owned(), "Login".to_owned())]
+            [
+                ("title".to_owned(), "Name".to_owned()),
+                ("username".to_owned(), "Login".to_owned())
+            ]
         );
         for bad in ["title", "=Name", "title=", "title=A,title=B"] {
-            assert_eq!(ColumnMap::parse(bad).map(drop).unwrap_err().kind(), "bad_mapping", "{bad}");
+            assert_eq!(
+                ColumnMap::parse(bad).map(drop).unwrap_err().kind(),
+                "bad_mapping",
+                "{bad}"
+            );
         }
         let csv = b"Name,Login,Login\nMail,a,b\n";
         let e = parse(

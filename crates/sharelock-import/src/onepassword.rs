@@ -96,7 +96,10 @@ pub(crate) fn parse_1pux(bytes: &[u8]) -> Result<Import, ImportError> {
     let value = json::parse(PUX, &text)?;
     let top = Obj::new(&value, PUX, "export.data")?;
     if !top.map.get("accounts").is_some_and(Value::is_array) {
-        return Err(ImportError::malformed(PUX, "export.data has no `accounts` array"));
+        return Err(ImportError::malformed(
+            PUX,
+            "export.data has no `accounts` array",
+        ));
     }
     let mut items = Vec::new();
     for (a, account) in top.array("accounts")?.iter().enumerate() {
@@ -179,11 +182,7 @@ fn pux_item(item: &Obj<'_>, vault: &str) -> Result<Draft, ImportError> {
         }
     }
     if let Some(o) = &overview {
-        let tags: Vec<&str> = o
-            .array("tags")?
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
+        let tags: Vec<&str> = o.array("tags")?.iter().filter_map(Value::as_str).collect();
         d.field("tags", K::Text, &tags.join(", "));
     }
     d.field("folder", K::Text, vault);
@@ -193,7 +192,10 @@ fn pux_item(item: &Obj<'_>, vault: &str) -> Result<Draft, ImportError> {
             d.warn(WarningCode::PasswordHistoryNotImported, None);
         }
         if let Some(doc) = details.object("documentAttributes")? {
-            d.warn(WarningCode::AttachmentNotImported, Some(doc.str("fileName")?));
+            d.warn(
+                WarningCode::AttachmentNotImported,
+                Some(doc.str("fileName")?),
+            );
         }
     }
     Ok(d)
@@ -201,11 +203,7 @@ fn pux_item(item: &Obj<'_>, vault: &str) -> Result<Draft, ImportError> {
 
 /// One field of a section: a standard field of the category when its id says so, otherwise a field
 /// named by its title (or id) with the kind its value's type gives.
-fn section_field(
-    d: &mut Draft,
-    f: &Obj<'_>,
-    standard: &[(&str, &str)],
-) -> Result<(), ImportError> {
+fn section_field(d: &mut Draft, f: &Obj<'_>, standard: &[(&str, &str)]) -> Result<(), ImportError> {
     let id = f.str("id")?;
     let name = match f.str("title")? {
         "" => id,
@@ -236,7 +234,9 @@ fn section_field(
         "email" => match v {
             Value::Object(m) => (
                 K::Email,
-                m.get("email_address").and_then(Value::as_str).map(str::to_owned),
+                m.get("email_address")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             ),
             other => (K::Email, text(other)),
         },
@@ -269,16 +269,15 @@ fn section_field(
                     .unwrap_or("");
                 (
                     K::Secret,
-                    m.get("privateKey").and_then(Value::as_str).map(str::to_owned),
+                    m.get("privateKey")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                 )
             }
             _ => (K::Secret, None),
         },
         "file" => {
-            let file_name = v
-                .get("fileName")
-                .and_then(Value::as_str)
-                .unwrap_or(name);
+            let file_name = v.get("fileName").and_then(Value::as_str).unwrap_or(name);
             d.warn(WarningCode::AttachmentNotImported, Some(file_name));
             return Ok(());
         }
@@ -306,7 +305,9 @@ fn section_field(
     Ok(())
 }
 
-const CSV_USED: &[&str] = &["title", "url", "username", "password", "otpauth", "tags", "notes"];
+const CSV_USED: &[&str] = &[
+    "title", "url", "username", "password", "otpauth", "tags", "notes",
+];
 const CSV_IGNORED: &[&str] = &["favorite", "archived"];
 
 pub(crate) fn parse_csv(text: &str) -> Result<Import, ImportError> {

@@ -79,7 +79,10 @@ fn parse_document(text: &str) -> Result<Import, ImportError> {
     let value = json::parse(F, text)?;
     let top = Obj::new(&value, F, "the document")?;
     if top.str("format")? != FORMAT {
-        return Err(ImportError::malformed(F, "`format` is not \"sharelock-export\""));
+        return Err(ImportError::malformed(
+            F,
+            "`format` is not \"sharelock-export\"",
+        ));
     }
     match top.map.get("version").and_then(Value::as_u64) {
         Some(1) => {}
@@ -93,7 +96,10 @@ fn parse_document(text: &str) -> Result<Import, ImportError> {
     for (i, record) in top.array("records")?.iter().enumerate() {
         let r = Obj::new(record, F, format!("record {i}"))?;
         let Some(body_value) = r.map.get("body") else {
-            return Err(ImportError::malformed(F, format!("record {i} has no `body`")));
+            return Err(ImportError::malformed(
+                F,
+                format!("record {i} has no `body`"),
+            ));
         };
         let title = body_value
             .get("title")

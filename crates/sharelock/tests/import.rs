@@ -57,7 +57,10 @@ fn import_creates_records_and_refusals_create_none() {
         .stdout;
     assert!(text.contains("passkey not imported"), "{text}");
     assert!(text.contains("Would create 6 records"), "{text}");
-    assert!(!text.contains("c0rrect-h0rse"), "no secret is printed: {text}");
+    assert!(
+        !text.contains("c0rrect-h0rse"),
+        "no secret is printed: {text}"
+    );
 
     // The import itself (format detected), then the records read back.
     let done = home
@@ -92,11 +95,22 @@ fn import_creates_records_and_refusals_create_none() {
         fields
             .iter()
             .find(|f| f["name"] == name)
-            .map(|f| (f["kind"].as_str().unwrap().to_owned(), f["value"].as_str().unwrap().to_owned()))
+            .map(|f| {
+                (
+                    f["kind"].as_str().unwrap().to_owned(),
+                    f["value"].as_str().unwrap().to_owned(),
+                )
+            })
             .unwrap_or_else(|| panic!("no field {name}: {shown}"))
     };
-    assert_eq!(value("password"), ("secret".into(), "c0rrect-h0rse-batt3ry-stap1e".into()));
-    assert_eq!(value("url 2"), ("url".into(), "https://git.forge.example".into()));
+    assert_eq!(
+        value("password"),
+        ("secret".into(), "c0rrect-h0rse-batt3ry-stap1e".into())
+    );
+    assert_eq!(
+        value("url 2"),
+        ("url".into(), "https://git.forge.example".into())
+    );
     assert_eq!(value("API token").0, "secret");
     assert_eq!(value("totp").0, "otp");
     assert_eq!(shown["author"], "owner");
@@ -110,25 +124,53 @@ fn import_creates_records_and_refusals_create_none() {
     // Refusals: each exits with its code and creates nothing.
     let before = records(&home).len();
     home.run(&["import", "/nonexistent/export.json"]).code(13);
-    home.run(&["import", &sample("keepass.xml"), "--format", "bitwarden-json"])
-        .code(13);
+    home.run(&[
+        "import",
+        &sample("keepass.xml"),
+        "--format",
+        "bitwarden-json",
+    ])
+    .code(13);
     let undetected = home.run(&["import", &sample("keeper.csv")]).code(13);
     assert!(undetected.stderr.contains("--format"), "{undetected:?}");
     home.run(&["import", &sample("malformed/bitwarden-encrypted.json")])
         .code(13);
-    home.run(&["import", &sample("malformed/lastpass-latin1.csv"), "--format", "lastpass-csv"])
-        .code(13);
-    home.run(&["import", &sample("generic.csv"), "--format", "csv", "--map", "title=Nope"])
-        .code(2);
+    home.run(&[
+        "import",
+        &sample("malformed/lastpass-latin1.csv"),
+        "--format",
+        "lastpass-csv",
+    ])
+    .code(13);
+    home.run(&[
+        "import",
+        &sample("generic.csv"),
+        "--format",
+        "csv",
+        "--map",
+        "title=Nope",
+    ])
+    .code(2);
     home.run(&["import", &sample("bitwarden.csv"), "--map", "title=name"])
         .code(2);
     // An item that cannot be a record stops the whole import unless asked otherwise.
-    let map = "title=Name,username=Login,password=Secret,url=Site,type=Kind,notes=Comments,folder=Group";
+    let map =
+        "title=Name,username=Login,password=Secret,url=Site,type=Kind,notes=Comments,folder=Group";
     let refused = home
-        .run(&["import", &sample("generic.csv"), "--format", "csv", "--map", map])
+        .run(&[
+            "import",
+            &sample("generic.csv"),
+            "--format",
+            "csv",
+            "--map",
+            map,
+        ])
         .code(13);
     assert!(refused.stderr.contains("1 of 5 items"), "{refused:?}");
-    assert!(refused.stdout.contains("Oversized"), "the plan is shown: {refused:?}");
+    assert!(
+        refused.stdout.contains("Oversized"),
+        "the plan is shown: {refused:?}"
+    );
     // A wrong export passphrase is an authentication failure.
     home.run_env(
         &["import", &sample("sharelock.age")],
@@ -185,11 +227,21 @@ fn a_refusal_midway_names_exactly_the_records_created() {
     let file = dir.path().join("many.csv");
     let mut csv = String::from("title,username,password,notes\n");
     for i in 0..12 {
-        let notes = if i == 3 { "n".repeat(8000) } else { format!("row {i}") };
+        let notes = if i == 3 {
+            "n".repeat(8000)
+        } else {
+            format!("row {i}")
+        };
         csv.push_str(&format!("Item {i},user{i},pw-{i},{notes}\n"));
     }
     std::fs::write(&file, csv).unwrap();
-    let run = home.run(&["import", file.to_str().unwrap(), "--format", "csv", "--json"]);
+    let run = home.run(&[
+        "import",
+        file.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--json",
+    ]);
     assert_ne!(run.code, 0, "{run:?}");
     assert!(run.stderr.contains("import stopped after"), "{run:?}");
     let report = run.json();
@@ -206,7 +258,10 @@ fn a_refusal_midway_names_exactly_the_records_created() {
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect();
     listed.sort();
-    assert_eq!(created, listed, "the report names exactly the records that exist");
+    assert_eq!(
+        created, listed,
+        "the report names exactly the records that exist"
+    );
     assert!(!created.is_empty() && created.len() < 11, "{report}");
     assert!(
         !report["created"]
@@ -225,7 +280,10 @@ fn bodies(home: &Home) -> Vec<(String, Value)> {
         .map(|r| {
             let id = r["id"].as_str().unwrap();
             let shown = home.run(&["record", "show", id, "--json"]).ok().json();
-            (r["title"].as_str().unwrap().to_owned(), shown["record"].clone())
+            (
+                r["title"].as_str().unwrap().to_owned(),
+                shown["record"].clone(),
+            )
         })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -255,7 +313,14 @@ fn our_own_export_comes_back_exactly_into_another_account() {
         "--notes",
         "first line\nsecond line, with a comma",
     ]);
-    add(&["--type", "note", "--title", "Safe combo", "--notes", "12-34-56"]);
+    add(&[
+        "--type",
+        "note",
+        "--title",
+        "Safe combo",
+        "--notes",
+        "12-34-56",
+    ]);
     add(&[
         "--type",
         "wifi",
@@ -266,7 +331,13 @@ fn our_own_export_comes_back_exactly_into_another_account() {
         "--field",
         "password=löwenzahn ☂",
     ]);
-    add(&["--type", "login", "--title", "-Dash first", "--field", "username=x"]);
+    add(&[
+        "--type",
+        "login",
+        "--title=-Dash first",
+        "--field",
+        "username=x",
+    ]);
     let before = bodies(&owner);
     assert_eq!(before.len(), 5);
 
@@ -275,7 +346,10 @@ fn our_own_export_comes_back_exactly_into_another_account() {
     for (name, extra) in [
         ("vault.age", &[][..]),
         ("vault.age.asc", &["--armor"][..]),
-        ("vault.json", &["--plain", "json", "--i-understand-this-is-unencrypted"][..]),
+        (
+            "vault.json",
+            &["--plain", "json", "--i-understand-this-is-unencrypted"][..],
+        ),
     ] {
         let file = dir.path().join(name);
         let mut args = vec!["export", "-o", file.to_str().unwrap()];
@@ -291,7 +365,15 @@ fn our_own_export_comes_back_exactly_into_another_account() {
             .json();
         assert_eq!(done["format"], "sharelock", "{name}: {done}");
         assert_eq!(done["complete"], true, "{name}: {done}");
-        assert_eq!(done["created"].as_array().unwrap().len(), 5, "{name}: {done}");
-        assert_eq!(bodies(&other), before, "{name}: the records differ after the round trip");
+        assert_eq!(
+            done["created"].as_array().unwrap().len(),
+            5,
+            "{name}: {done}"
+        );
+        assert_eq!(
+            bodies(&other),
+            before,
+            "{name}: the records differ after the round trip"
+        );
     }
 }

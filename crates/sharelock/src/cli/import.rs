@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use sharelock_client::{CreateOutcome, OwnerSession};
 use sharelock_core::record::RecordBody;
 use sharelock_import::{
-    ColumnMap, Format, Import, ImportError, Item, MAX_FILE_BYTES, Options, Warning, detect,
-    is_age, parse, warning_json,
+    ColumnMap, Format, Import, ImportError, Item, MAX_FILE_BYTES, Options, Warning, detect, is_age,
+    parse, warning_json,
 };
 use std::io::Read;
 use std::path::PathBuf;
@@ -96,7 +96,11 @@ fn read_file(path: &PathBuf) -> CliResult<Vec<u8>> {
 
 fn passphrase(args: &ImportArgs) -> CliResult<Zeroizing<String>> {
     let Some(path) = &args.passphrase_file else {
-        return secret_from_env_or_prompt("SHARELOCK_EXPORT_PASSPHRASE", "Export passphrase", false);
+        return secret_from_env_or_prompt(
+            "SHARELOCK_EXPORT_PASSPHRASE",
+            "Export passphrase",
+            false,
+        );
     };
     let file = std::fs::File::open(path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
@@ -234,7 +238,10 @@ fn report_plan(ctx: &Context, import: &Import) {
         import.format,
         match import.invalid_count() {
             0 => String::new(),
-            n => format!("; {n} item{} cannot be imported", if n == 1 { "" } else { "s" }),
+            n => format!(
+                "; {n} item{} cannot be imported",
+                if n == 1 { "" } else { "s" }
+            ),
         }
     );
 }

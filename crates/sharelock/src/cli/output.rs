@@ -287,7 +287,7 @@ pub fn record_json(body: &RecordBody, saved: &[(Uuid, std::path::PathBuf)]) -> V
     json!({
         "type": body.record_type.as_str(),
         "title": body.title,
-        "fields": body.fields.iter().map(|f| json!({"name": f.name, "value": f.value})).collect::<Vec<_>>(),
+        "fields": body.fields.iter().map(|f| json!({"name": f.name, "kind": f.kind.as_str(), "value": f.value})).collect::<Vec<_>>(),
         "notes": body.notes,
         "files": body.files.iter().map(|f| {
             let path = saved.iter().find(|(id, _)| *id == f.id).map(|(_, p)| p.as_path());
