@@ -335,7 +335,7 @@ fn share_open_edit_and_delete_story() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|f| f.as_object().unwrap().len() == 2)
+            .all(|f| sorted_keys(f) == ["kind", "name", "value"])
     );
     let human = bob.run(&["open", &link]).ok().stdout;
     assert!(
