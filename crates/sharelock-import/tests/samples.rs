@@ -5,7 +5,12 @@
 //! `SHARELOCK_WRITE_IMPORT_EXPECTED=1` writes what this implementation produces into the expected
 //! files instead (for a new sample; the result must then be read and checked by hand).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    clippy::print_stdout
+)]
 
 use serde_json::{Value, json};
 use sharelock_import::{ColumnMap, Format, Options, detect, parse};
