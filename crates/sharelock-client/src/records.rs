@@ -342,8 +342,9 @@ impl OwnerSession {
         Ok(list.records.into_iter().map(|r| r.head.id).collect())
     }
 
-    /// Creates a record: a random id, a fresh record key RK_1, version 1 sealed and tagged by the owner.
-    pub async fn create_record(&mut self, body: &RecordBody) -> Result<Uuid> {
+    /// A new record's first version and its creation request: a random id, a fresh record key RK_1,
+    /// version 1 sealed and tagged by the owner. Nothing is sent.
+    fn seal_new_record(&self, body: &RecordBody) -> Result<(Envelope, CreateRecord)> {
         body.validate().map_err(ClientError::record)?;
         let id = Uuid::new_v4();
         let rk = RecordKey::generate()?;
@@ -354,6 +355,13 @@ impl OwnerSession {
             envelope: envelope.to_bytes().into(),
             proof: envelope.owner_tag(&self.k_own).to_vec().into(),
         };
+        Ok((envelope, request))
+    }
+
+    /// Creates a record: a random id, a fresh record key RK_1, version 1 sealed and tagged by the owner.
+    pub async fn create_record(&mut self, body: &RecordBody) -> Result<Uuid> {
+        let (envelope, request) = self.seal_new_record(body)?;
+        let id = request.id;
         let _: VersionWritten = self
             .api
             .json(self.authed(Method::POST, "/records").json(&request))
@@ -375,17 +383,7 @@ impl OwnerSession {
         use std::sync::atomic::{AtomicBool, Ordering};
         let mut prepared = Vec::with_capacity(bodies.len());
         for body in bodies {
-            body.validate().map_err(ClientError::record)?;
-            let id = Uuid::new_v4();
-            let rk = RecordKey::generate()?;
-            let envelope = Envelope::seal(&rk, VersionHeader::first(id, Author::Owner), body)?;
-            let request = CreateRecord {
-                id,
-                wrapped_key: rk.wrap_for_owner(&self.dk, &id, 1)?.into(),
-                envelope: envelope.to_bytes().into(),
-                proof: envelope.owner_tag(&self.k_own).to_vec().into(),
-            };
-            prepared.push((envelope, request));
+            prepared.push(self.seal_new_record(body)?);
         }
         let failed = AtomicBool::new(false);
         let this = &*self;

@@ -76,6 +76,31 @@ pub fn secret_from_env_or_prompt(
     Ok(first)
 }
 
+/// The most a passphrase file may hold.
+const MAX_PASSPHRASE_FILE: u64 = 4096;
+
+/// A passphrase from a file: its first line (without the line break), refused if the file is larger than
+/// a passphrase file can be or not UTF-8.
+pub fn passphrase_from_file(path: &std::path::Path) -> CliResult<Zeroizing<String>> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| Failure::usage(format!("cannot read {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(MAX_PASSPHRASE_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_PASSPHRASE_FILE {
+        return Err(Failure::usage(format!(
+            "{} is too large for a passphrase file",
+            path.display()
+        )));
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Failure::usage(format!("{} is not UTF-8 text", path.display())))?;
+    let line = text.split(['\n', '\r']).next().unwrap_or_default();
+    Ok(Zeroizing::new(line.to_owned()))
+}
+
 /// The master password: `--password-stdin`, else `SHARELOCK_PASSWORD`, else a prompt.
 fn password(ctx: &Context, confirm: bool) -> CliResult<Zeroizing<String>> {
     let password = if ctx.global.password_stdin {

@@ -2,7 +2,7 @@
 //! export (docs/export.md), encrypted with a passphrase as an age file unless a plain export is asked for
 //! explicitly. File contents are never exported.
 
-use super::account::secret_from_env_or_prompt;
+use super::account::{passphrase_from_file, secret_from_env_or_prompt};
 use super::home::Context;
 use super::output::{human_size, print_json};
 use super::{CliResult, Failure};
@@ -16,8 +16,6 @@ use zeroize::Zeroizing;
 
 /// The shortest export passphrase accepted (in characters).
 const MIN_PASSPHRASE_CHARS: usize = 10;
-/// The most a passphrase file may hold.
-const MAX_PASSPHRASE_FILE: u64 = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlainFormat {
@@ -63,30 +61,7 @@ fn passphrase(args: &ExportArgs) -> CliResult<(Zeroizing<String>, bool)> {
         return Ok((words, true));
     }
     let passphrase = match &args.passphrase_file {
-        Some(path) => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-            let mut bytes = Zeroizing::new(Vec::new());
-            std::io::Read::read_to_end(
-                &mut std::io::Read::take(file, MAX_PASSPHRASE_FILE + 1),
-                &mut bytes,
-            )
-            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-            if bytes.len() as u64 > MAX_PASSPHRASE_FILE {
-                return Err(Failure::usage(format!(
-                    "{} is too large for a passphrase file",
-                    path.display()
-                )));
-            }
-            let text = std::str::from_utf8(&bytes)
-                .map_err(|_| Failure::usage(format!("{} is not UTF-8 text", path.display())))?;
-            Zeroizing::new(
-                text.split(['\n', '\r'])
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-        }
+        Some(path) => passphrase_from_file(path)?,
         None => {
             secret_from_env_or_prompt("SHARELOCK_EXPORT_PASSPHRASE", "Export passphrase", true)?
         }

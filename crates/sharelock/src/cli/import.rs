@@ -7,7 +7,7 @@
 //! command line or column mapping; a failure while creating exits as that failure does, after saying
 //! which records were created.
 
-use super::account::secret_from_env_or_prompt;
+use super::account::{passphrase_from_file, secret_from_env_or_prompt};
 use super::home::Context;
 use super::output::{print_json, table};
 use super::{CliResult, ExitStatus, Failure};
@@ -27,8 +27,6 @@ use zeroize::Zeroizing;
 /// Requests in flight at once while creating: enough to hide the round trip, few enough not to
 /// crowd the server.
 const IN_FLIGHT: usize = 4;
-/// The most a passphrase file may hold.
-const MAX_PASSPHRASE_FILE: u64 = 4096;
 
 fn format_name(text: &str) -> Result<Format, String> {
     Format::parse(text).ok_or_else(|| {
@@ -102,22 +100,7 @@ fn passphrase(args: &ImportArgs) -> CliResult<Zeroizing<String>> {
             false,
         );
     };
-    let file = std::fs::File::open(path)
-        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.take(MAX_PASSPHRASE_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-    if bytes.len() as u64 > MAX_PASSPHRASE_FILE {
-        return Err(Failure::usage(format!(
-            "{} is too large for a passphrase file",
-            path.display()
-        )));
-    }
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| Failure::usage(format!("{} is not UTF-8 text", path.display())))?;
-    let line = text.lines().next().unwrap_or("");
-    Ok(Zeroizing::new(line.to_owned()))
+    passphrase_from_file(path)
 }
 
 /// Text from the file shown on a terminal: one line, no control characters.
